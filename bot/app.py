@@ -1,0 +1,197 @@
+"""Wiring: Bot, Dispatcher, database, i18n, middlewares and background services."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.community import Community, load_community
+from bot.config import Settings
+from bot.delivery import DeliveryEngine
+from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.menus import publish_default_commands
+from bot.middlewares import ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
+from bot.scheduler import attach_delivery, attach_report_checks, create_scheduler
+from bot.scheduler import shutdown as shutdown_scheduler
+from handlers import build_router
+from storage.db import create_engine, create_sessionmaker
+from storage.fsm import DatabaseStorage
+
+log = logging.getLogger(__name__)
+Service = Callable[["App"], Awaitable[None]]
+
+
+@dataclass
+class App:
+    settings: Settings
+    bot: Bot
+    dp: Dispatcher
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    community: Community
+    inflight: InFlight
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    delivery: DeliveryEngine | None = None
+    scheduler: Any = None  # AsyncIOScheduler: a trigger only (bot.scheduler)
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            shutdown_scheduler(self.scheduler)
+        if self.delivery is not None:
+            await self.delivery.stop()  # finishes the sends in flight and records them
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        self.background.clear()
+        await self.dp.storage.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    return Bot(
+        token=settings.bot_token or "",
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def _fsm(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[BaseStorage, BaseEventIsolation]:
+    if settings.redis_url:
+        from aiogram.fsm.storage.base import DefaultKeyBuilder
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        )
+        return storage, RedisEventIsolation(storage.redis)
+    return DatabaseStorage(sessionmaker), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    community: Community,
+    inflight: InFlight,
+) -> Dispatcher:
+    storage, isolation = _fsm(settings, sessionmaker)
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    dp["settings"] = settings
+    dp["community"] = community
+    dp["sessionmaker"] = sessionmaker
+    dp.update.outer_middleware(inflight)
+    # Order matters: session -> user and roles -> locale -> apology (inside all of them).
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(UserMiddleware(settings))
+    dp.update.outer_middleware(UserLocaleMiddleware(i18n))
+    dp.update.outer_middleware(ApologyMiddleware())
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.include_router(build_router())
+    return dp
+
+
+async def build_app(settings: Settings) -> App:
+    community = load_community(settings.community_file)
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    i18n = create_i18n(settings.default_locale)
+    bot = create_bot(settings)
+    inflight = InFlight()
+    dp = create_dispatcher(settings, sessionmaker, i18n, community, inflight)
+    app = App(settings, bot, dp, engine, sessionmaker, i18n, community, inflight)
+    dp["app"] = app
+    delivery = app.delivery = dp["delivery"] = DeliveryEngine(
+        sessionmaker, bot, i18n, settings=settings, community=community
+    )
+    scheduler = app.scheduler = create_scheduler(settings.tz)
+    attach_delivery(scheduler, delivery)
+
+    async def report_checks() -> None:
+        from handlers.moderation.cards import run_report_checks
+
+        try:
+            await run_report_checks(sessionmaker, bot, settings, i18n, delivery)
+        except Exception:
+            log.exception("Report checks failed")
+
+    attach_report_checks(scheduler, report_checks)
+
+    async def on_startup() -> None:
+        await publish_default_commands(bot, settings, i18n)
+        await delivery.start()
+        scheduler.start()
+
+    dp.startup.register(on_startup)
+    return app
+
+
+async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks: bool = True) -> None:
+    """Long polling until SIGTERM/SIGINT (or stop_polling), then drain in-flight updates."""
+    try:
+        await app.dp.start_polling(
+            app.bot,
+            handle_signals=handle_signals,
+            handle_as_tasks=handle_as_tasks,
+            close_bot_session=False,
+            allowed_updates=app.dp.resolve_used_update_types(),
+        )
+        await app.inflight.drain()
+    finally:
+        await app.close()
+
+
+async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str = "0.0.0.0") -> None:
+    """Webhook mode: an aiohttp server on WEBHOOK_PORT; SIGTERM/SIGINT (or `stop`) end it after
+    the updates in flight are handled. Requests without WEBHOOK_SECRET's header are refused."""
+    import signal
+
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    settings = app.settings
+    assert settings.webhook_url
+    web_app = web.Application()
+    path = "/" + settings.webhook_url.split("://", 1)[1].partition("/")[2]
+    SimpleRequestHandler(app.dp, app.bot, secret_token=settings.webhook_secret).register(web_app, path=path)
+    setup_application(web_app, app.dp, bot=app.bot)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, host, settings.webhook_port).start()
+    await app.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=app.dp.resolve_used_update_types(),
+    )
+    log.info("Webhook server on port %s, path %s", settings.webhook_port, path)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        await app.inflight.drain()
+    finally:
+        await runner.cleanup()
+        await app.inflight.drain()
+        await app.close()

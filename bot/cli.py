@@ -1,0 +1,151 @@
+"""`hromada` command line: run, sandbox, migrate, i18n."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        print(f"hromada: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _check_community(settings: Settings) -> None:
+    from bot.community import CommunityError, load_community
+
+    try:
+        load_community(settings.community_file)
+    except CommunityError as exc:
+        print(f"hromada: Setting COMMUNITY_FILE: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import build_app, run_polling, run_webhook
+    from storage.migrate import upgrade
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    if settings.webhook_url:
+        await run_webhook(app)
+    else:
+        await run_polling(app)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    settings = _settings()
+    _check_community(settings)
+    if settings.sandbox:
+        print("No BOT_TOKEN set: starting the offline sandbox (a local fake Telegram).")
+        cmd_sandbox(args)
+        return
+    _logging(settings.log_level)
+    asyncio.run(_run(settings))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    from bot.sandbox import run_sandbox
+
+    settings = _settings()
+    _check_community(settings)
+    _logging("WARNING")
+    asyncio.run(run_sandbox(settings, database_url=getattr(args, "database", None)))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from storage.migrate import upgrade_sync
+
+    settings = _settings()
+    upgrade_sync(settings.database_url, args.revision)
+    print(f"Database is at revision {args.revision}.")
+
+
+def cmd_i18n(args: argparse.Namespace) -> None:
+    from babel.messages.frontend import CommandLineInterface
+
+    from bot.i18n import DOMAIN, EXTRACT_KEYWORDS, LOCALES_DIR, compile_catalogs
+
+    import os
+
+    root = LOCALES_DIR.parent
+    os.chdir(root)  # relative paths in the catalogs' location comments
+    pot = f"locales/{DOMAIN}.pot"
+    if args.action in ("extract", "update"):
+        keywords = [arg for kw in EXTRACT_KEYWORDS for arg in ("-k", kw)]
+        CommandLineInterface().run(
+            ["pybabel", "-q", "extract", "--no-default-keywords", *keywords,
+             "--add-location=file", "--sort-output", "--no-wrap", "--omit-header",
+             "-o", pot, "bot", "handlers", "storage"]
+        )
+    if args.action == "update":
+        for po in sorted(LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+            lang = po.parent.parent.name
+            rel = f"locales/{lang}/LC_MESSAGES/{DOMAIN}.po"
+            CommandLineInterface().run(
+                ["pybabel", "-q", "update", "--no-wrap", "-i", pot, "-o", rel, "-l", lang,
+                 "--ignore-obsolete", "--no-fuzzy-matching"]
+            )
+    if args.action == "update":
+        _fill_english(LOCALES_DIR / "en" / "LC_MESSAGES" / f"{DOMAIN}.po")
+    if args.action in ("update", "compile"):
+        written = compile_catalogs(force=True)
+        print(f"Compiled {len(written)} catalogs.")
+
+
+def _fill_english(po_path: Path) -> None:
+    """English is the source language: its catalog repeats each msgid, so it is complete."""
+    from babel.messages.pofile import read_po, write_po
+
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    for message in catalog:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            if not all(message.string):
+                message.string = (message.id[0], message.id[1])
+        elif not message.string:
+            message.string = message.id
+        message.flags.discard("fuzzy")
+    with po_path.open("wb") as fh:
+        write_po(fh, catalog, width=0, sort_output=True, include_previous=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="hromada", description="Hromada community assistant")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="apply migrations and run the bot (sandbox without BOT_TOKEN)")
+    sandbox = sub.add_parser("sandbox", help="chat with the bot offline, in this terminal")
+    sandbox.add_argument("--database", help="database URL (default: data/sandbox.db)")
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    i18n = sub.add_parser("i18n", help="extract, update or compile translation catalogs")
+    i18n.add_argument("action", choices=["extract", "update", "compile"])
+    args = parser.parse_args(argv)
+    handlers = {"run": cmd_run, "sandbox": cmd_sandbox, "migrate": cmd_migrate, "i18n": cmd_i18n}
+    if args.command is None:
+        args.command = "run"
+    try:
+        handlers[args.command](args)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The community's districts and report categories, read from a small TOML file."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Named:
+    code: str
+    names: dict[str, str]
+
+    def name(self, locale: str) -> str:
+        return self.names.get(locale) or self.names.get("en") or self.code
+
+
+@dataclass(frozen=True)
+class Community:
+    names: dict[str, str]
+    districts: list[Named]
+    categories: list[Named]
+    timezone: str | None = None
+    center: tuple[float, float] | None = None
+    radius_km: float | None = None
+
+    def name(self, locale: str) -> str:
+        return self.names.get(locale) or self.names.get("en", "")
+
+    def district(self, code: str | None) -> Named | None:
+        return next((d for d in self.districts if d.code == code), None)
+
+    def category(self, code: str | None) -> Named | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+    def district_name(self, code: str | None, locale: str) -> str:
+        found = self.district(code)
+        return found.name(locale) if found else (code or "—")
+
+
+class CommunityError(Exception):
+    pass
+
+
+def _named(items: object, what: str) -> list[Named]:
+    if not isinstance(items, list) or not items:
+        raise CommunityError(f"expected at least one [[{what}]] entry")
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or "code" not in item or not isinstance(item.get("name"), dict):
+            raise CommunityError(f"each [[{what}]] needs code and name = {{ uk = ..., en = ... }}")
+        out.append(Named(str(item["code"]), {str(k): str(v) for k, v in item["name"].items()}))
+    codes = [n.code for n in out]
+    if len(set(codes)) != len(codes):
+        raise CommunityError(f"duplicate code in [[{what}]]")
+    return out
+
+
+def load_community(path: Path | str) -> Community:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CommunityError(f"file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CommunityError(f"{path} is not valid TOML: {exc}") from None
+    center = raw.get("center")
+    return Community(
+        names={str(k): str(v) for k, v in (raw.get("name") or {}).items()},
+        districts=_named(raw.get("districts"), "districts"),
+        categories=_named(raw.get("categories"), "categories"),
+        timezone=raw.get("timezone"),
+        center=(float(center["lat"]), float(center["lon"])) if center else None,
+        radius_km=float(raw["radius_km"]) if "radius_km" in raw else None,
+    )

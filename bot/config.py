@@ -1,0 +1,161 @@
+"""Settings from the environment or `.env` (pydantic-settings).
+
+A wrong or missing value stops start-up with one line naming the variable
+(see :func:`load_settings`), never a traceback.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("uk", "ru", "bg", "en")
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message is one human line naming the variable."""
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",")]
+        return [p for p in parts if p]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str | None = None
+    database_url: str = "sqlite+aiosqlite:///data/hromada.db"
+    redis_url: str | None = None
+    telegram_api_url: str | None = None
+    default_locale: str = "en"
+    timezone: str = "Europe/Kyiv"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    moderators_chat_id: int | None = None
+    organizers_chat_id: int | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_port: int = 8080
+    community_file: Path = Path("communities/kherson.toml")
+    # delivery engine
+    send_rate_per_sec: float = 30.0
+    quiet_hours: str = "22:00-08:00"
+    log_level: str = "INFO"
+    # issue reports
+    reports_per_hour: int = Field(default=5, ge=1)
+    report_stale_hours: int = Field(default=48, ge=1)
+    report_followup_days: int = Field(default=3, ge=1)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        return _split_ids(value)
+
+    @field_validator(
+        "bot_token", "redis_url", "telegram_api_url", "webhook_url", "webhook_secret", mode="before"
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("moderators_chat_id", "organizers_chat_id", mode="before")
+    @classmethod
+    def _empty_int(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is not None:
+            head, _, tail = value.partition(":")
+            if not head.isdigit() or not tail:
+                raise ValueError("expected a token from @BotFather like 123456:ABC-DEF")
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Kyiv or Europe/Sofia") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        local = value is not None and value.startswith(("http://127.0.0.1", "http://localhost"))
+        if value is not None and not value.startswith("https://") and not local:
+            raise ValueError("expected a public https:// URL")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        value = value.strip()
+        if value and parse_quiet_hours(value) is None:
+            raise ValueError("expected HH:MM-HH:MM such as 22:00-08:00, or empty to disable")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sandbox(self) -> bool:
+        return self.bot_token is None
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int] | None:
+    """'22:00-08:00' -> (1320, 480) minutes of day; None when malformed."""
+    try:
+        start, end = value.split("-")
+        out = []
+        for part in (start, end):
+            hh, mm = part.strip().split(":")
+            h, m = int(hh), int(mm)
+            if not (0 <= h < 24 and 0 <= m < 60):
+                return None
+            out.append(h * 60 + m)
+        return out[0], out[1]
+    except ValueError:
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; raise ConfigError with one line per wrong variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            msg = err["msg"].removeprefix("Value error, ")
+            got = err.get("input")
+            shown = f" (got {got!r})" if isinstance(got, (str, int)) and name != "BOT_TOKEN" else ""
+            lines.append(f"Setting {name}: {msg}{shown}")
+        raise ConfigError("; ".join(lines)) from None

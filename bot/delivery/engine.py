@@ -1,0 +1,870 @@
+"""The delivery engine: a durable outbox drained within Telegram's limits.
+
+Life of a delivery row::
+
+    pending --claim--> sending --send--> sent | blocked | failed | cancelled
+       ^                  |
+       +-- 429 / 5xx / network / chat busy (next_attempt_at later) --+
+
+* **Claim**: one transaction moves due rows to ``sending`` (``WITH due AS MATERIALIZED (SELECT
+  ... LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE ... RETURNING``), up to ``concurrency`` rows ahead.
+  At most ``concurrency`` sends are started and not yet recorded at any moment: a send keeps its
+  slot until its outcome is committed.
+* **Crash safety**: on start every ``sending`` row goes back to ``pending``. So after a SIGKILL
+  nothing is lost, and only sends that were started and not recorded (<= concurrency) can reach a
+  resident twice. One sender process per database (polling allows one bot process anyway).
+* **Stop** (SIGTERM, App.close): no new claims; sends already on the wire finish and their outcome
+  is written; rows claimed or waiting for a rate-limit slot go back to pending untouched.
+* **Outcomes** are written in small batches (half the slots, or ``flush_interval``), which is
+  what lets one process send over 1,000 messages a second when the limits allow it.
+* **Errors**: 429 pauses everything for ``retry_after`` (the attempt is not counted); 403 and
+  "chat not found" mark the resident unreachable (``User.unreachable_at``), no retry; 5xx and
+  network errors retry with exponential backoff, 1 try + ``max_retries``, then ``failed``; other
+  400s fail at once with Telegram's description.
+
+The database is the source of truth for what is due (scheduled campaigns, retries, quiet hours);
+``bot.scheduler`` only wakes the engine up at the right moment.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import SendDocument, SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import I18n
+from aiohttp import ClientError
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import raiseload
+
+from bot.config import SUPPORTED_LOCALES, parse_quiet_hours
+from bot.delivery import progress as default_progress
+from bot.delivery.kinds import (
+    CampaignInfo,
+    Media,
+    Outgoing,
+    ProgressContext,
+    RenderContext,
+    Stats,
+    get_kind,
+    maybe_await,
+)
+from bot.delivery.limiter import RateLimiter
+from bot.delivery.quiet import QuietHours
+from bot.delivery.session import JsonAiohttpSession
+from bot.services import campaigns as campaigns_service
+from storage.models import Campaign, Delivery, MediaFile, User, utcnow
+
+if TYPE_CHECKING:
+    from bot.community import Community
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE_MARKERS = ("chat not found", "user is deactivated", "peer_id_invalid", "bot was blocked",
+                       "bot was kicked", "user not found")
+ANALYZE_AFTER = 1000  # recipients; see DeliveryEngine._refresh_statistics
+RETRYABLE = (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError, ClientDecodeError,
+             ClientError, TimeoutError, OSError)
+
+
+@dataclass
+class DeliveryConfig:
+    """Tuning of the engine. ``time_scale`` > 1 runs Telegram's clock faster (tests, benchmarks):
+    the rate limits and ``retry_after`` are divided by it, like the fake Bot API's Limits."""
+
+    rate_per_sec: float = 30.0
+    private_interval: float = 1.0
+    group_per_minute: int = 20
+    time_scale: float = 1.0
+    concurrency: int = 32
+    max_retries: int = 5  # 5xx / network errors: 1 try + up to 5 retries, then failed
+    backoff_base: float = 2.0  # seconds before the first retry; doubles each time (+-20 % jitter)
+    backoff_max: float = 600.0
+    flush_interval: float = 0.01
+    progress_interval: float = 2.5  # at most one edit of an organizer's progress message per this
+    monitor_interval: float = 0.5
+    idle_poll: float = 15.0  # safety net when nothing wakes the engine up
+    stop_timeout: float = 10.0
+    quiet_hours: tuple[int, int] | None = None
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    default_locale: str = "en"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> DeliveryConfig:
+        values: dict[str, Any] = dict(
+            rate_per_sec=settings.send_rate_per_sec,
+            quiet_hours=parse_quiet_hours(settings.quiet_hours) if settings.quiet_hours else None,
+            tz=settings.tz,
+            default_locale=settings.default_locale,
+        )
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass
+class _Job:
+    id: int
+    campaign_id: int
+    user_id: int | None
+    user: User | None
+    chat_id: int | None
+    attempts: int  # including the current one
+    next_attempt_at: datetime
+
+
+@dataclass
+class _Result:
+    job: _Job
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    message_id: int | None = None
+    error: str | None = None
+    sent_at: datetime | None = None
+    mark_unreachable: bool = False
+
+
+@dataclass
+class _Progress:
+    edited_at: float = 0.0
+    text: str = ""
+    first_sent: float | None = None
+    sent_times: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+
+
+class DeliveryEngine:
+    """Sends campaigns. Features create campaigns with ``bot.services.campaigns`` and call
+    :meth:`wake`; the engine renders each recipient's message with the kind's renderer."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        i18n: I18n,
+        config: DeliveryConfig | None = None,
+        *,
+        settings: Settings | None = None,
+        community: Community | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.bot = bot
+        self.i18n = i18n
+        self.config = config or (DeliveryConfig.from_settings(settings) if settings else DeliveryConfig())
+        self.settings = settings
+        self.community = community
+        self.now = now
+        self.limiter = RateLimiter()
+        self.counters: Counter[str] = Counter()
+        self.on_next_due: Callable[[float], None] | None = None  # set by bot.scheduler
+        self._apply_config()
+        self._wake = asyncio.Event()
+        self._monitor_wake = asyncio.Event()
+        self._results: list[_Result] = []
+        self._results_ready = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
+        self._inflight = 0  # sends started and not yet recorded (each holds a slot until then)
+        self._ready: deque[_Job] = deque()  # claimed, waiting for a free slot
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._cancelled: set[int] = set()
+        self._campaigns: dict[int, CampaignInfo] = {}
+        self._progress: dict[int, _Progress] = {}
+        self._file_ids: dict[str, str] = {}
+        self._upload_locks: dict[str, asyncio.Lock] = {}
+        self._started = False
+        self._stopping = False
+        self._closing = False
+        self._idle_flag = False
+        self._monitor_busy = False
+        self._postgres = False
+        self._session: JsonAiohttpSession | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _apply_config(self) -> None:
+        c = self.config
+        self.limiter.configure(c.rate_per_sec, c.private_interval, c.group_per_minute, c.time_scale)
+        self.quiet = QuietHours(c.quiet_hours, c.tz)
+
+    def configure(self, **changes: Any) -> None:
+        """Change settings (tests: time_scale, backoff_base, ...); takes effect at once."""
+        self.config = replace(self.config, **changes)
+        self._apply_config()
+
+    @property
+    def running(self) -> bool:
+        return self._started and not self._stopping
+
+    @property
+    def inflight(self) -> int:
+        return self._inflight
+
+    async def start(self) -> None:
+        """Recover rows left ``sending`` by a crash, then start sending."""
+        if self._started:
+            return
+        self._apply_config()
+        async with self.sessionmaker() as session, session.begin():
+            self._postgres = session.get_bind().dialect.name == "postgresql"
+            recovered = await session.execute(
+                update(Delivery).where(Delivery.status == "sending").values(status="pending")
+                .execution_options(synchronize_session=False)
+            )
+            if recovered.rowcount:
+                log.warning("Recovered %s deliveries that were in flight at the last stop", recovered.rowcount)
+        self._session = JsonAiohttpSession(api=self.bot.session.api, timeout=self.bot.session.timeout)
+        self._started = True
+        self._stopping = False
+        self._closing = False
+        self._loops = [
+            asyncio.create_task(self._send_loop(), name="delivery-send"),
+            asyncio.create_task(self._flush_loop(), name="delivery-flush"),
+            asyncio.create_task(self._monitor_loop(), name="delivery-monitor"),
+        ]
+        self.wake()
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight sends finish and record them, then stop.
+
+        Loops are asked to finish rather than cancelled: a task cancelled in the middle of a
+        SQLite write could leave the database locked for the last flush."""
+        if not self._started or self._stopping:
+            return
+        self._stopping = True
+        self.wake()
+        send_loop, flush_loop, monitor_loop = self._loops
+        await asyncio.gather(send_loop, return_exceptions=True)
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=self.config.stop_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("%s sends did not finish in time; they are retried after the restart", len(pending))
+                await asyncio.gather(*pending, return_exceptions=True)
+        self._closing = True
+        self._results_ready.set()
+        self._monitor_wake.set()
+        _done, late = await asyncio.wait({flush_loop, monitor_loop}, timeout=self.config.stop_timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(flush_loop, monitor_loop, return_exceptions=True)
+        if self._results:
+            log.warning("%s delivery outcomes were not recorded; those rows are retried after the restart",
+                        len(self._results))
+        self._loops = []
+        self._started = False
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        log.info("Delivery engine stopped: %s", dict(self.counters))
+
+    def wake(self) -> None:
+        """Something may be due now (a new campaign, a retry, the end of quiet hours)."""
+        self._idle_flag = False
+        self._wake.set()
+        self._monitor_wake.set()
+
+    @property
+    def is_idle(self) -> bool:
+        """Nothing is due, claimed, in flight or unrecorded, and both loops saw the last wake-up
+        (tests wait for this instead of sleeping)."""
+        return (
+            self._started and self._idle_flag and not self._monitor_busy
+            and not self._wake.is_set() and not self._monitor_wake.is_set()
+            and not self._ready and self._inflight == 0 and not self._results
+        )
+
+    def cancelled(self, campaign_id: int) -> None:
+        """A campaign was cancelled (after the commit): drop its queued sends at once."""
+        self._cancelled.add(campaign_id)
+        self.wake()
+
+    # ------------------------------------------------------------------ sending
+
+    async def _send_loop(self) -> None:
+        """Keep up to ``concurrency`` sends going, and the next rows claimed ahead of them."""
+        while not self._stopping:
+            self._wake.clear()
+            width = self.config.concurrency
+            try:
+                while self._ready and self._inflight < width:
+                    self._spawn(self._ready.popleft())
+                room = width - len(self._ready)
+                if room >= max(1, width // 2):
+                    jobs = await self._claim(room)
+                    if jobs:
+                        self._idle_flag = False
+                        self._ready.extend(jobs)
+                        continue
+                    if self._inflight == 0 and not self._ready:
+                        await self._idle()
+                        continue
+                await _wait(self._wake, self.config.idle_poll)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. the database restarting: try again shortly
+                log.exception("Delivery loop error")
+                await _wait(self._wake, 1.0)
+        # stopping: claimed rows that were not started go back untouched
+        unstarted = [self._result(job, "pending", refund=True) for job in self._ready]
+        self._ready.clear()
+        self._inflight += len(unstarted)
+        self._results.extend(unstarted)
+
+    async def _idle(self) -> None:
+        """Nothing to send now: let the monitor close finished campaigns; sleep until due."""
+        self._monitor_wake.set()
+        self._idle_flag = True
+        timeout = self.config.idle_poll
+        delay = await self._next_due_delay()
+        if delay is not None:
+            if self.on_next_due is not None:
+                self.on_next_due(delay)
+            else:
+                timeout = min(timeout, max(delay, 0.005))
+        await _wait(self._wake, timeout)
+
+    async def _claim(self, limit: int) -> list[_Job]:
+        now = self.now()
+        quiet = self.quiet.is_quiet(now)
+        due = (
+            select(Delivery.id)
+            .join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, Campaign.status == "running")
+        )
+        if quiet:
+            due = due.where(Campaign.urgent.is_(True))
+        due = due.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+        if self._postgres:
+            due = due.with_for_update(of=Delivery, skip_locked=True)
+        # A materialized CTE: PostgreSQL may re-run an IN (SELECT ... LIMIT n) subquery and
+        # claim more than n rows otherwise.
+        due_ids = due.cte("due").prefix_with("MATERIALIZED")
+        table = Delivery.__table__
+        claim = (
+            update(table)
+            .where(table.c.id.in_(select(due_ids.c.id)), table.c.status == "pending")
+            .values(status="sending", attempts=table.c.attempts + 1)
+            .returning(table.c.id, table.c.campaign_id, table.c.user_id, table.c.chat_id,
+                       table.c.attempts, table.c.next_attempt_at)
+        )
+        users: dict[int, User] = {}
+        async with self._writing(), self.sessionmaker() as session, session.begin():
+            claimed = (await (await session.connection()).execute(claim)).all()
+            if self._postgres and claimed:  # one transaction; SQLite: read after the write lock is freed
+                users = await self._load(session, claimed)
+        self.counters["claims"] += 1
+        if not claimed:
+            self.counters["empty_claims"] += 1
+            return []
+        if not self._postgres:
+            async with self.sessionmaker() as session:
+                users = await self._load(session, claimed)
+        jobs = []
+        for row in sorted(claimed, key=lambda r: r.id):
+            user = users.get(row.user_id) if row.user_id is not None else None
+            chat_id = row.chat_id if row.user_id is None else (user.telegram_id if user is not None else None)
+            jobs.append(_Job(row.id, row.campaign_id, row.user_id, user, chat_id, row.attempts, row.next_attempt_at))
+        return jobs
+
+    async def _load(self, session: AsyncSession, claimed: Sequence[Any]) -> dict[int, User]:
+        """The claimed rows' residents (a detached snapshot for the renderer; roles are not loaded,
+        query them if needed) and any campaign not cached yet."""
+        users: dict[int, User] = {}
+        user_ids = {row.user_id for row in claimed if row.user_id is not None}
+        if user_ids:
+            found = await session.scalars(select(User).where(User.id.in_(user_ids)).options(raiseload(User.roles)))
+            users = {u.id: u for u in found}
+        missing = {row.campaign_id for row in claimed} - self._campaigns.keys()
+        if missing:
+            for c in await session.scalars(select(Campaign).where(Campaign.id.in_(missing))):
+                self._campaigns[c.id] = _info(c)
+        return users
+
+    def _writing(self) -> Any:
+        """SQLite has one writer at a time and its busy handler sleeps in steps of up to 100 ms:
+        the engine's own writers take turns here instead (PostgreSQL: no-op)."""
+        return self._write_lock if not self._postgres else contextlib.nullcontext()
+
+    def _spawn(self, job: _Job) -> None:
+        self._inflight += 1
+        task = asyncio.create_task(self._process(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, job: _Job) -> None:
+        try:
+            result = await self._execute(job)
+        except asyncio.CancelledError:
+            # stop() gave up waiting: the row stays "sending" and is recovered at the next start
+            self._inflight -= 1
+            raise
+        except Exception as exc:  # noqa: BLE001 - a renderer bug must not kill the engine
+            log.exception("Delivery %s failed unexpectedly", job.id)
+            result = self._retry(job, f"{type(exc).__name__}: {exc}")
+        self._results.append(result)
+        self._results_ready.set()
+
+    def _result(self, job: _Job, status: str, *, error: str | None = None, refund: bool = False,
+                delay: float | None = None, **kw: Any) -> _Result:
+        next_at = job.next_attempt_at if delay is None else self.now() + timedelta(seconds=delay)
+        attempts = job.attempts - 1 if refund else job.attempts
+        return _Result(job, status, attempts, next_at, error=error[:255] if error else None, **kw)
+
+    def _retry(self, job: _Job, error: str) -> _Result:
+        if job.attempts > self.config.max_retries:
+            self.counters["failed"] += 1
+            return self._result(job, "failed", error=f"gave up after {job.attempts} attempts: {error}")
+        self.counters["retried"] += 1
+        delay = min(self.config.backoff_max, self.config.backoff_base * 2 ** (job.attempts - 1))
+        return self._result(job, "pending", error=error, delay=delay * random.uniform(0.8, 1.2))
+
+    async def _execute(self, job: _Job) -> _Result:
+        info = self._campaigns.get(job.campaign_id)
+        if info is None or job.campaign_id in self._cancelled:
+            return self._result(job, "cancelled", refund=True)
+        user = job.user
+        if job.user_id is not None:
+            if user is None or user.telegram_id is None or user.deleted_at is not None:
+                return self._result(job, "cancelled", error="the resident erased their data", refund=True)
+            if user.unreachable_at is not None:
+                self.counters["blocked"] += 1
+                return self._result(job, "blocked", error="unreachable", refund=True)
+        if job.chat_id is None:
+            return self._result(job, "failed", error="no chat to send to")
+        kind = get_kind(info.kind)
+        if kind is None:
+            return self._retry(job, f"no renderer registered for kind {info.kind!r}")
+        locale = user.language if user is not None and user.language in SUPPORTED_LOCALES else None
+        locale = locale or self.config.default_locale
+        ctx = RenderContext(info, user, job.chat_id, locale, self.i18n, self.settings, self.community)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            out = await maybe_await(kind.render(ctx))
+        if out is None:
+            return self._result(job, "cancelled", error="skipped by the renderer", refund=True)
+
+        cid = job.campaign_id
+        wait = await self.limiter.acquire(job.chat_id, stop=lambda: self._stopping or cid in self._cancelled)
+        if cid in self._cancelled:
+            return self._result(job, "cancelled", refund=True)
+        if wait > 0:  # this chat is busy (or we are stopping): come back later, attempt not counted
+            return self._result(job, "pending", refund=True, delay=wait)
+        try:
+            message_id = await self._send(job.chat_id, out)
+        except TelegramRetryAfter as exc:
+            self.counters["429"] += 1
+            self.limiter.pause(exc.retry_after)
+            return self._result(job, "pending", refund=True, error="429",
+                                delay=exc.retry_after / self.limiter.scale)
+        except TelegramMigrateToChat as exc:
+            self.counters["failed"] += 1
+            return self._result(job, "failed", error=f"the group moved to {exc.migrate_to_chat_id}")
+        except TelegramForbiddenError as exc:
+            self.counters["blocked"] += 1
+            return self._result(job, "blocked", error=exc.message, mark_unreachable=True)
+        except TelegramBadRequest as exc:
+            if any(marker in exc.message.lower() for marker in UNREACHABLE_MARKERS):
+                self.counters["blocked"] += 1
+                return self._result(job, "blocked", error=exc.message, mark_unreachable=True)
+            self.counters["failed"] += 1
+            return self._result(job, "failed", error=exc.message)
+        except RETRYABLE as exc:
+            return self._retry(job, f"{type(exc).__name__}: {exc}")
+        except TelegramAPIError as exc:
+            self.counters["failed"] += 1
+            return self._result(job, "failed", error=exc.message)
+        self.counters["sent"] += 1
+        progress = self._progress.setdefault(cid, _Progress())
+        stamp = time.monotonic()
+        progress.sent_times.append(stamp)
+        if progress.first_sent is None:
+            progress.first_sent = stamp
+        return self._result(job, "sent", message_id=message_id, sent_at=self.now())
+
+    async def _send(self, chat_id: int, out: Outgoing) -> int:
+        media = out.media
+        if media is None:
+            return (await send_outgoing(self.bot, chat_id, out, session=self._session)).message_id
+        file_id = media.file_id or await self._known_file(media)
+        if file_id is not None:
+            return (await send_outgoing(self.bot, chat_id, out, file_id, session=self._session)).message_id
+        key = media.cache_key()
+        lock = self._upload_locks.setdefault(key, asyncio.Lock())
+        async with lock:  # upload once; the others wait and reuse the file_id
+            file_id = await self._known_file(media)
+            if file_id is not None:
+                return (await send_outgoing(self.bot, chat_id, out, file_id, session=self._session)).message_id
+            message = await send_outgoing(self.bot, chat_id, out, session=self._session)
+            new_id = _file_id_of(message, media.kind)
+            if new_id:
+                await self._remember_file(key, media.kind, new_id)
+            return message.message_id
+
+    async def _known_file(self, media: Media) -> str | None:
+        key = media.cache_key()
+        if key in self._file_ids:
+            return self._file_ids[key]
+        async with self.sessionmaker() as session:
+            row = await session.get(MediaFile, key)
+        if row is not None:
+            self._file_ids[key] = row.file_id
+            return row.file_id
+        return None
+
+    async def _remember_file(self, key: str, kind: str, file_id: str) -> None:
+        self._file_ids[key] = file_id
+        async with self.sessionmaker() as session, session.begin():
+            if await session.get(MediaFile, key) is None:
+                session.add(MediaFile(key=key, kind=kind, file_id=file_id))
+
+    # ------------------------------------------------------------------ recording outcomes
+
+    async def _flush_loop(self) -> None:
+        """Record outcomes in small batches: when half of the slots reported, when every send
+        in flight reported, or ``flush_interval`` after the first unrecorded outcome."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            if self._closing and (not self._results or failures >= 3):
+                return
+            await self._results_ready.wait()
+            deadline = loop.time() + self.config.flush_interval
+            batch = max(1, self.config.concurrency // 2)
+            while not self._closing and len(self._results) < min(self._inflight, batch):
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                self._results_ready.clear()
+                await _wait(self._results_ready, remaining)
+            if not self._closing:
+                self._results_ready.clear()
+            try:
+                await self._flush()
+                failures = 0
+            except Exception:  # noqa: BLE001 - keep the results and try again
+                failures += 1
+                log.exception("Could not record delivery outcomes; retrying")
+                self._results_ready.set()
+                await asyncio.sleep(min(1.0, 0.2 * failures))
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            batch = self._results
+            if not batch:
+                return
+            self._results = []
+            self.counters["flushes"] += 1
+            try:
+                await self._write(batch)
+            except BaseException:
+                self._results[:0] = batch
+                raise
+            self._inflight -= len(batch)
+            self._wake.set()
+
+    async def _write(self, batch: list[_Result]) -> None:
+        table = Delivery.__table__
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                next_attempt_at=bindparam("b_next"),
+                message_id=bindparam("b_message_id"),
+                error=bindparam("b_error"),
+                sent_at=bindparam("b_sent_at"),
+            )
+        )
+        params = [
+            {
+                "b_id": r.job.id, "b_status": r.status, "b_attempts": r.attempts, "b_next": r.next_attempt_at,
+                "b_message_id": r.message_id, "b_error": r.error, "b_sent_at": r.sent_at,
+            }
+            for r in batch
+        ]
+        unreachable = {r.job.user_id for r in batch if r.mark_unreachable and r.job.user_id is not None}
+        async with self._writing(), self.sessionmaker() as session, session.begin():
+            connection = await session.connection()  # plain Core executemany, no ORM bookkeeping
+            await connection.execute(stmt, params)
+            if unreachable:
+                await session.execute(
+                    update(User)
+                    .where(User.id.in_(unreachable), User.unreachable_at.is_(None))
+                    .values(unreachable_at=self.now())
+                    .execution_options(synchronize_session=False)
+                )
+
+    # ------------------------------------------------------------------ campaigns and progress
+
+    async def _monitor_loop(self) -> None:
+        while not self._closing:
+            self._monitor_wake.clear()
+            self._monitor_busy = True
+            try:
+                await self._start_due()
+                await self._check_campaigns()
+            except Exception:  # noqa: BLE001
+                log.exception("Delivery monitor error")
+            finally:
+                self._monitor_busy = False
+            if not self._closing:
+                await _wait(self._monitor_wake, self.config.monitor_interval)
+
+    async def _start_due(self) -> None:
+        self.counters["monitor_ticks"] += 1
+        if self._stopping:
+            return
+        now = self.now()
+        async with self.sessionmaker() as session:
+            due = await campaigns_service.due_campaign_ids(session, now)
+        for campaign_id in due:
+            async with self.sessionmaker() as session, session.begin():
+                started = await campaigns_service.start_campaign(session, campaign_id, now)
+            if started:
+                log.info("Campaign %s started", campaign_id)
+                self._idle_flag = False
+                self._wake.set()
+                if self._postgres:
+                    await self._refresh_statistics(campaign_id)
+
+    async def _refresh_statistics(self, campaign_id: int) -> None:
+        """After thousands of rows arrive at once PostgreSQL's statistics still say "empty table",
+        and the claim query would sort every pending row instead of reading the due index."""
+        async with self.sessionmaker() as session, session.begin():
+            total = await session.scalar(select(Campaign.total).where(Campaign.id == campaign_id))
+            if (total or 0) >= ANALYZE_AFTER:
+                await session.execute(text("ANALYZE deliveries"))
+
+    async def _check_campaigns(self) -> None:
+        async with self.sessionmaker() as session:
+            campaigns = list(
+                await session.scalars(
+                    select(Campaign).where(
+                        or_(
+                            Campaign.status == "running",
+                            and_(Campaign.status.in_(campaigns_service.FINAL), Campaign.finished_at.is_(None)),
+                        )
+                    )
+                )
+            )
+            counts = {c.id: await campaigns_service.delivery_counts(session, c.id) for c in campaigns}
+        for campaign in campaigns:
+            self._campaigns.setdefault(campaign.id, _info(campaign))
+            stats = Stats.from_counts(counts[campaign.id])
+            if campaign.status == "cancelled":
+                self._cancelled.add(campaign.id)
+            if campaign.status == "running" and stats.waiting == 0:
+                async with self.sessionmaker() as session, session.begin():
+                    done = await session.execute(
+                        update(Campaign).where(Campaign.id == campaign.id, Campaign.status == "running")
+                        .values(status="done").execution_options(synchronize_session=False)
+                    )
+                if done.rowcount:
+                    campaign.status = "done"
+                    log.info("Campaign %s done: %s", campaign.id, counts[campaign.id])
+            if campaign.status in campaigns_service.FINAL:
+                if stats.sending == 0 and not self._stopping:
+                    await self._finish(campaign, stats)
+            elif campaign.progress_chat_id is not None:
+                await self._update_progress(campaign, stats)
+
+    def _live(self, campaign: Campaign, stats: Stats) -> Stats:
+        now = self.now()
+        state = self._progress.get(campaign.id)
+        if state is not None and state.sent_times:
+            mono = time.monotonic()
+            window = 10.0
+            recent = [t for t in state.sent_times if t >= mono - window]
+            span = min(window, mono - (state.first_sent or mono))
+            stats.rate = len(recent) / span if span > 0.5 else 0.0
+        if stats.rate > 0 and stats.waiting:
+            stats.eta = now + timedelta(seconds=stats.waiting / stats.rate)
+        if not campaign.urgent and stats.pending and self.quiet.is_quiet(now):
+            stats.quiet_until = self.quiet.ends_at(now)
+        return stats
+
+    async def _organizer_locale(self, campaign: Campaign) -> str:
+        if campaign.created_by is not None:
+            async with self.sessionmaker() as session:
+                language = await session.scalar(select(User.language).where(User.id == campaign.created_by))
+            if language in SUPPORTED_LOCALES:
+                return language
+        return self.config.default_locale
+
+    def progress_context(self, campaign: Campaign | CampaignInfo, phase: str, stats: Stats, locale: str) -> ProgressContext:
+        info = campaign if isinstance(campaign, CampaignInfo) else _info(campaign)
+        return ProgressContext(info, phase, stats, locale, self.i18n, self.settings, self.now(),
+                               {"tz": self.config.tz, "quiet": self.quiet})
+
+    def render_progress(self, ctx: ProgressContext, *, summary: bool = False) -> Outgoing | None:
+        """The organizer's progress (or, with ``summary``, the closing summary) for a campaign."""
+        kind = get_kind(ctx.campaign.kind)
+        if summary:
+            func = (kind.summary if kind else None) or default_progress.summary
+        else:
+            func = (kind.progress if kind else None) or default_progress.progress
+        with self.i18n.context(), self.i18n.use_locale(ctx.locale):
+            return func(ctx)
+
+    async def _update_progress(self, campaign: Campaign, stats: Stats) -> None:
+        state = self._progress.setdefault(campaign.id, _Progress())
+        mono = time.monotonic()
+        if state.edited_at and mono - state.edited_at < self.config.progress_interval:
+            return
+        locale = await self._organizer_locale(campaign)
+        out = self.render_progress(self.progress_context(campaign, "running", self._live(campaign, stats), locale))
+        if out is None or out.text == state.text:
+            return
+        state.edited_at = mono
+        state.text = out.text
+        await self._edit(campaign, out)
+
+    async def _finish(self, campaign: Campaign, stats: Stats) -> None:
+        """Close a done or cancelled campaign: final progress text, the summary, finished_at."""
+        if campaign.status == "cancelled" and stats.pending:
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(Delivery).where(Delivery.campaign_id == campaign.id, Delivery.status == "pending")
+                    .values(status="cancelled").execution_options(synchronize_session=False)
+                )
+            stats.cancelled += stats.pending
+            stats.pending = 0
+        if campaign.progress_chat_id is not None:
+            locale = await self._organizer_locale(campaign)
+            ctx = self.progress_context(campaign, campaign.status, stats, locale)
+            final = self.render_progress(ctx)
+            if final is not None:
+                await self._edit(campaign, final)
+            summary = self.render_progress(ctx, summary=True)
+            if summary is not None and summary.text:
+                try:
+                    await self.bot.send_message(
+                        campaign.progress_chat_id, summary.text, reply_markup=summary.reply_markup,
+                        reply_to_message_id=campaign.progress_message_id, allow_sending_without_reply=True,
+                    )
+                except TelegramAPIError as exc:
+                    log.warning("Could not send the summary of campaign %s: %s", campaign.id, exc)
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(Campaign).where(Campaign.id == campaign.id, Campaign.finished_at.is_(None))
+                .values(finished_at=self.now()).execution_options(synchronize_session=False)
+            )
+        self._progress.pop(campaign.id, None)
+
+    async def _edit(self, campaign: Campaign, out: Outgoing) -> None:
+        if campaign.progress_chat_id is None or campaign.progress_message_id is None:
+            return
+        try:
+            await self.bot.edit_message_text(
+                text=out.text, chat_id=campaign.progress_chat_id, message_id=campaign.progress_message_id,
+                reply_markup=out.reply_markup,
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                log.warning("Could not update the progress of campaign %s: %s", campaign.id, exc.message)
+        except (TelegramAPIError, ClientError, TimeoutError) as exc:
+            log.warning("Could not update the progress of campaign %s: %s", campaign.id, exc)
+
+    async def _next_due_delay(self) -> float | None:
+        """Seconds until something is due (a scheduled campaign, a retry, the end of quiet hours)."""
+        now = self.now()
+        quiet_end = self.quiet.ends_at(now)
+        async with self.sessionmaker() as session:
+            candidates: list[datetime] = []
+            scheduled = await session.scalar(
+                select(func.min(Campaign.send_at)).where(Campaign.status == "scheduled")
+            )
+            if scheduled is not None:
+                candidates.append(scheduled)
+            pending = (
+                select(func.min(Delivery.next_attempt_at))
+                .join(Campaign, Campaign.id == Delivery.campaign_id)
+                .where(Delivery.status == "pending", Campaign.status == "running")
+            )
+            if quiet_end is not None:
+                urgent = await session.scalar(pending.where(Campaign.urgent.is_(True)))
+                if urgent is not None:
+                    candidates.append(urgent)
+                other = await session.scalar(pending.where(Campaign.urgent.is_(False)))
+                if other is not None:
+                    candidates.append(max(other, quiet_end))
+            else:
+                nxt = await session.scalar(pending)
+                if nxt is not None:
+                    candidates.append(nxt)
+        if not candidates:
+            return None
+        return max(0.0, (min(candidates) - now).total_seconds())
+
+
+async def send_outgoing(
+    bot: Bot, chat_id: int, out: Outgoing, file: str | None = None, *, session: BaseSession | None = None
+) -> Message:
+    """Send one rendered message (no rate limiting: for one-off sends such as previews).
+    ``session``: send through this session instead of the bot's own (the engine's JSON session)."""
+    common: dict[str, Any] = dict(
+        chat_id=chat_id, reply_markup=out.reply_markup, disable_notification=out.disable_notification or None
+    )
+    media = out.media
+    method: SendMessage | SendPhoto | SendDocument
+    if media is None:
+        method = SendMessage(text=out.text, **common)
+    else:
+        source: Any = file or media.file_id or BufferedInputFile(media.data or b"", filename=media.filename or media.kind)
+        if media.kind == "photo":
+            method = SendPhoto(photo=source, caption=out.text or None, **common)
+        else:
+            method = SendDocument(document=source, caption=out.text or None, **common)
+    if session is not None:
+        return await session(bot, method)
+    return await bot(method)
+
+
+def _info(campaign: Campaign) -> CampaignInfo:
+    return CampaignInfo(
+        id=campaign.id, kind=campaign.kind, payload=dict(campaign.payload or {}), urgent=bool(campaign.urgent),
+        created_by=campaign.created_by, send_at=campaign.send_at,
+    )
+
+
+def _file_id_of(message: Message, kind: str) -> str | None:
+    if kind == "photo" and message.photo:
+        return message.photo[-1].file_id
+    if kind == "document" and message.document:
+        return message.document.file_id
+    return None
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        pass
+

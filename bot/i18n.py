@@ -1,0 +1,89 @@
+"""Babel/gettext wiring: catalog compilation, locale detection, CLDR formatting.
+
+Jobs outside a handler wrap their work in ``with i18n.use_locale(user.language):``.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import TelegramObject, User as TgUser
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from bot.config import SUPPORTED_LOCALES
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+LANGUAGE_NAMES = {"uk": "Українська", "ru": "Русский", "bg": "Български", "en": "English"}
+# Babel's extractor keywords: `__` is lazy, `N_` marks a msgid translated later.
+EXTRACT_KEYWORDS = ("_", "__", "N_", "ngettext:1,2", "lazy_ngettext:1,2")
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR, force: bool = False) -> list[Path]:
+    """Compile every .po into .mo when missing or older than its .po. Returns what was written."""
+    written = []
+    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
+        written.append(mo_path)
+    return written
+
+
+def create_i18n(default_locale: str) -> I18n:
+    compile_catalogs()
+    return I18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+
+
+def detect_locale(language_code: str | None, default: str) -> str:
+    """Telegram's language code ('uk', 'ru-RU', 'bg') -> one of ours, else the default."""
+    if language_code:
+        base = language_code.replace("_", "-").split("-")[0].lower()
+        if base in SUPPORTED_LOCALES:
+            return base
+    return default
+
+
+class UserLocaleMiddleware(I18nMiddleware):
+    """The saved language of a known user; otherwise what Telegram reports; otherwise default."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user = data.get("user")
+        if user is not None and user.language:
+            return user.language
+        tg_user: TgUser | None = data.get("event_from_user")
+        return detect_locale(tg_user.language_code if tg_user else None, self.i18n.default_locale)
+
+
+def esc(text: object) -> str:
+    """Escape user-supplied text for parse_mode=HTML."""
+    return html.escape(str(text), quote=False)
+
+
+def fmt_datetime(value: datetime, locale: str, tz: ZoneInfo, fmt: str = "medium") -> str:
+    return format_datetime(value, format=fmt, tzinfo=tz, locale=locale)
+
+
+def fmt_date(value: datetime, locale: str, tz: ZoneInfo, fmt: str = "long") -> str:
+    return format_date(value.astimezone(tz).date(), format=fmt, locale=locale)
+
+
+def fmt_number(value: int | float | Decimal, locale: str) -> str:
+    return format_decimal(value, locale=locale)

@@ -1,0 +1,77 @@
+"""Telegram command menus (setMyCommands) per language and per role scope.
+
+Menus are a convenience: a failure here is logged as a warning and never stops the bot.
+"""
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, MenuButtonCommands
+from aiogram.utils.i18n import I18n
+from aiohttp import ClientError
+
+from bot.commands import commands_for, effective_roles
+from bot.config import SUPPORTED_LOCALES, Settings
+from storage.models import User
+
+log = logging.getLogger(__name__)
+
+
+def _commands(i18n: I18n, roles: set[str], locale: str, where: str = "private") -> list[BotCommand]:
+    return [
+        BotCommand(command=c.name, description=i18n.gettext(c.description, locale=locale)[:256])
+        for c in commands_for(roles, where)
+    ]
+
+
+async def _safe(what: str, coro) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        await coro
+        return True
+    except (TelegramAPIError, ClientError, TimeoutError) as exc:
+        log.warning("Could not %s: %s", what, exc)
+        return False
+
+
+async def publish_default_commands(bot: Bot, settings: Settings, i18n: I18n) -> None:
+    """Residents' menu in every language, then personal menus for admins."""
+    scope = BotCommandScopeAllPrivateChats()
+    for locale in SUPPORTED_LOCALES:
+        await _safe(
+            f"set {locale} commands",
+            bot.set_my_commands(_commands(i18n, set(), locale), scope=scope, language_code=locale),
+        )
+    await _safe(
+        "set default commands",
+        bot.set_my_commands(_commands(i18n, set(), settings.default_locale), scope=scope),
+    )
+    await _safe("set the menu button", bot.set_chat_menu_button(menu_button=MenuButtonCommands()))
+    for chat_id in {settings.moderators_chat_id, settings.organizers_chat_id} - {None}:
+        group_commands = _commands(i18n, {"moderator", "organizer"}, settings.default_locale, "group")
+        if group_commands:
+            await _safe(
+                f"set group commands for {chat_id}",
+                bot.set_my_commands(group_commands, scope=BotCommandScopeChat(chat_id=chat_id)),
+            )
+    for admin_id in settings.admin_ids:
+        await _safe(
+            f"set admin commands for {admin_id}",
+            bot.set_my_commands(
+                _commands(i18n, {"admin"}, settings.default_locale),
+                scope=BotCommandScopeChat(chat_id=admin_id),
+            ),
+        )
+
+
+async def publish_user_commands(bot: Bot, user: User, settings: Settings, i18n: I18n) -> None:
+    """A role holder's personal menu, in their language (after a grant or revoke)."""
+    if user.telegram_id is None:
+        return
+    roles = effective_roles(user.role_names, user.telegram_id, settings.admin_ids)
+    scope = BotCommandScopeChat(chat_id=user.telegram_id)
+    await _safe(
+        f"set commands for {user.telegram_id}",
+        bot.set_my_commands(_commands(i18n, roles, user.language), scope=scope),
+    )

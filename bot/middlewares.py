@@ -1,0 +1,124 @@
+"""Outer middlewares: a DB session per update, the current user and roles, apologies."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import TelegramObject, Update
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.commands import effective_roles
+from bot.config import Settings
+from bot.services import users as users_service
+from storage.fsm import update_session
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class InFlight(BaseMiddleware):
+    """Counts updates being handled, so shutdown can wait for them (drain)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def drain(self, timeout: float = 30.0) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            log.warning("%s updates were still being handled at shutdown", self.count)
+            return False
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    """One session per update, committed when the handler returns."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.sessionmaker() as session:
+            data["session"] = session
+            token = update_session.set(session)
+            try:
+                result = await handler(event, data)
+                await session.commit()
+                return result
+            finally:
+                update_session.reset(token)
+
+
+class UserMiddleware(BaseMiddleware):
+    """Loads the sender's row (if any) and their roles; a resident who writes again is reachable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user = data.get("event_from_user")
+        session: AsyncSession = data["session"]
+        user = None
+        roles: set[str] = set()
+        if tg_user is not None and not tg_user.is_bot:
+            user = await users_service.by_telegram_id(session, tg_user.id)
+            if user is not None:
+                if user.unreachable_at is not None:
+                    user.unreachable_at = None
+                if tg_user.username != user.username:
+                    user.username = tg_user.username
+            roles = effective_roles(
+                user.role_names if user else set(), tg_user.id, self.settings.admin_ids
+            )
+        data["user"] = user
+        data["roles"] = roles
+        return await handler(event, data)
+
+
+class ApologyMiddleware(BaseMiddleware):
+    """An unexpected exception is logged with the update id; the person gets a localized apology.
+
+    Registered inside the session and locale middlewares: changes are rolled back and the
+    apology is in the person's language.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception:
+            update_id = event.update_id if isinstance(event, Update) else "?"
+            log.exception("Update %s failed", update_id)
+            session: AsyncSession | None = data.get("session")
+            if session is not None:
+                await session.rollback()
+            await self._apologise(event, data.get("bot"))
+            return None
+
+    async def _apologise(self, event: TelegramObject, bot: Bot | None) -> None:
+        if bot is None or not isinstance(event, Update):
+            return
+        text = _("Sorry, something went wrong on our side. Please try again in a moment.")
+        try:
+            if event.callback_query is not None:
+                await event.callback_query.answer(text, show_alert=True)
+            elif event.message is not None and event.message.chat.type == "private":
+                await bot.send_message(event.message.chat.id, text)
+        except TelegramAPIError:
+            log.warning("Could not send the apology for update %s", event.update_id)

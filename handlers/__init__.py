@@ -1,0 +1,36 @@
+"""One aiogram Router per feature; `build_router` puts them in the order they must be tried."""
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def _detached(router: Router) -> Router:
+    """Feature routers are module singletons; a process that builds several dispatchers
+    (the tests, the sandbox) re-attaches them to each new root."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None  # aiogram has no public detach
+    return router
+
+
+def build_router() -> Router:
+    from handlers import admin, announce, fallback, guard, moderation, profile, registration, reports
+
+    root = Router(name="root")
+    root.include_routers(
+        *(
+            _detached(r)
+            for r in (
+                guard.router,
+                registration.router,
+                profile.router,
+                admin.router,
+                announce.router,
+                reports.router,
+                moderation.router,
+                fallback.router,  # always last
+            )
+        )
+    )
+    return root

@@ -1,0 +1,463 @@
+"""Organizer announcements: the /announce wizard, /campaigns, and cancelling a running campaign.
+
+Text (plus an optional photo or document) in the default language -> optional translations ->
+audience -> preview and confirm (now or at a time, urgent or not). Sending is the delivery
+engine's job (kind "announcement", rendered per resident in their language).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.community import Community
+from bot.config import SUPPORTED_LOCALES, Settings, parse_quiet_hours
+from bot.delivery import CampaignCb, DeliveryEngine, Stats, register_kind, send_outgoing
+from bot.delivery.quiet import QuietHours
+from bot.filters import HasRole
+from bot.services import campaigns as campaigns_service
+from bot.services.campaigns import Audience
+from bot.services.errors import DomainError
+from bot.services.users import GRANTABLE_ROLES, TOPICS
+from handlers.announce import keyboards, texts
+from handlers.announce.keyboards import AnnCb
+from storage.models import User
+
+# /announce and /campaigns are registered in bot.commands (organizers only: /help, menus, guard).
+register_kind(texts.KIND, texts.render_announcement)
+
+router = Router(name="announce")
+router.message.filter(F.chat.type == "private")
+
+# Everything below is for organizers (admins pass too), re-checked on the server for every update.
+staff = Router(name="announce-staff")
+staff.message.filter(HasRole("organizer"))
+staff.callback_query.filter(HasRole("organizer"))
+# Anyone else pressing (or forging) one of these buttons is told no. (An organizer's stale
+# button falls through to the fallback router's "no longer active".)
+refusals = Router(name="announce-refusals")
+refusals.callback_query.filter(~HasRole("organizer"))
+router.include_routers(staff, refusals)
+
+NOT_COMMAND = ~F.text.startswith("/")
+
+
+class Announce(StatesGroup):
+    text = State()
+    translations = State()
+    translation = State()
+    audience = State()
+    confirm = State()
+    when = State()
+
+
+# ------------------------------------------------------------------ helpers
+
+def _audience(data: dict[str, Any]) -> Audience:
+    return Audience.from_json(data.get("audience"))
+
+
+def _send_at(data: dict[str, Any]) -> datetime | None:
+    value = data.get("send_at")
+    return datetime.fromisoformat(value) if value else None
+
+
+def _payload(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    return {"texts": data.get("texts") or {}, "media": data.get("media"), "default_locale": settings.default_locale}
+
+
+def _quiet_label(settings: Settings) -> str:
+    window = parse_quiet_hours(settings.quiet_hours) if settings.quiet_hours else None
+    return QuietHours(window, settings.tz).label()
+
+
+def _check_length(body: str, i18n: I18n, with_media: bool) -> str | None:
+    limit = texts.body_limit(i18n, with_media)
+    length = texts.utf16_len(body)
+    if length <= limit:
+        return None
+    return texts.caption_too_long(limit, length) if with_media else texts.too_long(limit, length)
+
+
+async def _close_buttons(callback: CallbackQuery) -> None:
+    """Remove the buttons of an answered wizard message, so they cannot be pressed again."""
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest:
+            pass
+
+
+async def _edit(callback: CallbackQuery, text: str, markup: Any) -> None:
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+
+
+async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    await state.set_state(Announce.translations)
+    await message.answer(
+        texts.translations_menu(data.get("texts") or {}, settings.default_locale),
+        reply_markup=keyboards.translations(data.get("texts") or {}, settings.default_locale),
+    )
+
+
+async def _audience_view(
+    data: dict[str, Any], view: str, session: AsyncSession, community: Community, i18n: I18n
+) -> tuple[str, Any]:
+    audience = _audience(data)
+    count = await campaigns_service.count_audience(session, audience)
+    locale = i18n.current_locale
+    return (
+        texts.audience_menu(audience, community, locale, count, view),
+        keyboards.audience(audience, view, community, locale),
+    )
+
+
+async def _panel(
+    data: dict[str, Any], session: AsyncSession, settings: Settings, community: Community, i18n: I18n
+) -> tuple[str, Any]:
+    audience = _audience(data)
+    count = await campaigns_service.count_audience(session, audience)
+    locale = i18n.current_locale
+    send_at = _send_at(data)
+    urgent = bool(data.get("urgent"))
+    languages = [c for c in SUPPORTED_LOCALES if c in (data.get("texts") or {})]
+    languages.sort(key=lambda c: c != settings.default_locale)
+    text = texts.confirm_panel(
+        audience=texts.audience_summary(audience, community, locale), count=count, languages=languages,
+        send_at=send_at, urgent=urgent, tz=settings.tz, locale=locale,
+        quiet=_quiet_label(settings),
+    )
+    if send_at is None:
+        label = _("✅ Send to {residents}").format(residents=texts.residents(count, locale))
+    else:
+        label = _("✅ Schedule for {residents}").format(residents=texts.residents(count, locale))
+    return text, keyboards.confirm(count=count, scheduled=send_at is not None, urgent=urgent, send_label=label)
+
+
+async def _preview(
+    message: Message, bot: Bot, data: dict[str, Any], settings: Settings, i18n: I18n
+) -> None:
+    payload = _payload(data, settings)
+    versions = [c for c in SUPPORTED_LOCALES if c in payload["texts"]] or [settings.default_locale]
+    versions.sort(key=lambda c: c != settings.default_locale)
+    await message.answer(texts.preview_intro(len(versions)))
+    for locale in versions:
+        if len(versions) > 1:
+            await message.answer(texts.preview_label(locale, locale == settings.default_locale))
+        out = texts.render(payload, locale, i18n)
+        await send_outgoing(bot, message.chat.id, out)
+
+
+async def _show_confirm(
+    message: Message, bot: Bot, state: FSMContext, session: AsyncSession, settings: Settings,
+    community: Community, i18n: I18n, *, preview: bool = True,
+) -> None:
+    await state.set_state(Announce.confirm)
+    data = await state.get_data()
+    if preview:
+        await _preview(message, bot, data, settings, i18n)
+    text, markup = await _panel(data, session, settings, community, i18n)
+    await message.answer(text, reply_markup=markup)
+
+
+# ------------------------------------------------------------------ /announce: the text
+
+@staff.message(Command("announce"))
+async def announce(message: Message, state: FSMContext, settings: Settings) -> None:
+    await state.clear()
+    await state.set_state(Announce.text)
+    await state.update_data(nonce=uuid.uuid4().hex[:16], texts={}, media=None,
+                            audience=Audience().to_json(), send_at=None, urgent=False)
+    await message.answer(texts.ask_text(settings.default_locale))
+
+
+@staff.message(StateFilter(Announce.text), F.text, NOT_COMMAND)
+async def got_text(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
+    body = message.text or ""
+    problem = _check_length(body, i18n, with_media=False)
+    if problem:
+        await message.answer(problem)
+        return
+    await state.update_data(texts={settings.default_locale: body}, media=None)
+    await _show_translations(message, state, settings)
+
+
+@staff.message(StateFilter(Announce.text), F.photo | F.document)
+async def got_media(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
+    body = message.caption or ""
+    problem = _check_length(body, i18n, with_media=True)
+    if problem:
+        await message.answer(problem)
+        return
+    if message.photo:
+        media = {"kind": "photo", "file_id": message.photo[-1].file_id}
+    else:
+        assert message.document is not None
+        media = {"kind": "document", "file_id": message.document.file_id, "filename": message.document.file_name}
+    await state.update_data(texts={settings.default_locale: body}, media=media)
+    await _show_translations(message, state, settings)
+
+
+@staff.message(StateFilter(Announce.text), NOT_COMMAND)
+async def text_expected(message: Message) -> None:
+    await message.answer(texts.not_text())
+
+
+# ------------------------------------------------------------------ translations
+
+@staff.callback_query(StateFilter(Announce.translations), AnnCb.filter(F.step == "tr"))
+async def translations_step(
+    callback: CallbackQuery, callback_data: AnnCb, state: FSMContext, session: AsyncSession,
+    settings: Settings, community: Community, i18n: I18n,
+) -> None:
+    if callback_data.action == "lang" and callback_data.value in SUPPORTED_LOCALES \
+            and callback_data.value != settings.default_locale:
+        await _close_buttons(callback)
+        await state.set_state(Announce.translation)
+        await state.update_data(translating=callback_data.value)
+        await callback.message.answer(texts.ask_translation(callback_data.value))  # type: ignore[union-attr]
+    elif callback_data.action == "next":
+        await _close_buttons(callback)
+        await state.set_state(Announce.audience)
+        data = await state.get_data()
+        text, markup = await _audience_view(data, "", session, community, i18n)
+        await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]
+
+
+@staff.message(StateFilter(Announce.translation), F.text, NOT_COMMAND)
+async def got_translation(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
+    data = await state.get_data()
+    locale = data.get("translating")
+    if locale not in SUPPORTED_LOCALES:
+        await _show_translations(message, state, settings)
+        return
+    body = message.text or ""
+    problem = _check_length(body, i18n, with_media=bool(data.get("media")))
+    if problem:
+        await message.answer(problem)
+        return
+    all_texts = dict(data.get("texts") or {})
+    all_texts[locale] = body
+    await state.update_data(texts=all_texts, translating=None)
+    await _show_translations(message, state, settings)
+
+
+@staff.message(StateFilter(Announce.translation), NOT_COMMAND)
+async def translation_expected(message: Message) -> None:
+    await message.answer(texts.translation_as_text())
+
+
+# ------------------------------------------------------------------ audience
+
+@staff.callback_query(StateFilter(Announce.audience), AnnCb.filter(F.step == "aud"))
+async def audience_step(
+    callback: CallbackQuery, callback_data: AnnCb, state: FSMContext, session: AsyncSession, bot: Bot,
+    settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
+) -> None:
+    data = await state.get_data()
+    audience = _audience(data)
+    action, value = callback_data.action, callback_data.value
+    view = ""
+    if action == "next":
+        if await campaigns_service.count_audience(session, audience) == 0:
+            callback_answer.text = texts.nobody()
+            callback_answer.show_alert = True
+            return
+        await _close_buttons(callback)
+        await _show_confirm(callback.message, bot, state, session, settings, community, i18n)  # type: ignore[arg-type]
+        return
+    if action == "all":
+        audience = Audience()
+    elif action == "view" and value in ("d", "l", "t", "r"):
+        view = value
+    elif action in ("d", "l", "t", "r"):
+        view = action
+        valid = {
+            "d": {d.code for d in community.districts},
+            "l": set(SUPPORTED_LOCALES),
+            "t": set(TOPICS),
+            "r": set(GRANTABLE_ROLES),
+        }[action]
+        if value in valid:
+            field_name = {"d": "districts", "l": "languages", "t": "topics", "r": "roles"}[action]
+            items: list[str] = getattr(audience, field_name)
+            if value in items:
+                items.remove(value)
+            else:
+                items.append(value)
+    await state.update_data(audience=audience.to_json())
+    text, markup = await _audience_view({"audience": audience.to_json()}, view, session, community, i18n)
+    await _edit(callback, text, markup)
+
+
+# ------------------------------------------------------------------ confirm
+
+@staff.callback_query(StateFilter(Announce.confirm), AnnCb.filter(F.step == "cf"))
+async def confirm_step(
+    callback: CallbackQuery, callback_data: AnnCb, state: FSMContext, session: AsyncSession, bot: Bot,
+    settings: Settings, community: Community, i18n: I18n, user: User | None, delivery: DeliveryEngine,
+    callback_answer: CallbackAnswer,
+) -> None:
+    action = callback_data.action
+    data = await state.get_data()
+    if action == "urgent":
+        await state.update_data(urgent=not data.get("urgent"))
+        text, markup = await _panel(await state.get_data(), session, settings, community, i18n)
+        await _edit(callback, text, markup)
+    elif action == "now":
+        await state.update_data(send_at=None)
+        text, markup = await _panel(await state.get_data(), session, settings, community, i18n)
+        await _edit(callback, text, markup)
+    elif action == "later":
+        await _close_buttons(callback)
+        await state.set_state(Announce.when)
+        example = texts.fmt_example(delivery.now(), settings.tz)
+        await callback.message.answer(texts.ask_when(settings.tz, example))  # type: ignore[union-attr]
+    elif action == "audience":
+        await _close_buttons(callback)
+        await state.set_state(Announce.audience)
+        text, markup = await _audience_view(data, "", session, community, i18n)
+        await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]
+    elif action == "drop":
+        await state.clear()
+        await _close_buttons(callback)
+        await callback.message.answer(texts.cancelled_draft())  # type: ignore[union-attr]
+    elif action == "send":
+        await _send(callback, data, state, session, bot, settings, i18n, user, delivery, callback_answer)
+
+
+async def _send(
+    callback: CallbackQuery, data: dict[str, Any], state: FSMContext, session: AsyncSession, bot: Bot,
+    settings: Settings, i18n: I18n, user: User | None, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+) -> None:
+    message = callback.message
+    assert isinstance(message, Message)
+    if not (data.get("texts") or {}).get(settings.default_locale) and not data.get("media"):
+        await state.clear()
+        await _close_buttons(callback)
+        await message.answer(texts.expired())
+        return
+    now = delivery.now()  # the engine's clock decides what is due
+    send_at = _send_at(data)
+    if send_at is not None and send_at <= now:
+        callback_answer.text = texts.scheduled_time_passed()
+        callback_answer.show_alert = True
+        return
+    audience = _audience(data)
+    count = await campaigns_service.count_audience(session, audience)
+    if count == 0:
+        callback_answer.text = texts.nobody()
+        callback_answer.show_alert = True
+        return
+    # The draft goes first: a second tap finds none (and the campaign key stops a racing one).
+    await state.clear()
+    await _close_buttons(callback)
+    campaign = await campaigns_service.create_campaign(
+        session,
+        kind=texts.KIND,
+        payload=_payload(data, settings),
+        audience=audience,
+        send_at=send_at,
+        urgent=bool(data.get("urgent")),
+        created_by=user.id if user else None,
+        key=f"announce:{data.get('nonce')}",
+        progress_chat_id=message.chat.id,
+        now=now,
+    )
+    if campaign.progress_message_id is not None:  # a double tap raced us: already created
+        return
+    # The progress message exists before the campaign is committed, so the engine always has it.
+    await message.answer(texts.created(campaign.id, scheduled=send_at is not None))
+    phase = "scheduled" if send_at else "running"
+    ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), i18n.current_locale)
+    out = delivery.render_progress(ctx)
+    assert out is not None
+    progress = await message.answer(out.text, reply_markup=out.reply_markup)
+    campaign.progress_message_id = progress.message_id
+    await session.commit()
+    delivery.wake()
+
+
+@staff.message(StateFilter(Announce.when), F.text, NOT_COMMAND)
+async def got_when(
+    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, settings: Settings,
+    community: Community, i18n: I18n, delivery: DeliveryEngine,
+) -> None:
+    try:
+        when = campaigns_service.parse_when(message.text or "", delivery.now(), settings.tz)
+    except DomainError as exc:
+        await message.answer(texts.when_error(exc, settings.tz, i18n.current_locale))
+        return
+    await state.update_data(send_at=when.isoformat())
+    await _show_confirm(message, bot, state, session, settings, community, i18n, preview=False)
+
+
+@staff.message(StateFilter(Announce.when), NOT_COMMAND)
+async def when_expected(message: Message, settings: Settings, delivery: DeliveryEngine) -> None:
+    await message.answer(texts.ask_when(settings.tz, texts.fmt_example(delivery.now(), settings.tz)))
+
+
+# ------------------------------------------------------------------ /campaigns and cancelling
+
+async def _campaigns_view(session: AsyncSession, settings: Settings, i18n: I18n) -> tuple[str, Any]:
+    locale = i18n.current_locale
+    items, ids = [], []
+    for campaign in await campaigns_service.active_campaigns(session):
+        if campaign.status == "scheduled":
+            status = texts.status_scheduled(campaign.send_at, settings.tz, locale)
+        else:
+            counts = await campaigns_service.delivery_counts(session, campaign.id)
+            status = texts.status_running(counts.get("sent", 0), campaign.total, locale)
+        if campaign.urgent:
+            status += " · 🚨"
+        snippet = texts.snippet(campaign.payload) if campaign.kind == texts.KIND else ""
+        items.append((campaign.id, f"{texts.kind_name(campaign.kind)} · {status}", snippet))
+        ids.append(campaign.id)
+    return texts.campaigns_list(items), keyboards.campaigns(ids)
+
+
+@staff.message(Command("campaigns"))
+async def list_campaigns(message: Message, session: AsyncSession, settings: Settings, i18n: I18n) -> None:
+    text, markup = await _campaigns_view(session, settings, i18n)
+    await message.answer(text, reply_markup=markup)
+
+
+@staff.callback_query(CampaignCb.filter(F.action.in_({"cancel", "lcancel"})))
+async def cancel_campaign(
+    callback: CallbackQuery, callback_data: CampaignCb, session: AsyncSession, settings: Settings, i18n: I18n,
+    delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+) -> None:
+    cancelled = await campaigns_service.cancel_campaign(session, callback_data.id)
+    await session.commit()
+    if cancelled:
+        delivery.cancelled(callback_data.id)
+        callback_answer.text = texts.campaign_cancelled(callback_data.id)
+    else:
+        callback_answer.text = texts.campaign_not_active(callback_data.id)
+    if callback_data.action == "lcancel":
+        text, markup = await _campaigns_view(session, settings, i18n)
+        await _edit(callback, text, markup)
+
+
+@refusals.callback_query(AnnCb.filter())
+@refusals.callback_query(CampaignCb.filter())
+async def refuse_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+    callback_answer.text = texts.only_organizers()
+    callback_answer.show_alert = True

@@ -1,0 +1,278 @@
+"""Texts of the announcement wizard, and the announcement as residents see it (the renderer)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from babel.dates import format_datetime
+
+from bot.community import Community
+from bot.config import SUPPORTED_LOCALES
+from bot.delivery import Media, Outgoing, RenderContext
+from bot.i18n import LANGUAGE_NAMES, N_, esc, fmt_number
+from bot.services.campaigns import Audience
+from bot.services.errors import DomainError
+from handlers.shared import TOPIC_NAMES
+
+KIND = "announcement"
+HEADER = N_("📢 <b>Announcement</b>")
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
+_TAG = re.compile(r"<[^>]+>")
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# ------------------------------------------------------------------ the announcement itself
+
+def render(payload: dict[str, Any], locale: str, i18n: I18n) -> Outgoing:
+    """The message a resident reading ``locale`` gets (the preview uses the same function)."""
+    texts: dict[str, str] = payload.get("texts") or {}
+    body = texts.get(locale)
+    if body is None:
+        body = texts.get(payload.get("default_locale", ""), "")
+    header = i18n.gettext(HEADER, locale=locale)
+    text = f"{header}\n\n{esc(body)}" if body else header
+    media = None
+    if payload.get("media"):
+        m = payload["media"]
+        media = Media(kind=m["kind"], file_id=m["file_id"], filename=m.get("filename"))
+    return Outgoing(text=text, media=media)
+
+
+def render_announcement(ctx: RenderContext) -> Outgoing:
+    """The delivery engine's renderer for kind "announcement"."""
+    return render(ctx.payload, ctx.locale, ctx.i18n)
+
+
+def body_limit(i18n: I18n, with_media: bool) -> int:
+    """How long the organizer's text may be: Telegram's limit minus our header, in any language."""
+    header = max(utf16_len(_TAG.sub("", i18n.gettext(HEADER, locale=loc))) for loc in SUPPORTED_LOCALES)
+    return (CAPTION_LIMIT if with_media else TEXT_LIMIT) - header - 2
+
+
+# ------------------------------------------------------------------ wizard
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def ask_text(default_locale: str) -> str:
+    return _(
+        "<b>New announcement</b>\n\n"
+        "Send the text in {language}. You can also send one photo or document with the text as its caption.\n"
+        "Residents will get it as plain text, exactly as you type it.\n\n"
+        "Type /cancel to stop."
+    ).format(language=language_name(default_locale))
+
+
+def not_text() -> str:
+    return _("Please send the announcement as text, or as a photo or document with a caption.")
+
+
+def too_long(limit: int, length: int) -> str:
+    return _(
+        "This text is too long: at most {limit} characters, and it has {length}. Please shorten it and send it again."
+    ).format(limit=limit, length=length)
+
+
+def caption_too_long(limit: int, length: int) -> str:
+    return _(
+        "With a photo or document the text can have at most {limit} characters, and it has {length}. "
+        "Please shorten it, or send the text without the file."
+    ).format(limit=limit, length=length)
+
+
+def translations_menu(texts: dict[str, str], default_locale: str) -> str:
+    added = [language_name(code) for code in SUPPORTED_LOCALES if code in texts and code != default_locale]
+    lines = [
+        _("<b>Translations</b> (optional)"),
+        _("Residents who use another language get their translation; everyone else gets the {language} text.")
+        .format(language=language_name(default_locale)),
+    ]
+    if added:
+        lines.append(_("Added: {languages}").format(languages=", ".join(added)))
+    return "\n\n".join(lines)
+
+
+def ask_translation(locale: str) -> str:
+    return _("Send the text in {language}.").format(language=language_name(locale))
+
+
+def translation_as_text() -> str:
+    return _("Please send the translation as text.")
+
+
+def audience_summary(audience: Audience, community: Community, locale: str) -> str:
+    if audience.is_everyone:
+        return _("all registered residents")
+    parts = []
+    if audience.districts:
+        parts.append(_("districts: {names}").format(
+            names=", ".join(community.district_name(c, locale) for c in audience.districts)))
+    if audience.languages:
+        parts.append(_("languages: {names}").format(names=", ".join(language_name(c) for c in audience.languages)))
+    if audience.topics:
+        parts.append(_("interested in: {names}").format(
+            names=", ".join(_(TOPIC_NAMES[t]) for t in audience.topics if t in TOPIC_NAMES)))
+    if audience.roles:
+        parts.append(_("roles: {names}").format(names=", ".join(_(ROLE_NAMES.get(r, r)) for r in audience.roles)))
+    return "; ".join(parts)
+
+
+def residents(count: int, locale: str) -> str:
+    return ngettext("{count} resident", "{count} residents", count).format(count=fmt_number(count, locale))
+
+
+def audience_menu(audience: Audience, community: Community, locale: str, count: int, view: str) -> str:
+    lines = [
+        _("<b>Who should get it?</b>"),
+        _("Audience: {audience}").format(audience=audience_summary(audience, community, locale)),
+        _("Matching now: {residents}").format(residents=residents(count, locale)),
+    ]
+    hint = {
+        "d": _("Choose one or more districts."),
+        "l": _("Choose one or more languages."),
+        "t": _("Choose one or more topics of interest."),
+        "r": _("Choose one or more roles."),
+    }.get(view)
+    if hint:
+        lines.append(hint)
+    return "\n".join(lines)
+
+
+def nobody() -> str:
+    return _("Nobody matches this audience. Please change it.")
+
+
+def preview_intro(count: int) -> str:
+    return ngettext(
+        "<b>Preview</b> — this is exactly what residents will see (one message per language version):",
+        "<b>Preview</b> — this is exactly what residents will see ({count} language versions):",
+        count,
+    ).format(count=count)
+
+
+def preview_label(locale: str, is_default: bool) -> str:
+    if is_default:
+        return _("{language} version, also for everyone without a translation:").format(
+            language=language_name(locale))
+    return _("{language} version:").format(language=language_name(locale))
+
+
+def fmt_when(value: datetime, tz: ZoneInfo, locale: str) -> str:
+    return format_datetime(value, format="medium", tzinfo=tz, locale=locale)
+
+
+def confirm_panel(
+    *, audience: str, count: int, languages: list[str], send_at: datetime | None, urgent: bool,
+    tz: ZoneInfo, locale: str, quiet: str,
+) -> str:
+    lines = [
+        _("<b>Ready to send?</b>"),
+        _("Audience: {audience}").format(audience=audience),
+        _("Recipients: {residents}").format(residents=residents(count, locale)),
+        _("Languages: {languages}").format(languages=", ".join(language_name(c) for c in languages)),
+    ]
+    if send_at is None:
+        lines.append(_("When: now"))
+    else:
+        lines.append(_("When: {time} ({zone})").format(time=fmt_when(send_at, tz, locale), zone=tz.key))
+    if urgent:
+        lines.append(_("Urgent: yes, it is sent even during quiet hours"))
+    elif quiet:
+        lines.append(_("Urgent: no, it waits while quiet hours ({hours}) last").format(hours=quiet))
+    else:
+        lines.append(_("Urgent: no"))
+    return "\n".join(lines)
+
+
+def fmt_example(now: datetime, tz: ZoneInfo) -> str:
+    """Tomorrow 18:30 in the input format, e.g. 25.12 18:30."""
+    tomorrow = now.astimezone(tz) + timedelta(days=1)
+    return f"{tomorrow:%d.%m} 18:30"
+
+
+def ask_when(tz: ZoneInfo, example: str) -> str:
+    return _(
+        "When should it go out? Send the date and time like <code>{example}</code> "
+        "(time zone {zone}), or just a time like <code>18:30</code> for today."
+    ).format(example=example, zone=tz.key)
+
+
+def when_error(exc: DomainError, tz: ZoneInfo, locale: str) -> str:
+    match exc.code:
+        case "time_past":
+            return _("That time has already passed ({time}). Please send a time in the future.").format(
+                time=fmt_when(exc.params["when"], tz, locale))  # type: ignore[arg-type]
+        case "time_too_far":
+            return _("That is too far ahead: you can schedule at most a year in advance.")
+    return _("I could not read that time. Please write it like <code>25.12 18:30</code> or <code>25.12.2026 18:30</code>.")
+
+
+def expired() -> str:
+    return _("This announcement draft has expired. Type /announce to start again.")
+
+
+def scheduled_time_passed() -> str:
+    return _("The chosen time has passed in the meantime. Please choose a new time or send it now.")
+
+
+def created(campaign_id: int, scheduled: bool) -> str:
+    if scheduled:
+        return _("Announcement #{id} is scheduled. You can cancel it below or with /campaigns.").format(id=campaign_id)
+    return _("Announcement #{id} is on its way. I will keep the message below up to date.").format(id=campaign_id)
+
+
+def cancelled_draft() -> str:
+    return _("The announcement was not sent.")
+
+
+def campaigns_list(items: list[tuple[int, str, str]]) -> str:
+    """items: (id, status line, snippet)."""
+    if not items:
+        return _("No campaigns are scheduled or running.")
+    lines = [_("<b>Scheduled and running campaigns</b>")]
+    for campaign_id, status, snippet in items:
+        lines.append(f"\n<b>#{campaign_id}</b> · {status}\n{snippet}")
+    return "\n".join(lines)
+
+
+def status_scheduled(send_at: datetime, tz: ZoneInfo, locale: str) -> str:
+    return _("scheduled for {time}").format(time=fmt_when(send_at, tz, locale))
+
+
+def status_running(sent: int, total: int, locale: str) -> str:
+    return _("sending: {sent} of {total} sent").format(sent=fmt_number(sent, locale), total=fmt_number(total, locale))
+
+
+def kind_name(kind: str) -> str:
+    return {KIND: _("Announcement")}.get(kind, kind)
+
+
+def snippet(payload: dict[str, Any]) -> str:
+    texts = payload.get("texts") or {}
+    body = texts.get(payload.get("default_locale", ""), "") or next(iter(texts.values()), "")
+    body = " ".join(body.split())
+    return esc(body[:80] + ("…" if len(body) > 80 else ""))
+
+
+def campaign_cancelled(campaign_id: int) -> str:
+    return _("Campaign #{id} is cancelled. Messages already sent stay delivered.").format(id=campaign_id)
+
+
+def campaign_not_active(campaign_id: int) -> str:
+    return _("Campaign #{id} has already finished or was cancelled.").format(id=campaign_id)
+
+
+def only_organizers() -> str:
+    return _("Sorry, this is only for organizers.")

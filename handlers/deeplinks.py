@@ -1,0 +1,31 @@
+"""`/start <payload>` deep links. Features register a prefix; the payload is acted on once the
+person is registered (kept in the registration state until then)."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+DeepLinkHandler = Callable[[Message, str, dict[str, Any]], Awaitable[None]]
+_HANDLERS: dict[str, DeepLinkHandler] = {}
+
+
+def deeplink(prefix: str) -> Callable[[DeepLinkHandler], DeepLinkHandler]:
+    """Register a handler for payloads `prefix` or `prefix_<rest>`; it gets the rest."""
+
+    def wrap(func: DeepLinkHandler) -> DeepLinkHandler:
+        _HANDLERS[prefix] = func
+        return func
+
+    return wrap
+
+
+async def dispatch(message: Message, payload: str, data: dict[str, Any]) -> None:
+    prefix, _sep, rest = payload.partition("_")
+    handler = _HANDLERS.get(prefix)
+    if handler is None:
+        await message.answer(_("This link is not valid any more. Type /help to see what I can do."))
+        return
+    await handler(message, rest, data)

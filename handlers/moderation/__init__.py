@@ -1,0 +1,251 @@
+"""Moderators triage reports in their group (MODERATORS_CHAT_ID): card buttons, typed answers,
+replies relayed to the reporter, /queue.
+
+Only moderators, admins and Telegram administrators of the group may act; every change is a
+conditional update on the status the card showed, so a stale or simultaneous press changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import BaseFilter, Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, ForceReply, Message, ReactionTypeEmoji, ReplyParameters
+from aiogram.types import User as TgUser
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.community import Community
+from bot.config import Settings
+from bot.services import reports as reports_service
+from bot.services.errors import DomainError
+from bot.services.reports import Actor
+from handlers.moderation.cards import ModCb, notify_reporter, refresh_card
+from handlers.reports import keyboards as resident_keyboards
+from handlers.reports import texts
+from storage.models import Report, User, utcnow
+
+log = logging.getLogger(__name__)
+router = Router(name="moderation")
+
+
+class InModeratorsChat(BaseFilter):
+    async def __call__(self, event: Message | CallbackQuery, settings: Settings, **kwargs: Any) -> bool:
+        message = event.message if isinstance(event, CallbackQuery) else event
+        return (
+            settings.moderators_chat_id is not None
+            and message is not None
+            and message.chat.id == settings.moderators_chat_id
+        )
+
+
+router.message.filter(InModeratorsChat())
+router.callback_query.filter(InModeratorsChat())
+
+
+class ModInput(StatesGroup):
+    reason = State()
+    duplicate = State()
+    route = State()
+
+
+PROMPTS = {"rj": (ModInput.reason, texts.ask_reject_reason), "dup": (ModInput.duplicate, texts.ask_duplicate),
+           "route": (ModInput.route, texts.ask_route)}
+STATE_ACTIONS = {ModInput.reason.state: "reject", ModInput.duplicate.state: "duplicate",
+                 ModInput.route.state: "route"}
+
+
+async def can_moderate(bot: Bot, chat_id: int, tg_user: TgUser | None, roles: set[str]) -> bool:
+    if tg_user is None:
+        return False
+    if roles & {"moderator", "admin"}:
+        return True
+    try:
+        member = await bot.get_chat_member(chat_id, tg_user.id)
+    except TelegramAPIError:
+        return False
+    return member.status in ("creator", "administrator")
+
+
+def actor_of(tg_user: TgUser, user: User | None) -> Actor:
+    name = (user.display_name if user and user.display_name else None) or tg_user.full_name
+    return Actor(user.id if user else None, tg_user.id, name)
+
+
+async def _apply(
+    bot: Bot, session: AsyncSession, report_id: int, action: str, expected: str, detail: str | None,
+    actor: Actor, settings: Settings, community: Community, i18n: I18n, delivery: Any,
+) -> None:
+    """Change the report, edit its card, notify the reporter. Raises DomainError."""
+    report, event = await reports_service.act(
+        session, report_id, action, actor, expected=expected, detail=detail,
+        followup_days=settings.report_followup_days,
+    )
+    await notify_reporter(session, report, event)
+    await refresh_card(bot, session, report, settings, community, i18n)
+    await session.commit()
+    if delivery is not None:
+        delivery.wake()
+
+
+def _refusal(exc: DomainError) -> str:
+    if exc.code == "report_final" and exc.params.get("status") == "resolved":
+        return texts.already_resolved_alert()
+    return texts.error_text(exc)
+
+
+@router.callback_query(ModCb.filter())
+async def card_button(
+    callback: CallbackQuery, callback_data: ModCb, bot: Bot, session: AsyncSession, state: FSMContext,
+    user: User | None, roles: set[str], settings: Settings, community: Community, i18n: I18n,
+    callback_answer: CallbackAnswer, delivery: Any = None,
+) -> None:
+    def alert(text: str, show: bool = True) -> None:
+        callback_answer.text, callback_answer.show_alert = text, show
+
+    chat_id = callback.message.chat.id  # type: ignore[union-attr]
+    if not await can_moderate(bot, chat_id, callback.from_user, roles):
+        alert(texts.not_allowed_alert())
+        return
+    report = await reports_service.get(session, callback_data.id)
+    if report is None:
+        alert(texts.error_text(DomainError("report_missing", number=callback_data.id)))
+        return
+    if report.status in reports_service.FINAL:
+        alert(_refusal(DomainError("report_final", status=report.status)))
+        await refresh_card(bot, session, report, settings, community, i18n)
+        return
+    if report.status != callback_data.st:
+        alert(texts.error_text(DomainError("report_changed")))
+        await refresh_card(bot, session, report, settings, community, i18n)
+        return
+    action, value = callback_data.a, callback_data.v
+    if action in ("reject", "cat", "back"):
+        view = {"reject": "reject", "cat": "category", "back": "main"}[action]
+        await refresh_card(bot, session, report, settings, community, i18n, view)
+        return
+    if action in ("dup", "route") or (action == "rj" and value == "other"):
+        target, ask = PROMPTS[action]
+        await state.set_state(target)
+        await state.update_data(report_id=report.id, expected=report.status)
+        with i18n.use_locale(settings.default_locale):
+            prompt = ask(report.id)
+        await bot.send_message(
+            chat_id, prompt, reply_markup=ForceReply(selective=True),
+            message_thread_id=report.card_thread_id,
+            reply_parameters=ReplyParameters(message_id=callback.message.message_id,  # type: ignore[union-attr]
+                                             allow_sending_without_reply=True),
+        )
+        return
+    service_action = {"rj": "reject", "cc": "category"}.get(action, action)
+    if service_action not in reports_service.ACTIONS:
+        alert(_("This button is no longer active."))
+        return
+    try:
+        await _apply(bot, session, report.id, service_action, callback_data.st, value or None,
+                     actor_of(callback.from_user, user), settings, community, i18n, delivery)
+    except DomainError as exc:
+        await session.rollback()
+        alert(_refusal(exc))
+        fresh = await reports_service.get(session, report.id)
+        if fresh is not None:
+            await refresh_card(bot, session, fresh, settings, community, i18n)
+        return
+    done = await reports_service.get(session, report.id)
+    alert(texts.status_name(done.status if done else ""), False)
+
+
+@router.message(Command("cancel"), StateFilter(ModInput))
+async def cancel_input(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.reply(_("Cancelled."))
+
+
+@router.message(StateFilter(ModInput), F.text & ~F.text.startswith("/"))
+async def typed_input(
+    message: Message, bot: Bot, session: AsyncSession, state: FSMContext, user: User | None, roles: set[str],
+    settings: Settings, community: Community, i18n: I18n, delivery: Any = None,
+) -> None:
+    current = await state.get_state()
+    data = await state.get_data()
+    action = STATE_ACTIONS.get(current or "")
+    if action is None or not await can_moderate(bot, message.chat.id, message.from_user, roles):
+        await state.clear()
+        return
+    try:
+        await _apply(bot, session, int(data["report_id"]), action, str(data["expected"]), message.text,
+                     actor_of(message.from_user, user), settings, community, i18n, delivery)  # type: ignore[arg-type]
+    except DomainError as exc:
+        await session.rollback()
+        if exc.code in ("report_number", "report_missing", "report_duplicate_self", "report_too_long",
+                        "report_empty"):
+            await message.reply(texts.error_text(exc) + "\n" + _("Try again, or /cancel."))
+            return
+        await state.clear()
+        await message.reply(_refusal(exc))
+        return
+    await state.clear()
+    await _react(bot, message)
+
+
+async def _react(bot: Bot, message: Message) -> None:
+    try:
+        await bot.set_message_reaction(message.chat.id, message.message_id, [ReactionTypeEmoji(emoji="👍")])
+    except TelegramAPIError:
+        pass
+
+
+@router.message(Command("queue"))
+async def queue(message: Message, session: AsyncSession, settings: Settings, community: Community,
+                i18n: I18n) -> None:
+    reports = await reports_service.open_reports(session)
+    with i18n.use_locale(settings.default_locale):
+        text = texts.queue(reports, community, settings.default_locale, utcnow(), settings.report_stale_hours)
+    await message.reply(text)
+
+
+class CardReply(BaseFilter):
+    """A reply to a report's card (or to a message under it) by someone who may moderate."""
+
+    async def __call__(self, message: Message, bot: Bot, session: AsyncSession, roles: set[str] | None = None,
+                       **kwargs: Any) -> bool | dict[str, Any]:
+        reply = message.reply_to_message
+        if reply is None or (message.text or "").startswith("/"):
+            return False
+        report = await reports_service.by_message(session, message.chat.id, reply.message_id)
+        if report is None or not await can_moderate(bot, message.chat.id, message.from_user, roles or set()):
+            return False
+        return {"report": report}
+
+
+@router.message(CardReply())
+async def relay_to_reporter(
+    message: Message, bot: Bot, session: AsyncSession, report: Report, user: User | None, i18n: I18n,
+) -> None:
+    """A moderator's reply to a card (or to a resident's relayed message) goes to the reporter."""
+    text = message.text or message.caption
+    if not text:
+        await message.reply(_("Only text can be passed on to the reporter."))
+        return
+    reporter = await session.get(User, report.user_id) if report.user_id else None
+    if reporter is None or reporter.telegram_id is None or reporter.deleted_at is not None:
+        await message.reply(_("The reporter can no longer be reached."))
+        return
+    with i18n.use_locale(reporter.language):
+        body = texts.from_moderators(report.id, text)
+        markup = resident_keyboards.reply_button(report.id)
+    try:
+        sent = await bot.send_message(reporter.telegram_id, body, reply_markup=markup)
+    except TelegramAPIError as exc:
+        log.info("Could not relay to the reporter of #%s: %s", report.id, exc)
+        await message.reply(_("The reporter can no longer be reached."))
+        return
+    await reports_service.link_message(session, report.id, reporter.telegram_id, sent.message_id)
+    await reports_service.note(session, report.id, actor_of(message.from_user, user), "to_reporter", text)  # type: ignore[arg-type]
+    await _react(bot, message)

@@ -1,0 +1,269 @@
+"""The report card in the moderators' group: posting, re-rendering in place, notifications.
+
+Cards are written in the community's default language (settings.default_locale); notifications
+to the reporter go through the delivery engine in the reporter's language.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.community import Community
+from bot.config import Settings
+from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.services import campaigns as campaigns_service
+from bot.services import reports as reports_service
+from bot.services.campaigns import Audience
+from bot.services.users import pseudonym
+from handlers.reports import keyboards as resident_keyboards
+from handlers.reports import texts
+from storage.models import Report, ReportEvent, User
+
+if TYPE_CHECKING:
+    from bot.delivery import DeliveryEngine
+
+log = logging.getLogger(__name__)
+
+STATUS_KIND = "report_status"
+FOLLOWUP_KIND = "report_followup"
+
+
+class ModCb(CallbackData, prefix="mod"):
+    """A card button: action `a` on report `id`, pressed on a card showing status `st`."""
+
+    a: str
+    id: int
+    st: str
+    v: str = ""
+
+
+def card_keyboard(report: Report, view: str = "main", community: Community | None = None,
+                  locale: str = "en") -> InlineKeyboardMarkup | None:
+    if report.status in reports_service.FINAL:
+        return None
+    kb = InlineKeyboardBuilder()
+
+    def add(text: str, action: str, value: str = "") -> None:
+        kb.button(text=text, callback_data=ModCb(a=action, id=report.id, st=report.status, v=value))
+
+    if view == "reject":
+        for code, msgid in texts.REJECT_REASONS.items():
+            add(_(msgid), "rj", code)
+        add(_("✍️ Another reason (type it)"), "rj", "other")
+        add(_("⬅️ Back"), "back")
+        kb.adjust(1)
+        return kb.as_markup()
+    if view == "category" and community is not None:
+        for category in community.categories:
+            if category.code != report.category:
+                add(category.name(locale), "cc", category.code)
+        add(_("⬅️ Back"), "back")
+        kb.adjust(2)
+        return kb.as_markup()
+    if report.status in ("new", "reopened"):
+        add(_("✅ Accept"), "accept")
+    if report.status in ("new", "accepted", "reopened"):
+        add(_("🛠 In progress"), "progress")
+    add(_("🎉 Resolved"), "resolve")
+    add(_("🚫 Reject"), "reject")
+    add(_("🔁 Duplicate"), "dup")
+    add(_("🗂 Category"), "cat")
+    add(_("🏛 Pass on"), "route")
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+async def reporter_label(session: AsyncSession, report: Report) -> str:
+    user = await session.get(User, report.user_id) if report.user_id else None
+    alias = pseudonym(user) if user else f"R-{report.user_id or '?'}"
+    if user is None:
+        return texts.reporter_label(None, None, alias, False)
+    return texts.reporter_label(user.display_name, user.username, alias, report.show_identity)
+
+
+async def render_card(
+    session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
+    view: str = "main",
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    locale = settings.default_locale
+    last = await session.scalar(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report.id, ReportEvent.new_status.is_not(None))
+        .order_by(ReportEvent.id.desc())
+        .limit(1)
+    )
+    photo_ids = await reports_service.photos(session, report.id)
+    duplicates = await reports_service.possible_duplicates(session, report)
+    who = await reporter_label(session, report)
+    with i18n.use_locale(locale):
+        text = texts.card(
+            report, community=community, locale=locale, tz=settings.tz, reporter=who,
+            photo_count=len(photo_ids), duplicates=duplicates, last=last,
+        )
+        markup = card_keyboard(report, view, community, locale)
+    return text, markup
+
+
+async def _thread_for(bot: Bot, session: AsyncSession, chat_id: int, report: Report, community: Community,
+                      locale: str) -> int | None:
+    """The category's forum topic when the group is a forum (created once, remembered)."""
+    try:
+        chat = await bot.get_chat(chat_id)
+    except TelegramAPIError as exc:
+        log.warning("Could not read the moderators' chat %s: %s", chat_id, exc)
+        return None
+    if not chat.is_forum:
+        return None
+    thread = await reports_service.topic(session, chat_id, report.category)
+    if thread is not None:
+        return thread
+    name = texts.category_name(community, report.category, locale)[:128]
+    try:
+        topic = await bot.create_forum_topic(chat_id, name)
+    except TelegramAPIError as exc:
+        log.warning("Could not create a forum topic for %s: %s", report.category, exc)
+        return None
+    await reports_service.remember_topic(session, chat_id, report.category, topic.message_thread_id)
+    return topic.message_thread_id
+
+
+async def post_card(
+    bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
+) -> bool:
+    """Post the card (and the photos / voice note under it). False when it could not be posted."""
+    chat_id = settings.moderators_chat_id
+    if chat_id is None:
+        log.warning("MODERATORS_CHAT_ID is not set: report #%s has no card", report.id)
+        return False
+    text, markup = await render_card(session, report, settings, community, i18n)
+    thread = await _thread_for(bot, session, chat_id, report, community, settings.default_locale)
+    try:
+        card = await bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread)
+        await reports_service.set_card(session, report, chat_id, card.message_id, thread)
+        under = ReplyParameters(message_id=card.message_id, allow_sending_without_reply=True)
+        photo_ids = await reports_service.photos(session, report.id)
+        sent = []
+        if len(photo_ids) == 1:
+            sent = [await bot.send_photo(chat_id, photo_ids[0], reply_parameters=under, message_thread_id=thread)]
+        elif photo_ids:
+            sent = await bot.send_media_group(
+                chat_id, [InputMediaPhoto(media=f) for f in photo_ids], reply_parameters=under,
+                message_thread_id=thread,
+            )
+        if report.voice_file_id:
+            sent.append(await bot.send_voice(chat_id, report.voice_file_id, reply_parameters=under,
+                                             message_thread_id=thread))
+        for message in sent:
+            await reports_service.link_message(session, report.id, chat_id, message.message_id)
+    except TelegramAPIError as exc:
+        log.warning("Could not post the card of report #%s: %s", report.id, exc)
+        return report.card_message_id is not None
+    return True
+
+
+async def refresh_card(
+    bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
+    view: str = "main",
+) -> None:
+    if report.card_chat_id is None or report.card_message_id is None:
+        return
+    text, markup = await render_card(session, report, settings, community, i18n, view)
+    try:
+        await bot.edit_message_text(text=text, chat_id=report.card_chat_id, message_id=report.card_message_id,
+                                    reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            log.warning("Could not edit the card of report #%s: %s", report.id, exc)
+    except TelegramAPIError as exc:
+        log.warning("Could not edit the card of report #%s: %s", report.id, exc)
+
+
+async def post_under_card(bot: Bot, session: AsyncSession, report: Report, text: str) -> int | None:
+    """A message in the moderators' group threaded under the card (a reply to it)."""
+    if report.card_chat_id is None or report.card_message_id is None:
+        return None
+    try:
+        message = await bot.send_message(
+            report.card_chat_id, text, message_thread_id=report.card_thread_id,
+            reply_parameters=ReplyParameters(message_id=report.card_message_id, allow_sending_without_reply=True),
+        )
+    except TelegramAPIError as exc:
+        log.warning("Could not post under the card of report #%s: %s", report.id, exc)
+        return None
+    await reports_service.link_message(session, report.id, report.card_chat_id, message.message_id)
+    return message.message_id
+
+
+async def notify_reporter(session: AsyncSession, report: Report, event: ReportEvent, kind: str = STATUS_KIND) -> bool:
+    """Queue a message to the reporter through the delivery engine (commit, then engine.wake())."""
+    if report.user_id is None:
+        return False
+    payload: dict[str, Any] = {
+        "report_id": report.id, "action": event.action, "status": report.status, "reason": report.reason,
+        "routed_to": report.routed_to, "duplicate_of": report.duplicate_of, "category": report.category,
+    }
+    await campaigns_service.create_campaign(
+        session, kind=kind, payload=payload, audience=Audience(user_ids=[report.user_id]),
+        key=f"report:{report.id}:{kind}:{event.id}",
+    )
+    return True
+
+
+async def queue_followup(session: AsyncSession, report: Report) -> None:
+    if report.user_id is None:
+        return
+    await campaigns_service.create_campaign(
+        session, kind=FOLLOWUP_KIND, payload={"report_id": report.id, "category": report.category},
+        audience=Audience(user_ids=[report.user_id]), key=f"report:{report.id}:followup",
+    )
+
+
+def _category(ctx: RenderContext) -> str:
+    code = ctx.payload.get("category") or ""
+    return texts.category_name(ctx.community, code, ctx.locale) if ctx.community else code
+
+
+def render_status(ctx: RenderContext) -> Outgoing:
+    return Outgoing(text=texts.status_notification(ctx.payload, _category(ctx)))
+
+
+def render_followup(ctx: RenderContext) -> Outgoing:
+    report_id = int(ctx.payload["report_id"])
+    return Outgoing(text=texts.followup_question(report_id, _category(ctx)),
+                    reply_markup=resident_keyboards.followup(report_id))
+
+
+register_kind(STATUS_KIND, render_status)
+register_kind(FOLLOWUP_KIND, render_followup)
+
+
+async def run_report_checks(
+    sessionmaker: Any, bot: Bot, settings: Settings, i18n: I18n, delivery: DeliveryEngine | None,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """The scheduler's periodic trigger: raise stale reports again, ask "is it fixed?" when due.
+    The database says what is due; each report is raised once per period of silence and asked once."""
+    async with sessionmaker() as session:
+        stale = await reports_service.claim_stale(session, settings.report_stale_hours, now)
+        followups = await reports_service.claim_followups(session, now)
+        for report in followups:
+            await queue_followup(session, report)
+        await session.commit()
+        with i18n.context(), i18n.use_locale(settings.default_locale):
+            for report in stale:
+                await post_under_card(bot, session, report, texts.stale(report.id, settings.report_stale_hours))
+        await session.commit()
+    if followups and delivery is not None:
+        delivery.wake()
+    return len(stale), len(followups)

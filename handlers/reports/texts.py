@@ -1,0 +1,432 @@
+"""Texts of issue reports: the resident's side, the moderators' card, notifications."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.community import Community
+from bot.i18n import N_, esc, fmt_datetime
+from bot.services.errors import DomainError
+from bot.services.reports import MAX_PHOTOS, Draft
+from storage.models import Report, ReportEvent
+
+STATUS_NAMES = {
+    "new": N_("New"),
+    "accepted": N_("Accepted"),
+    "in_progress": N_("In progress"),
+    "resolved": N_("Resolved"),
+    "rejected": N_("Rejected"),
+    "duplicate": N_("Duplicate"),
+    "withdrawn": N_("Withdrawn by the resident"),
+    "reopened": N_("Reopened: not fixed yet"),
+}
+STATUS_ICONS = {
+    "new": "🆕", "accepted": "✅", "in_progress": "🛠", "resolved": "🎉", "rejected": "🚫",
+    "duplicate": "🔁", "withdrawn": "↩️", "reopened": "🔄",
+}
+# Reasons a moderator can pick when rejecting; anything else is typed.
+REJECT_REASONS = {
+    "area": N_("Outside our community's area"),
+    "info": N_("Not enough information to act on"),
+    "private": N_("A private matter, not a community problem"),
+    "abuse": N_("Spam or abusive content"),
+}
+CARD_DESCRIPTION_MAX = 1500
+LIST_DESCRIPTION_MAX = 60
+SKIP = N_("Skip")
+SEND_LOCATION = N_("📍 Send my location")
+
+
+def shorten(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def status_name(status: str) -> str:
+    return _(STATUS_NAMES.get(status, status))
+
+
+def category_name(community: Community, code: str, locale: str) -> str:
+    found = community.category(code)
+    return found.name(locale) if found else code
+
+
+def reason_text(reason: str | None) -> str:
+    if reason is None:
+        return "—"
+    return _(REJECT_REASONS[reason]) if reason in REJECT_REASONS else esc(reason)
+
+
+def map_link(lat: float, lon: float) -> str:
+    return f'<a href="https://maps.google.com/?q={lat:.6f},{lon:.6f}">{lat:.5f}, {lon:.5f}</a>'
+
+
+def place(lat: float | None, lon: float | None, address: str | None) -> str:
+    if lat is not None and lon is not None:
+        return map_link(lat, lon)
+    if address:
+        return esc(address)
+    return _("not given")
+
+
+# -- resident's side -----------------------------------------------------------------------------
+
+
+def register_first() -> str:
+    return _("Reports are for registered residents. Please register first: /start")
+
+
+def ask_category() -> str:
+    return _("📝 <b>Report a problem</b>\n\nWhat kind of problem is it?")
+
+
+def ask_description() -> str:
+    return _(
+        "Describe the problem: what is wrong and where exactly. "
+        "Type it, or record a voice note.\n\n/cancel stops the report."
+    )
+
+
+def description_not_text() -> str:
+    return _("Please describe the problem in words or with a voice note. Photos come in the next step.")
+
+
+def ask_photos() -> str:
+    return _("📷 Add up to {max} photos of the problem, or press Skip.").format(max=MAX_PHOTOS)
+
+
+def photo_added(count: int) -> str:
+    if count >= MAX_PHOTOS:
+        return _("That is {max} photos, the most a report can have. Press Done to continue.").format(max=MAX_PHOTOS)
+    return ngettext(
+        "{count} photo added. Send more or press Done.",
+        "{count} photos added. Send more or press Done.",
+        count,
+    ).format(count=count)
+
+
+def too_many_photos() -> str:
+    return _("A report can have at most {max} photos; I kept the first {max}. Press Done to continue.").format(
+        max=MAX_PHOTOS)
+
+
+def photo_as_file() -> str:
+    return _("Please send the picture as a photo, not as a file (in Telegram: choose “Photo”), or press Done.")
+
+
+def photo_wrong_kind() -> str:
+    return _("Only photos can be added here. Send a photo, or press Done to continue.")
+
+
+def ask_location() -> str:
+    return _(
+        "📍 Where is it? Tap “Send my location”, or type the address "
+        "(e.g. “Ushakova Ave 12, near the bus stop”), or tap Skip."
+    )
+
+
+def location_wrong_kind() -> str:
+    return _("Please send a location, type an address, or tap Skip.")
+
+
+def far_away(km: float) -> str:
+    return _("This place is about {km} km from the centre of our community, outside its area. "
+             "Is the location right?").format(km=round(km))
+
+
+def ask_district(current: str) -> str:
+    return _("🏘 District: <b>{district}</b>. Keep it, or choose another.").format(district=esc(current))
+
+
+def ask_identity(pseudonym: str) -> str:
+    return _(
+        "🙈 May the moderators see your name?\n\n"
+        "If not, they see you only as “Resident {pseudonym}”. They can still write to you through the bot."
+    ).format(pseudonym=pseudonym)
+
+
+def review(draft: Draft, community: Community, locale: str, pseudonym: str, name: str) -> str:
+    lines = [_("<b>Please check your report</b>"), ""]
+    lines.append(_("Category: {category}").format(category=esc(category_name(community, draft.category, locale))))
+    lines.append(_("District: {district}").format(district=esc(community.district_name(draft.district, locale))))
+    if draft.description:
+        lines.append(_("Description: {text}").format(text=esc(shorten(draft.description, 1500))))
+    if draft.voice_file_id:
+        lines.append(_("🎤 A voice note"))
+    lines.append(ngettext("📷 {count} photo", "📷 {count} photos", len(draft.photos)).format(count=len(draft.photos)))
+    lines.append(_("Place: {place}").format(place=place(draft.latitude, draft.longitude, draft.address)))
+    who = esc(name) if draft.show_identity else _("Resident {pseudonym}").format(pseudonym=pseudonym)
+    lines.append(_("Moderators see you as: {who}").format(who=who))
+    return "\n".join(lines)
+
+
+def sent(number: int) -> str:
+    return _(
+        "✅ Thank you! Your report number is <b>#{number}</b>.\n"
+        "The moderators will look at it; I will tell you about every change. /myreports shows your reports."
+    ).format(number=number)
+
+
+def cancelled() -> str:
+    return _("The report was not sent.")
+
+
+def rate_limited(limit: int) -> str:
+    return ngettext(
+        "You can send at most {limit} report per hour. Please try again a bit later; nothing was lost.",
+        "You can send at most {limit} reports per hour. Please try again a bit later; nothing was lost.",
+        limit,
+    ).format(limit=limit)
+
+
+def my_reports(reports: list[Report], community: Community, locale: str, tz: ZoneInfo) -> str:
+    if not reports:
+        return _("You have not reported any problems yet. Use /report to send one.")
+    lines = [_("<b>Your reports</b>"), ""]
+    for report in reports:
+        lines.append(
+            _("{icon} <b>#{number}</b> {category}: {status}\n    last update {when}").format(
+                icon=STATUS_ICONS.get(report.status, "•"),
+                number=report.id,
+                category=esc(category_name(community, report.category, locale)),
+                status=status_name(report.status),
+                when=fmt_datetime(report.updated_at, locale, tz, "short"),
+            )
+        )
+    lines.append("")
+    lines.append(_("Tap a number to add information or withdraw the report."))
+    return "\n".join(lines)
+
+
+def report_detail(report: Report, community: Community, locale: str, tz: ZoneInfo) -> str:
+    lines = [
+        _("<b>Report #{number}</b>: {category}").format(
+            number=report.id, category=esc(category_name(community, report.category, locale))),
+        _("Status: {status}").format(status=status_name(report.status)),
+        _("Last update: {when}").format(when=fmt_datetime(report.updated_at, locale, tz, "short")),
+    ]
+    if report.description:
+        lines.append(esc(shorten(report.description, 1000)))
+    return "\n".join(lines)
+
+
+def ask_info(number: int) -> str:
+    return _("Type what you want to add to report #{number} (or /cancel).").format(number=number)
+
+
+def info_added(number: int) -> str:
+    return _("Added to report #{number}. The moderators can see it.").format(number=number)
+
+
+def confirm_withdraw(number: int) -> str:
+    return _("Withdraw report #{number}? The moderators will stop working on it.").format(number=number)
+
+
+def withdrawn(number: int) -> str:
+    return _("Report #{number} was withdrawn.").format(number=number)
+
+
+def relayed_to_moderators() -> str:
+    return _("✉️ Sent to the moderators.")
+
+
+def ask_reply(number: int) -> str:
+    return _("Type your answer to the moderators about report #{number} (or /cancel).").format(number=number)
+
+
+def from_moderators(number: int, text: str) -> str:
+    return _("💬 <b>The moderators about your report #{number}:</b>\n\n{text}\n\n"
+             "<i>Reply to this message to answer them.</i>").format(number=number, text=esc(shorten(text, 3500)))
+
+
+def followup_question(number: int, category: str) -> str:
+    return _("🎉 A few days ago your report #{number} ({category}) was marked as resolved. "
+             "Is the problem really fixed?").format(number=number, category=esc(category))
+
+
+def followup_thanks() -> str:
+    return _("Thank you for confirming! 🙌")
+
+
+def followup_reopened(number: int) -> str:
+    return _("Sorry to hear that. Report #{number} is open again; the moderators will look at it.").format(
+        number=number)
+
+
+def status_notification(payload: dict, category: str) -> str:
+    number = payload["report_id"]
+    action = payload["action"]
+    if action == "accept":
+        return _("✅ Your report #{number} was accepted by the moderators.").format(number=number)
+    if action == "progress":
+        return _("🛠 Work has started on your report #{number}.").format(number=number)
+    if action == "resolve":
+        return _("🎉 Your report #{number} is marked as resolved. Thank you for reporting it!").format(number=number)
+    if action == "reject":
+        return _("🚫 Your report #{number} was declined. Reason: {reason}").format(
+            number=number, reason=reason_text(payload.get("reason")))
+    if action == "duplicate":
+        return _("🔁 Your report #{number} describes the same problem as report #{other}; "
+                 "they are handled together.").format(number=number, other=payload.get("duplicate_of"))
+    if action == "category":
+        return _("Your report #{number} was moved to the category “{category}”.").format(
+            number=number, category=esc(category))
+    if action == "route":
+        return _("🏛 Your report #{number} was passed on to: {organisation}.").format(
+            number=number, organisation=esc(payload.get("routed_to") or ""))
+    return _("Your report #{number} was updated: {status}.").format(
+        number=number, status=status_name(payload.get("status", "")))
+
+
+def error_text(exc: DomainError) -> str:
+    p = exc.params
+    match exc.code:
+        case "report_empty":
+            return _("That is empty. Please type a few words.")
+        case "report_too_short":
+            return _("Please describe the problem in a few more words.")
+        case "report_too_long":
+            return _("That is too long: at most {max} characters, please (you sent {length}).").format(
+                max=p["max"], length=p["length"])
+        case "report_number":
+            return _("Please type a report number, like 12.")
+        case "report_missing":
+            return _("There is no report #{number}.").format(number=p.get("number"))
+        case "report_duplicate_self":
+            return _("A report cannot be a duplicate of itself.")
+        case "report_final":
+            return _("This report is already closed ({status}).").format(status=status_name(str(p.get("status"))))
+        case "report_changed":
+            return _("Someone else changed this report a moment ago. Look at the card again.")
+        case "report_not_allowed":
+            return _("This action does not fit the report's current status.")
+        case "report_rate":
+            return rate_limited(int(p["limit"]))  # type: ignore[arg-type]
+        case "report_incomplete":
+            return _("The report is incomplete. Please start again with /report.")
+    return _("Sorry, that did not work. Please try again.")
+
+
+# -- moderators' side ----------------------------------------------------------------------------
+
+
+def card(
+    report: Report,
+    *,
+    community: Community,
+    locale: str,
+    tz: ZoneInfo,
+    reporter: str,
+    photo_count: int,
+    duplicates: list[int],
+    last: ReportEvent | None,
+) -> str:
+    """The card in the moderators' group (always under 4096 characters)."""
+    lines = [
+        _("{icon} <b>Report #{number}</b> · {category}").format(
+            icon=STATUS_ICONS.get(report.status, "📝"), number=report.id,
+            category=esc(category_name(community, report.category, locale))),
+        _("🏘 {district}").format(district=esc(community.district_name(report.district, locale))),
+        "",
+    ]
+    if report.description:
+        lines.append(esc(shorten(report.description, CARD_DESCRIPTION_MAX)))
+    if report.voice_file_id:
+        lines.append(_("🎤 Voice note below"))
+    if photo_count:
+        lines.append(ngettext("📷 {count} photo below", "📷 {count} photos below", photo_count).format(
+            count=photo_count))
+    lines.append(_("📍 {place}").format(place=place(report.latitude, report.longitude, report.address)))
+    lines.append(_("👤 {reporter}").format(reporter=reporter))
+    if duplicates:
+        lines.append(_("⚠️ Possible duplicates: {numbers}").format(
+            numbers=", ".join(f"#{n}" for n in duplicates)))
+    if report.routed_to:
+        lines.append(_("🏛 Passed on to: {organisation}").format(organisation=esc(report.routed_to)))
+    lines.append("")
+    status = _("Status: <b>{status}</b>").format(status=status_name(report.status))
+    if last is not None and last.action != "created":
+        when = fmt_datetime(last.created_at, locale, tz, "medium")
+        status += " — " + (
+            _("{who}, {when}").format(who=esc(last.actor_name), when=when) if last.actor_name else when)
+    lines.append(status)
+    if report.status == "rejected":
+        lines.append(_("Reason: {reason}").format(reason=reason_text(report.reason)))
+    if report.status == "duplicate" and report.duplicate_of:
+        lines.append(_("Duplicate of #{number}").format(number=report.duplicate_of))
+    return "\n".join(lines)[:4096]
+
+
+def reporter_label(name: str | None, username: str | None, pseudonym: str, show: bool) -> str:
+    if show and (name or username):
+        handle = f" @{esc(username)}" if username else ""
+        return f"{esc(name or '')}{handle} ({pseudonym})".strip()
+    return _("Resident {pseudonym}").format(pseudonym=pseudonym)
+
+
+def ask_reject_reason(number: int) -> str:
+    return _("Type the reason for rejecting #{number} as a reply to this message (or /cancel).").format(number=number)
+
+
+def ask_duplicate(number: int) -> str:
+    return _("Type the number of the report that #{number} duplicates, as a reply to this message "
+             "(or /cancel).").format(number=number)
+
+
+def ask_route(number: int) -> str:
+    return _("Type the organisation or municipal body for #{number}, as a reply to this message "
+             "(or /cancel).").format(number=number)
+
+
+def resident_wrote(number: int, who: str, text: str) -> str:
+    return _("💬 <b>{who} about #{number}:</b>\n\n{text}").format(number=number, who=who, text=esc(shorten(text, 3500)))
+
+
+def resident_added(number: int, who: str, text: str) -> str:
+    return _("➕ <b>{who} added to #{number}:</b>\n\n{text}").format(number=number, who=who, text=esc(text))
+
+
+def resident_withdrew(number: int) -> str:
+    return _("↩️ The resident withdrew report #{number}.").format(number=number)
+
+
+def reopened_in_group(number: int) -> str:
+    return _("🔄 The resident says report #{number} is not fixed; it is open again.").format(number=number)
+
+
+def stale(number: int, hours: int) -> str:
+    return ngettext(
+        "⏰ Report #{number} has had no update for {hours} hour.",
+        "⏰ Report #{number} has had no update for {hours} hours.",
+        hours,
+    ).format(number=number, hours=hours)
+
+
+def queue(reports: list[Report], community: Community, locale: str, now: datetime, stale_hours: int) -> str:
+    if not reports:
+        return _("No open reports. 🎉")
+    lines = [ngettext("<b>{count} open report</b>, oldest first:", "<b>{count} open reports</b>, oldest first:",
+                      len(reports)).format(count=len(reports))]
+    for report in reports:
+        hours = int((now - report.created_at).total_seconds() // 3600)
+        age = ngettext("{n} h", "{n} h", hours).format(n=hours) if hours < 48 else \
+            ngettext("{n} day", "{n} days", hours // 24).format(n=hours // 24)
+        mark = " ⏰" if (now - report.updated_at).total_seconds() >= stale_hours * 3600 else ""
+        lines.append(f"• #{report.id} · {esc(category_name(community, report.category, locale))} · "
+                     f"{status_name(report.status)} · {age}{mark}")
+    return "\n".join(lines)[:4096]
+
+
+def not_allowed_alert() -> str:
+    return _("Only moderators can do this.")
+
+
+def already_resolved_alert() -> str:
+    return _("This report is already resolved.")
+
+
+def relayed_ok() -> str:
+    return _("Sent to the reporter.")
