@@ -63,7 +63,7 @@ def test_catalogs_match_the_code(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.pot"
     keywords = [arg for kw in EXTRACT_KEYWORDS for arg in ("-k", kw)]
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "--no-default-keywords",
+        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "--no-default-keywords",
          *keywords, "-o", str(fresh), "bot", "handlers", "storage"],
         cwd=root, check=True,
     )

@@ -8,7 +8,7 @@ from storage.models import User
 from tests.harness import Harness
 
 GREETING = {"uk": "Вітаю", "ru": "Здравствуйте", "bg": "Здравейте", "en": "Hello"}
-DONE = {"uk": "Ви зареєстровані", "ru": "Вы зарегистрированы", "bg": "Вие сте регистрирани", "en": "You are registered"}
+DONE = {"uk": "Ви зареєстровані", "ru": "Вы зарегистрированы", "bg": "сте регистрирани", "en": "You are registered"}
 LANGUAGE_BUTTON = {"uk": "Українська", "ru": "Русский", "bg": "Български", "en": "English"}
 
 
