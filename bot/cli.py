@@ -33,15 +33,42 @@ def _logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    for noisy in ("aiogram.event", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+class StartupError(Exception):
+    """Something the bot needs at start is not there; the message is one line naming the setting."""
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 async def _run(settings: Settings) -> None:
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
     from bot.app import build_app, run_polling, run_webhook
     from storage.migrate import upgrade
 
-    await upgrade(settings.database_url)
+    try:
+        await upgrade(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the database cannot be used
+        raise StartupError(f"Setting DATABASE_URL: cannot open the database ({_reason(exc)})") from None
     app = await build_app(settings)
+    try:
+        await app.bot.get_me()
+        if settings.redis_url:
+            await app.dp.storage.redis.ping()  # type: ignore[attr-defined]
+    except TelegramUnauthorizedError:
+        await app.close()
+        raise StartupError("Setting BOT_TOKEN: Telegram does not accept this token") from None
+    except TelegramNetworkError as exc:
+        await app.close()
+        raise StartupError(f"Cannot reach Telegram ({_reason(exc)}); check the network or TELEGRAM_API_URL") from None
+    except Exception as exc:  # noqa: BLE001 - only the Redis ping is left in the block
+        await app.close()
+        raise StartupError(f"Setting REDIS_URL: cannot connect to Redis ({_reason(exc)})") from None
     if settings.webhook_url:
         await run_webhook(app)
     else:
@@ -56,7 +83,11 @@ def cmd_run(args: argparse.Namespace) -> None:
         cmd_sandbox(args)
         return
     _logging(settings.log_level)
-    asyncio.run(_run(settings))
+    try:
+        asyncio.run(_run(settings))
+    except StartupError as exc:
+        print(f"hromada: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
@@ -300,8 +300,9 @@ async def act(
         if await session.get(Report, other_id) is None:
             raise DomainError("report_missing", number=other_id)
         values["duplicate_of"] = other_id
-    if action == "resolve":
+    if action == "resolve":  # asked again after every resolution, also after a reopening
         values["followup_due_at"] = now + timedelta(days=followup_days)
+        values["followup_sent_at"] = None
     old_category = report.category
     result = await session.execute(
         update(Report)
@@ -396,21 +397,23 @@ async def remember_topic(session: AsyncSession, chat_id: int, category: str, thr
 
 
 async def claim_stale(session: AsyncSession, hours: int, now: datetime | None = None) -> list[Report]:
-    """Open reports untouched for ``hours`` and not raised since their last change; marks them."""
+    """Open reports untouched for ``hours`` and not raised in the last ``hours``; marks them.
+
+    A report nobody acts on is raised again every ``hours``; the conditional UPDATE makes two
+    checkers running at once raise it only once.
+    """
     now = now or utcnow()
-    rows = await session.scalars(
-        select(Report).where(
-            Report.status.in_(OPEN),
-            Report.updated_at <= now - timedelta(hours=hours),
-        ).order_by(Report.id)
+    cutoff = now - timedelta(hours=hours)
+    due = (
+        Report.status.in_(OPEN),
+        Report.updated_at <= cutoff,
+        or_(Report.stale_notified_at.is_(None), Report.stale_notified_at <= cutoff),
     )
     claimed = []
-    for report in list(rows):
-        if report.stale_notified_at is not None and report.stale_notified_at >= report.updated_at:
-            continue
+    for report in list(await session.scalars(select(Report).where(*due).order_by(Report.id))):
         result = await session.execute(
             update(Report)
-            .where(Report.id == report.id, Report.updated_at == report.updated_at)
+            .where(Report.id == report.id, *due)
             .values(stale_notified_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -468,3 +471,54 @@ async def followup_answer(
     report = await get(session, report_id)
     assert report is not None
     return report
+
+
+# -- the reporter's own data (/mydata, /deleteme) -------------------------------------------------
+
+WRITTEN_BY_ACTOR = ("info", "from_reporter", "to_reporter")  # audit entries whose detail is their text
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
+    """The reports a person filed and every audit entry they made, as plain JSON-able data."""
+    filed = []
+    for report in await session.scalars(select(Report).where(Report.user_id == user.id).order_by(Report.id)):
+        filed.append({
+            "number": report.id, "category": report.category, "district": report.district,
+            "status": report.status, "description": report.description,
+            "voice_note": report.voice_file_id is not None, "photos": len(await photos(session, report.id)),
+            "latitude": report.latitude, "longitude": report.longitude, "address": report.address,
+            "moderators_may_see_your_name": report.show_identity, "reason": report.reason,
+            "created_at": _iso(report.created_at), "updated_at": _iso(report.updated_at),
+        })
+    actions = [
+        {"report": e.report_id, "action": e.action, "status": e.new_status, "text": e.detail,
+         "at": _iso(e.created_at)}
+        for e in await session.scalars(
+            select(ReportEvent).where(ReportEvent.actor_id == user.id).order_by(ReportEvent.id)
+        )
+    ]
+    return {"reports": filed, "report_history": actions}
+
+
+async def forget_person(session: AsyncSession, user: User) -> None:
+    """Part of /deleteme. Reports stay, as they describe public places that still need fixing, but
+    nothing in them leads back to the person: their voice, what they wrote to or as a moderator,
+    their name and Telegram id in the audit trail, and the links to messages in their chat go."""
+    await session.execute(
+        update(ReportEvent).where(ReportEvent.actor_id == user.id)
+        .values(actor_telegram_id=None, actor_name=None).execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(ReportEvent).where(ReportEvent.actor_id == user.id, ReportEvent.action.in_(WRITTEN_BY_ACTOR))
+        .values(detail=None).execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Report).where(Report.user_id == user.id)
+        .values(voice_file_id=None, show_identity=False).execution_options(synchronize_session=False)
+    )
+    if user.telegram_id is not None:
+        await session.execute(delete(ReportMessage).where(ReportMessage.chat_id == user.telegram_id))

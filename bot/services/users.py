@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from storage.models import FsmRecord, User, UserRole, utcnow
 
@@ -113,11 +114,13 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         },
         "roles": sorted(user.role_names),
         "conversation_in_progress": [{"state": r.state, "data": r.data} for r in fsm],
+        **await reports_service.export_for(session, user),
     }
 
 
 async def erase_user(session: AsyncSession, user: User) -> None:
     """Erase personal data. District and language stay, unlinked, for anonymous statistics."""
+    await reports_service.forget_person(session, user)
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

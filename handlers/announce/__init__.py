@@ -419,7 +419,7 @@ async def when_expected(message: Message, settings: Settings, delivery: Delivery
 async def _campaigns_view(session: AsyncSession, settings: Settings, i18n: I18n) -> tuple[str, Any]:
     locale = i18n.current_locale
     items, ids = [], []
-    for campaign in await campaigns_service.active_campaigns(session):
+    for campaign in await campaigns_service.active_campaigns(session, kinds=[texts.KIND]):
         if campaign.status == "scheduled":
             status = texts.status_scheduled(campaign.send_at, settings.tz, locale)
         else:

@@ -225,7 +225,8 @@ async def queue_followup(session: AsyncSession, report: Report) -> None:
         return
     await campaigns_service.create_campaign(
         session, kind=FOLLOWUP_KIND, payload={"report_id": report.id, "category": report.category},
-        audience=Audience(user_ids=[report.user_id]), key=f"report:{report.id}:followup",
+        audience=Audience(user_ids=[report.user_id]),
+        key=f"report:{report.id}:followup:{report.followup_due_at:%Y%m%d%H%M%S%f}",  # once per resolution
     )
 
 

@@ -67,6 +67,17 @@ def test_wrong_setting_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "COMMUNITY_FILE" in result.stderr
 
 
+def test_unreachable_services_are_one_clear_line(tmp_path: Path) -> None:
+    token = "123456:TEST"
+    result = _hromada(["run"], tmp_path, BOT_TOKEN=token, DATABASE_URL="postgresql+asyncpg://x@127.0.0.1:9/db")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("hromada: Setting DATABASE_URL: cannot open the database")
+    result = _hromada(["run"], tmp_path, BOT_TOKEN=token, TELEGRAM_API_URL="http://127.0.0.1:9",
+                      DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("hromada: Cannot reach Telegram")
+
+
 def test_migrate_command(tmp_path: Path) -> None:
     result = _hromada(["migrate"], tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
     assert result.returncode == 0, result.stderr

@@ -1,13 +1,14 @@
 """Moderators triage reports on cards in their group; the reporter is kept informed."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.fakeapi import FakeGroup, FakeUser, SentMessage
 from handlers.moderation.cards import run_report_checks
-from storage.models import Report, ReportEvent, utcnow
+from storage.models import Report, ReportEvent, ReportMessage, utcnow
 from tests.flows.helpers import register
 from tests.flows.reports_helpers import card_of, file_report, moderator, moderators_group
 from tests.harness import MODERATORS_CHAT, Harness
@@ -79,6 +80,12 @@ async def test_accept_progress_resolve_and_followup(harness: Harness) -> None:
     assert "Reopened" in card.text and "✅ Accept" in card.buttons
     assert "not fixed" in group.last.text and group.last.reply_to_message_id == card.message_id
     assert await _checks(harness, now + timedelta(days=30)) == (1, 0)  # stale now, but not asked again
+    # resolved a second time: the reporter is asked again, once
+    await group.press(petro, "🎉 Resolved", message=card_of(group, number))
+    due = (await _report(harness, number)).followup_due_at
+    assert due is not None and await _checks(harness, due + timedelta(minutes=1)) == (0, 1)
+    await harness.fake.wait_for(lambda: len([m for m in anna.messages if "really fixed" in m.text]) == 2)
+    assert await _checks(harness, due + timedelta(days=1)) == (0, 0)
 
 
 async def test_reject_duplicate_category_route(harness: Harness) -> None:
@@ -182,6 +189,24 @@ async def test_relay_both_ways_keeps_the_reporter_anonymous(harness: Harness) ->
     actions = [e.action for e in await _events(harness, number)]
     assert actions.count("to_reporter") == 2 and actions.count("from_reporter") == 2
 
+    # /mydata holds the report and what she wrote; /deleteme leaves nothing that leads to her
+    await anna.send("/mydata")
+    data = json.loads(harness.fake.files[anna.last.file_id])
+    assert [r["number"] for r in data["reports"]] == [number]
+    assert data["reports"][0]["description"] == "The street lamp at Ushakova 12 is broken"
+    written = [a["text"] for a in data["report_history"] if a["action"] in ("from_reporter", "info")]
+    assert written == ["The second one, <near> the shop", "You are welcome", "Also a second lamp"]
+    await anna.send("/deleteme")
+    await anna.press("🗑 Yes, delete my data")
+    async with harness.db() as s:
+        report = await s.get(Report, number)
+        assert report is not None and report.status == "accepted"  # the lamp still needs fixing
+        for event in await s.scalars(select(ReportEvent).where(ReportEvent.actor_id == report.user_id)):
+            assert event.actor_telegram_id is None and event.actor_name is None
+            assert event.action not in ("from_reporter", "info") or event.detail is None
+        links = await s.scalars(select(ReportMessage).where(ReportMessage.chat_id == anna.id))
+        assert links.all() == []
+
 
 async def test_duplicates_forum_topics_queue_and_stale(harness: Harness) -> None:
     group, anna, olha, petro = await _setup(harness, forum=True)
@@ -212,7 +237,8 @@ async def test_duplicates_forum_topics_queue_and_stale(harness: Harness) -> None
     raised = [m for m in group.messages if "has had no update for 48 hours" in m.text]
     assert len(raised) == 4
     assert any(m.reply_to_message_id == card_of(group, first).message_id for m in raised)
-    assert await _checks(harness, later + timedelta(hours=1)) == (0, 0)  # raised once per silence
+    assert await _checks(harness, later + timedelta(hours=1)) == (0, 0)  # not again at once
+    assert await _checks(harness, later + timedelta(hours=49)) == (4, 0)  # but after another 48 hours
 
 
 async def test_reporter_is_told_in_their_language(harness: Harness) -> None:
