@@ -130,7 +130,7 @@ async def build_app(settings: Settings) -> App:
         from handlers.moderation.cards import run_report_checks
 
         try:
-            await run_report_checks(sessionmaker, bot, settings, i18n, delivery)
+            await run_report_checks(sessionmaker, bot, settings, i18n, delivery, community=community)
         except Exception:
             log.exception("Report checks failed")
 
@@ -155,6 +155,11 @@ async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks:
             close_bot_session=False,
             allowed_updates=app.dp.resolve_used_update_types(),
         )
+        # updates still waiting for their user's lock are tasks aiogram started but InFlight has
+        # not seen yet: wait for those too (aiogram keeps them in a private set)
+        pending = set(getattr(app.dp, "_handle_update_tasks", ()))
+        if pending:
+            await asyncio.wait(pending, timeout=30)
         await app.inflight.drain()
     finally:
         await app.close()

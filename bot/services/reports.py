@@ -136,6 +136,16 @@ async def events(session: AsyncSession, report_id: int) -> list[ReportEvent]:
     return list(rows)
 
 
+async def last_status_event(session: AsyncSession, report_id: int) -> ReportEvent | None:
+    """The audit entry of the report's latest status change (who, when) for its card."""
+    return await session.scalar(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report_id, ReportEvent.new_status.is_not(None))
+        .order_by(ReportEvent.id.desc())
+        .limit(1)
+    )
+
+
 async def for_user(session: AsyncSession, user_id: int, limit: int = 10) -> list[Report]:
     rows = await session.scalars(
         select(Report).where(Report.user_id == user_id).order_by(Report.id.desc()).limit(limit)
@@ -394,6 +404,17 @@ async def remember_topic(session: AsyncSession, chat_id: int, category: str, thr
 
 
 # -- periodic checks (triggered by the scheduler; the database says what is due) ------------------
+
+
+async def without_card(session: AsyncSession, now: datetime | None = None, limit: int = 20) -> list[Report]:
+    """Open reports whose card could not be posted (the group was unreachable): tried again."""
+    now = now or utcnow()
+    return list(await session.scalars(
+        select(Report).where(
+            Report.status.in_(OPEN), Report.card_message_id.is_(None),
+            Report.created_at <= now - timedelta(minutes=1),
+        ).order_by(Report.id).limit(limit)
+    ))
 
 
 async def claim_stale(session: AsyncSession, hours: int, now: datetime | None = None) -> list[Report]:

@@ -39,6 +39,16 @@ async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
+async def by_id(session: AsyncSession, user_id: int | None) -> User | None:
+    return await session.get(User, user_id) if user_id is not None else None
+
+
+async def forget_unregistered(session: AsyncSession, user: User) -> None:
+    """Someone declined consent: the row made at their first /start goes, nothing is kept."""
+    await session.delete(user)
+    await session.flush()
+
+
 async def ensure_user(
     session: AsyncSession, telegram_id: int, language: str, username: str | None = None
 ) -> User:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import Settings
 from bot.services import reports as reports_service
+from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
 from handlers.moderation.cards import ModCb, notify_reporter, refresh_card
@@ -233,7 +234,7 @@ async def relay_to_reporter(
     if not text:
         await message.reply(_("Only text can be passed on to the reporter."))
         return
-    reporter = await session.get(User, report.user_id) if report.user_id else None
+    reporter = await users_service.by_id(session, report.user_id)
     if reporter is None or reporter.telegram_id is None or reporter.deleted_at is not None:
         await message.reply(_("The reporter can no longer be reached."))
         return

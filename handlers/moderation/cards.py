@@ -16,7 +16,6 @@ from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
@@ -25,10 +24,11 @@ from bot.delivery import Outgoing, RenderContext, register_kind
 from bot.services import campaigns as campaigns_service
 from bot.services import reports as reports_service
 from bot.services.campaigns import Audience
+from bot.services import users as users_service
 from bot.services.users import pseudonym
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
-from storage.models import Report, ReportEvent, User
+from storage.models import Report, ReportEvent
 
 if TYPE_CHECKING:
     from bot.delivery import DeliveryEngine
@@ -85,7 +85,7 @@ def card_keyboard(report: Report, view: str = "main", community: Community | Non
 
 
 async def reporter_label(session: AsyncSession, report: Report) -> str:
-    user = await session.get(User, report.user_id) if report.user_id else None
+    user = await users_service.by_id(session, report.user_id)
     alias = pseudonym(user) if user else f"R-{report.user_id or '?'}"
     if user is None:
         return texts.reporter_label(None, None, alias, False)
@@ -97,12 +97,7 @@ async def render_card(
     view: str = "main",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     locale = settings.default_locale
-    last = await session.scalar(
-        select(ReportEvent)
-        .where(ReportEvent.report_id == report.id, ReportEvent.new_status.is_not(None))
-        .order_by(ReportEvent.id.desc())
-        .limit(1)
-    )
+    last = await reports_service.last_status_event(session, report.id)
     photo_ids = await reports_service.photos(session, report.id)
     duplicates = await reports_service.possible_duplicates(session, report)
     who = await reporter_label(session, report)
@@ -251,11 +246,17 @@ register_kind(FOLLOWUP_KIND, render_followup)
 
 async def run_report_checks(
     sessionmaker: Any, bot: Bot, settings: Settings, i18n: I18n, delivery: DeliveryEngine | None,
-    now: datetime | None = None,
+    now: datetime | None = None, community: Community | None = None,
 ) -> tuple[int, int]:
-    """The scheduler's periodic trigger: raise stale reports again, ask "is it fixed?" when due.
-    The database says what is due; each report is raised once per period of silence and asked once."""
+    """The scheduler's periodic trigger: post cards that could not be posted before, raise stale
+    reports again, ask "is it fixed?" when due. The database says what is due; each report is
+    raised once per period of silence and asked once per resolution."""
     async with sessionmaker() as session:
+        if community is not None:
+            with i18n.context(), i18n.use_locale(settings.default_locale):
+                for report in await reports_service.without_card(session, now):
+                    await post_card(bot, session, report, settings, community, i18n)
+                    await session.commit()
         stale = await reports_service.claim_stale(session, settings.report_stale_hours, now)
         followups = await reports_service.claim_followups(session, now)
         for report in followups:

@@ -240,7 +240,7 @@ async def consent(
     if callback_data.value != "yes":
         await _close_question(callback, _("No, thanks"))
         await state.clear()
-        await session.delete(user)
+        await users_service.forget_unregistered(session, user)
         await message.answer(texts.declined())
         return
     await users_service.complete_registration(

@@ -42,7 +42,8 @@ async def _setup(h: Harness, *, forum: bool = False) -> tuple[FakeGroup, FakeUse
 async def _checks(h: Harness, now) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     app = h.app
     assert app is not None
-    return await run_report_checks(app.sessionmaker, app.bot, app.settings, app.i18n, app.delivery, now=now)
+    return await run_report_checks(app.sessionmaker, app.bot, app.settings, app.i18n, app.delivery, now=now,
+                                   community=app.community)
 
 
 async def test_accept_progress_resolve_and_followup(harness: Harness) -> None:
@@ -291,3 +292,19 @@ async def test_simultaneous_changes_have_one_outcome(harness: Harness) -> None:
     winner = "accept" if results[0] == "ok" else "reject"
     assert report.status == {"accept": "accepted", "reject": "rejected"}[winner]
     assert [e.action for e in await _events(harness, number)] == ["created", winner]
+
+
+async def test_card_that_could_not_be_posted_is_posted_later(harness: Harness) -> None:
+    anna = await register(harness, 6001, "Anna")
+    number = await file_report(anna)            # the moderators' group is not there yet
+    assert "#" + str(number) in anna.last.text  # the resident is not bothered with it
+    assert (await _report(harness, number)).card_message_id is None
+    group = moderators_group(harness)
+    await moderator(harness, group, 6101, "Olha")
+    assert await _checks(harness, utcnow()) == (0, 0)  # not in the same minute: it may be in flight
+    assert group.messages == []
+    await _checks(harness, utcnow() + timedelta(minutes=2))
+    card = card_of(group, number)
+    assert "✅ Accept" in card.buttons
+    await _checks(harness, utcnow() + timedelta(minutes=3))
+    assert len([m for m in group.messages if m.buttons]) == 1  # posted once
