@@ -226,6 +226,22 @@ async def photo_as_file(message: Message) -> None:
     await message.answer(texts.photo_as_file())
 
 
+@router.message(StateFilter(ReportFlow.photos), F.location)
+async def location_instead_of_photos(
+    message: Message, state: FSMContext, bot: Bot, community: Community, i18n: I18n
+) -> None:
+    """A resident who sends the place straight away is done with photos: take it as the place."""
+    data = await state.get_data()
+    for key in ("photo_prompt", "photo_msg"):
+        if data.get(key):
+            try:
+                await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=data[key], reply_markup=None)
+            except TelegramAPIError:
+                pass
+    await state.set_state(ReportFlow.location)
+    await location(message, state, community, i18n)
+
+
 @router.message(StateFilter(ReportFlow.photos), NOT_A_COMMAND)
 async def photo_other(message: Message, state: FSMContext) -> None:
     draft = await _draft(state)

@@ -118,7 +118,7 @@ def photo_as_file() -> str:
 
 
 def photo_wrong_kind() -> str:
-    return _("Only photos can be added here. Send a photo, or press Done to continue.")
+    return _("Only photos can be added here. Send a photo, or tap the button below to go on.")
 
 
 def ask_location() -> str:

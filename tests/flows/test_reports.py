@@ -79,6 +79,23 @@ async def test_voice_address_and_album_limit(harness: Harness) -> None:
     assert any(m.kind == "voice" for m in group.messages)
 
 
+async def test_location_sent_at_the_photo_step_is_taken_as_the_place(harness: Harness) -> None:
+    moderators_group(harness)
+    anna = await register(harness, 5003, "Anna")
+    await anna.send("/report")
+    await anna.press("Street lighting")
+    await anna.send("The lamp is out")
+    prompt = anna.last
+    assert prompt.buttons == ["Skip"]
+    await anna.send_location(46.64, 32.62)
+    assert all(not m.buttons for m in anna.messages if m.message_id == prompt.message_id)
+    await anna.press("✅ Keep")
+    await anna.press("🙈 No, only “R-1”")
+    await anna.press("✅ Send the report")
+    report = await _report(harness, 1)
+    assert (report.latitude, report.longitude) == (46.64, 32.62) and report.address is None
+
+
 async def test_bad_input_is_answered_and_nothing_is_lost(harness: Harness) -> None:
     moderators_group(harness)
     stranger = harness.user(5099, first_name="Ivan", language_code="en")
