@@ -16,7 +16,9 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
-from storage.models import Report, ReportEvent, ReportMessage, ReportPhoto, ReportTopic, User, utcnow
+from storage.models import (
+    Campaign, Delivery, Report, ReportEvent, ReportMessage, ReportPhoto, ReportTopic, User, utcnow,
+)
 
 MAX_PHOTOS = 5
 DESCRIPTION_MIN = 3
@@ -314,9 +316,9 @@ async def act(
         values["followup_due_at"] = now + timedelta(days=followup_days)
         values["followup_sent_at"] = None
     old_category = report.category
-    result = await session.execute(
+    result = await session.execute(  # one outcome of two presses at once, also for category/route
         update(Report)
-        .where(Report.id == report_id, Report.status == expected)
+        .where(Report.id == report_id, Report.status == expected, Report.updated_at == report.updated_at)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -390,6 +392,19 @@ async def link_message(session: AsyncSession, report_id: int, chat_id: int, mess
 async def by_message(session: AsyncSession, chat_id: int, message_id: int) -> Report | None:
     link = await session.get(ReportMessage, (chat_id, message_id))
     return await get(session, link.report_id) if link else None
+
+
+async def by_notification(
+    session: AsyncSession, user_id: int, message_id: int, kinds: tuple[str, ...]
+) -> Report | None:
+    """The report a message the delivery engine sent to this person was about (a status change)."""
+    campaign = await session.scalar(
+        select(Campaign).join(Delivery, Delivery.campaign_id == Campaign.id)
+        .where(Delivery.user_id == user_id, Delivery.message_id == message_id, Campaign.kind.in_(kinds))
+        .limit(1)
+    )
+    report_id = campaign.payload.get("report_id") if campaign is not None else None
+    return await get(session, int(report_id)) if report_id else None
 
 
 async def topic(session: AsyncSession, chat_id: int, category: str) -> int | None:

@@ -80,7 +80,8 @@ async def _close(callback: CallbackQuery, answer: str) -> None:
 
 
 class RepliedReport(BaseFilter):
-    """The message replies to a message of one of the sender's reports (a relayed message)."""
+    """The message replies to a message about one of the sender's reports: a relayed message or
+    a status notification."""
 
     async def __call__(self, message: Message, session: AsyncSession, user: User | None = None,
                        **kwargs: Any) -> bool | dict[str, Any]:
@@ -88,6 +89,10 @@ class RepliedReport(BaseFilter):
         if reply is None or user is None or (message.text or "").startswith("/"):
             return False
         report = await reports_service.by_message(session, message.chat.id, reply.message_id)
+        if report is None:
+            report = await reports_service.by_notification(
+                session, user.id, reply.message_id, (mod_cards.STATUS_KIND, mod_cards.FOLLOWUP_KIND)
+            )
         if report is None or report.user_id != user.id:
             return False
         return {"report": report}

@@ -53,7 +53,10 @@ async def test_accept_progress_resolve_and_followup(harness: Harness) -> None:
     await group.press(olha, "✅ Accept", message=card)
     card = card_of(group, number)
     assert "Status: Accepted — Olha" in card.text and card.edits >= 1 and "2026" in card.text
-    await _told(harness, anna, f"Your report #{number} was accepted")
+    accepted = await _told(harness, anna, f"Your report #{number} was accepted")
+    await anna.send("Thanks! It is the lamp by the <school>", reply_to=accepted)  # a reply to the news
+    assert "Sent to the moderators" in anna.last.text
+    assert "the lamp by the <school>" in group.last.text and group.last.reply_to_message_id == card.message_id
     await group.press(petro, "🛠 In progress", message=card)
     await _told(harness, anna, f"Work has started on your report #{number}")
     await group.press(olha, "🎉 Resolved", message=card_of(group, number))
@@ -63,7 +66,7 @@ async def test_accept_progress_resolve_and_followup(harness: Harness) -> None:
     report = await _report(harness, number)
     assert report.status == "resolved" and report.followup_due_at is not None
     actions = [e.action for e in await _events(harness, number)]
-    assert actions == ["created", "accept", "progress", "resolve"]
+    assert actions == ["created", "accept", "from_reporter", "progress", "resolve"]
     # a button pressed after the report was resolved (an old copy of the card) changes nothing
     answer = await group.press_data(petro, f"mod:reject:{number}:in_progress:", message=card)
     assert answer and "already resolved" in answer["text"]
@@ -275,23 +278,28 @@ async def test_simultaneous_changes_have_one_outcome(harness: Harness) -> None:
     number = await file_report(anna)
     assert harness.app is not None
 
-    async def attempt(action: str) -> str:
+    async def attempt(action: str, detail: str | None = None) -> str:
         async with harness.app.sessionmaker() as session:  # type: ignore[union-attr]
             try:
                 await reports_service.act(session, number, action, reports_service.Actor(name=action),
-                                          expected="new", detail="spam" if action == "reject" else None)
+                                          expected="new", detail=detail)
                 await session.commit()
                 return "ok"
             except (DomainError, OperationalError) as exc:  # SQLite may refuse the stale writer outright
                 await session.rollback()
                 return getattr(exc, "code", "locked")
 
-    results = await asyncio.gather(attempt("accept"), attempt("reject"))
+    # two moderators change the category at once: one change, one audit entry
+    results = await asyncio.gather(attempt("category", "waste"), attempt("category", "roads"))
+    assert sorted(results).count("ok") == 1, results
+    assert (await _report(harness, number)).category == ("waste" if results[0] == "ok" else "roads")
+
+    results = await asyncio.gather(attempt("accept"), attempt("reject", "spam"))
     assert sorted(results).count("ok") == 1, results
     report = await _report(harness, number)
     winner = "accept" if results[0] == "ok" else "reject"
     assert report.status == {"accept": "accepted", "reject": "rejected"}[winner]
-    assert [e.action for e in await _events(harness, number)] == ["created", winner]
+    assert [e.action for e in await _events(harness, number)] == ["created", "category", winner]
 
 
 async def test_card_that_could_not_be_posted_is_posted_later(harness: Harness) -> None:
