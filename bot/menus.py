@@ -35,34 +35,28 @@ async def _safe(what: str, coro) -> bool:  # type: ignore[no-untyped-def]
         return False
 
 
+async def _publish(bot: Bot, what: str, i18n: I18n, roles: set[str], default_locale: str, scope, where: str = "private") -> None:  # type: ignore[no-untyped-def]
+    """One menu in every language (Telegram picks by the person's app language) and a default."""
+    if not commands_for(roles, where):
+        return
+    for locale in (*SUPPORTED_LOCALES, None):
+        commands = _commands(i18n, roles, locale or default_locale, where)
+        label = f"set {what} ({locale or 'default'})"
+        if not await _safe(label, bot.set_my_commands(commands, scope=scope, language_code=locale)):
+            return  # the chat is not reachable: the other languages would fail the same way
+
+
 async def publish_default_commands(bot: Bot, settings: Settings, i18n: I18n) -> None:
-    """Residents' menu in every language, then personal menus for admins."""
-    scope = BotCommandScopeAllPrivateChats()
-    for locale in SUPPORTED_LOCALES:
-        await _safe(
-            f"set {locale} commands",
-            bot.set_my_commands(_commands(i18n, set(), locale), scope=scope, language_code=locale),
-        )
-    await _safe(
-        "set default commands",
-        bot.set_my_commands(_commands(i18n, set(), settings.default_locale), scope=scope),
-    )
+    """Residents' menu in every language, the staff groups' and the admins' menus likewise."""
+    locale = settings.default_locale
+    await _publish(bot, "commands", i18n, set(), locale, BotCommandScopeAllPrivateChats())
     await _safe("set the menu button", bot.set_chat_menu_button(menu_button=MenuButtonCommands()))
     for chat_id in {settings.moderators_chat_id, settings.organizers_chat_id} - {None}:
-        group_commands = _commands(i18n, {"moderator", "organizer"}, settings.default_locale, "group")
-        if group_commands:
-            await _safe(
-                f"set group commands for {chat_id}",
-                bot.set_my_commands(group_commands, scope=BotCommandScopeChat(chat_id=chat_id)),
-            )
+        await _publish(bot, f"group commands for {chat_id}", i18n, {"moderator", "organizer"}, locale,
+                       BotCommandScopeChat(chat_id=chat_id), "group")
     for admin_id in settings.admin_ids:
-        await _safe(
-            f"set admin commands for {admin_id}",
-            bot.set_my_commands(
-                _commands(i18n, {"admin"}, settings.default_locale),
-                scope=BotCommandScopeChat(chat_id=admin_id),
-            ),
-        )
+        await _publish(bot, f"admin commands for {admin_id}", i18n, {"admin"}, locale,
+                       BotCommandScopeChat(chat_id=admin_id))
 
 
 async def publish_user_commands(bot: Bot, user: User, settings: Settings, i18n: I18n) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.flows.helpers import register
-from tests.harness import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, MODERATORS_CHAT, Harness
 
 
 async def test_grant_revoke_by_username_id_and_reply(harness: Harness) -> None:
@@ -41,3 +41,18 @@ async def test_resident_is_refused_admin_commands(harness: Harness) -> None:
 
     async with harness.db() as s:
         assert (await s.scalars(select(UserRole))).all() == []
+
+
+async def test_staff_menus_are_published_in_every_language(harness: Harness) -> None:
+    harness.fake.group(MODERATORS_CHAT, "Moderators")
+    await register(harness, ADMIN_ID, "Admin")
+    await harness.restart()  # menus are published at start, to the chats that exist
+    group = {"type": "chat", "chat_id": MODERATORS_CHAT}
+    admin = {"type": "chat", "chat_id": ADMIN_ID}
+    queue = {lang: next(c["description"] for c in harness.fake.commands(group, lang) if c["command"] == "queue")
+             for lang in ("uk", "ru", "bg", "en")}
+    assert len(set(queue.values())) == 4  # each in its own language
+    assert queue["en"] == "Open reports, oldest first"
+    for lang in ("uk", "ru", "bg", "en", None):
+        names = [c["command"] for c in harness.fake.commands(admin, lang)]
+        assert "grant" in names and "mydata" in names
