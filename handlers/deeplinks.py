@@ -8,6 +8,9 @@ from typing import Any
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+# A handler gets a message *in the person's chat*, to answer there, the payload's rest, and the
+# handler data. Who the person is comes from data["user"]: after a registration the message is the
+# bot's own (message.from_user is the bot), so never read the person from the message.
 DeepLinkHandler = Callable[[Message, str, dict[str, Any]], Awaitable[None]]
 _HANDLERS: dict[str, DeepLinkHandler] = {}
 
