@@ -20,7 +20,8 @@ class RefusedCommand(BaseFilter):
             return False
         name = text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(text) > 1 else ""
         found = spec(name)
-        return found is not None and not allowed(found, roles or set())
+        # a group command is checked by its feature, which also admits the group's Telegram admins
+        return found is not None and found.where == "private" and not allowed(found, roles or set())
 
 
 @router.message(RefusedCommand())

@@ -203,8 +203,10 @@ async def _react(bot: Bot, message: Message) -> None:
 
 
 @router.message(Command("queue"))
-async def queue(message: Message, session: AsyncSession, settings: Settings, community: Community,
-                i18n: I18n) -> None:
+async def queue(message: Message, bot: Bot, session: AsyncSession, settings: Settings, community: Community,
+                i18n: I18n, roles: set[str]) -> None:
+    if not await can_moderate(bot, message.chat.id, message.from_user, roles):
+        return  # the group is not for arguing with a bot: someone else's /queue stays unanswered
     reports = await reports_service.open_reports(session)
     with i18n.use_locale(settings.default_locale):
         text = texts.queue(reports, community, settings.default_locale, utcnow(), settings.report_stale_hours)

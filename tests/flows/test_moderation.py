@@ -149,6 +149,8 @@ async def test_permissions_and_simultaneous_presses(harness: Harness) -> None:
     # a Telegram administrator of the group may act without the role
     boss = harness.user(6201, first_name="Boss", language_code="en")
     harness.fake.set_admin(MODERATORS_CHAT, boss.id)
+    await group.send(boss, "/queue")
+    assert f"#{number}" in group.last.text and group.last.reply_to_message_id is not None
     # two moderators press different outcomes on the same card at the same moment
     await group.press(olha, "✅ Accept", message=card, wait=False)
     await group.press(petro, "🎉 Resolved", message=card, wait=False)
