@@ -27,7 +27,7 @@ from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
-from handlers.moderation.cards import ModCb, notify_reporter, refresh_card
+from handlers.moderation.cards import ModCb, follow_category, notify_reporter, refresh_card
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from storage.models import Report, User, utcnow
@@ -89,7 +89,8 @@ async def _apply(
         followup_days=settings.report_followup_days,
     )
     await notify_reporter(session, report, event)
-    await refresh_card(bot, session, report, settings, community, i18n)
+    if action != "category" or not await follow_category(bot, session, report, settings, community, i18n):
+        await refresh_card(bot, session, report, settings, community, i18n)
     await session.commit()
     if delivery is not None:
         delivery.wake()

@@ -167,6 +167,28 @@ async def post_card(
     return True
 
 
+async def follow_category(
+    bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
+) -> bool:
+    """In a forum group, a card whose category changed moves to that category's topic: posted
+    there anew, the old one deleted. False when the card stays where it is."""
+    if report.card_chat_id is None or report.card_message_id is None or report.card_thread_id is None:
+        return False
+    thread = await _thread_for(bot, session, report.card_chat_id, report, community, settings.default_locale)
+    if thread is None or thread == report.card_thread_id:
+        return False
+    old_chat, old_message = report.card_chat_id, report.card_message_id
+    report.card_message_id = None
+    if not await post_card(bot, session, report, settings, community, i18n):
+        report.card_message_id = old_message  # keep the old card rather than none
+        return False
+    try:
+        await bot.delete_message(old_chat, old_message)
+    except TelegramAPIError:
+        pass  # older than 48 hours: it stays, and the new card is the one that works
+    return True
+
+
 async def refresh_card(
     bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
     view: str = "main",

@@ -229,6 +229,14 @@ async def test_duplicates_forum_topics_queue_and_stale(harness: Harness) -> None
     assert len(harness.fake.calls_to("createForumTopic")) == 2
     lighting = next(t["message_thread_id"] for t in group.topics if t["name"] == "Street lighting")
     assert card_of(group, first).message_thread_id == lighting == card_of(group, second).message_thread_id
+    # a new category moves the card to its topic: posted there, the old one deleted
+    old_card = card_of(group, second)
+    await group.press(olha, "🗂 Category", message=old_card)
+    await group.press(olha, "Rubbish and cleaning", message=card_of(group, second))
+    rubbish = next(t["message_thread_id"] for t in group.topics if t["name"] == "Rubbish and cleaning")
+    assert card_of(group, second).message_thread_id == rubbish
+    assert old_card.message_id not in [m.message_id for m in group.messages]
+    assert [m for m in group.messages if m.buttons and f"Report #{second} " in m.text] == [card_of(group, second)]
     await group.press(olha, "✅ Accept", message=card_of(group, first))
     assert "Accepted" in card_of(group, first).text
     await group.send(olha, "/queue")
