@@ -214,8 +214,8 @@ class FakeUser(_ChatDriver):
         return await self._text(self.id, text, reply_to, None, wait)
 
     async def send_photo(self, content: bytes | None = None, caption: str | None = None, *,
-                         wait: bool = True) -> SentMessage:
-        return await self._media(self.id, "photo", content or TINY_PNG, caption, wait=wait)
+                         reply_to: SentMessage | int | None = None, wait: bool = True) -> SentMessage:
+        return await self._media(self.id, "photo", content or TINY_PNG, caption, reply_to=reply_to, wait=wait)
 
     async def send_document(self, filename: str = "document.pdf", content: bytes = b"%PDF-1.4 fake", *,
                             mime_type: str | None = None, caption: str | None = None,
@@ -223,9 +223,10 @@ class FakeUser(_ChatDriver):
         return await self._media(self.id, "document", content, caption, filename=filename, mime_type=mime_type,
                                  wait=wait)
 
-    async def send_voice(self, duration: int = 3, content: bytes | None = None, *, wait: bool = True) -> SentMessage:
+    async def send_voice(self, duration: int = 3, content: bytes | None = None, *,
+                         reply_to: SentMessage | int | None = None, wait: bool = True) -> SentMessage:
         return await self._media(self.id, "voice", content or b"OggS" + bytes(60), None,
-                                 extra={"duration": duration}, wait=wait)
+                                 extra={"duration": duration}, reply_to=reply_to, wait=wait)
 
     async def send_sticker(self, emoji: str = "👍", *, wait: bool = True) -> SentMessage:
         return await self._media(self.id, "sticker", b"RIFF\x00\x00\x00\x00WEBPVP8 ", None,

@@ -27,7 +27,10 @@ from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
-from handlers.moderation.cards import ModCb, follow_category, notify_reporter, refresh_card
+from handlers.moderation.cards import (
+    CAPTION_TEXT_MAX, ModCb, follow_category, notify_reporter, refresh_card, relayable_media, relayed_note,
+    send_relayed,
+)
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from storage.models import Report, User, utcnow
@@ -233,23 +236,25 @@ async def relay_to_reporter(
     message: Message, bot: Bot, session: AsyncSession, report: Report, user: User | None, i18n: I18n,
 ) -> None:
     """A moderator's reply to a card (or to a resident's relayed message) goes to the reporter."""
-    text = message.text or message.caption
-    if not text:
-        await message.reply(_("Only text can be passed on to the reporter."))
+    text = (message.text or message.caption or "").strip()
+    media = relayable_media(message)
+    if not text and media is None:
+        await message.reply(_("Only text, photos and voice notes can be passed on to the reporter."))
         return
     reporter = await users_service.by_id(session, report.user_id)
     if reporter is None or reporter.telegram_id is None or reporter.deleted_at is not None:
         await message.reply(_("The reporter can no longer be reached."))
         return
     with i18n.use_locale(reporter.language):
-        body = texts.from_moderators(report.id, text)
+        body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else 3500)
         markup = resident_keyboards.reply_button(report.id)
     try:
-        sent = await bot.send_message(reporter.telegram_id, body, reply_markup=markup)
+        sent = await send_relayed(bot, reporter.telegram_id, body, media, reply_markup=markup)
     except TelegramAPIError as exc:
         log.info("Could not relay to the reporter of #%s: %s", report.id, exc)
         await message.reply(_("The reporter can no longer be reached."))
         return
     await reports_service.link_message(session, report.id, reporter.telegram_id, sent.message_id)
-    await reports_service.note(session, report.id, actor_of(message.from_user, user), "to_reporter", text)  # type: ignore[arg-type]
+    await reports_service.note(session, report.id, actor_of(message.from_user, user), "to_reporter",  # type: ignore[arg-type]
+                               relayed_note(text, media))
     await _react(bot, message)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyParameters
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -206,13 +206,41 @@ async def refresh_card(
         log.warning("Could not edit the card of report #%s: %s", report.id, exc)
 
 
-async def post_under_card(bot: Bot, session: AsyncSession, report: Report, text: str) -> int | None:
+Relayed = tuple[str, str]  # ("photo" | "voice", file_id): what may be passed on besides text
+CAPTION_TEXT_MAX = 700  # of a relayed caption, leaving room for the header within Telegram's 1024
+
+
+def relayable_media(message: Message) -> Relayed | None:
+    if message.photo:
+        return "photo", message.photo[-1].file_id
+    if message.voice:
+        return "voice", message.voice.file_id
+    return None
+
+
+def relayed_note(text: str, media: Relayed | None) -> str:
+    """What the audit trail keeps of a relayed message: its text, and which media came with it."""
+    return " ".join(part for part in (f"[{media[0]}]" if media else "", text) if part)
+
+
+async def send_relayed(bot: Bot, chat_id: int, text: str, media: Relayed | None, **kwargs: Any) -> Message:
+    """Text, or a photo / voice note (sent by file_id, so no one's account shows) with it as caption."""
+    if media is None:
+        return await bot.send_message(chat_id, text, **kwargs)
+    kind, file_id = media
+    send = bot.send_photo if kind == "photo" else bot.send_voice
+    return await send(chat_id, file_id, caption=text, **kwargs)
+
+
+async def post_under_card(
+    bot: Bot, session: AsyncSession, report: Report, text: str, media: Relayed | None = None
+) -> int | None:
     """A message in the moderators' group threaded under the card (a reply to it)."""
     if report.card_chat_id is None or report.card_message_id is None:
         return None
     try:
-        message = await bot.send_message(
-            report.card_chat_id, text, message_thread_id=report.card_thread_id,
+        message = await send_relayed(
+            bot, report.card_chat_id, text, media, message_thread_id=report.card_thread_id,
             reply_parameters=ReplyParameters(message_id=report.card_message_id, allow_sending_without_reply=True),
         )
     except TelegramAPIError as exc:

@@ -102,17 +102,18 @@ async def _to_moderators(
     message: Message, bot: Bot, session: AsyncSession, report: Report, user: User, settings: Settings,
     i18n: I18n, added: bool = False,
 ) -> bool:
-    text = message.text or message.caption
-    if not text or not text.strip():
-        await message.answer(_("Please write your answer as text."))
+    text = (message.text or message.caption or "").strip()[: reports_service.DESCRIPTION_MAX]
+    media = mod_cards.relayable_media(message)
+    if not text and media is None:
+        await message.answer(_("Please answer with text, a photo or a voice note."))
         return False
-    text = text.strip()[: reports_service.DESCRIPTION_MAX]
     who = await mod_cards.reporter_label(session, report)
+    limit = mod_cards.CAPTION_TEXT_MAX if media else 3500
     with i18n.use_locale(settings.default_locale):
-        body = (texts.resident_added if added else texts.resident_wrote)(report.id, who, text)
+        body = (texts.resident_added if added else texts.resident_wrote)(report.id, who, text, limit)
     await reports_service.note(session, report.id, reports_service.Actor(user.id, user.telegram_id),
-                               "info" if added else "from_reporter", text)
-    await mod_cards.post_under_card(bot, session, report, body)
+                               "info" if added else "from_reporter", mod_cards.relayed_note(text, media))
+    await mod_cards.post_under_card(bot, session, report, body, media)
     return True
 
 
@@ -463,11 +464,12 @@ async def typed_text(
         return
     added = current == MyInput.info.state
     if added:
-        try:
-            reports_service.clean_description(message.text)
-        except DomainError as exc:
-            await message.answer(texts.error_text(exc))
-            return
+        if mod_cards.relayable_media(message) is None:
+            try:
+                reports_service.clean_description(message.text)
+            except DomainError as exc:
+                await message.answer(texts.error_text(exc))
+                return
         if report.status in reports_service.FINAL:
             await state.clear()
             await message.answer(texts.error_text(DomainError("report_final", status=report.status)))

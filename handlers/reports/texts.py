@@ -237,9 +237,9 @@ def ask_reply(number: int) -> str:
     return _("Type your answer to the moderators about report #{number} (or /cancel).").format(number=number)
 
 
-def from_moderators(number: int, text: str) -> str:
+def from_moderators(number: int, text: str, limit: int = 3500) -> str:
     return _("💬 <b>The moderators about your report #{number}:</b>\n\n{text}\n\n"
-             "<i>Reply to this message to answer them.</i>").format(number=number, text=esc(shorten(text, 3500)))
+             "<i>Reply to this message to answer them.</i>").format(number=number, text=esc(shorten(text, limit)))
 
 
 def followup_question(number: int, category: str) -> str:
@@ -381,12 +381,12 @@ def ask_route(number: int) -> str:
              "(or /cancel).").format(number=number)
 
 
-def resident_wrote(number: int, who: str, text: str) -> str:
-    return _("💬 <b>{who} about #{number}:</b>\n\n{text}").format(number=number, who=who, text=esc(shorten(text, 3500)))
+def resident_wrote(number: int, who: str, text: str, limit: int = 3500) -> str:
+    return _("💬 <b>{who} about #{number}:</b>\n\n{text}").format(number=number, who=who, text=esc(shorten(text, limit)))
 
 
-def resident_added(number: int, who: str, text: str) -> str:
-    return _("➕ <b>{who} added to #{number}:</b>\n\n{text}").format(number=number, who=who, text=esc(text))
+def resident_added(number: int, who: str, text: str, limit: int = 3500) -> str:
+    return _("➕ <b>{who} added to #{number}:</b>\n\n{text}").format(number=number, who=who, text=esc(shorten(text, limit)))
 
 
 def resident_withdrew(number: int) -> str:

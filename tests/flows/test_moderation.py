@@ -183,6 +183,14 @@ async def test_relay_both_ways_keeps_the_reporter_anonymous(harness: Harness) ->
     await anna.press("↩️ Reply")
     await anna.send("You are welcome")
     assert group.last.reply_to_message_id == card.message_id and "You are welcome" in group.last.text
+    # photos and voice notes pass too, still without anyone's account showing
+    await group.send_photo(olha, caption="Is it <this> one?", reply_to=card)
+    photo = anna.last
+    assert photo.kind == "photo" and "Is it <this> one?" in photo.text and "Olha" not in photo.text
+    await anna.send_voice(reply_to=photo)
+    assert "Sent to the moderators" in anna.last.text
+    voice = group.last
+    assert voice.kind == "voice" and voice.reply_to_message_id == card.message_id and "Resident R-" in voice.text
     await group.press(olha, "✅ Accept", message=card)
     await anna.send("/myreports")
     await anna.press(f"#{number}")
@@ -193,7 +201,7 @@ async def test_relay_both_ways_keeps_the_reporter_anonymous(harness: Harness) ->
     for text in texts:
         assert "Anna" not in text and "anna6001" not in text.lower(), text
     actions = [e.action for e in await _events(harness, number)]
-    assert actions.count("to_reporter") == 2 and actions.count("from_reporter") == 2
+    assert actions.count("to_reporter") == 3 and actions.count("from_reporter") == 3
 
     # /mydata holds the report and what she wrote; /deleteme leaves nothing that leads to her
     await anna.send("/mydata")
@@ -201,7 +209,7 @@ async def test_relay_both_ways_keeps_the_reporter_anonymous(harness: Harness) ->
     assert [r["number"] for r in data["reports"]] == [number]
     assert data["reports"][0]["description"] == "The street lamp at Ushakova 12 is broken"
     written = [a["text"] for a in data["report_history"] if a["action"] in ("from_reporter", "info")]
-    assert written == ["The second one, <near> the shop", "You are welcome", "Also a second lamp"]
+    assert written == ["The second one, <near> the shop", "You are welcome", "[voice]", "Also a second lamp"]
     await anna.send("/deleteme")
     await anna.press("🗑 Yes, delete my data")
     async with harness.db() as s:
