@@ -56,8 +56,15 @@ def _named(items: object, what: str) -> list[Named]:
     return out
 
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
 def load_community(path: Path | str) -> Community:
+    """Read a community file; a relative path not found from here is looked up in the project
+    (so the shipped `communities/*.toml` work whatever the current directory)."""
     path = Path(path)
+    if not path.is_absolute() and not path.exists() and (PROJECT_DIR / path).exists():
+        path = PROJECT_DIR / path
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -45,8 +45,8 @@ class Console:
         self.current = personas["resident"]
         self.out = out
         self.numbered: list[tuple[SentMessage, str]] = []  # button number -> (message, text)
-        self.shown: dict[int, int] = {}  # message_id -> display number for :reply
-        self.texts: dict[int, str] = {}  # message_id -> last text shown
+        self.shown: dict[tuple[int, int], int] = {}  # (chat_id, message_id) -> display number for :reply
+        self.texts: dict[tuple[int, int], str] = {}  # (chat_id, message_id) -> last text shown
 
     def print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -54,12 +54,13 @@ class Console:
     def on_bot_message(self, msg: SentMessage, event: str) -> None:
         if msg.chat_id != self.current.chat_id or event == "deleted":
             return
-        self.shown.setdefault(msg.message_id, len(self.shown) + 1)
-        number = self.shown[msg.message_id]
+        key = (msg.chat_id, msg.message_id)
+        self.shown.setdefault(key, len(self.shown) + 1)
+        number = self.shown[key]
         tag = f"#{number} edited" if event == "edited" else f"#{number}"
         body = msg.text or ""
-        before = self.texts.get(msg.message_id)
-        self.texts[msg.message_id] = body
+        before = self.texts.get(key)
+        self.texts[key] = body
         if event == "edited" and before and body.startswith(before):
             body = "… " + body[len(before):].strip() if body != before else "(buttons changed)"
         if msg.kind == "document":
@@ -104,6 +105,9 @@ class Console:
             self.numbered = []
             where = "the moderators' group" if self.current.chat_id < 0 else "a private chat"
             self.print(f"You are now the {key} ({self.current.first_name}), typing in {where}.")
+            for msg in self.fake.bot_messages(self.current.chat_id):  # what came while you were away
+                if (msg.chat_id, msg.message_id) not in self.shown:
+                    self.on_bot_message(msg, "sent")
             return True
         if line.strip().isdigit() and self.numbered:
             index = int(line.strip()) - 1
@@ -135,7 +139,8 @@ class Console:
             await user.send_document(filename=name, content=b"%PDF-1.4 sandbox")
         elif line.startswith(":reply "):
             _cmd, number, *rest = line.split(maxsplit=2)
-            target = next((mid for mid, n in self.shown.items() if str(n) == number), None)
+            target = next((mid for (chat, mid), n in self.shown.items()
+                           if str(n) == number and chat == self.current.chat_id), None)
             if target is None or group is None:
                 self.print("Usage (in a group): :reply N text — N is the #number of a bot message.")
                 return True

@@ -82,3 +82,22 @@ def test_migrate_command(tmp_path: Path) -> None:
     result = _hromada(["migrate"], tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.db").exists()
+
+
+def test_sandbox_report_reaches_the_moderator_persona(tmp_path: Path) -> None:
+    """A report filed as the resident waits for the moderator: switching persona shows the card,
+    a reply by its number reaches the resident, and switching back shows it to her."""
+    script = "\n".join([
+        "/start", "1", "1", "1", "5", "1",           # Українська, keep name, district, topics, consent
+        "/report", "1", "Ліхтар не світить & <b>темно</b>", "1", "вул. Ушакова 12", "1", "1", "1",
+        ":as moderator", ":reply 16 Котрий під'їзд?", "2",   # reply to the card, then "in progress"
+        ":as resident", ":quit",
+    ]) + "\n"
+    result = _hromada(["sandbox"], tmp_path, stdin=script, DEFAULT_LOCALE="uk")
+    assert result.returncode == 0, result.stderr
+    moderator, _sep, resident = result.stdout.partition("You are now the moderator")[2].partition(
+        "You are now the resident")
+    assert "Звернення #1" in moderator and "Ліхтар не світить & <b>темно</b>" in moderator
+    assert "Мешканець R-" in moderator and "Olena" not in moderator
+    assert "Котрий під'їзд?" in resident and "#1" in resident
+    assert "Traceback" not in result.stdout + result.stderr
