@@ -280,6 +280,16 @@ class FakeUser(_ChatDriver):
         """answerCallbackQuery parameters (text, show_alert, url, ...) for this user's presses."""
         return [a for a in self.fake.callback_answers if a["user_id"] == self.id]
 
+    async def answer_poll(self, option_ids: list[int], *, message: SentMessage | None = None,
+                          wait: bool = True) -> None:
+        """Vote in a native poll (``message`` or the bot's latest poll here); [] retracts the vote."""
+        if message is None:
+            message = next((m for m in reversed(self.messages) if m.kind == "poll"), None)
+            if message is None:
+                raise AssertionError(f"the bot sent no poll to chat {self.chat_id}")
+        self.fake.answer_poll(self.id, message, option_ids)
+        await self._finish(wait)
+
     def block(self) -> None:
         """Block the bot: its calls to this chat get 403; queues a my_chat_member update."""
         if not self.chat.blocked:

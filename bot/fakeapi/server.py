@@ -92,6 +92,7 @@ _BOOL_KEYS = frozenset(
         "disable_web_page_preview", "has_spoiler", "allow_sending_without_reply",
         "show_caption_above_media", "disable_content_type_detection", "supports_streaming",
         "only_if_banned", "revoke_messages", "for_channels", "allow_paid_broadcast",
+        "is_anonymous", "allows_multiple_answers", "is_closed",
     }
 )
 _CHAT_KEYS = frozenset({"chat_id", "from_chat_id"})
@@ -275,6 +276,8 @@ class FakeTelegram:
         self._allowed_updates: list[str] | None = None
         self._changed = asyncio.Event()
         self._poll_seq = 0
+        self._polls: dict[str, tuple[int, int]] = {}  # native poll id -> (chat id, message id)
+        self._poll_votes: dict[str, dict[int, list[int]]] = {}  # poll id -> user id -> option ids
         self._idle_polls = 0
         self._short_idle = False
         self._last_poll: float | None = None
@@ -1244,6 +1247,80 @@ class FakeTelegram:
             contact["last_name"] = str(p["last_name"])
         markup = self._check_markup(p.get("reply_markup"))
         return self._bot_send(chat, p, {"contact": contact}, kind="contact", reply_markup=markup).raw
+
+    def _m_sendpoll(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A native poll: 2-10 options of 1-100 characters, a question of 1-300."""
+        chat = self._target(p)
+        question = str(p.get("question") or "")
+        if not 1 <= len(question) <= 300:
+            raise bad_request("poll question length must not exceed 300" if question else "poll question must be non-empty")
+        raw = p.get("options")
+        if not isinstance(raw, list) or not 2 <= len(raw) <= 10:
+            raise bad_request("poll must have at least 2 option" if not raw or len(raw) < 2
+                              else "poll can't have more than 10 options")
+        options = []
+        for item in raw:
+            text = str(item.get("text") if isinstance(item, dict) else item)
+            if not 1 <= len(text) <= 100:
+                raise bad_request("poll option length must not exceed 100" if text else "poll options must be non-empty")
+            options.append({"text": text, "voter_count": 0})
+        poll_id = str(5_000_000_001 + len(self._polls))
+        for i, option in enumerate(options):
+            option["persistent_id"] = f"{poll_id}-{i}"
+        poll = {
+            "id": poll_id, "question": question, "options": options,
+            "total_voter_count": 0, "is_closed": bool(p.get("is_closed", False)),
+            "is_anonymous": bool(p.get("is_anonymous", True)), "type": str(p.get("type") or "regular"),
+            "allows_multiple_answers": bool(p.get("allows_multiple_answers", False)),
+            "allows_revoting": True, "members_only": False,
+        }
+        markup = self._check_markup(p.get("reply_markup"), inline_only=True)
+        message = self._bot_send(chat, p, {"poll": poll}, kind="poll", text=question, reply_markup=markup)
+        self._polls[poll["id"]] = (chat.id, message.message_id)
+        self._poll_votes[poll["id"]] = {}
+        return message.raw
+
+    def _m_stoppoll(self, p: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target(p)
+        message = self._message(chat, p, "message to stop poll not found")
+        poll = message.raw.get("poll")
+        if poll is None:
+            raise bad_request("message with poll to stop not found")
+        if poll["is_closed"]:
+            raise bad_request("poll has already been closed")
+        poll["is_closed"] = True
+        self.enqueue("poll", copy.deepcopy(poll))
+        return copy.deepcopy(poll)
+
+    def answer_poll(self, user_id: int, message: SentMessage, option_ids: list[int]) -> None:
+        """A user votes (or, with no options, retracts): the poll's counts change; the bot gets a
+        ``poll`` update and, for a non-anonymous poll, a ``poll_answer`` naming the user."""
+        stored = self._require_chat(message.chat_id).messages.get(message.message_id)
+        poll = stored.raw.get("poll") if stored is not None else None
+        if poll is None:
+            raise AssertionError(f"message {message.message_id} has no poll")
+        if poll["is_closed"]:
+            raise AssertionError("the poll is closed: Telegram clients do not let anyone vote")
+        if len(option_ids) > 1 and not poll["allows_multiple_answers"]:
+            raise AssertionError("this poll allows one answer")
+        if any(not 0 <= i < len(poll["options"]) for i in option_ids):
+            raise AssertionError(f"no such option in {option_ids}")
+        votes = self._poll_votes.setdefault(poll["id"], {})
+        for i in votes.get(user_id, []):
+            poll["options"][i]["voter_count"] -= 1
+        if option_ids:
+            votes[user_id] = list(option_ids)
+        else:
+            votes.pop(user_id, None)
+        for i in option_ids:
+            poll["options"][i]["voter_count"] += 1
+        poll["total_voter_count"] = len(votes)
+        self.enqueue("poll", copy.deepcopy(poll))
+        if not poll["is_anonymous"]:
+            self.enqueue("poll_answer", {
+                "poll_id": poll["id"], "user": dict(self._users[user_id]), "option_ids": list(option_ids),
+                "option_persistent_ids": [poll["options"][i]["persistent_id"] for i in option_ids],
+            })
 
     @staticmethod
     def _location(p: dict[str, Any]) -> dict[str, float]:

@@ -621,3 +621,47 @@ async def test_aiogram_parses_every_object(fake: FakeTelegram, bot: Bot) -> None
     assert updates[10].message.is_topic_message and updates[10].message.message_thread_id == topic.message_thread_id
     assert updates[11].callback_query.data == "forged:1"
     assert updates[12].my_chat_member.new_chat_member.status == "kicked"
+
+
+async def test_native_poll_votes_change_and_stop(fake: FakeTelegram, bot: Bot) -> None:
+    """A user answers a native poll: the bot sees poll and poll_answer updates; a stopped poll
+    takes no more votes; Telegram's option limits hold."""
+    seen: list[tuple[str, Any]] = []
+    router = Router()
+
+    @router.message(Command("poll"))
+    async def ask(message: Message) -> None:
+        await message.answer_poll("Що полагодити першим?", ["Світло", "Дороги", "Воду"],
+                                  is_anonymous=False, allows_multiple_answers=True)
+
+    @router.poll_answer()
+    async def answer(poll_answer: Any) -> None:
+        seen.append(("answer", (poll_answer.user.id, poll_answer.option_ids)))
+
+    @router.poll()
+    async def counts(poll: Any) -> None:
+        seen.append(("poll", [o.voter_count for o in poll.options]))
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    task = asyncio.create_task(dp.start_polling(bot, handle_as_tasks=False, polling_timeout=30, handle_signals=False,
+                                                close_bot_session=False, allowed_updates=dp.resolve_used_update_types()))
+    try:
+        await fake.settle()
+        olena = fake.user(501, first_name="Olena")
+        await olena.send("/poll")
+        poll_message = olena.last
+        assert poll_message.kind == "poll" and poll_message.text == "Що полагодити першим?"
+        await olena.answer_poll([0, 2])
+        await olena.answer_poll([1])          # changed her mind
+        assert seen == [("poll", [1, 0, 1]), ("answer", (501, [0, 2])), ("poll", [0, 1, 0]), ("answer", (501, [1]))]
+        await bot.stop_poll(501, poll_message.message_id)
+        with pytest.raises(AssertionError, match="closed"):
+            await olena.answer_poll([0])
+        with pytest.raises(TelegramBadRequest):
+            await bot.send_poll(501, "?", ["only one"])
+        with pytest.raises(TelegramBadRequest):
+            await bot.send_poll(501, "?", ["x" * 101, "y"])
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(task, 5)
