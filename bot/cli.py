@@ -46,7 +46,7 @@ def _reason(exc: BaseException) -> str:
 
 
 async def _run(settings: Settings) -> None:
-    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.app import build_app, run_polling, run_webhook
     from storage.migrate import upgrade
@@ -58,17 +58,18 @@ async def _run(settings: Settings) -> None:
     app = await build_app(settings)
     try:
         await app.bot.get_me()
-        if settings.redis_url:
-            await app.dp.storage.redis.ping()  # type: ignore[attr-defined]
     except TelegramUnauthorizedError:
         await app.close()
         raise StartupError("Setting BOT_TOKEN: Telegram does not accept this token") from None
-    except TelegramNetworkError as exc:
+    except (TelegramNetworkError, TelegramAPIError) as exc:
         await app.close()
         raise StartupError(f"Cannot reach Telegram ({_reason(exc)}); check the network or TELEGRAM_API_URL") from None
-    except Exception as exc:  # noqa: BLE001 - only the Redis ping is left in the block
-        await app.close()
-        raise StartupError(f"Setting REDIS_URL: cannot connect to Redis ({_reason(exc)})") from None
+    if settings.redis_url:
+        try:
+            await app.dp.storage.redis.ping()  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - whatever the client raises, Redis is not usable
+            await app.close()
+            raise StartupError(f"Setting REDIS_URL: cannot connect to Redis ({_reason(exc)})") from None
     if settings.webhook_url:
         await run_webhook(app)
     else:

@@ -60,12 +60,14 @@ async def publish_default_commands(bot: Bot, settings: Settings, i18n: I18n) -> 
 
 
 async def publish_user_commands(bot: Bot, user: User, settings: Settings, i18n: I18n) -> None:
-    """A role holder's personal menu, in their language (after a grant or revoke)."""
+    """A role holder's personal menu, in their language (after a grant or revoke). It replaces the
+    menus of every language code, so none published at start (for an admin) hides it."""
     if user.telegram_id is None:
         return
     roles = effective_roles(user.role_names, user.telegram_id, settings.admin_ids)
     scope = BotCommandScopeChat(chat_id=user.telegram_id)
-    await _safe(
-        f"set commands for {user.telegram_id}",
-        bot.set_my_commands(_commands(i18n, roles, user.language), scope=scope),
-    )
+    commands = _commands(i18n, roles, user.language)
+    for locale in (*SUPPORTED_LOCALES, None):
+        if not await _safe(f"set commands for {user.telegram_id}",
+                           bot.set_my_commands(commands, scope=scope, language_code=locale)):
+            return

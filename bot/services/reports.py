@@ -421,8 +421,9 @@ async def remember_topic(session: AsyncSession, chat_id: int, category: str, thr
 # -- periodic checks (triggered by the scheduler; the database says what is due) ------------------
 
 
-async def without_card(session: AsyncSession, now: datetime | None = None, limit: int = 20) -> list[Report]:
-    """Open reports whose card could not be posted (the group was unreachable): tried again."""
+async def without_card(session: AsyncSession, now: datetime | None = None, limit: int = 5) -> list[Report]:
+    """Open reports whose card could not be posted (the group was unreachable): tried again, a few
+    per run, so a backlog after an outage stays within the group's 20 messages a minute."""
     now = now or utcnow()
     return list(await session.scalars(
         select(Report).where(
@@ -518,6 +519,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _by_person(user: User) -> Any:
+    """Audit entries of this person: by account, or by Telegram id (a group admin acting on a card
+    before having an account, or someone whose unfinished registration was dropped)."""
+    if user.telegram_id is None:
+        return ReportEvent.actor_id == user.id
+    return or_(ReportEvent.actor_id == user.id, ReportEvent.actor_telegram_id == user.telegram_id)
+
+
 async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
     """The reports a person filed and every audit entry they made, as plain JSON-able data."""
     filed = []
@@ -534,23 +543,29 @@ async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
         {"report": e.report_id, "action": e.action, "status": e.new_status, "text": e.detail,
          "at": _iso(e.created_at)}
         for e in await session.scalars(
-            select(ReportEvent).where(ReportEvent.actor_id == user.id).order_by(ReportEvent.id)
+            select(ReportEvent).where(_by_person(user)).order_by(ReportEvent.id)
         )
     ]
     return {"reports": filed, "report_history": actions}
 
 
-async def forget_person(session: AsyncSession, user: User) -> None:
+async def forget_person(session: AsyncSession, user: User) -> list[Report]:
     """Part of /deleteme. Reports stay, as they describe public places that still need fixing, but
     nothing in them leads back to the person: their voice, what they wrote to or as a moderator,
-    their name and Telegram id in the audit trail, and the links to messages in their chat go."""
+    their name and Telegram id in the audit trail, and the links to messages in their chat go.
+    Returns the reports whose cards showed the person's name (to be shown again without it)."""
+    named = list(await session.scalars(
+        select(Report).where(Report.user_id == user.id, Report.show_identity.is_(True),
+                             Report.card_message_id.is_not(None))
+    ))
+    mine = _by_person(user)
     await session.execute(
-        update(ReportEvent).where(ReportEvent.actor_id == user.id)
-        .values(actor_telegram_id=None, actor_name=None).execution_options(synchronize_session=False)
+        update(ReportEvent).where(mine, ReportEvent.action.in_(WRITTEN_BY_ACTOR))
+        .values(detail=None).execution_options(synchronize_session=False)
     )
     await session.execute(
-        update(ReportEvent).where(ReportEvent.actor_id == user.id, ReportEvent.action.in_(WRITTEN_BY_ACTOR))
-        .values(detail=None).execution_options(synchronize_session=False)
+        update(ReportEvent).where(mine)
+        .values(actor_telegram_id=None, actor_name=None).execution_options(synchronize_session=False)
     )
     await session.execute(
         update(Report).where(Report.user_id == user.id)
@@ -558,3 +573,6 @@ async def forget_person(session: AsyncSession, user: User) -> None:
     )
     if user.telegram_id is not None:
         await session.execute(delete(ReportMessage).where(ReportMessage.chat_id == user.telegram_id))
+    for report in named:
+        await session.refresh(report)
+    return named

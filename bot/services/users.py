@@ -128,9 +128,10 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
     }
 
 
-async def erase_user(session: AsyncSession, user: User) -> None:
-    """Erase personal data. District and language stay, unlinked, for anonymous statistics."""
-    await reports_service.forget_person(session, user)
+async def erase_user(session: AsyncSession, user: User) -> list[Any]:
+    """Erase personal data. District and language stay, unlinked, for anonymous statistics.
+    Returns the reports whose moderators' cards showed the name (to be re-rendered)."""
+    named = await reports_service.forget_person(session, user)
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))
@@ -146,6 +147,7 @@ async def erase_user(session: AsyncSession, user: User) -> None:
     user.deleted_at = utcnow()
     user.roles.clear()
     await session.flush()
+    return named
 
 
 async def find_user(session: AsyncSession, ref: str) -> User | None:

@@ -184,8 +184,11 @@ async def follow_category(
         return False
     try:
         await bot.delete_message(old_chat, old_message)
-    except TelegramAPIError:
-        pass  # older than 48 hours: it stays, and the new card is the one that works
+    except TelegramAPIError:  # older than 48 hours: it stays, without buttons; the new card works
+        try:
+            await bot.edit_message_reply_markup(chat_id=old_chat, message_id=old_message, reply_markup=None)
+        except TelegramAPIError:
+            pass
     return True
 
 
@@ -207,7 +210,7 @@ async def refresh_card(
 
 
 Relayed = tuple[str, str]  # ("photo" | "voice", file_id): what may be passed on besides text
-CAPTION_TEXT_MAX = 700  # of a relayed caption, leaving room for the header within Telegram's 1024
+CAPTION_TEXT_MAX = 400  # of a relayed caption: even in UTF-16 units, with the header, within 1024
 
 
 def relayable_media(message: Message) -> Relayed | None:

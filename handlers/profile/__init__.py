@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -20,6 +20,7 @@ from bot.services.errors import DomainError
 from bot.services.users import TOPICS
 from handlers.deeplinks import deeplink
 from handlers.errors import error_text
+from handlers.moderation import cards as mod_cards
 from handlers.profile import texts
 from handlers.registration import Reg, ask
 from handlers.shared import (
@@ -246,7 +247,8 @@ async def deleteme(message: Message, user: User | None) -> None:
 
 @router.callback_query(PickCb.filter(F.step == "deleteme"))
 async def deleteme_confirmed(
-    callback: CallbackQuery, callback_data: PickCb, state: FSMContext, session: AsyncSession, user: User | None
+    callback: CallbackQuery, callback_data: PickCb, state: FSMContext, session: AsyncSession, user: User | None,
+    bot: Bot, settings: Settings, community: Community, i18n: I18n,
 ) -> None:
     if callback.message is None:
         return
@@ -257,7 +259,8 @@ async def deleteme_confirmed(
         await callback.message.edit_text(_("We store nothing about you."))
         return
     await state.clear()
-    await users_service.erase_user(session, user)
+    for report in await users_service.erase_user(session, user):  # cards that showed the name
+        await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
     await callback.message.edit_text(_("Your personal data were deleted. Goodbye!"))
     await callback.message.answer(
         _("If you want to come back, type /start."), reply_markup=ReplyKeyboardRemove()

@@ -88,6 +88,8 @@ class RepliedReport(BaseFilter):
         reply = message.reply_to_message
         if reply is None or user is None or (message.text or "").startswith("/"):
             return False
+        if (kwargs.get("raw_state") or "").startswith(f"{ReportFlow.__name__}:"):
+            return False  # in the middle of a new report, a reply is part of it
         report = await reports_service.by_message(session, message.chat.id, reply.message_id)
         if report is None:
             report = await reports_service.by_notification(

@@ -334,3 +334,15 @@ async def test_card_that_could_not_be_posted_is_posted_later(harness: Harness) -
     assert "✅ Accept" in card.buttons
     await _checks(harness, utcnow() + timedelta(minutes=3))
     assert len([m for m in group.messages if m.buttons]) == 1  # posted once
+
+
+async def test_deleteme_takes_the_name_off_the_cards(harness: Harness) -> None:
+    group, anna, olha, petro = await _setup(harness)
+    number = await file_report(anna, show_name=True)
+    assert "Anna" in card_of(group, number).text
+    await group.press(olha, "✅ Accept", message=card_of(group, number))
+    await anna.send("/deleteme")
+    await anna.press("🗑 Yes, delete my data")
+    card = card_of(group, number)
+    assert "Anna" not in card.text and "anna6001" not in card.text.lower() and "R-" in card.text
+    assert "Accepted" in card.text and "✅ Accept" not in card.buttons  # still the same report
