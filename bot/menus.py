@@ -5,6 +5,7 @@ Menus are a convenience: a failure here is logged as a warning and never stops t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -35,28 +36,32 @@ async def _safe(what: str, coro) -> bool:  # type: ignore[no-untyped-def]
         return False
 
 
-async def _publish(bot: Bot, what: str, i18n: I18n, roles: set[str], default_locale: str, scope, where: str = "private") -> None:  # type: ignore[no-untyped-def]
-    """One menu in every language (Telegram picks by the person's app language) and a default."""
-    if not commands_for(roles, where):
-        return
+async def _publish(bot: Bot, what: str, scope, commands: Callable[[str | None], list[BotCommand]]) -> None:  # type: ignore[no-untyped-def]
+    """A menu for every language code (Telegram picks by the person's app language) and a default;
+    ``commands(locale)`` gives the menu for that code (None: the default)."""
     for locale in (*SUPPORTED_LOCALES, None):
-        commands = _commands(i18n, roles, locale or default_locale, where)
-        label = f"set {what} ({locale or 'default'})"
-        if not await _safe(label, bot.set_my_commands(commands, scope=scope, language_code=locale)):
+        items = commands(locale)
+        if not items:
+            return
+        if not await _safe(f"set {what} ({locale or 'default'})",
+                           bot.set_my_commands(items, scope=scope, language_code=locale)):
             return  # the chat is not reachable: the other languages would fail the same way
 
 
 async def publish_default_commands(bot: Bot, settings: Settings, i18n: I18n) -> None:
     """Residents' menu in every language, the staff groups' and the admins' menus likewise."""
-    locale = settings.default_locale
-    await _publish(bot, "commands", i18n, set(), locale, BotCommandScopeAllPrivateChats())
+
+    def menu(roles: set[str], where: str = "private") -> Callable[[str | None], list[BotCommand]]:
+        return lambda locale: _commands(i18n, roles, locale or settings.default_locale, where)
+
+    await _publish(bot, "commands", BotCommandScopeAllPrivateChats(), menu(set()))
     await _safe("set the menu button", bot.set_chat_menu_button(menu_button=MenuButtonCommands()))
     for chat_id in {settings.moderators_chat_id, settings.organizers_chat_id} - {None}:
-        await _publish(bot, f"group commands for {chat_id}", i18n, {"moderator", "organizer"}, locale,
-                       BotCommandScopeChat(chat_id=chat_id), "group")
+        await _publish(bot, f"group commands for {chat_id}", BotCommandScopeChat(chat_id=chat_id),
+                       menu({"moderator", "organizer"}, "group"))
     for admin_id in settings.admin_ids:
-        await _publish(bot, f"admin commands for {admin_id}", i18n, {"admin"}, locale,
-                       BotCommandScopeChat(chat_id=admin_id))
+        await _publish(bot, f"admin commands for {admin_id}", BotCommandScopeChat(chat_id=admin_id),
+                       menu({"admin"}))
 
 
 async def publish_user_commands(bot: Bot, user: User, settings: Settings, i18n: I18n) -> None:
@@ -65,9 +70,6 @@ async def publish_user_commands(bot: Bot, user: User, settings: Settings, i18n: 
     if user.telegram_id is None:
         return
     roles = effective_roles(user.role_names, user.telegram_id, settings.admin_ids)
-    scope = BotCommandScopeChat(chat_id=user.telegram_id)
     commands = _commands(i18n, roles, user.language)
-    for locale in (*SUPPORTED_LOCALES, None):
-        if not await _safe(f"set commands for {user.telegram_id}",
-                           bot.set_my_commands(commands, scope=scope, language_code=locale)):
-            return
+    await _publish(bot, f"commands for {user.telegram_id}", BotCommandScopeChat(chat_id=user.telegram_id),
+                   lambda _locale: commands)

@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored time for exports (JSON): ISO 8601 with its UTC offset, or None."""
+    return value.isoformat() if value else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC on every backend (SQLite keeps no zone)."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
 from storage.models import (
-    Campaign, Delivery, Report, ReportEvent, ReportMessage, ReportPhoto, ReportTopic, User, utcnow,
+    Campaign, Delivery, Report, ReportEvent, ReportMessage, ReportPhoto, ReportTopic, User, iso, utcnow,
 )
 
 MAX_PHOTOS = 5
@@ -515,9 +515,6 @@ async def followup_answer(
 WRITTEN_BY_ACTOR = ("info", "from_reporter", "to_reporter")  # audit entries whose detail is their text
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
 
 def _by_person(user: User) -> Any:
     """Audit entries of this person: by account, or by Telegram id (a group admin acting on a card
@@ -537,11 +534,11 @@ async def export_for(session: AsyncSession, user: User) -> dict[str, Any]:
             "voice_note": report.voice_file_id is not None, "photos": len(await photos(session, report.id)),
             "latitude": report.latitude, "longitude": report.longitude, "address": report.address,
             "moderators_may_see_your_name": report.show_identity, "reason": report.reason,
-            "created_at": _iso(report.created_at), "updated_at": _iso(report.updated_at),
+            "created_at": iso(report.created_at), "updated_at": iso(report.updated_at),
         })
     actions = [
         {"report": e.report_id, "action": e.action, "status": e.new_status, "text": e.detail,
-         "at": _iso(e.created_at)}
+         "at": iso(e.created_at)}
         for e in await session.scalars(
             select(ReportEvent).where(_by_person(user)).order_by(ReportEvent.id)
         )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
-from storage.models import FsmRecord, User, UserRole, utcnow
+from storage.models import FsmRecord, User, UserRole, iso, utcnow
 
 TOPICS = ("reports", "polls", "events", "proposals")
 GRANTABLE_ROLES = ("organizer", "moderator")
@@ -97,9 +97,6 @@ async def update_profile(session: AsyncSession, user: User, **fields: Any) -> Us
     return user
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
 
 async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
     """Everything stored about the user, as plain JSON-able data (for /mydata)."""
@@ -116,11 +113,11 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
             "language": user.language,
             "district": user.district,
             "topics": list(user.topics or []),
-            "consent_given_at": _iso(user.consent_at),
-            "registered_at": _iso(user.registered_at),
-            "first_contact_at": _iso(user.created_at),
-            "last_updated_at": _iso(user.updated_at),
-            "unreachable_since": _iso(user.unreachable_at),
+            "consent_given_at": iso(user.consent_at),
+            "registered_at": iso(user.registered_at),
+            "first_contact_at": iso(user.created_at),
+            "last_updated_at": iso(user.updated_at),
+            "unreachable_since": iso(user.unreachable_at),
         },
         "roles": sorted(user.role_names),
         "conversation_in_progress": [{"state": r.state, "data": r.data} for r in fsm],
