@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     reports_per_hour: int = Field(default=5, ge=1)
     report_stale_hours: int = Field(default=48, ge=1)
     report_followup_days: int = Field(default=3, ge=1)
+    # polls and surveys
+    secret_key: str | None = None
+    poll_min_group: int = Field(default=5, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -59,7 +62,7 @@ class Settings(BaseSettings):
         return _split_ids(value)
 
     @field_validator(
-        "bot_token", "redis_url", "telegram_api_url", "webhook_url", "webhook_secret", mode="before"
+        "bot_token", "redis_url", "telegram_api_url", "webhook_url", "webhook_secret", "secret_key", mode="before"
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

@@ -3,9 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -61,6 +69,25 @@ def topics_keyboard(selected: list[str], step: str) -> InlineKeyboardMarkup:
 
 def topics_text(topics: list[str]) -> str:
     return ", ".join(_(TOPIC_NAMES[t]) for t in TOPICS if t in topics) or _("none")
+
+
+async def close_buttons(callback: CallbackQuery) -> None:
+    """Remove the buttons of an answered wizard message, so they cannot be pressed again."""
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest:
+            pass
+
+
+async def edit_text(callback: CallbackQuery, text: str, markup: Any) -> None:
+    """Edit the pressed button's message in place ("not modified" is fine)."""
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

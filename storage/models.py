@@ -268,3 +268,86 @@ class ReportTopic(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     thread_id: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- Polls and surveys ----------------------------------------------------------------------------
+
+class Poll(Base):
+    """A quick poll (one question) or a survey (several, answered step by step).
+
+    Texts are ``{locale: text}`` (the default language always present). Status: open -> closed.
+    ``results_sent_at`` is set in the same transaction that closes the poll and queues the
+    organizers' results, so closing happens once even across restarts.
+    """
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    default_locale: Mapped[str] = mapped_column(String(8))
+    closes_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    results_published_at: Mapped[datetime | None]
+
+    questions: Mapped[list[PollQuestion]] = relationship(
+        back_populates="poll", cascade="all, delete-orphan", lazy="selectin", order_by="PollQuestion.position"
+    )
+
+
+class PollQuestion(Base):
+    """One question: kind single | multi | scale (1-5) | text; ``options`` are ``[{locale: text}]``."""
+
+    __tablename__ = "poll_questions"
+    __table_args__ = (UniqueConstraint("poll_id", "position", name="uq_poll_questions_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))
+    text: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    poll: Mapped[Poll] = relationship(back_populates="questions")
+
+
+class PollResponse(Base):
+    """One participant's answers to one poll.
+
+    ``participant`` is a keyed hash of (poll, resident): the bot finds a resident's own answers
+    with it, but nothing stored names them. ``user_id`` is set only for polls that are not
+    anonymous. District and language are taken when the resident answers, for the breakdowns.
+    ``step`` is the position of the next question (a survey resumes there).
+    """
+
+    __tablename__ = "poll_responses"
+    __table_args__ = (UniqueConstraint("poll_id", "participant", name="uq_poll_responses_participant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    participant: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    district: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
+class PollAnswer(Base):
+    """An answer to one question: ``choice`` is the option index (single/multi, one row per
+    chosen option) or the scale value; ``text`` a free-text answer."""
+
+    __tablename__ = "poll_answers"
+    __table_args__ = (Index("ix_poll_answers_question", "question_id", "choice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("poll_responses.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("poll_questions.id", ondelete="CASCADE"))
+    choice: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)

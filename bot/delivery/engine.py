@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
+from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
@@ -51,8 +52,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.client.session.base import BaseSession
-from aiogram.methods import SendDocument, SendMessage, SendPhoto
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendDocument, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
@@ -328,7 +328,7 @@ class DeliveryEngine:
                 await _wait(self._wake, self.config.idle_poll)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - e.g. the database restarting: try again shortly
+            except Exception:
                 log.exception("Delivery loop error")
                 await _wait(self._wake, 1.0)
         # stopping: claimed rows that were not started go back untouched
@@ -425,7 +425,7 @@ class DeliveryEngine:
             # stop() gave up waiting: the row stays "sending" and is recovered at the next start
             self._inflight -= 1
             raise
-        except Exception as exc:  # noqa: BLE001 - a renderer bug must not kill the engine
+        except Exception as exc:
             log.exception("Delivery %s failed unexpectedly", job.id)
             result = self._retry(job, f"{type(exc).__name__}: {exc}")
         self._results.append(result)
@@ -567,7 +567,7 @@ class DeliveryEngine:
             try:
                 await self._flush()
                 failures = 0
-            except Exception:  # noqa: BLE001 - keep the results and try again
+            except Exception:
                 failures += 1
                 log.exception("Could not record delivery outcomes; retrying")
                 self._results_ready.set()
@@ -630,7 +630,7 @@ class DeliveryEngine:
             try:
                 await self._start_due()
                 await self._check_campaigns()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("Delivery monitor error")
             finally:
                 self._monitor_busy = False
@@ -829,6 +829,8 @@ async def send_outgoing(
 ) -> Message:
     """Send one rendered message (no rate limiting: for one-off sends such as previews).
     ``session``: send through this session instead of the bot's own (the engine's JSON session)."""
+    if out.edit_message_id is not None:
+        return await _edit_outgoing(bot, chat_id, out, session)
     common: dict[str, Any] = dict(
         chat_id=chat_id, reply_markup=out.reply_markup, disable_notification=out.disable_notification or None
     )
@@ -845,6 +847,23 @@ async def send_outgoing(
     if session is not None:
         return await session(bot, method)
     return await bot(method)
+
+
+async def _edit_outgoing(bot: Bot, chat_id: int, out: Outgoing, session: BaseSession | None) -> Message:
+    """Edit an earlier message; "not modified" counts as done. Returns a stand-in carrying its id."""
+    assert out.edit_message_id is not None
+    method: EditMessageReplyMarkup | EditMessageText
+    if out.markup_only:
+        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=out.edit_message_id, reply_markup=out.reply_markup)
+    else:
+        method = EditMessageText(chat_id=chat_id, message_id=out.edit_message_id, text=out.text,
+                                 reply_markup=out.reply_markup)
+    try:
+        await (session(bot, method) if session is not None else bot(method))
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+    return Message.model_construct(message_id=out.edit_message_id)
 
 
 def _info(campaign: Campaign) -> CampaignInfo:

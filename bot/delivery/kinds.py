@@ -58,12 +58,18 @@ class Media:
 
 @dataclass
 class Outgoing:
-    """One message as it goes out: HTML ``text`` (the caption when there is media)."""
+    """One message as it goes out: HTML ``text`` (the caption when there is media).
+
+    With ``edit_message_id`` the recipient's earlier message is edited instead (its text, or with
+    ``markup_only`` just its buttons), e.g. to take the buttons off a closed poll.
+    """
 
     text: str = ""
     media: Media | None = None
     reply_markup: InlineKeyboardMarkup | None = None
     disable_notification: bool = False
+    edit_message_id: int | None = None
+    markup_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -29,9 +28,11 @@ from bot.filters import HasRole
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
-from bot.services.users import GRANTABLE_ROLES, TOPICS
+from handlers import audience as audience_picker
 from handlers.announce import keyboards, texts
 from handlers.announce.keyboards import AnnCb
+from handlers.audience import AudCb
+from handlers.shared import close_buttons, edit_text
 from storage.models import User
 
 # /announce and /campaigns are registered in bot.commands (organizers only: /help, menus, guard).
@@ -51,6 +52,7 @@ refusals.callback_query.filter(~HasRole("organizer"))
 router.include_routers(staff, refusals)
 
 NOT_COMMAND = ~F.text.startswith("/")
+OWNER = "ann"  # of the shared audience picker's buttons
 
 
 class Announce(StatesGroup):
@@ -90,24 +92,6 @@ def _check_length(body: str, i18n: I18n, with_media: bool) -> str | None:
     return texts.caption_too_long(limit, length) if with_media else texts.too_long(limit, length)
 
 
-async def _close_buttons(callback: CallbackQuery) -> None:
-    """Remove the buttons of an answered wizard message, so they cannot be pressed again."""
-    if isinstance(callback.message, Message):
-        try:
-            await callback.message.edit_reply_markup(reply_markup=None)
-        except TelegramBadRequest:
-            pass
-
-
-async def _edit(callback: CallbackQuery, text: str, markup: Any) -> None:
-    if isinstance(callback.message, Message):
-        try:
-            await callback.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message:
-                raise
-
-
 async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
     data = await state.get_data()
     await state.set_state(Announce.translations)
@@ -120,13 +104,7 @@ async def _show_translations(message: Message, state: FSMContext, settings: Sett
 async def _audience_view(
     data: dict[str, Any], view: str, session: AsyncSession, community: Community, i18n: I18n
 ) -> tuple[str, Any]:
-    audience = _audience(data)
-    count = await campaigns_service.count_audience(session, audience)
-    locale = i18n.current_locale
-    return (
-        texts.audience_menu(audience, community, locale, count, view),
-        keyboards.audience(audience, view, community, locale),
-    )
+    return await audience_picker.view(_audience(data), view, session, community, i18n.current_locale, OWNER)
 
 
 async def _panel(
@@ -140,14 +118,14 @@ async def _panel(
     languages = [c for c in SUPPORTED_LOCALES if c in (data.get("texts") or {})]
     languages.sort(key=lambda c: c != settings.default_locale)
     text = texts.confirm_panel(
-        audience=texts.audience_summary(audience, community, locale), count=count, languages=languages,
+        audience=audience_picker.summary(audience, community, locale), count=count, languages=languages,
         send_at=send_at, urgent=urgent, tz=settings.tz, locale=locale,
         quiet=_quiet_label(settings),
     )
     if send_at is None:
-        label = _("✅ Send to {residents}").format(residents=texts.residents(count, locale))
+        label = _("✅ Send to {residents}").format(residents=audience_picker.residents(count, locale))
     else:
-        label = _("✅ Schedule for {residents}").format(residents=texts.residents(count, locale))
+        label = _("✅ Schedule for {residents}").format(residents=audience_picker.residents(count, locale))
     return text, keyboards.confirm(count=count, scheduled=send_at is not None, urgent=urgent, send_label=label)
 
 
@@ -229,12 +207,12 @@ async def translations_step(
 ) -> None:
     if callback_data.action == "lang" and callback_data.value in SUPPORTED_LOCALES \
             and callback_data.value != settings.default_locale:
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await state.set_state(Announce.translation)
         await state.update_data(translating=callback_data.value)
         await callback.message.answer(texts.ask_translation(callback_data.value))  # type: ignore[union-attr]
     elif callback_data.action == "next":
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await state.set_state(Announce.audience)
         data = await state.get_data()
         text, markup = await _audience_view(data, "", session, community, i18n)
@@ -266,45 +244,25 @@ async def translation_expected(message: Message) -> None:
 
 # ------------------------------------------------------------------ audience
 
-@staff.callback_query(StateFilter(Announce.audience), AnnCb.filter(F.step == "aud"))
+@staff.callback_query(StateFilter(Announce.audience), AudCb.filter(F.owner == OWNER))
 async def audience_step(
-    callback: CallbackQuery, callback_data: AnnCb, state: FSMContext, session: AsyncSession, bot: Bot,
+    callback: CallbackQuery, callback_data: AudCb, state: FSMContext, session: AsyncSession, bot: Bot,
     settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
     data = await state.get_data()
     audience = _audience(data)
-    action, value = callback_data.action, callback_data.value
-    view = ""
-    if action == "next":
+    if callback_data.action == "next":
         if await campaigns_service.count_audience(session, audience) == 0:
-            callback_answer.text = texts.nobody()
+            callback_answer.text = audience_picker.nobody()
             callback_answer.show_alert = True
             return
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await _show_confirm(callback.message, bot, state, session, settings, community, i18n)  # type: ignore[arg-type]
         return
-    if action == "all":
-        audience = Audience()
-    elif action == "view" and value in ("d", "l", "t", "r"):
-        view = value
-    elif action in ("d", "l", "t", "r"):
-        view = action
-        valid = {
-            "d": {d.code for d in community.districts},
-            "l": set(SUPPORTED_LOCALES),
-            "t": set(TOPICS),
-            "r": set(GRANTABLE_ROLES),
-        }[action]
-        if value in valid:
-            field_name = {"d": "districts", "l": "languages", "t": "topics", "r": "roles"}[action]
-            items: list[str] = getattr(audience, field_name)
-            if value in items:
-                items.remove(value)
-            else:
-                items.append(value)
+    view = audience_picker.apply(audience, callback_data.action, callback_data.value, community)
     await state.update_data(audience=audience.to_json())
     text, markup = await _audience_view({"audience": audience.to_json()}, view, session, community, i18n)
-    await _edit(callback, text, markup)
+    await edit_text(callback, text, markup)
 
 
 # ------------------------------------------------------------------ confirm
@@ -320,24 +278,24 @@ async def confirm_step(
     if action == "urgent":
         await state.update_data(urgent=not data.get("urgent"))
         text, markup = await _panel(await state.get_data(), session, settings, community, i18n)
-        await _edit(callback, text, markup)
+        await edit_text(callback, text, markup)
     elif action == "now":
         await state.update_data(send_at=None)
         text, markup = await _panel(await state.get_data(), session, settings, community, i18n)
-        await _edit(callback, text, markup)
+        await edit_text(callback, text, markup)
     elif action == "later":
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await state.set_state(Announce.when)
         example = texts.fmt_example(delivery.now(), settings.tz)
         await callback.message.answer(texts.ask_when(settings.tz, example))  # type: ignore[union-attr]
     elif action == "audience":
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await state.set_state(Announce.audience)
         text, markup = await _audience_view(data, "", session, community, i18n)
         await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]
     elif action == "drop":
         await state.clear()
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await callback.message.answer(texts.cancelled_draft())  # type: ignore[union-attr]
     elif action == "send":
         await _send(callback, data, state, session, bot, settings, i18n, user, delivery, callback_answer)
@@ -351,7 +309,7 @@ async def _send(
     assert isinstance(message, Message)
     if not (data.get("texts") or {}).get(settings.default_locale) and not data.get("media"):
         await state.clear()
-        await _close_buttons(callback)
+        await close_buttons(callback)
         await message.answer(texts.expired())
         return
     now = delivery.now()  # the engine's clock decides what is due
@@ -363,12 +321,12 @@ async def _send(
     audience = _audience(data)
     count = await campaigns_service.count_audience(session, audience)
     if count == 0:
-        callback_answer.text = texts.nobody()
+        callback_answer.text = audience_picker.nobody()
         callback_answer.show_alert = True
         return
     # The draft goes first: a second tap finds none (and the campaign key stops a racing one).
     await state.clear()
-    await _close_buttons(callback)
+    await close_buttons(callback)
     campaign = await campaigns_service.create_campaign(
         session,
         kind=texts.KIND,
@@ -453,10 +411,11 @@ async def cancel_campaign(
         callback_answer.text = texts.campaign_not_active(callback_data.id)
     if callback_data.action == "lcancel":
         text, markup = await _campaigns_view(session, settings, i18n)
-        await _edit(callback, text, markup)
+        await edit_text(callback, text, markup)
 
 
 @refusals.callback_query(AnnCb.filter())
+@refusals.callback_query(AudCb.filter())
 @refusals.callback_query(CampaignCb.filter())
 async def refuse_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     callback_answer.text = texts.only_organizers()

@@ -6,24 +6,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from babel.dates import format_datetime
 
-from bot.community import Community
 from bot.config import SUPPORTED_LOCALES
 from bot.delivery import Media, Outgoing, RenderContext
-from bot.i18n import LANGUAGE_NAMES, N_, esc, fmt_number
-from bot.services.campaigns import Audience
+from bot.i18n import N_, esc, fmt_number
 from bot.services.errors import DomainError
-from handlers.shared import TOPIC_NAMES
+from handlers.audience import language_name, residents
 
 KIND = "announcement"
 HEADER = N_("📢 <b>Announcement</b>")
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -61,10 +57,6 @@ def body_limit(i18n: I18n, with_media: bool) -> int:
 
 
 # ------------------------------------------------------------------ wizard
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
-
 
 def ask_text(default_locale: str) -> str:
     return _(
@@ -110,48 +102,6 @@ def ask_translation(locale: str) -> str:
 
 def translation_as_text() -> str:
     return _("Please send the translation as text.")
-
-
-def audience_summary(audience: Audience, community: Community, locale: str) -> str:
-    if audience.is_everyone:
-        return _("all registered residents")
-    parts = []
-    if audience.districts:
-        parts.append(_("districts: {names}").format(
-            names=", ".join(community.district_name(c, locale) for c in audience.districts)))
-    if audience.languages:
-        parts.append(_("languages: {names}").format(names=", ".join(language_name(c) for c in audience.languages)))
-    if audience.topics:
-        parts.append(_("interested in: {names}").format(
-            names=", ".join(_(TOPIC_NAMES[t]) for t in audience.topics if t in TOPIC_NAMES)))
-    if audience.roles:
-        parts.append(_("roles: {names}").format(names=", ".join(_(ROLE_NAMES.get(r, r)) for r in audience.roles)))
-    return "; ".join(parts)
-
-
-def residents(count: int, locale: str) -> str:
-    return ngettext("{count} resident", "{count} residents", count).format(count=fmt_number(count, locale))
-
-
-def audience_menu(audience: Audience, community: Community, locale: str, count: int, view: str) -> str:
-    lines = [
-        _("<b>Who should get it?</b>"),
-        _("Audience: {audience}").format(audience=audience_summary(audience, community, locale)),
-        _("Matching now: {residents}").format(residents=residents(count, locale)),
-    ]
-    hint = {
-        "d": _("Choose one or more districts."),
-        "l": _("Choose one or more languages."),
-        "t": _("Choose one or more topics of interest."),
-        "r": _("Choose one or more roles."),
-    }.get(view)
-    if hint:
-        lines.append(hint)
-    return "\n".join(lines)
-
-
-def nobody() -> str:
-    return _("Nobody matches this audience. Please change it.")
 
 
 def preview_intro(count: int) -> str:

@@ -1,0 +1,669 @@
+"""Polls and surveys: drafts, votes, results with breakdowns, closing. No aiogram here.
+
+A poll is one or more questions (more than one makes it a survey, answered step by step). Texts
+are ``{locale: text}``. Who answered is stored as ``participant``, a keyed hash of (poll,
+resident): the bot can find a resident's own answers to show and change them, but nothing the
+organizers can reach names anyone. ``user_id`` is kept only for polls that are not anonymous.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import yaml
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.campaigns import Audience, resolve_audience
+from bot.services.errors import DomainError
+from storage.models import Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
+
+KINDS = ("single", "multi", "scale", "text")
+CHOICE_KINDS = ("single", "multi")
+SCALE = (1, 2, 3, 4, 5)
+MIN_OPTIONS, MAX_OPTIONS = 2, 10
+MAX_QUESTIONS = 20
+QUESTION_MAX = 300
+OPTION_MAX = 100
+TITLE_MAX = 200
+TEXT_ANSWER_MAX = 1000
+DEFAULT_DURATION = timedelta(days=7)
+MAX_DURATION = timedelta(days=366)
+
+
+# ------------------------------------------------------------------ drafts
+
+@dataclass
+class QuestionDraft:
+    kind: str
+    text: dict[str, str]
+    options: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def choices(self) -> int:
+        return len(self.options) if self.kind in CHOICE_KINDS else len(SCALE) if self.kind == "scale" else 0
+
+
+@dataclass
+class PollDraft:
+    """What the /newpoll wizard builds (kept as JSON in the conversation state) or a file holds."""
+
+    questions: list[QuestionDraft] = field(default_factory=list)
+    title: dict[str, str] = field(default_factory=dict)  # surveys only
+    anonymous: bool = True
+    closes_at: datetime | None = None
+    audience: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_survey(self) -> bool:
+        return len(self.questions) > 1 or bool(self.title)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["closes_at"] = self.closes_at.isoformat() if self.closes_at else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> PollDraft:
+        data = dict(data or {})
+        closes = data.get("closes_at")
+        return cls(
+            questions=[QuestionDraft(**q) for q in data.get("questions") or []],
+            title=dict(data.get("title") or {}),
+            anonymous=bool(data.get("anonymous", True)),
+            closes_at=datetime.fromisoformat(closes) if closes else None,
+            audience=dict(data.get("audience") or {}),
+        )
+
+    def languages(self) -> set[str]:
+        """Languages every text of the draft is given in."""
+        sets = [set(self.title)] if self.title else []
+        for q in self.questions:
+            sets.append(set(q.text))
+            sets.extend(set(o) for o in q.options)
+        return set.intersection(*sets) if sets else set()
+
+
+def _clean(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def parse_question(text: str, kind: str) -> tuple[str, list[str]]:
+    """The question on the first line, for choice kinds 2-10 options on the next lines.
+
+    Raises DomainError: empty, question_too_long (limit), options_count (min, max, count),
+    option_too_long (limit, option), duplicate_option (option).
+    """
+    lines = [_clean(line) for line in (text or "").splitlines()]
+    lines = [line.lstrip("-•*· ").strip() if i else line for i, line in enumerate(lines)]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise DomainError("empty")
+    question, options = lines[0], lines[1:]
+    if kind not in CHOICE_KINDS:
+        question, options = " ".join(lines), []
+    if len(question) > QUESTION_MAX:
+        raise DomainError("question_too_long", limit=QUESTION_MAX)
+    if kind in CHOICE_KINDS:
+        check_options(options)
+    return question, options
+
+
+def check_options(options: Sequence[str]) -> None:
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise DomainError("options_count", min=MIN_OPTIONS, max=MAX_OPTIONS, count=len(options))
+    seen: set[str] = set()
+    for option in options:
+        if len(option) > OPTION_MAX:
+            raise DomainError("option_too_long", limit=OPTION_MAX, option=option)
+        folded = option.casefold()
+        if folded in seen:
+            raise DomainError("duplicate_option", option=option)
+        seen.add(folded)
+
+
+def check_closes(closes_at: datetime, now: datetime) -> None:
+    if closes_at <= now:
+        raise DomainError("time_past", when=closes_at)
+    if closes_at - now > MAX_DURATION:
+        raise DomainError("time_too_far")
+
+
+def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: datetime) -> PollDraft:
+    """A survey from a YAML or JSON file (JSON is YAML too)::
+
+        title: {uk: "Потреби району", en: "Needs of the district"}   # or a plain string
+        anonymous: true
+        questions:
+          - kind: single            # single | multi | scale | text
+            text: {uk: "...", en: "..."}
+            options: [{uk: "...", en: "..."}, ...]
+
+    Plain strings are in the default language. Raises DomainError("bad_file", detail=...).
+    """
+    def fail(detail: str) -> DomainError:
+        return DomainError("bad_file", detail=detail)
+
+    try:
+        doc = yaml.safe_load(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise fail(str(exc).splitlines()[0][:200]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list) or not doc["questions"]:
+        raise fail("questions: a list of questions is needed")
+
+    def texts(value: Any, where: str, limit: int) -> dict[str, str]:
+        if isinstance(value, (str, int, float)):
+            value = {default_locale: str(value)}
+        if not isinstance(value, dict) or not value:
+            raise fail(f"{where}: a text or a {{language: text}} mapping is needed")
+        out = {}
+        for code, text in value.items():
+            if code not in locales:
+                raise fail(f"{where}: unknown language {code!r} (use {', '.join(locales)})")
+            text = _clean(str(text))
+            if not text:
+                raise fail(f"{where}: empty text in {code}")
+            if len(text) > limit:
+                raise fail(f"{where}: longer than {limit} characters in {code}")
+            out[code] = text
+        if default_locale not in out:
+            raise fail(f"{where}: the text in {default_locale} is missing")
+        return out
+
+    if len(doc["questions"]) > MAX_QUESTIONS:
+        raise fail(f"questions: at most {MAX_QUESTIONS}")
+    draft = PollDraft(anonymous=bool(doc.get("anonymous", True)))
+    if doc.get("title") is not None:
+        draft.title = texts(doc["title"], "title", TITLE_MAX)
+    for n, item in enumerate(doc["questions"], 1):
+        where = f"question {n}"
+        if not isinstance(item, dict):
+            raise fail(f"{where}: a mapping with kind, text and options is needed")
+        kind = str(item.get("kind", "single"))
+        if kind not in KINDS:
+            raise fail(f"{where}: kind must be one of {', '.join(KINDS)}")
+        question = QuestionDraft(kind, texts(item.get("text"), where, QUESTION_MAX))
+        if kind in CHOICE_KINDS:
+            raw = item.get("options")
+            if not isinstance(raw, list):
+                raise fail(f"{where}: options: a list is needed")
+            question.options = [texts(o, f"{where}, option {i}", OPTION_MAX) for i, o in enumerate(raw, 1)]
+            try:
+                check_options([o[default_locale] for o in question.options])
+            except DomainError as exc:
+                raise fail(f"{where}: {exc.code} {exc.params}") from None
+        draft.questions.append(question)
+    closes = doc.get("closes_in_days")
+    if closes is not None:
+        if not isinstance(closes, (int, float)) or not 0 < closes <= MAX_DURATION.days:
+            raise fail(f"closes_in_days: a number of days from 1 to {MAX_DURATION.days}")
+        draft.closes_at = now + timedelta(days=float(closes))
+    return draft
+
+
+# ------------------------------------------------------------------ creating and reading
+
+def participant_key(secret: bytes, poll_id: int, user_id: int) -> str:
+    return hmac.new(secret, f"{poll_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def secret_from(*values: str | None) -> bytes:
+    """The key of participant hashes: the first configured value (SECRET_KEY, else the bot token)."""
+    for value in values:
+        if value:
+            return hashlib.sha256(b"hromada-polls:" + value.encode()).digest()
+    return b"hromada-sandbox"
+
+
+async def create_poll(
+    session: AsyncSession, draft: PollDraft, *, default_locale: str, created_by: int | None, now: datetime
+) -> Poll:
+    if not draft.questions:
+        raise DomainError("no_questions")
+    if draft.closes_at is not None:
+        check_closes(draft.closes_at, now)
+    poll = Poll(
+        title=draft.title, anonymous=draft.anonymous, status="open", audience=draft.audience,
+        default_locale=default_locale, closes_at=draft.closes_at, created_by=created_by, created_at=now,
+    )
+    poll.questions = [
+        PollQuestion(position=i, kind=q.kind, text=q.text, options=q.options) for i, q in enumerate(draft.questions)
+    ]
+    session.add(poll)
+    await session.flush()
+    return poll
+
+
+async def get_poll(session: AsyncSession, poll_id: int) -> Poll | None:
+    return await session.get(Poll, poll_id)
+
+
+def poll_json(poll: Poll) -> dict[str, Any]:
+    """A poll's content for campaign payloads (rendered per resident at send time)."""
+    return {
+        "id": poll.id, "title": poll.title, "anonymous": poll.anonymous, "default_locale": poll.default_locale,
+        "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
+        "questions": [{"kind": q.kind, "text": q.text, "options": q.options} for q in poll.questions],
+    }
+
+
+async def response_of(session: AsyncSession, poll_id: int, key: str) -> PollResponse | None:
+    return await session.scalar(
+        select(PollResponse).where(PollResponse.poll_id == poll_id, PollResponse.participant == key)
+    )
+
+
+async def answers_of(session: AsyncSession, response: PollResponse | None) -> dict[int, list[int | str]]:
+    """question position -> the resident's choices (or their text)."""
+    if response is None:
+        return {}
+    rows = await session.execute(
+        select(PollQuestion.position, PollAnswer.choice, PollAnswer.text)
+        .join(PollQuestion, PollQuestion.id == PollAnswer.question_id)
+        .where(PollAnswer.response_id == response.id)
+        .order_by(PollAnswer.choice)
+    )
+    out: dict[int, list[int | str]] = defaultdict(list)
+    for position, choice, text in rows:
+        out[position].append(text if choice is None else choice)
+    return dict(out)
+
+
+# ------------------------------------------------------------------ answering
+
+def _open_question(poll: Poll | None, position: int, now: datetime) -> PollQuestion:
+    if poll is None:
+        raise DomainError("unknown_poll")
+    if poll.status != "open" or (poll.closes_at is not None and poll.closes_at <= now):
+        raise DomainError("closed")
+    if not 0 <= position < len(poll.questions):
+        raise DomainError("unknown_question")
+    return poll.questions[position]
+
+
+async def _response(session: AsyncSession, poll: Poll, user: User, key: str, now: datetime) -> PollResponse:
+    response = await response_of(session, poll.id, key)
+    if response is None:
+        response = PollResponse(
+            poll_id=poll.id, participant=key, user_id=None if poll.anonymous else user.id,
+            district=user.district, language=user.language, step=0, created_at=now,
+        )
+        session.add(response)
+        await session.flush()
+    return response
+
+
+def _advance(poll: Poll, response: PollResponse, position: int, now: datetime) -> None:
+    if response.step <= position:
+        response.step = position + 1
+    if response.step >= len(poll.questions) and response.completed_at is None:
+        response.completed_at = now
+
+
+@dataclass
+class Answered:
+    response: PollResponse
+    mine: list[int | str]  # the resident's answer to this question now
+    changed: bool
+
+
+async def vote(
+    session: AsyncSession, poll: Poll | None, position: int, choice: int, user: User, key: str, now: datetime
+) -> Answered:
+    """Choose an option (single: replaces; multi: toggles; scale: 1-5 replaces).
+
+    Raises DomainError: unknown_poll, closed, unknown_question, bad_choice.
+    """
+    question = _open_question(poll, position, now)
+    assert poll is not None
+    valid = range(len(question.options)) if question.kind in CHOICE_KINDS else SCALE if question.kind == "scale" else ()
+    if choice not in valid:
+        raise DomainError("bad_choice")
+    response = await _response(session, poll, user, key, now)
+    current = list(await session.scalars(
+        select(PollAnswer.choice).where(PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
+    ))
+    where = (PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
+    if question.kind == "multi":
+        if choice in current:
+            await session.execute(delete(PollAnswer).where(*where, PollAnswer.choice == choice))
+            mine = sorted(c for c in current if c != choice)
+        else:
+            session.add(PollAnswer(response_id=response.id, question_id=question.id, choice=choice))
+            mine = sorted([*current, choice])
+        changed = True
+    else:
+        changed = current != [choice]
+        if changed:
+            if current:
+                await session.execute(delete(PollAnswer).where(*where))
+            session.add(PollAnswer(response_id=response.id, question_id=question.id, choice=choice))
+        mine = [choice]
+        _advance(poll, response, position, now)
+    await session.flush()
+    return Answered(response, [c for c in mine if c is not None], changed)
+
+
+async def answer_text(
+    session: AsyncSession, poll: Poll | None, position: int, text: str, user: User, key: str, now: datetime
+) -> Answered:
+    """Raises DomainError: unknown_poll, closed, unknown_question, bad_choice, empty, too_long (limit)."""
+    question = _open_question(poll, position, now)
+    assert poll is not None
+    if question.kind != "text":
+        raise DomainError("bad_choice")
+    text = (text or "").strip()
+    if not text:
+        raise DomainError("empty")
+    if len(text) > TEXT_ANSWER_MAX:
+        raise DomainError("too_long", limit=TEXT_ANSWER_MAX, length=len(text))
+    response = await _response(session, poll, user, key, now)
+    await session.execute(
+        delete(PollAnswer).where(PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
+    )
+    session.add(PollAnswer(response_id=response.id, question_id=question.id, text=text))
+    _advance(poll, response, position, now)
+    await session.flush()
+    return Answered(response, [text], True)
+
+
+async def finish_multi(
+    session: AsyncSession, poll: Poll | None, position: int, user: User, key: str, now: datetime
+) -> PollResponse:
+    """"Next" under a multiple-choice question of a survey (no option is also an answer)."""
+    _open_question(poll, position, now)
+    assert poll is not None
+    response = await _response(session, poll, user, key, now)
+    _advance(poll, response, position, now)
+    await session.flush()
+    return response
+
+
+# ------------------------------------------------------------------ lists
+
+async def participants(session: AsyncSession, poll_ids: Sequence[int]) -> dict[int, int]:
+    if not poll_ids:
+        return {}
+    rows = await session.execute(
+        select(PollResponse.poll_id, func.count()).where(PollResponse.poll_id.in_(poll_ids))
+        .group_by(PollResponse.poll_id)
+    )
+    return {poll_id: n for poll_id, n in rows}
+
+
+async def recent_polls(session: AsyncSession, limit: int = 10) -> list[Poll]:
+    """Open polls first (closing soonest first), then the latest closed ones."""
+    open_polls = list(await session.scalars(
+        select(Poll).where(Poll.status == "open").order_by(Poll.closes_at.is_(None), Poll.closes_at, Poll.id)
+    ))
+    closed = list(await session.scalars(
+        select(Poll).where(Poll.status == "closed").order_by(Poll.closed_at.desc(), Poll.id.desc())
+        .limit(max(limit - len(open_polls), 3))
+    ))
+    return open_polls + closed
+
+
+async def open_for(session: AsyncSession, user: User, secret: bytes, now: datetime) -> list[tuple[Poll, int | None]]:
+    """Open polls this resident is in the audience of and has not finished, with the step they
+    stopped at (None: not started)."""
+    polls = list(await session.scalars(
+        select(Poll).where(Poll.status == "open").where((Poll.closes_at.is_(None)) | (Poll.closes_at > now))
+        .order_by(Poll.id)
+    ))
+    out = []
+    for poll in polls:
+        audience = Audience.from_json(poll.audience)
+        audience.user_ids = [user.id] if audience.user_ids is None or user.id in audience.user_ids else []
+        if not await resolve_audience(session, audience):
+            continue
+        response = await response_of(session, poll.id, participant_key(secret, poll.id, user.id))
+        if response is not None and response.completed_at is not None:
+            continue
+        out.append((poll, response.step if response is not None else None))
+    return out
+
+
+# ------------------------------------------------------------------ closing
+
+async def due_polls(session: AsyncSession, now: datetime) -> list[int]:
+    return list(await session.scalars(
+        select(Poll.id).where(Poll.status == "open", Poll.closes_at.is_not(None), Poll.closes_at <= now)
+    ))
+
+
+async def close_poll(session: AsyncSession, poll_id: int, now: datetime) -> Poll | None:
+    """Close an open poll; None if it was not open (closed already, by a tap or another run)."""
+    result = await session.execute(
+        update(Poll).where(Poll.id == poll_id, Poll.status == "open").values(status="closed", closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    poll = await session.get(Poll, poll_id)
+    assert poll is not None
+    await session.refresh(poll)
+    return poll
+
+
+async def poll_messages(session: AsyncSession, poll: Poll) -> dict[str, int]:
+    """users.id (as text) -> the poll message each resident got (to take its buttons off)."""
+    if poll.campaign_id is None:
+        return {}
+    rows = await session.execute(
+        select(Delivery.user_id, Delivery.message_id).where(
+            Delivery.campaign_id == poll.campaign_id, Delivery.user_id.is_not(None),
+            Delivery.message_id.is_not(None),
+        )
+    )
+    return {str(user_id): message_id for user_id, message_id in rows}
+
+
+async def participant_user_ids(session: AsyncSession, poll: Poll, secret: bytes) -> list[int]:
+    """Residents who took part (to send them the results). For an anonymous poll they are found by
+    hashing the residents the poll was sent to; the answers themselves are not looked at."""
+    keys = set(await session.scalars(select(PollResponse.participant).where(PollResponse.poll_id == poll.id)))
+    candidates: Iterable[int] = await session.scalars(
+        select(User.id).where(User.deleted_at.is_(None), User.registered_at.is_not(None))
+    )
+    return [uid for uid in candidates if participant_key(secret, poll.id, uid) in keys]
+
+
+async def mark_published(session: AsyncSession, poll_id: int, now: datetime) -> bool:
+    result = await session.execute(
+        update(Poll).where(Poll.id == poll_id, Poll.status == "closed", Poll.results_published_at.is_(None))
+        .values(results_published_at=now).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def campaign_exists(session: AsyncSession, key: str) -> bool:
+    return await session.scalar(select(Campaign.id).where(Campaign.key == key)) is not None
+
+
+# ------------------------------------------------------------------ results
+
+@dataclass
+class Group:
+    """One slice of a breakdown: a district or a language code (None: "other", the small ones)."""
+
+    code: str | None
+    answered: int
+    counts: list[int]
+
+
+@dataclass
+class QuestionResult:
+    kind: str
+    text: dict[str, str]
+    options: list[dict[str, str]]
+    answered: int
+    counts: list[int]  # per option, or per scale value 1..5
+    by_district: list[Group] = field(default_factory=list)
+    by_language: list[Group] = field(default_factory=list)
+    # free text: (district or None for "other", text, author's name or None) sorted, not by time
+    texts: list[tuple[str | None, str, str | None]] = field(default_factory=list)
+
+    @property
+    def mean(self) -> float | None:
+        if self.kind != "scale" or not sum(self.counts):
+            return None
+        return sum(v * n for v, n in zip(SCALE, self.counts, strict=True)) / sum(self.counts)
+
+
+@dataclass
+class Results:
+    poll_id: int
+    title: dict[str, str]
+    anonymous: bool
+    participants: int
+    completed: int
+    min_group: int
+    questions: list[QuestionResult]
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Results:
+        questions = []
+        for q in data["questions"]:
+            q = dict(q)
+            q["by_district"] = [Group(**g) for g in q.get("by_district", [])]
+            q["by_language"] = [Group(**g) for g in q.get("by_language", [])]
+            q["texts"] = [tuple(t) for t in q.get("texts", [])]
+            questions.append(QuestionResult(**q))
+        return cls(**{**data, "questions": questions})
+
+
+def _groups(rows: list[tuple[str | None, int | None]], width: int, choice_index: Any, min_group: int,
+            respondents: dict[str | None, set[int]]) -> list[Group]:
+    """Counts per group, largest first; groups smaller than ``min_group`` merged into "other"
+    (and "other" itself left out if it is still too small)."""
+    counts: dict[str | None, list[int]] = defaultdict(lambda: [0] * width)
+    for code, choice in rows:
+        index = choice_index(choice)
+        if index is not None:
+            counts[code][index] += 1
+    big = [g for g in respondents if g is not None and len(respondents[g]) >= min_group]
+    other_n, other_counts = 0, [0] * width
+    for code, people in respondents.items():
+        if code in big:
+            continue
+        other_n += len(people)
+        other_counts = [a + b for a, b in zip(other_counts, counts[code], strict=True)]
+    out = [Group(code, len(respondents[code]), counts[code]) for code in big]
+    out.sort(key=lambda g: (-g.answered, g.code or ""))
+    if other_n and (other_n >= min_group or min_group <= 1):
+        out.append(Group(None, other_n, other_counts))
+    return out
+
+
+async def results(session: AsyncSession, poll: Poll, min_group: int) -> Results:
+    """Totals and breakdowns by district and language. For anonymous polls only groups of at
+    least ``min_group`` participants are shown apart; free-text answers are listed by district
+    (small districts together) in alphabetical order, never in the order they came."""
+    min_group = min_group if poll.anonymous else 1
+    responses = {
+        rid: (district, language, user_id, completed)
+        for rid, district, language, user_id, completed in await session.execute(
+            select(PollResponse.id, PollResponse.district, PollResponse.language, PollResponse.user_id,
+                   PollResponse.completed_at).where(PollResponse.poll_id == poll.id)
+        )
+    }
+    names: dict[int, str] = {}
+    if not poll.anonymous:
+        ids = {v[2] for v in responses.values() if v[2] is not None}
+        if ids:
+            names = {uid: name or "" for uid, name in await session.execute(
+                select(User.id, User.display_name).where(User.id.in_(ids), User.deleted_at.is_(None)))}
+    by_question: dict[int, list[tuple[int, int | None, str | None]]] = defaultdict(list)
+    for rid, qid, choice, text in await session.execute(
+        select(PollAnswer.response_id, PollAnswer.question_id, PollAnswer.choice, PollAnswer.text)
+        .join(PollResponse, PollResponse.id == PollAnswer.response_id).where(PollResponse.poll_id == poll.id)
+    ):
+        by_question[qid].append((rid, choice, text))
+
+    out = []
+    for q in poll.questions:
+        rows = by_question.get(q.id, [])
+        width = len(q.options) if q.kind in CHOICE_KINDS else len(SCALE) if q.kind == "scale" else 0
+
+        def index(choice: int | None, kind: str = q.kind, width: int = width) -> int | None:
+            if choice is None:
+                return None
+            i = choice - 1 if kind == "scale" else choice
+            return i if 0 <= i < width else None
+
+        counts = [0] * width
+        for _rid, choice, _text in rows:
+            i = index(choice)
+            if i is not None:
+                counts[i] += 1
+        people = {rid for rid, _c, _t in rows}
+        result = QuestionResult(q.kind, q.text, q.options, len(people), counts)
+        if q.kind == "text":
+            districts = Counter(responses[rid][0] for rid in people)
+            shown = {d for d, n in districts.items() if d is not None and n >= min_group}
+            result.texts = sorted(
+                (responses[rid][0] if responses[rid][0] in shown else None, text or "",
+                 names.get(responses[rid][2] or 0) or None)
+                for rid, _c, text in rows
+            )
+            result.texts.sort(key=lambda t: (t[0] is None, t[0] or "", t[1].casefold()))
+        else:
+            for attr, col in (("by_district", 0), ("by_language", 1)):
+                respondents: dict[str | None, set[int]] = defaultdict(set)
+                for rid in people:
+                    respondents[responses[rid][col]].add(rid)
+                setattr(result, attr, _groups(
+                    [(responses[rid][col], choice) for rid, choice, _t in rows], width, index, min_group, respondents,
+                ))
+        out.append(result)
+    completed = sum(1 for v in responses.values() if v[3] is not None)
+    return Results(poll.id, dict(poll.title), poll.anonymous, len(responses), completed, min_group, out)
+
+
+# ------------------------------------------------------------------ personal data
+
+async def personal_answers(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The resident's answers to polls that were not anonymous (for /mydata)."""
+    rows = await session.execute(
+        select(PollResponse.poll_id, PollQuestion.text, PollQuestion.kind, PollQuestion.options,
+               PollAnswer.choice, PollAnswer.text)
+        .join(PollAnswer, PollAnswer.response_id == PollResponse.id)
+        .join(PollQuestion, PollQuestion.id == PollAnswer.question_id)
+        .where(PollResponse.user_id == user_id).order_by(PollResponse.poll_id, PollQuestion.position)
+    )
+    out = []
+    for poll_id, qtext, kind, options, choice, text in rows:
+        if text is not None:
+            answer: Any = text
+        elif kind in CHOICE_KINDS and choice is not None and 0 <= choice < len(options):
+            answer = options[choice]
+        else:
+            answer = choice
+        out.append({"poll": poll_id, "question": qtext, "answer": answer})
+    return out
+
+
+async def forget(session: AsyncSession, user_id: int, secret: bytes) -> None:
+    """On /deleteme: unlink every answer from the resident (the counts stay): the name goes from
+    non-anonymous answers, and every participant hash is replaced by a random one, so not even
+    the bot can find those answers again."""
+    poll_ids = list(await session.scalars(select(Poll.id)))
+    keys = [participant_key(secret, pid, user_id) for pid in poll_ids]
+    ids = list(await session.scalars(
+        select(PollResponse.id).where((PollResponse.user_id == user_id) | PollResponse.participant.in_(keys))
+    )) if keys else []
+    for rid in ids:
+        await session.execute(
+            update(PollResponse).where(PollResponse.id == rid)
+            .values(user_id=None, participant="gone:" + secrets.token_hex(16))
+        )

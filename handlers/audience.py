@@ -1,0 +1,150 @@
+"""The audience picker shared by every organizer wizard (announcements, polls, ...): who should
+get it, by district, language, topic and role. Keyboards and texts are built per request."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.community import Community
+from bot.config import SUPPORTED_LOCALES
+from bot.i18n import LANGUAGE_NAMES, N_, fmt_number
+from bot.services import campaigns as campaigns_service
+from bot.services.campaigns import Audience
+from bot.services.users import GRANTABLE_ROLES, TOPICS
+from handlers.shared import TOPIC_NAMES
+
+ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
+FIELDS = {"d": "districts", "l": "languages", "t": "topics", "r": "roles"}
+
+
+class AudCb(CallbackData, prefix="aud"):
+    """A button of the picker. ``owner`` names the wizard (each handles its own); action is
+    all | view <d|l|t|r> | d|l|t|r <value> | back | next."""
+
+    owner: str
+    action: str
+    value: str = ""
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def residents(count: int, locale: str) -> str:
+    return ngettext("{count} resident", "{count} residents", count).format(count=fmt_number(count, locale))
+
+
+def summary(audience: Audience, community: Community, locale: str) -> str:
+    if audience.is_everyone:
+        return _("all registered residents")
+    parts = []
+    if audience.districts:
+        parts.append(_("districts: {names}").format(
+            names=", ".join(community.district_name(c, locale) for c in audience.districts)))
+    if audience.languages:
+        parts.append(_("languages: {names}").format(names=", ".join(language_name(c) for c in audience.languages)))
+    if audience.topics:
+        parts.append(_("interested in: {names}").format(
+            names=", ".join(_(TOPIC_NAMES[t]) for t in audience.topics if t in TOPIC_NAMES)))
+    if audience.roles:
+        parts.append(_("roles: {names}").format(names=", ".join(_(ROLE_NAMES.get(r, r)) for r in audience.roles)))
+    return "; ".join(parts)
+
+
+def menu_text(audience: Audience, community: Community, locale: str, count: int, view: str) -> str:
+    lines = [
+        _("<b>Who should get it?</b>"),
+        _("Audience: {audience}").format(audience=summary(audience, community, locale)),
+        _("Matching now: {residents}").format(residents=residents(count, locale)),
+    ]
+    hint = {
+        "d": _("Choose one or more districts."),
+        "l": _("Choose one or more languages."),
+        "t": _("Choose one or more topics of interest."),
+        "r": _("Choose one or more roles."),
+    }.get(view)
+    if hint:
+        lines.append(hint)
+    return "\n".join(lines)
+
+
+def nobody() -> str:
+    return _("Nobody matches this audience. Please change it.")
+
+
+def _mark(on: bool) -> str:
+    return "☑️" if on else "⬜"
+
+
+def keyboard(aud: Audience, view: str, community: Community, locale: str, owner: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+
+    def cb(action: str, value: str = "") -> AudCb:
+        return AudCb(owner=owner, action=action, value=value)
+
+    if view == "d":
+        for d in community.districts:
+            kb.button(text=f"{_mark(d.code in aud.districts)} {d.name(locale)}", callback_data=cb("d", d.code))
+    elif view == "l":
+        for code in SUPPORTED_LOCALES:
+            kb.button(text=f"{_mark(code in aud.languages)} {language_name(code)}", callback_data=cb("l", code))
+    elif view == "t":
+        for topic in TOPICS:
+            kb.button(text=f"{_mark(topic in aud.topics)} {_(TOPIC_NAMES[topic])}", callback_data=cb("t", topic))
+    elif view == "r":
+        for role in GRANTABLE_ROLES:
+            kb.button(text=f"{_mark(role in aud.roles)} {_(ROLE_NAMES[role])}", callback_data=cb("r", role))
+    if view in FIELDS:
+        kb.button(text=_("⬅️ Back"), callback_data=cb("back"))
+        kb.adjust(1)
+        return kb.as_markup()
+
+    def count(items: list[str]) -> str:
+        return f" ({len(items)})" if items else ""
+
+    kb.button(text=("✅ " if aud.is_everyone else "") + _("👥 Everyone"), callback_data=cb("all"))
+    kb.button(text=_("🏘 Districts") + count(aud.districts), callback_data=cb("view", "d"))
+    kb.button(text=_("🗣 Languages") + count(aud.languages), callback_data=cb("view", "l"))
+    kb.button(text=_("⭐ Topics") + count(aud.topics), callback_data=cb("view", "t"))
+    kb.button(text=_("🎖 Roles") + count(aud.roles), callback_data=cb("view", "r"))
+    kb.button(text=_("Continue ➡️"), callback_data=cb("next"))
+    kb.adjust(1, 2, 2, 1)
+    return kb.as_markup()
+
+
+def apply(audience: Audience, action: str, value: str, community: Community) -> str:
+    """Apply a button (not "next") to ``audience`` in place; returns the view to show next."""
+    if action == "all":
+        audience.districts, audience.languages, audience.topics, audience.roles = [], [], [], []
+        audience.user_ids = None
+        return ""
+    if action == "view" and value in FIELDS:
+        return value
+    if action in FIELDS:
+        valid = {
+            "d": {d.code for d in community.districts},
+            "l": set(SUPPORTED_LOCALES),
+            "t": set(TOPICS),
+            "r": set(GRANTABLE_ROLES),
+        }[action]
+        if value in valid:
+            items: list[str] = getattr(audience, FIELDS[action])
+            if value in items:
+                items.remove(value)
+            else:
+                items.append(value)
+        return action
+    return ""
+
+
+async def view(
+    audience: Audience, view_: str, session: AsyncSession, community: Community, locale: str, owner: str
+) -> tuple[str, Any]:
+    count = await campaigns_service.count_audience(session, audience)
+    return menu_text(audience, community, locale, count, view_), keyboard(audience, view_, community, locale, owner)
