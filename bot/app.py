@@ -25,7 +25,7 @@ from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.menus import publish_default_commands
 from bot.middlewares import ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
-from bot.scheduler import attach_delivery, attach_report_checks, create_scheduler
+from bot.scheduler import POLL_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
 from handlers import build_router
 from storage.db import create_engine, create_sessionmaker
@@ -48,6 +48,7 @@ class App:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     delivery: DeliveryEngine | None = None
     scheduler: Any = None  # AsyncIOScheduler: a trigger only (bot.scheduler)
+    poll_checks: Any = None  # close the polls that are due (also run by the scheduler)
 
     async def close(self) -> None:
         if self.scheduler is not None:
@@ -158,10 +159,22 @@ async def build_app(settings: Settings) -> App:
 
     attach_report_checks(scheduler, report_checks)
 
+    async def poll_checks() -> None:
+        from handlers.polls import close_due
+
+        try:
+            await close_due(sessionmaker, settings, delivery)
+        except Exception:
+            log.exception("Poll checks failed")
+
+    app.poll_checks = poll_checks
+    add_periodic(scheduler, "poll-checks", poll_checks, POLL_CHECK_SECONDS)
+
     async def on_startup() -> None:
         await publish_default_commands(bot, settings, i18n)
         await delivery.start()
         scheduler.start()
+        await poll_checks()  # a poll that closed while the bot was down closes now
 
     dp.startup.register(on_startup)
     return app

@@ -15,7 +15,7 @@ def _detached(router: Router) -> Router:
 
 
 def build_router() -> Router:
-    from handlers import admin, announce, fallback, guard, moderation, profile, registration, reports
+    from handlers import admin, announce, fallback, guard, moderation, polls, profile, registration, reports
 
     root = Router(name="root")
     root.include_routers(
@@ -28,6 +28,7 @@ def build_router() -> Router:
                 admin.router,
                 announce.router,
                 reports.router,
+                polls.router,
                 moderation.router,
                 fallback.router,  # always last
             )

@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.campaigns import Audience, resolve_audience
+from bot.services.campaigns import Audience, create_campaign, resolve_audience
 from bot.services.errors import DomainError
 from storage.models import Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
 
@@ -300,11 +300,14 @@ async def _response(session: AsyncSession, poll: Poll, user: User, key: str, now
     return response
 
 
-def _advance(poll: Poll, response: PollResponse, position: int, now: datetime) -> None:
-    if response.step <= position:
+def _advance(poll: Poll, response: PollResponse, position: int, now: datetime) -> bool:
+    """Move the resident past ``position``; True if this answered their next question."""
+    advanced = response.step <= position
+    if advanced:
         response.step = position + 1
     if response.step >= len(poll.questions) and response.completed_at is None:
         response.completed_at = now
+    return advanced
 
 
 @dataclass
@@ -312,6 +315,7 @@ class Answered:
     response: PollResponse
     mine: list[int | str]  # the resident's answer to this question now
     changed: bool
+    advanced: bool = False  # the first answer to the resident's current question: show the next
 
 
 async def vote(
@@ -346,9 +350,9 @@ async def vote(
                 await session.execute(delete(PollAnswer).where(*where))
             session.add(PollAnswer(response_id=response.id, question_id=question.id, choice=choice))
         mine = [choice]
-        _advance(poll, response, position, now)
+        advanced = _advance(poll, response, position, now)
     await session.flush()
-    return Answered(response, [c for c in mine if c is not None], changed)
+    return Answered(response, [c for c in mine if c is not None], changed, question.kind != "multi" and advanced)
 
 
 async def answer_text(
@@ -369,21 +373,21 @@ async def answer_text(
         delete(PollAnswer).where(PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
     )
     session.add(PollAnswer(response_id=response.id, question_id=question.id, text=text))
-    _advance(poll, response, position, now)
+    advanced = _advance(poll, response, position, now)
     await session.flush()
-    return Answered(response, [text], True)
+    return Answered(response, [text], True, advanced)
 
 
 async def finish_multi(
     session: AsyncSession, poll: Poll | None, position: int, user: User, key: str, now: datetime
-) -> PollResponse:
+) -> Answered:
     """"Next" under a multiple-choice question of a survey (no option is also an answer)."""
     _open_question(poll, position, now)
     assert poll is not None
     response = await _response(session, poll, user, key, now)
-    _advance(poll, response, position, now)
+    advanced = _advance(poll, response, position, now)
     await session.flush()
-    return response
+    return Answered(response, [], False, advanced)
 
 
 # ------------------------------------------------------------------ lists
@@ -481,6 +485,54 @@ async def mark_published(session: AsyncSession, poll_id: int, now: datetime) -> 
         .values(results_published_at=now).execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def close_and_queue(
+    session: AsyncSession, poll_id: int, now: datetime, *, min_group: int, organizers_chat_id: int | None,
+) -> Poll | None:
+    """Close the poll and, in the same transaction, queue the organizers' results and the campaign
+    that takes the buttons off residents' poll messages (campaign keys make both once-only).
+    None if it was not open. The caller commits and wakes the delivery engine."""
+    poll = await close_poll(session, poll_id, now)
+    if poll is None:
+        return None
+    if organizers_chat_id is not None:
+        summary = await results(session, poll, min_group)
+        await create_campaign(
+            session, kind="poll-results-org", key=f"poll:{poll.id}:results", urgent=True, now=now,
+            payload={"poll_id": poll.id, "default_locale": poll.default_locale, "results": summary.to_json()},
+            audience=Audience(residents=False, chat_ids=[organizers_chat_id]),
+        )
+    messages = await poll_messages(session, poll)
+    if messages:
+        await create_campaign(
+            session, kind="poll-closed", key=f"poll:{poll.id}:closed", urgent=True, now=now,
+            payload={"poll_id": poll.id, "messages": messages},
+            audience=Audience(user_ids=sorted(int(uid) for uid in messages)),
+        )
+    return poll
+
+
+async def publish_results(session: AsyncSession, poll: Poll, secret: bytes, now: datetime, created_by: int | None,
+                          min_group: int) -> int:
+    """Queue the results for everyone who took part, in each one's language; returns how many
+    (0: nobody took part). Raises DomainError: not_closed, published."""
+    if poll.status != "closed":
+        raise DomainError("not_closed")
+    if poll.results_published_at is not None:
+        raise DomainError("published")
+    user_ids = await participant_user_ids(session, poll, secret)
+    if not user_ids:
+        return 0
+    if not await mark_published(session, poll.id, now):
+        raise DomainError("published")
+    summary = await results(session, poll, min_group)
+    await create_campaign(
+        session, kind="poll-results", key=f"poll:{poll.id}:publish", now=now, created_by=created_by,
+        payload={"poll_id": poll.id, "default_locale": poll.default_locale, "results": summary.to_json()},
+        audience=Audience(user_ids=user_ids),
+    )
+    return len(user_ids)
 
 
 async def campaign_exists(session: AsyncSession, key: str) -> bool:

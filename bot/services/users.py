@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import polls as polls_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from storage.models import FsmRecord, User, UserRole, iso, utcnow
@@ -122,13 +123,17 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         "roles": sorted(user.role_names),
         "conversation_in_progress": [{"state": r.state, "data": r.data} for r in fsm],
         **await reports_service.export_for(session, user),
+        # anonymous polls are not here: their answers are not stored with the person
+        "poll_answers": await polls_service.personal_answers(session, user.id),
     }
 
 
-async def erase_user(session: AsyncSession, user: User) -> list[Any]:
-    """Erase personal data. District and language stay, unlinked, for anonymous statistics.
+async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> list[Any]:
+    """Erase personal data. District and language stay, unlinked, for anonymous statistics;
+    poll answers stay in the counts but nothing links them to the person any more.
     Returns the reports whose moderators' cards showed the name (to be re-rendered)."""
     named = await reports_service.forget_person(session, user)
+    await polls_service.forget(session, user.id, poll_secret)
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

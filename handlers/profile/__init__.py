@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, detect_locale
+from bot.services import polls as polls_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.users import TOPICS
@@ -259,7 +260,8 @@ async def deleteme_confirmed(
         await callback.message.edit_text(_("We store nothing about you."))
         return
     await state.clear()
-    for report in await users_service.erase_user(session, user):  # cards that showed the name
+    for report in await users_service.erase_user(
+            session, user, polls_service.secret_from(settings.secret_key, settings.bot_token)):  # cards that showed the name
         await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
     await callback.message.edit_text(_("Your personal data were deleted. Goodbye!"))
     await callback.message.answer(

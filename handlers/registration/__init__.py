@@ -8,6 +8,7 @@ from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,10 +85,7 @@ async def _close_question(callback: CallbackQuery, answer: str) -> None:
         )
 
 
-def _suggested_name(message: Message) -> str | None:
-    tg = message.from_user
-    if tg is None:
-        return None
+def _suggested_name(tg: TgUser) -> str | None:
     try:
         return users_service.clean_name(tg.first_name)
     except DomainError:
@@ -117,21 +115,30 @@ async def start(
         else:
             await message.answer(texts.welcome_back(user.display_name), reply_markup=main_menu())
         return
+    tg = message.from_user
+    assert tg is not None
+    await begin(message, tg, payload, state, session, settings, community, i18n)
+
+
+async def begin(
+    chat: Message, tg: TgUser, payload: str | None, state: FSMContext, session: AsyncSession,
+    settings: Settings, community: Community, i18n: I18n,
+) -> None:
+    """Start (or resume) registration in ``chat``; ``payload`` is a deep link acted on once the
+    person is registered (another feature may start registration this way, e.g. a vote)."""
     if payload:
         await state.update_data(deeplink=payload)
     current = await state.get_state()
     if current in Reg.__state_names__:
-        await message.answer(texts.resume())
-        await ask(message, state, community, i18n)
+        await chat.answer(texts.resume())
+        await ask(chat, state, community, i18n)
         return
-    tg = message.from_user
-    assert tg is not None
     await users_service.ensure_user(
         session, tg.id, detect_locale(tg.language_code, settings.default_locale), tg.username
     )
     await state.set_state(Reg.language)
-    await state.update_data(suggested_name=_suggested_name(message), topics=list(TOPICS))
-    await ask(message, state, community, i18n)
+    await state.update_data(suggested_name=_suggested_name(tg), topics=list(TOPICS))
+    await ask(chat, state, community, i18n)
 
 
 @router.callback_query(StateFilter(Reg.language), LangCb.filter())

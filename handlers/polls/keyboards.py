@@ -1,0 +1,153 @@
+"""Inline keyboards of polls (built per request, in the reader's language)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import SUPPORTED_LOCALES
+from bot.services.polls import SCALE
+from handlers.audience import language_name
+from handlers.polls import texts
+
+
+class VoteCb(CallbackData, prefix="pv"):
+    """A resident's button. a: v vote (o = option index or scale value) | n next (after a
+    multiple-choice question of a survey) | s start or continue | t write a text answer | x closed.
+    p = 0 is the organizer's preview."""
+
+    p: int
+    q: int = 0
+    a: str = "v"
+    o: int = 0
+
+
+class PollCb(CallbackData, prefix="pl"):
+    """An organizer's button on /polls and on results: r results | c close | pub publish | list."""
+
+    action: str
+    id: int = 0
+
+
+class NewPollCb(CallbackData, prefix="np"):
+    """A /newpoll wizard button. step: kind | tr (translations) | cf (the panel)."""
+
+    step: str
+    action: str
+    value: str = ""
+
+
+def question(poll: dict[str, Any], position: int, locale: str, mine: Sequence[int | str] = (),
+             *, survey_next: bool = False) -> InlineKeyboardMarkup:
+    """The answer buttons; the resident's current answer is marked."""
+    q = poll["questions"][position]
+    pid = poll["id"]
+    kb = InlineKeyboardBuilder()
+    if q["kind"] in ("single", "multi"):
+        options = texts.option_texts(q, locale, poll["default_locale"])
+        numbered = texts.needs_listing(options)
+        for i, option in enumerate(options):
+            label = f"{i + 1}. {texts.short(option, 20)}" if numbered else option
+            if q["kind"] == "multi":
+                label = ("☑️ " if i in mine else "⬜ ") + label
+            elif i in mine:
+                label = "✅ " + label
+            kb.button(text=label, callback_data=VoteCb(p=pid, q=position, o=i))
+        sizes = [1] * len(options)
+        if q["kind"] == "multi" and survey_next:
+            kb.button(text=_("Next ➡️"), callback_data=VoteCb(p=pid, q=position, a="n"))
+            sizes.append(1)
+        kb.adjust(*sizes)
+    elif q["kind"] == "scale":
+        for value in SCALE:
+            kb.button(text=f"✅{value}" if value in mine else str(value), callback_data=VoteCb(p=pid, q=position, o=value))
+        kb.adjust(len(SCALE))
+    else:
+        label = _("✍️ Change my answer") if mine else _("✍️ Write my answer")
+        kb.button(text=label, callback_data=VoteCb(p=pid, q=position, a="t"))
+    return kb.as_markup()
+
+
+def start(poll_id: int, step: int | None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.open_button(step), callback_data=VoteCb(p=poll_id, a="s"))
+    return kb.as_markup()
+
+
+def closed(poll_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.closed_button(), callback_data=VoteCb(p=poll_id, a="x"))
+    return kb.as_markup()
+
+
+def open_polls(items: list[tuple[int, int | None]]) -> InlineKeyboardMarkup | None:
+    if not items:
+        return None
+    kb = InlineKeyboardBuilder()
+    for n, (poll_id, step) in enumerate(items, 1):
+        kb.button(text=f"{n}. {texts.open_button(step)}", callback_data=VoteCb(p=poll_id, a="s"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+# ------------------------------------------------------------------ organizer
+
+def organizer_list(ids: list[int]) -> InlineKeyboardMarkup | None:
+    if not ids:
+        return None
+    kb = InlineKeyboardBuilder()
+    for poll_id in ids:
+        kb.button(text=f"📊 #{poll_id}", callback_data=PollCb(action="r", id=poll_id))
+    kb.adjust(4)
+    return kb.as_markup()
+
+
+def results(poll_id: int, status: str, published: bool) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if status == "open":
+        kb.button(text=_("⏹ Close now"), callback_data=PollCb(action="c", id=poll_id))
+    elif not published:
+        kb.button(text=_("📣 Send the results to participants"), callback_data=PollCb(action="pub", id=poll_id))
+    kb.button(text=_("📊 Charts and breakdowns"), callback_data=PollCb(action="r", id=poll_id))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def kinds() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for kind, name in texts.KIND_NAMES.items():
+        kb.button(text=_(name), callback_data=NewPollCb(step="kind", action=kind))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def translations(done: Sequence[str], default_locale: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    others = [c for c in SUPPORTED_LOCALES if c != default_locale]
+    for code in others:
+        label = f"✏️ {language_name(code)} ✓" if code in done else f"➕ {language_name(code)}"
+        kb.button(text=label, callback_data=NewPollCb(step="tr", action="lang", value=code))
+    kb.button(text=_("Continue ➡️"), callback_data=NewPollCb(step="tr", action="next"))
+    kb.adjust(len(others), 1)
+    return kb.as_markup()
+
+
+def panel(count: int, anonymous: bool, can_add: bool, locale: str) -> InlineKeyboardMarkup:
+    from handlers.audience import residents
+
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Send to {residents}").format(residents=residents(count, locale)),
+              callback_data=NewPollCb(step="cf", action="send"))
+    if can_add:
+        kb.button(text=_("➕ Add a question"), callback_data=NewPollCb(step="cf", action="add"))
+    kb.button(text=_("🕶 Anonymous: on") if anonymous else _("👤 Anonymous: off"),
+              callback_data=NewPollCb(step="cf", action="anon"))
+    kb.button(text=_("🕒 Closing time"), callback_data=NewPollCb(step="cf", action="closes"))
+    kb.button(text=_("👥 Change audience"), callback_data=NewPollCb(step="cf", action="audience"))
+    kb.button(text=_("✖ Don't send"), callback_data=NewPollCb(step="cf", action="drop"))
+    kb.adjust(1, 1, 2, 2) if can_add else kb.adjust(1, 2, 2)
+    return kb.as_markup()

@@ -1,0 +1,58 @@
+"""What the delivery engine sends for polls, rendered per recipient in their language:
+
+* ``poll``: the poll (its question with buttons) or the survey's invitation with "Answer";
+* ``poll-closed``: takes the buttons off each resident's poll message when it closes;
+* ``poll-results-org``: the results for the organizers' chat when a poll closes;
+* ``poll-results``: the results for everyone who took part (totals only).
+"""
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.services.polls import Results
+from handlers.polls import keyboards, texts
+
+
+def render_poll(ctx: RenderContext) -> Outgoing:
+    poll = ctx.payload["poll"]
+    tz = ctx.settings.tz if ctx.settings else None
+    assert tz is not None
+    if len(poll["questions"]) == 1 and not poll.get("title"):
+        return Outgoing(text=texts.question_text(poll, 0, ctx.locale, tz),
+                        reply_markup=keyboards.question(poll, 0, ctx.locale))
+    return Outgoing(text=texts.survey_intro(poll, ctx.locale, tz), reply_markup=keyboards.start(poll["id"], None))
+
+
+def render_closed(ctx: RenderContext) -> Outgoing | None:
+    if ctx.user is None:
+        return None
+    message_id = ctx.payload["messages"].get(str(ctx.user.id))
+    if message_id is None:
+        return None
+    return Outgoing(edit_message_id=message_id, markup_only=True, reply_markup=keyboards.closed(ctx.payload["poll_id"]))
+
+
+def results_message(ctx: RenderContext, *, breakdowns: bool, markup: InlineKeyboardMarkup | None) -> Outgoing:
+    results = Results.from_json(ctx.payload["results"])
+    assert ctx.community is not None
+    text = texts.results_text(results, "closed", ctx.locale, ctx.payload["default_locale"], ctx.community,
+                              breakdowns=breakdowns)
+    if not breakdowns:
+        text = texts.published_intro() + "\n\n" + text
+    return Outgoing(text=texts.split(text)[0], reply_markup=markup)
+
+
+def render_results_org(ctx: RenderContext) -> Outgoing:
+    poll_id = ctx.payload["poll_id"]
+    return results_message(ctx, breakdowns=True, markup=keyboards.results(poll_id, "closed", published=False))
+
+
+def render_results(ctx: RenderContext) -> Outgoing:
+    return results_message(ctx, breakdowns=False, markup=None)
+
+
+register_kind("poll", render_poll)
+register_kind("poll-closed", render_closed)
+register_kind("poll-results-org", render_results_org)
+register_kind("poll-results", render_results)
