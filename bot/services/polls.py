@@ -153,8 +153,12 @@ def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: da
 
     try:
         doc = yaml.safe_load(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise fail(str(exc).splitlines()[0][:200]) from None
+    except UnicodeDecodeError:
+        raise fail("the file is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise fail(f"{where}{getattr(exc, 'problem', None) or 'not valid YAML or JSON'}"[:200]) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list) or not doc["questions"]:
         raise fail("questions: a list of questions is needed")
 
@@ -642,6 +646,7 @@ async def results(session: AsyncSession, poll: Poll, min_group: int) -> Results:
     ):
         by_question[qid].append((rid, choice, text))
 
+    district_sizes = Counter(v[0] for v in responses.values())  # participants of the poll per district
     out = []
     for q in poll.questions:
         rows = by_question.get(q.id, [])
@@ -661,14 +666,13 @@ async def results(session: AsyncSession, poll: Poll, min_group: int) -> Results:
         people = {rid for rid, _c, _t in rows}
         result = QuestionResult(q.kind, q.text, q.options, len(people), counts)
         if q.kind == "text":
-            districts = Counter(responses[rid][0] for rid in people)
-            shown = {d for d, n in districts.items() if d is not None and n >= min_group}
-            result.texts = sorted(
+            shown = {d for d, n in district_sizes.items() if d is not None and n >= min_group}
+            result.texts = [
                 (responses[rid][0] if responses[rid][0] in shown else None, text or "",
                  names.get(responses[rid][2] or 0) or None)
                 for rid, _c, text in rows
-            )
-            result.texts.sort(key=lambda t: (t[0] is None, t[0] or "", t[1].casefold()))
+            ]
+            result.texts.sort(key=lambda t: (t[0] is None, t[0] or "", t[1].casefold(), t[2] or ""))
         else:
             for attr, col in (("by_district", 0), ("by_language", 1)):
                 respondents: dict[str | None, set[int]] = defaultdict(set)

@@ -124,3 +124,173 @@ async def test_residents_can_not_run_organizer_buttons(harness: Harness) -> None
     assert "not available to you" in who.last.text
     async with harness.db() as s:
         assert (await s.get(Poll, poll_id)).status == "open"  # type: ignore[union-attr]
+
+
+async def test_survey_built_in_the_bot_answered_step_by_step_across_restarts(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 5200)
+    await resident(harness, 5201, "en")
+    who = harness.fake.user(5201)
+
+    await org.send("/newpoll")
+    await org.press("Scale 1–5")
+    await org.send("How safe do you feel in your street at night?")
+    await org.press("Continue ➡️")
+    await org.press("➕ Add a question")
+    assert "title" in org.last.text
+    await org.send("Needs of our district")
+    await org.press("Continue ➡️")                      # no translation of the title
+    await org.press("Several choices")
+    await org.send("What is missing nearby?\nLighting\nA playground\nA pharmacy\nBenches")
+    await org.press("Continue ➡️")
+    await org.press("➕ Add a question")
+    await org.press("Free-text answer")
+    await org.send("What should the council do first?")
+    await org.press("Continue ➡️")
+    panel = org.last.text
+    assert "Survey: Needs of our district" in panel and "3. What should the council do first?" in panel
+    await org.press("✅ Send to")
+    await finished(harness, (await poll_campaign(harness)).id)
+
+    intro = who.last
+    assert "Survey: Needs of our district" in intro.text and "3 questions" in intro.text
+    await who.press("▶️ Answer")
+    assert "Question 1 of 3" in who.last.text and who.last.buttons == ["1", "2", "3", "4", "5"]
+    await who.press("4")
+    assert "Question 2 of 3" in who.last.text                # the next question follows at once
+
+    await harness.restart()                                  # the resident stops here; the bot restarts
+    await who.send("/polls")
+    assert "continue at question 2 of 3" in who.last.text
+    await who.press("1. ▶️ Continue")
+    q2 = who.last
+    assert "Question 2 of 3" in q2.text
+    await who.press("⬜ Lighting", message=q2)
+    await who.press("⬜ Benches", message=q2)
+    assert who.messages[-1].buttons[:4] == ["☑️ Lighting", "⬜ A playground", "⬜ A pharmacy", "☑️ Benches"]
+    await who.press("Next ➡️", message=q2)
+    assert "Question 3 of 3" in who.last.text
+    await who.press("✍️ Write my answer")
+    await harness.restart()                                  # the bot restarts while they type
+    await who.send("<b>Fix</b> the lights & benches")
+    assert who.last.text.startswith("🙏 Thank you!")
+    await who.send("/polls")
+    assert "no open polls for you" in who.last.text
+
+    async with harness.db() as s:
+        poll = await s.scalar(select(Poll).order_by(Poll.id.desc()))
+        assert poll is not None
+        res = await ps.results(s, poll, min_group=1)
+    assert res.completed == 1
+    assert res.questions[0].counts == [0, 0, 0, 1, 0] and res.questions[0].mean == 4
+    assert res.questions[1].counts == [1, 0, 0, 1]
+    assert [t[1] for t in res.questions[2].texts] == ["<b>Fix</b> the lights & benches"]
+
+
+SURVEY_YAML = """\
+title: {en: "Needs analysis", bg: "Анализ на нуждите"}
+anonymous: true
+closes_in_days: 3
+questions:
+  - kind: single
+    text: {en: "Do you have running water at home?", bg: "Имате ли течаща вода вкъщи?"}
+    options:
+      - {en: "Yes", bg: "Да"}
+      - {en: "No", bg: "Не"}
+  - kind: scale
+    text: {en: "How important is a new kindergarten?", bg: "Колко важна е нова детска градина?"}
+"""
+
+
+async def test_survey_imported_from_a_file_and_bad_files_explained(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 5300)
+    await resident(harness, 5301, "bg")
+    who = harness.fake.user(5301)
+
+    await org.send("/newpoll")
+    await org.send_document("survey.yaml", b"questions: [{kind: single, text: Hi, options: [Same, same]}]")
+    assert "could not read this survey file" in org.last.text and "duplicate_option" in org.last.text
+    await org.send_document("survey.json", b"{not json")
+    assert "could not read this survey file" in org.last.text
+    await org.send_document("survey.yaml", SURVEY_YAML.encode())
+    assert "Survey: Needs analysis" in org.last.text and "Languages: English, Български" in org.last.text
+    await org.press("✅ Send to")
+    await finished(harness, (await poll_campaign(harness)).id)
+
+    assert "Анализ на нуждите" in who.last.text
+    await who.press(who.buttons()[0])
+    assert "Имате ли течаща вода вкъщи?" in who.last.text and who.last.buttons == ["Да", "Не"]
+    await who.press("Не")
+    assert "Колко важна е нова детска градина?" in who.last.text
+    async with harness.db() as s:
+        poll = await s.scalar(select(Poll).order_by(Poll.id.desc()))
+        assert poll is not None and poll.closes_at is not None
+        assert timedelta(days=2.9) < poll.closes_at - datetime.now(UTC) < timedelta(days=3.1)
+
+
+async def test_wizard_refuses_bad_questions_and_a_past_closing_time(harness: Harness) -> None:
+    org = await organizer(harness, 5400)
+    await org.send("/newpoll")
+    await org.press("One choice")
+    await org.send("Only a question?")
+    assert "from 2 to 10 options" in org.last.text and "you gave 0" in org.last.text
+    await org.send("Where?\nHere\nhere")
+    assert "This option is there twice: here" in org.last.text
+    await org.send("Where?\n" + "\n".join(f"Place {n}" for n in range(11)))
+    assert "you gave 11" in org.last.text
+    await org.send("Where?\nA place with a very long name that no button can show fully\nB")
+    await org.press("Continue ➡️")
+    preview = next(m for m in reversed(org.messages) if m.text.startswith("📊 Poll"))
+    assert "1. A place with a very long name that no button can show fully" in preview.text
+    assert preview.buttons[0].startswith("1. A place with a") and preview.buttons[0].endswith("…")
+    answer = await org.press(preview.buttons[1], message=preview)
+    assert answer is not None and answer["text"] == "This is only a preview."
+    await org.press("🕒 Closing time")
+    await org.send("01.01.2020 10:00")
+    assert "already passed" in org.last.text
+    await org.send("tomorrow")
+    assert "25.12 18:30" in org.last.text or "for example" in org.last.text, org.last.text
+
+
+async def test_a_vote_before_registering_is_kept(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 5500)
+    poll_id = await create_single_poll(harness, org)
+    stranger = harness.user(5501, first_name="Iryna", language_code="en")
+    await stranger.send("/start")          # a chat exists; they leave registration half-way
+    answer = await stranger.press_data(f"pv:{poll_id}:0:v:2", message=stranger.last)
+    assert answer is not None and "register first" in answer["text"]
+    await stranger.press(stranger.buttons()[3])   # English
+    await stranger.press(stranger.buttons()[0])   # keep the name
+    await stranger.press(stranger.buttons()[0])   # district
+    await stranger.press(stranger.buttons()[-1])  # topics: done
+    await stranger.press(stranger.buttons()[0])   # consent
+    assert "Your answer: Online" in stranger.last.text
+    async with harness.db() as s:
+        assert await s.scalar(select(PollAnswer.choice)) == 2
+
+
+async def test_poll_closes_on_time_even_after_a_restart(harness: Harness) -> None:
+    clock = Clock(datetime.now(UTC))
+    tune(harness, time_scale=20, progress_interval=0.05, now=clock)
+    group = harness.fake.group(ORGANIZERS_CHAT, "Organizers")
+    org = await organizer(harness, 5600)
+    group.add_member(org)
+    await resident(harness, 5601)
+    who = harness.fake.user(5601)
+    poll_id = await create_single_poll(harness, org)
+    await who.press("Online")
+
+    await harness.stop()
+    clock.set(clock.value + timedelta(days=8))               # the closing time passes while down
+    await harness.start()
+    assert harness.app is not None
+    results = await until(lambda: _group_results(harness))
+    assert f"#{poll_id} · closed" in results.text and "Online — 1 (100%)" in results.text
+    await until(lambda: _buttons_taken_off(harness, who))
+    await harness.app.poll_checks()                           # a later check does nothing twice
+    await harness.restart()
+    async with harness.db() as s:
+        assert len(list(await s.scalars(select(Campaign).where(Campaign.kind == "poll-results-org")))) == 1
+    assert len([m for m in harness.fake.bot_messages(ORGANIZERS_CHAT) if m.text.startswith("📊")]) == 1
