@@ -39,7 +39,7 @@ from handlers.audience import AudCb
 from handlers.polls import keyboards, texts
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.polls.keyboards import NewPollCb, PollCb, VoteCb
-from handlers.shared import close_buttons, edit_text
+from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text
 from storage.models import Poll, User
 
 register(
@@ -287,6 +287,7 @@ async def vote_link(message: Message, rest: str, data: dict[str, Any]) -> None:
 # ================================================================== /polls
 
 @router.message(Command("polls"))
+@router.message(MenuText(MENU_POLLS))
 async def polls_command(
     message: Message, session: AsyncSession, user: User | None, roles: set[str], settings: Settings,
     i18n: I18n, delivery: DeliveryEngine,

@@ -160,7 +160,7 @@ async def test_survey_built_in_the_bot_answered_step_by_step_across_restarts(har
     assert "Question 2 of 3" in who.last.text                # the next question follows at once
 
     await harness.restart()                                  # the resident stops here; the bot restarts
-    await who.send("/polls")
+    await who.send("📊 Polls")                               # the menu button, for those who don't type commands
     assert "continue at question 2 of 3" in who.last.text
     await who.press("1. ▶️ Continue")
     q2 = who.last

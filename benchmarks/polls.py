@@ -1,0 +1,427 @@
+"""Poll voting benchmark: a burst of votes through the real Dispatcher and the fake Bot API.
+
+    .venv/bin/python benchmarks/polls.py [--quick] [--no-pg | --pg DSN] [--residents N] [--probes P]
+
+One process, like the tests' harness: the project's fake Bot API (``bot.fakeapi.FakeTelegram``)
+and the real app (``bot.app.build_app``) polling it through aiogram's Dispatcher, with the
+middlewares, handlers and delivery engine of ``hromada run`` (updates handled as tasks, as
+``bot.app.run_polling`` does; ``--sequential`` handles them one by one like the tests do).
+
+For each database (a SQLite file in a temporary directory; a scratch PostgreSQL database next to
+``--pg`` unless ``--no-pg``), not timed:
+
+* N registered residents (default 5,000; ``--quick`` 500) plus P probe residents (default 200),
+  one single-choice poll with three options (``bot.services.polls.create_poll``), sent to every
+  resident by the real "poll" campaign through the delivery engine with its limits off (as the
+  delivery benchmark's ceiling run does).
+
+Timed:
+
+1. probes: the P probe residents vote one at a time (press, wait for the answer, next), which is
+   the latency of one vote on an otherwise idle bot;
+2. burst: the N residents all press an option at once (``press_data(..., wait=False)``, spread
+   evenly over the three options). The burst ends when every callback query is answered and
+   every vote row (``PollAnswer``) exists. votes/s = N / burst seconds. Latency per vote is from
+   the press to the bot's answerCallbackQuery reaching the fake (its ``on_callback_answer`` hook);
+   also shown from the moment getUpdates handed the update to the bot (a wrapper on the fake's
+   getUpdates, installed by this script only). In a burst of N simultaneous presses these
+   include the wait behind the other votes, so p95 is close to 0.95 x the burst's duration.
+
+The fake Bot API has no artificial per-request delay (there is no such setting): nothing is
+excluded, and its own CPU work, in the same process and event loop, is included in every figure.
+
+Then correctness: every vote row exists and the counts per option equal what was pressed, every
+callback query was answered once with no alert, and every resident's poll message was edited to
+show their choice (exactly one button starting with "✅", the pressed one). The exit code is 1
+only if a correctness check fails; missed targets are reported, not failed (a measurement).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.delivery import (  # noqa: E402 - after the path set-up above
+    BASE_TG_ID,
+    PG_DEFAULT,
+    TOKEN,
+    Recorder,
+    drop_pg,
+    fake_users,
+    pg_database,
+    prepare_database,
+    wait_until,
+)
+
+OPTIONS = 3
+TARGET_RATE = {"SQLite": 500.0, "PostgreSQL": 800.0}
+TARGET_P95_MS = 50.0
+QUESTION = {"en": "Where should the next public discussion be?",
+            "uk": "Де провести наступне громадське обговорення?"}
+CHOICES = [{"en": "School No. 12", "uk": "Школа № 12"}, {"en": "City library", "uk": "Міська бібліотека"},
+           {"en": "Online", "uk": "Онлайн"}]
+
+
+# ---------------------------------------------------------------------------------- measuring
+
+@dataclass
+class VoteClock:
+    """When each resident pressed, when the bot got the update, when the bot answered."""
+
+    pressed: dict[int, float] = field(default_factory=dict)
+    delivered: dict[int, float] = field(default_factory=dict)
+    answered: dict[int, float] = field(default_factory=dict)
+    answers: Counter[int] = field(default_factory=Counter)  # user -> answerCallbackQuery count
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    expect: set[int] = field(default_factory=set)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    waiter: tuple[int, asyncio.Future[None]] | None = None
+
+    def on_answer(self, answer: dict[str, Any]) -> None:  # the fake's on_callback_answer hook
+        user_id = answer["user_id"]
+        self.answered.setdefault(user_id, time.perf_counter())
+        self.answers[user_id] += 1
+        if answer.get("show_alert"):
+            self.alerts.append(answer)
+        self.expect.discard(user_id)
+        if not self.expect:
+            self.done.set()
+        if self.waiter is not None and self.waiter[0] == user_id and not self.waiter[1].done():
+            self.waiter[1].set_result(None)
+
+    def watch_updates(self, fake: Any) -> None:
+        """Wrap the fake's getUpdates (this instance only): note when a vote was handed to the bot."""
+        original = fake._methods["getupdates"]
+
+        async def get_updates(params: dict[str, Any]) -> list[dict[str, Any]]:
+            batch = await original(params)
+            now = time.perf_counter()
+            for update in batch:
+                query = update.get("callback_query")
+                if query is not None:
+                    self.delivered.setdefault(query["from"]["id"], now)
+            return batch
+
+        fake._methods["getupdates"] = get_updates
+
+    def expecting(self, user_ids: list[int]) -> None:
+        self.expect = set(user_ids)
+        self.done = asyncio.Event()
+
+    def latencies(self, user_ids: list[int], since: dict[int, float]) -> list[float]:
+        return sorted((self.answered[u] - since[u]) * 1000 for u in user_ids if u in self.answered and u in since)
+
+
+def percentile(sorted_ms: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_ms:
+        return float("nan")
+    rank = max(1, -(-len(sorted_ms) * pct // 100))
+    return sorted_ms[int(rank) - 1]
+
+
+class ErrorCount(logging.Handler):
+    """Counts the app's ERROR records (ApologyMiddleware logs every failed update)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+        self.first: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if self.first is None:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                text += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            self.first = text[:300]
+
+
+# ---------------------------------------------------------------------------------- set-up
+
+async def prepare_poll(url: str, total: int) -> int:
+    """Residents (via the delivery benchmark's bulk insert), one single-choice poll with three
+    options and its "poll" campaign to everyone; returns the poll id."""
+    from sqlalchemy import delete
+
+    from bot.services.campaigns import Audience, create_campaign
+    from bot.services.polls import PollDraft, QuestionDraft, create_poll, poll_json
+    from storage.db import create_engine, create_sessionmaker
+    from storage.models import Campaign, utcnow
+
+    announcement = await prepare_database(url, total)  # it also queues an announcement: not wanted here
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.execute(delete(Campaign).where(Campaign.id == announcement))
+            now = utcnow()
+            draft = PollDraft(questions=[QuestionDraft("single", dict(QUESTION), [dict(c) for c in CHOICES])],
+                              closes_at=now + timedelta(days=7))
+            poll = await create_poll(session, draft, default_locale="en", created_by=None, now=now)
+            campaign = await create_campaign(session, kind="poll", payload={"poll": poll_json(poll)},
+                                             audience=Audience(), now=now)
+            poll.campaign_id = campaign.id
+            await session.commit()
+            return poll.id
+    finally:
+        await engine.dispose()
+
+
+async def campaign_finished(app: Any) -> bool:
+    from sqlalchemy import func, select
+
+    from storage.models import Campaign
+
+    async with app.sessionmaker() as session:
+        unfinished = await session.scalar(
+            select(func.count()).select_from(Campaign).where(Campaign.finished_at.is_(None)))
+    return unfinished == 0
+
+
+async def vote_counts(app: Any, poll_id: int) -> tuple[int, Counter[int]]:
+    """(responses, answers per option) of the poll, from the database."""
+    from sqlalchemy import func, select
+
+    from storage.models import PollAnswer, PollResponse
+
+    async with app.sessionmaker() as session:
+        responses = await session.scalar(
+            select(func.count()).select_from(PollResponse).where(PollResponse.poll_id == poll_id))
+        rows = await session.execute(
+            select(PollAnswer.choice, func.count()).join(PollResponse, PollResponse.id == PollAnswer.response_id)
+            .where(PollResponse.poll_id == poll_id).group_by(PollAnswer.choice))
+        return int(responses or 0), Counter({choice: n for choice, n in rows})
+
+
+# ---------------------------------------------------------------------------------- one backend
+
+async def run_backend(label: str, url: str, residents: int, probes: int, *, sequential: bool) -> dict[str, Any]:
+    from bot.app import build_app, run_polling
+    from bot.fakeapi import FakeTelegram
+    from tests.harness import make_settings
+
+    total = residents + probes
+    burst_ids = [BASE_TG_ID + i for i in range(residents)]
+    probe_ids = [BASE_TG_ID + residents + i for i in range(probes)]
+    poll_id = await prepare_poll(url, total)
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    result: dict[str, Any] = {"label": label, "residents": residents, "probes": probes, "problems": []}
+    problems: list[str] = result["problems"]
+
+    async with FakeTelegram(token=TOKEN, bot_username="bench_bot") as fake:
+        fake_users(fake, total)
+        sent = Recorder()
+        fake.on_bot_message = sent
+        clock = VoteClock()
+        fake.on_callback_answer = clock.on_answer
+        clock.watch_updates(fake)
+
+        settings = make_settings(url, fake.base_url, bot_token=TOKEN, send_rate_per_sec=1e6, quiet_hours="",
+                                 admin_ids=[], moderators_chat_id=None, organizers_chat_id=None)
+        app = await build_app(settings)
+        assert app.delivery is not None
+        app.delivery.configure(concurrency=32, quiet_hours=None)
+        polling = asyncio.create_task(run_polling(app, handle_signals=False, handle_as_tasks=not sequential))
+        try:
+            # ---- set-up (not timed): the poll reaches every resident through the delivery engine
+            started = time.perf_counter()
+            await wait_until(lambda: sent.count >= total or polling.done(), timeout=900)
+            if polling.done():
+                await polling  # raises what stopped the bot
+            for _ in range(500):
+                if await campaign_finished(app):
+                    break
+                await asyncio.sleep(0.05)
+            result["setup_s"] = time.perf_counter() - started
+            messages = {}
+            for uid in burst_ids + probe_ids:
+                msg = next((m for m in reversed(fake.bot_messages(uid)) if m.buttons), None)
+                if msg is None or len(msg.buttons) != OPTIONS:
+                    raise RuntimeError(f"resident {uid} did not get the poll message: {fake.bot_messages(uid)!r}")
+                messages[uid] = msg
+            choice = {uid: n % OPTIONS for n, uid in enumerate(burst_ids + probe_ids)}
+
+            def data(uid: int) -> str:
+                return messages[uid].inline_keyboard[choice[uid]][0]["callback_data"]
+
+            await asyncio.sleep(0.5)  # let the engine's after-campaign work (statistics) finish
+
+            # ---- probes: one vote at a time on an idle bot
+            loop = asyncio.get_running_loop()
+            for uid in probe_ids:
+                clock.expecting([uid])
+                clock.waiter = (uid, loop.create_future())
+                clock.pressed[uid] = time.perf_counter()
+                await fake.user(uid).press_data(data(uid), message=messages[uid], wait=False)
+                await asyncio.wait_for(clock.waiter[1], 30)
+            clock.waiter = None
+            probe_ms = clock.latencies(probe_ids, clock.pressed)
+
+            # ---- the burst: everyone presses at once
+            clock.expecting(burst_ids)
+            t0 = time.perf_counter()
+            for uid in burst_ids:
+                clock.pressed[uid] = time.perf_counter()
+                await fake.user(uid).press_data(data(uid), message=messages[uid], wait=False)
+            pressing = time.perf_counter() - t0
+            try:
+                await asyncio.wait_for(clock.done.wait(), timeout=max(120.0, residents / 20))
+            except TimeoutError:
+                problems.append(f"{len(clock.expect)} of {residents:,} callback queries were never answered")
+            end = max((clock.answered[u] for u in burst_ids if u in clock.answered), default=time.perf_counter())
+            want = Counter(choice.values())
+            for attempt in range(1000):  # every vote row must exist (the handler commits before answering)
+                responses, counts = await vote_counts(app, poll_id)
+                if counts == want:
+                    if attempt:  # rows appeared after the last answer: the burst lasted until now
+                        end = max(end, time.perf_counter())
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                problems.append(f"vote rows per option {dict(counts)} != pressed {dict(want)}")
+            seconds = end - t0
+        finally:
+            await app.dp.stop_polling()
+            await asyncio.wait_for(polling, 60)
+
+        # ---- correctness
+        if responses != total:
+            problems.append(f"{responses:,} poll responses in the database, expected {total:,}")
+        extra = {u: n for u, n in clock.answers.items() if n != 1}
+        if extra:
+            problems.append(f"{len(extra)} residents got a callback answered more than once")
+        if clock.alerts:
+            problems.append(f"{len(clock.alerts)} answers were alerts, e.g. {clock.alerts[0].get('text')!r}")
+        if fake.unanswered_callbacks:
+            problems.append(f"{len(fake.unanswered_callbacks)} callback queries left unanswered")
+        wrong = []
+        for uid, msg in messages.items():
+            marked = [i for i, label in enumerate(msg.buttons) if label.startswith("✅")]
+            if marked != [choice[uid]] or msg.edits != 1:
+                wrong.append((uid, msg.buttons, msg.edits))
+        if wrong:
+            problems.append(f"{len(wrong)} poll messages do not show the resident's choice, e.g. {wrong[0]}")
+        if errors.count:
+            problems.append(f"{errors.count} errors logged, the first: {errors.first}")
+    logging.getLogger().removeHandler(errors)
+
+    burst_ms = clock.latencies(burst_ids, clock.pressed)
+    inbot_ms = clock.latencies(burst_ids, clock.delivered)
+    result.update(seconds=seconds, rate=residents / seconds, pressing=pressing, burst_ms=burst_ms, inbot_ms=inbot_ms,
+                  probe_ms=probe_ms, counts=dict(sorted(counts.items())))
+    return result
+
+
+# ---------------------------------------------------------------------------------- report
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import aiogram
+    import sqlalchemy
+
+    return (f"machine: {os.cpu_count()} cores ({usable} usable by this process){', ' + model if model else ''}; "
+            f"Python {platform.python_version()}, aiogram {aiogram.__version__}, SQLAlchemy {sqlalchemy.__version__}")
+
+
+def report(results: list[dict[str, Any]], skipped: list[str], sequential: bool) -> None:
+    header = ("backend", "residents", "votes/s", "p50 ms", "p95 ms", "max ms", "target", "met?")
+    rows: list[tuple[str, ...]] = []
+    for r in results:
+        target_rate = TARGET_RATE[r["label"]]
+        burst, inbot, probe = r["burst_ms"], r["inbot_ms"], r["probe_ms"]
+        rate_ok = r["rate"] >= target_rate
+        p95_ok = percentile(burst, 95) < TARGET_P95_MS
+        rows.append((f"{r['label']}: burst, press -> answer", f"{r['residents']:,}", f"{r['rate']:,.0f}",
+                     f"{percentile(burst, 50):.0f}", f"{percentile(burst, 95):.0f}", f"{burst[-1] if burst else 0:.0f}",
+                     f">= {target_rate:,.0f}/s, p95 < {TARGET_P95_MS:.0f}",
+                     f"rate {'yes' if rate_ok else 'NO'}, p95 {'yes' if p95_ok else 'NO'}"))
+        rows.append((f"{r['label']}: burst, handed to bot -> answer", f"{r['residents']:,}", "",
+                     f"{percentile(inbot, 50):.0f}", f"{percentile(inbot, 95):.0f}", f"{inbot[-1] if inbot else 0:.0f}",
+                     "", ""))
+        probe_rate = 1000 * len(probe) / sum(probe) if probe else 0.0
+        rows.append((f"{r['label']}: one vote at a time", f"{r['probes']:,}", f"{probe_rate:,.0f}",
+                     f"{percentile(probe, 50):.1f}", f"{percentile(probe, 95):.1f}", f"{probe[-1] if probe else 0:.1f}",
+                     f"p95 < {TARGET_P95_MS:.0f}", "yes" if percentile(probe, 95) < TARGET_P95_MS else "NO"))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join((c.ljust(w) if i in (0, 6, 7) else c.rjust(w)) for i, (c, w) in
+                        enumerate(zip(row, widths, strict=True))))
+    for line in skipped:
+        print(line)
+    print()
+    mode = "one by one (--sequential)" if sequential else "as tasks, like `hromada run`"
+    for r in results:
+        print(f"{r['label']}: burst {r['seconds']:.2f} s (pressing all {r['residents']:,} buttons took "
+              f"{r['pressing'] * 1000:.0f} ms of it); votes per option {r['counts']}; set-up {r['setup_s']:.1f} s; "
+              f"correctness: {'OK' if not r['problems'] else 'FAILED'}")
+        for problem in r["problems"]:
+            print(f"  - {problem}")
+    print(f"updates handled {mode}; the fake Bot API has no artificial delay (nothing excluded), it runs in "
+          "this process and its CPU time is inside every figure")
+    print(machine())
+
+
+async def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    residents = args.residents or (500 if args.quick else 5_000)
+    probes = args.probes if args.probes is not None else (100 if args.quick else 200)
+    results, skipped = [], []
+    with tempfile.TemporaryDirectory(prefix="hromada-bench-polls-") as tmp:
+        print(f"SQLite: {residents:,} residents + {probes} probes ...", flush=True)
+        results.append(await run_backend("SQLite", f"sqlite+aiosqlite:///{Path(tmp) / 'polls.db'}", residents,
+                                         probes, sequential=args.sequential))
+    if not args.no_pg:
+        try:
+            url, name = await pg_database(args.pg)
+        except Exception as exc:  # noqa: BLE001 - no PostgreSQL here: say so and go on
+            skipped.append(f"PostgreSQL: skipped ({exc})")
+        else:
+            print(f"PostgreSQL: {residents:,} residents + {probes} probes ...", flush=True)
+            try:
+                results.append(await run_backend("PostgreSQL", url, residents, probes, sequential=args.sequential))
+            finally:
+                await drop_pg(args.pg, name)
+    report(results, skipped, args.sequential)
+    return 1 if any(r["problems"] for r in results) else 0
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="500 residents instead of 5,000")
+    parser.add_argument("--residents", type=int, help="residents in the burst (overrides --quick)")
+    parser.add_argument("--probes", type=int, help="residents voting one at a time first (default 200, quick 100)")
+    parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", PG_DEFAULT),
+                        help="PostgreSQL admin DSN; a temporary database is created next to it")
+    parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL run")
+    parser.add_argument("--sequential", action="store_true",
+                        help="handle updates one by one (the tests' harness) instead of as tasks")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))
