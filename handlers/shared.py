@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter
 from aiogram.filters.callback_data import CallbackData
@@ -16,10 +17,13 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
+from bot.delivery import DeliveryEngine, Stats
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services.users import TOPICS
+from storage.models import Campaign
 
 TOPIC_NAMES = {
     "reports": N_("Local problems and their fixes"),
@@ -27,6 +31,24 @@ TOPIC_NAMES = {
     "events": N_("Events and meetings"),
     "proposals": N_("Project proposals"),
 }
+
+
+def role_routers(name: str, role: str) -> tuple[Router, Router, Router]:
+    """A feature's private-chat router and two sub-routers: ``staff`` for holders of ``role``
+    (admins pass too), re-checked on the server for every update, and ``refusals`` where anyone
+    else pressing (or forging) one of the feature's buttons is told no. (A staff member's stale
+    button falls through to the fallback router's "no longer active".)"""
+    from bot.filters import HasRole
+
+    router = Router(name=name)
+    router.message.filter(F.chat.type == "private")
+    staff = Router(name=f"{name}-staff")
+    staff.message.filter(HasRole(role))
+    staff.callback_query.filter(HasRole(role))
+    refusals = Router(name=f"{name}-refusals")
+    refusals.callback_query.filter(~HasRole(role))
+    router.include_routers(staff, refusals)
+    return router, staff, refusals
 
 
 class LangCb(CallbackData, prefix="lang"):
@@ -88,6 +110,22 @@ async def edit_text(callback: CallbackQuery, text: str, markup: Any) -> None:
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message:
                 raise
+
+
+async def post_progress_and_start(
+    message: Message, session: AsyncSession, delivery: DeliveryEngine, campaign: Campaign, count: int, locale: str,
+    *, scheduled: bool = False,
+) -> None:
+    """Post the progress message the delivery engine keeps edited (before the campaign is
+    committed, so the engine always has it), commit, and wake the engine."""
+    phase = "scheduled" if scheduled else "running"
+    ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), locale)
+    out = delivery.render_progress(ctx)
+    assert out is not None
+    progress = await message.answer(out.text, reply_markup=out.reply_markup)
+    campaign.progress_message_id = progress.message_id
+    await session.commit()
+    delivery.wake()
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -22,34 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings, parse_quiet_hours
-from bot.delivery import CampaignCb, DeliveryEngine, Stats, register_kind, send_outgoing
+from bot.delivery import CampaignCb, DeliveryEngine, register_kind, send_outgoing
 from bot.delivery.quiet import QuietHours
-from bot.filters import HasRole
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
-from bot.services.errors import DomainError
 from handlers import audience as audience_picker
 from handlers.announce import keyboards, texts
 from handlers.announce.keyboards import AnnCb
 from handlers.audience import AudCb
-from handlers.shared import close_buttons, edit_text
+from handlers.shared import close_buttons, edit_text, post_progress_and_start, role_routers
+from handlers.when import fmt_example, read_when
 from storage.models import User
 
 # /announce and /campaigns are registered in bot.commands (organizers only: /help, menus, guard).
 register_kind(texts.KIND, texts.render_announcement)
 
-router = Router(name="announce")
-router.message.filter(F.chat.type == "private")
-
-# Everything below is for organizers (admins pass too), re-checked on the server for every update.
-staff = Router(name="announce-staff")
-staff.message.filter(HasRole("organizer"))
-staff.callback_query.filter(HasRole("organizer"))
-# Anyone else pressing (or forging) one of these buttons is told no. (An organizer's stale
-# button falls through to the fallback router's "no longer active".)
-refusals = Router(name="announce-refusals")
-refusals.callback_query.filter(~HasRole("organizer"))
-router.include_routers(staff, refusals)
+# Organizers only (admins pass too); anyone else pressing one of these buttons is told no.
+router, staff, refusals = role_routers("announce", "organizer")
 
 NOT_COMMAND = ~F.text.startswith("/")
 OWNER = "ann"  # of the shared audience picker's buttons
@@ -286,7 +275,7 @@ async def confirm_step(
     elif action == "later":
         await close_buttons(callback)
         await state.set_state(Announce.when)
-        example = texts.fmt_example(delivery.now(), settings.tz)
+        example = fmt_example(delivery.now(), settings.tz)
         await callback.message.answer(texts.ask_when(settings.tz, example))  # type: ignore[union-attr]
     elif action == "audience":
         await close_buttons(callback)
@@ -343,14 +332,8 @@ async def _send(
         return
     # The progress message exists before the campaign is committed, so the engine always has it.
     await message.answer(texts.created(campaign.id, scheduled=send_at is not None))
-    phase = "scheduled" if send_at else "running"
-    ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), i18n.current_locale)
-    out = delivery.render_progress(ctx)
-    assert out is not None
-    progress = await message.answer(out.text, reply_markup=out.reply_markup)
-    campaign.progress_message_id = progress.message_id
-    await session.commit()
-    delivery.wake()
+    await post_progress_and_start(message, session, delivery, campaign, count, i18n.current_locale,
+                                  scheduled=send_at is not None)
 
 
 @staff.message(StateFilter(Announce.when), F.text, NOT_COMMAND)
@@ -358,10 +341,8 @@ async def got_when(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, settings: Settings,
     community: Community, i18n: I18n, delivery: DeliveryEngine,
 ) -> None:
-    try:
-        when = campaigns_service.parse_when(message.text or "", delivery.now(), settings.tz)
-    except DomainError as exc:
-        await message.answer(texts.when_error(exc, settings.tz, i18n.current_locale))
+    when = await read_when(message, delivery.now(), settings.tz, i18n.current_locale)
+    if when is None:
         return
     await state.update_data(send_at=when.isoformat())
     await _show_confirm(message, bot, state, session, settings, community, i18n, preview=False)
@@ -369,7 +350,7 @@ async def got_when(
 
 @staff.message(StateFilter(Announce.when), NOT_COMMAND)
 async def when_expected(message: Message, settings: Settings, delivery: DeliveryEngine) -> None:
-    await message.answer(texts.ask_when(settings.tz, texts.fmt_example(delivery.now(), settings.tz)))
+    await message.answer(texts.ask_when(settings.tz, fmt_example(delivery.now(), settings.tz)))
 
 
 # ------------------------------------------------------------------ /campaigns and cancelling

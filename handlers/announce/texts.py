@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
 from bot.config import SUPPORTED_LOCALES
 from bot.delivery import Media, Outgoing, RenderContext
 from bot.i18n import N_, esc, fmt_number
-from bot.services.errors import DomainError
 from handlers.audience import language_name, residents
+from handlers.when import fmt_when
 
 KIND = "announcement"
 HEADER = N_("📢 <b>Announcement</b>")
@@ -119,10 +118,6 @@ def preview_label(locale: str, is_default: bool) -> str:
     return _("{language} version:").format(language=language_name(locale))
 
 
-def fmt_when(value: datetime, tz: ZoneInfo, locale: str) -> str:
-    return format_datetime(value, format="medium", tzinfo=tz, locale=locale)
-
-
 def confirm_panel(
     *, audience: str, count: int, languages: list[str], send_at: datetime | None, urgent: bool,
     tz: ZoneInfo, locale: str, quiet: str,
@@ -146,27 +141,11 @@ def confirm_panel(
     return "\n".join(lines)
 
 
-def fmt_example(now: datetime, tz: ZoneInfo) -> str:
-    """Tomorrow 18:30 in the input format, e.g. 25.12 18:30."""
-    tomorrow = now.astimezone(tz) + timedelta(days=1)
-    return f"{tomorrow:%d.%m} 18:30"
-
-
 def ask_when(tz: ZoneInfo, example: str) -> str:
     return _(
         "When should it go out? Send the date and time like <code>{example}</code> "
         "(time zone {zone}), or just a time like <code>18:30</code> for today."
     ).format(example=example, zone=tz.key)
-
-
-def when_error(exc: DomainError, tz: ZoneInfo, locale: str) -> str:
-    match exc.code:
-        case "time_past":
-            return _("That time has already passed ({time}). Please send a time in the future.").format(
-                time=fmt_when(exc.params["when"], tz, locale))  # type: ignore[arg-type]
-        case "time_too_far":
-            return _("That is too far ahead: you can schedule at most a year in advance.")
-    return _("I could not read that time. Please write it like <code>25.12 18:30</code> or <code>25.12.2026 18:30</code>.")
 
 
 def expired() -> str:

@@ -25,8 +25,7 @@ from bot import charts
 from bot.commands import CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
-from bot.delivery import DeliveryEngine, Stats
-from bot.filters import HasRole
+from bot.delivery import DeliveryEngine
 from bot.i18n import N_, fmt_datetime
 from bot.services import campaigns as campaigns_service
 from bot.services import polls as polls_service
@@ -39,7 +38,8 @@ from handlers.audience import AudCb
 from handlers.polls import keyboards, texts
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.polls.keyboards import NewPollCb, PollCb, VoteCb
-from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text
+from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text, post_progress_and_start, role_routers
+from handlers.when import fmt_example, read_when
 from storage.models import Poll, User
 
 register(
@@ -47,16 +47,9 @@ register(
     CommandSpec("newpoll", N_("Create a poll or a survey"), frozenset({"organizer"})),
 )
 
-router = Router(name="polls")
-router.message.filter(F.chat.type == "private")
-
-staff = Router(name="polls-staff")  # organizers (admins pass too), re-checked for every update
-staff.message.filter(HasRole("organizer"))
-staff.callback_query.filter(HasRole("organizer"))
-refusals = Router(name="polls-refusals")
-refusals.callback_query.filter(~HasRole("organizer"))
+router, staff, refusals = role_routers("polls", "organizer")  # /newpoll, results, closing
 residents = Router(name="polls-residents")
-router.include_routers(staff, refusals, residents)
+router.include_router(residents)
 
 NOT_COMMAND = ~F.text.startswith("/")
 OWNER = "poll"  # of the shared audience picker's buttons
@@ -669,8 +662,6 @@ async def panel_step(
     elif action == "closes":
         await close_buttons(callback)
         await state.set_state(NewPoll.closes)
-        from handlers.announce.texts import fmt_example
-
         await message.answer(texts.ask_closes(settings.tz, fmt_example(delivery.now(), settings.tz)))
     elif action == "audience":
         await close_buttons(callback)
@@ -714,12 +705,8 @@ async def got_closes(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, settings: Settings,
     community: Community, i18n: I18n, delivery: DeliveryEngine,
 ) -> None:
-    from handlers.announce import texts as announce_texts
-
-    try:
-        when = campaigns_service.parse_when(message.text or "", delivery.now(), settings.tz)
-    except DomainError as exc:
-        await message.answer(announce_texts.when_error(exc, settings.tz, i18n.current_locale))
+    when = await read_when(message, delivery.now(), settings.tz, i18n.current_locale)
+    if when is None:
         return
     draft = _draft(await state.get_data())
     draft.closes_at = when
@@ -729,8 +716,6 @@ async def got_closes(
 
 @staff.message(StateFilter(NewPoll.closes), NOT_COMMAND)
 async def closes_expected(message: Message, settings: Settings, delivery: DeliveryEngine) -> None:
-    from handlers.announce.texts import fmt_example
-
     await message.answer(texts.ask_closes(settings.tz, fmt_example(delivery.now(), settings.tz)))
 
 
@@ -764,13 +749,7 @@ async def _send(
     )
     poll.campaign_id = campaign.id
     await message.answer(texts.created(poll.id))
-    ctx = delivery.progress_context(campaign, "running", Stats(total=count, pending=count), i18n.current_locale)
-    out = delivery.render_progress(ctx)
-    assert out is not None
-    progress = await message.answer(out.text, reply_markup=out.reply_markup)
-    campaign.progress_message_id = progress.message_id
-    await session.commit()
-    delivery.wake()
+    await post_progress_and_start(message, session, delivery, campaign, count, i18n.current_locale)
 
 
 @refusals.callback_query(PollCb.filter())
