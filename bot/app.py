@@ -171,6 +171,10 @@ async def build_app(settings: Settings) -> App:
     add_periodic(scheduler, "poll-checks", poll_checks, POLL_CHECK_SECONDS)
 
     async def on_startup() -> None:
+        from bot.services.polls import load_secret
+
+        async with sessionmaker() as session:  # handlers get it as `poll_secret`
+            dp["poll_secret"] = await load_secret(session, settings.secret_key)
         await publish_default_commands(bot, settings, i18n)
         await delivery.start()
         scheduler.start()

@@ -351,3 +351,14 @@ class PollAnswer(Base):
     question_id: Mapped[int] = mapped_column(ForeignKey("poll_questions.id", ondelete="CASCADE"))
     choice: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class AppSecret(Base):
+    """A secret the bot makes for itself once and keeps (e.g. the key of poll participants'
+    hashes when SECRET_KEY is not set), so it survives restarts and a new bot token."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -61,11 +61,16 @@ async def test_counts_and_breakdowns_on_a_known_data_set(database_url: str, anon
         assert q1.counts == [6, 5, 2] and q1.answered == 13
         assert q2.counts == [13, 5] and q2.answered == 13
         if anonymous:
+            # suburbs (2) alone could be worked out from the totals: ostriv, the smallest shown
+            # group, joins it as "other" (7)
             assert [(g.code, g.answered, g.counts) for g in q1.by_district] == [
-                ("center", 6, [4, 0, 2]), ("ostriv", 5, [0, 5, 0])]          # suburbs (2) left out
-            assert [(g.code, g.answered) for g in q1.by_language] == [("uk", 6), ("ru", 5)]
+                ("center", 6, [4, 0, 2]), (None, 7, [2, 5, 0])]
+            assert [(g.code, g.answered) for g in q1.by_language] == [("uk", 6), (None, 7)]
             # free text: the small district's answer is listed under "other", and never a name
             assert q3.texts == [("center", "More buses", None), (None, "A doctor", None)]
+            assert ps.shown_groups({"a": 9, "b": 1}, 5) == set()       # nothing to show apart
+            assert ps.shown_groups({"a": 9, "b": 5, "c": 6}, 5) == {"a", "b", "c"}
+            assert ps.shown_groups({"a": 9, "b": 6, None: 3}, 5) == {"a"}
             assert all(r.user_id is None for r in await s.scalars(select(PollResponse)))
         else:
             assert [(g.code, g.answered) for g in q1.by_district] == [("center", 6), ("ostriv", 5), ("suburbs", 2)]
@@ -116,21 +121,27 @@ async def test_votes_refused_when_closed_or_out_of_range(database_url: str) -> N
 
 
 def test_survey_files() -> None:
-    good = ps.parse_file(b"questions:\n  - text: Where?\n    options: [A, B]\n  - {kind: text, text: \"Why?\"}\n",
-                         "en", ["en", "uk"], NOW)
+    good = ps.parse_file(b"title: Needs\nquestions:\n  - text: Where?\n    options: [A, B]\n"
+                         b"  - {kind: text, text: \"Why?\"}\n", "en", ["en", "uk"], NOW)
     assert [q.kind for q in good.questions] == ["single", "text"] and good.questions[0].options == [{"en": "A"}, {"en": "B"}]
-    for content, fragment in (
-        (b"", "questions"),
-        (b"questions: []", "questions"),
-        (b"questions: [{kind: dance, text: X}]", "kind must be"),
-        (b"questions: [{text: {de: X}}]", "unknown language"),
-        (b"questions: [{text: {uk: X}}]", "in en is missing"),
+    bomb = b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" \
+           b"questions: [{text: *b}]\n"
+    for content, problem in (
+        (b"", "no_questions"),
+        (b"questions: []", "no_questions"),
+        (b"questions: [{kind: dance, text: X}]", "kind"),
+        (b"questions: [{text: {de: X}}]", "language"),
+        (b"questions: [{text: {uk: X}}]", "default_missing"),
+        (b"questions: [{text: [X, Y]}]", "text_needed"),
         (b"questions: [{text: X, options: [A]}]", "options_count"),
+        (b"questions: [{text: X, options: [A, a]}]", "duplicate_option"),
         (b"questions: [{text: X, options: [A, B]}]\ncloses_in_days: 0", "closes_in_days"),
-        ("questions: [{text: ".encode() + b"x" * 400 + b"}]", "longer than"),
-        (b"\xff\xfe", "UTF-8"),
-        (b"questions: [{text: X", "line 1"),
+        (b"questions: [{kind: text, text: X}, {kind: scale, text: Y}]", "title_needed"),
+        (b"questions: [{text: " + b"x" * 400 + b"}]", "too_long"),
+        (b"\xff\xfe", "encoding"),
+        (b"questions: [{text: X", "syntax"),
+        (bomb, "syntax"),                                        # aliases are refused, not expanded
     ):
         with pytest.raises(DomainError) as err:
             ps.parse_file(content, "en", ["en", "uk"], NOW)
-        assert fragment in err.value.params["detail"], (content, err.value.params)
+        assert err.value.params["problem"] == problem, (content, err.value.params)

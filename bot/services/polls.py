@@ -19,11 +19,12 @@ from typing import Any
 
 import yaml
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.campaigns import Audience, create_campaign, resolve_audience
+from bot.services.campaigns import Audience, cancel_campaign, create_campaign, resolve_audience
 from bot.services.errors import DomainError
-from storage.models import Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
+from storage.models import AppSecret, Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
 
 KINDS = ("single", "multi", "scale", "text")
 CHOICE_KINDS = ("single", "multi")
@@ -136,78 +137,95 @@ def check_closes(closes_at: datetime, now: datetime) -> None:
         raise DomainError("time_too_far")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few aliased lines can expand to gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: datetime) -> PollDraft:
     """A survey from a YAML or JSON file (JSON is YAML too)::
 
         title: {uk: "Потреби району", en: "Needs of the district"}   # or a plain string
         anonymous: true
+        closes_in_days: 14
         questions:
           - kind: single            # single | multi | scale | text
             text: {uk: "...", en: "..."}
             options: [{uk: "...", en: "..."}, ...]
 
-    Plain strings are in the default language. Raises DomainError("bad_file", detail=...).
+    Plain strings are in the default language; a survey of several questions needs a title.
+    Raises DomainError("bad_file", problem=<code>, q=<question number or 0>, o=<option number
+    or 0>, ...): encoding, syntax (line), no_questions, too_many_questions (max), not_mapping,
+    kind, text_needed, language (lang), empty_text, too_long (limit), default_missing (language),
+    options_list, options_count / option_too_long / duplicate_option (as for the wizard),
+    closes_in_days (max), title_needed.
     """
-    def fail(detail: str) -> DomainError:
-        return DomainError("bad_file", detail=detail)
+    def fail(problem: str, q: int = 0, o: int = 0, **params: Any) -> DomainError:
+        return DomainError("bad_file", problem=problem, q=q, o=o, **params)
 
     try:
-        doc = yaml.safe_load(data.decode("utf-8-sig"))
+        doc = yaml.load(data.decode("utf-8-sig"), Loader=_NoAliasLoader)  # noqa: S506 - a safe loader
     except UnicodeDecodeError:
-        raise fail("the file is not UTF-8 text") from None
+        raise fail("encoding") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise fail(f"{where}{getattr(exc, 'problem', None) or 'not valid YAML or JSON'}"[:200]) from None
+        raise fail("syntax", line=mark.line + 1 if mark is not None else 1) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list) or not doc["questions"]:
-        raise fail("questions: a list of questions is needed")
+        raise fail("no_questions")
 
-    def texts(value: Any, where: str, limit: int) -> dict[str, str]:
-        if isinstance(value, (str, int, float)):
-            value = {default_locale: str(value)}
+    def texts(value: Any, limit: int, q: int = 0, o: int = 0) -> dict[str, str]:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = {default_locale: value}
         if not isinstance(value, dict) or not value:
-            raise fail(f"{where}: a text or a {{language: text}} mapping is needed")
+            raise fail("text_needed", q, o)
         out = {}
         for code, text in value.items():
             if code not in locales:
-                raise fail(f"{where}: unknown language {code!r} (use {', '.join(locales)})")
+                raise fail("language", q, o, lang=str(code)[:8])
+            if not isinstance(text, (str, int, float)) or isinstance(text, bool):
+                raise fail("text_needed", q, o)
             text = _clean(str(text))
             if not text:
-                raise fail(f"{where}: empty text in {code}")
+                raise fail("empty_text", q, o)
             if len(text) > limit:
-                raise fail(f"{where}: longer than {limit} characters in {code}")
+                raise fail("too_long", q, o, limit=limit)
             out[code] = text
         if default_locale not in out:
-            raise fail(f"{where}: the text in {default_locale} is missing")
+            raise fail("default_missing", q, o, language=default_locale)
         return out
 
     if len(doc["questions"]) > MAX_QUESTIONS:
-        raise fail(f"questions: at most {MAX_QUESTIONS}")
+        raise fail("too_many_questions", max=MAX_QUESTIONS)
     draft = PollDraft(anonymous=bool(doc.get("anonymous", True)))
     if doc.get("title") is not None:
-        draft.title = texts(doc["title"], "title", TITLE_MAX)
+        draft.title = texts(doc["title"], TITLE_MAX)
     for n, item in enumerate(doc["questions"], 1):
-        where = f"question {n}"
         if not isinstance(item, dict):
-            raise fail(f"{where}: a mapping with kind, text and options is needed")
+            raise fail("not_mapping", n)
         kind = str(item.get("kind", "single"))
         if kind not in KINDS:
-            raise fail(f"{where}: kind must be one of {', '.join(KINDS)}")
-        question = QuestionDraft(kind, texts(item.get("text"), where, QUESTION_MAX))
+            raise fail("kind", n)
+        question = QuestionDraft(kind, texts(item.get("text"), QUESTION_MAX, n))
         if kind in CHOICE_KINDS:
             raw = item.get("options")
             if not isinstance(raw, list):
-                raise fail(f"{where}: options: a list is needed")
-            question.options = [texts(o, f"{where}, option {i}", OPTION_MAX) for i, o in enumerate(raw, 1)]
+                raise fail("options_list", n)
+            question.options = [texts(o, OPTION_MAX, n, i) for i, o in enumerate(raw, 1)]
             try:
                 check_options([o[default_locale] for o in question.options])
             except DomainError as exc:
-                raise fail(f"{where}: {exc.code} {exc.params}") from None
+                raise fail(exc.code, n, **exc.params) from None
         draft.questions.append(question)
+    if len(draft.questions) > 1 and not draft.title:
+        raise fail("title_needed")
     closes = doc.get("closes_in_days")
     if closes is not None:
-        if not isinstance(closes, (int, float)) or not 0 < closes <= MAX_DURATION.days:
-            raise fail(f"closes_in_days: a number of days from 1 to {MAX_DURATION.days}")
+        if isinstance(closes, bool) or not isinstance(closes, (int, float)) or not 0 < closes <= MAX_DURATION.days:
+            raise fail("closes_in_days", max=MAX_DURATION.days)
         draft.closes_at = now + timedelta(days=float(closes))
     return draft
 
@@ -218,12 +236,31 @@ def participant_key(secret: bytes, poll_id: int, user_id: int) -> str:
     return hmac.new(secret, f"{poll_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
 
 
-def secret_from(*values: str | None) -> bytes:
-    """The key of participant hashes: the first configured value (SECRET_KEY, else the bot token)."""
-    for value in values:
-        if value:
-            return hashlib.sha256(b"hromada-polls:" + value.encode()).digest()
-    return b"hromada-sandbox"
+async def load_secret(session: AsyncSession, configured: str | None) -> bytes:
+    """The key of participant hashes: from SECRET_KEY when set, otherwise one the bot makes at
+    its first start and keeps in the database (so a new bot token changes nothing)."""
+    if configured:
+        return hashlib.sha256(b"hromada-polls:" + configured.encode()).digest()
+    row = await session.get(AppSecret, "poll-participants")
+    if row is None:
+        try:
+            async with session.begin_nested():
+                session.add(AppSecret(name="poll-participants", value=secrets.token_hex(32)))
+        except IntegrityError:  # another process made it first
+            pass
+        await session.commit()
+        row = await session.get(AppSecret, "poll-participants")
+        assert row is not None
+    return bytes.fromhex(row.value)
+
+
+async def in_audience(session: AsyncSession, poll: Poll, user: User) -> bool:
+    """Whether the poll was meant for this resident (its audience, as it is now)."""
+    audience = Audience.from_json(poll.audience)
+    if audience.user_ids is not None and user.id not in audience.user_ids:
+        return False
+    audience.user_ids = [user.id]
+    return bool(await resolve_audience(session, audience))
 
 
 async def create_poll(
@@ -295,6 +332,8 @@ def _open_question(poll: Poll | None, position: int, now: datetime) -> PollQuest
 async def _response(session: AsyncSession, poll: Poll, user: User, key: str, now: datetime) -> PollResponse:
     response = await response_of(session, poll.id, key)
     if response is None:
+        if not await in_audience(session, poll, user):
+            raise DomainError("not_for_you")
         response = PollResponse(
             poll_id=poll.id, participant=key, user_id=None if poll.anonymous else user.id,
             district=user.district, language=user.language, step=0, created_at=now,
@@ -347,6 +386,8 @@ async def vote(
             session.add(PollAnswer(response_id=response.id, question_id=question.id, choice=choice))
             mine = sorted([*current, choice])
         changed = True
+        if len(poll.questions) == 1:  # a quick poll has no "Next": the first choice answers it
+            _advance(poll, response, position, now)
     else:
         changed = current != [choice]
         if changed:
@@ -386,8 +427,10 @@ async def finish_multi(
     session: AsyncSession, poll: Poll | None, position: int, user: User, key: str, now: datetime
 ) -> Answered:
     """"Next" under a multiple-choice question of a survey (no option is also an answer)."""
-    _open_question(poll, position, now)
+    question = _open_question(poll, position, now)
     assert poll is not None
+    if question.kind != "multi" or len(poll.questions) == 1:
+        raise DomainError("bad_choice")
     response = await _response(session, poll, user, key, now)
     advanced = _advance(poll, response, position, now)
     await session.flush()
@@ -410,6 +453,7 @@ async def recent_polls(session: AsyncSession, limit: int = 10) -> list[Poll]:
     """Open polls first (closing soonest first), then the latest closed ones."""
     open_polls = list(await session.scalars(
         select(Poll).where(Poll.status == "open").order_by(Poll.closes_at.is_(None), Poll.closes_at, Poll.id)
+        .limit(limit)
     ))
     closed = list(await session.scalars(
         select(Poll).where(Poll.status == "closed").order_by(Poll.closed_at.desc(), Poll.id.desc())
@@ -418,7 +462,9 @@ async def recent_polls(session: AsyncSession, limit: int = 10) -> list[Poll]:
     return open_polls + closed
 
 
-async def open_for(session: AsyncSession, user: User, secret: bytes, now: datetime) -> list[tuple[Poll, int | None]]:
+async def open_for(
+    session: AsyncSession, user: User, secret: bytes, now: datetime, limit: int = 10
+) -> list[tuple[Poll, int | None]]:
     """Open polls this resident is in the audience of and has not finished, with the step they
     stopped at (None: not started)."""
     polls = list(await session.scalars(
@@ -427,14 +473,14 @@ async def open_for(session: AsyncSession, user: User, secret: bytes, now: dateti
     ))
     out = []
     for poll in polls:
-        audience = Audience.from_json(poll.audience)
-        audience.user_ids = [user.id] if audience.user_ids is None or user.id in audience.user_ids else []
-        if not await resolve_audience(session, audience):
+        if not await in_audience(session, poll, user):
             continue
         response = await response_of(session, poll.id, participant_key(secret, poll.id, user.id))
         if response is not None and response.completed_at is not None:
             continue
         out.append((poll, response.step if response is not None else None))
+        if len(out) == limit:
+            break
     return out
 
 
@@ -500,6 +546,8 @@ async def close_and_queue(
     poll = await close_poll(session, poll_id, now)
     if poll is None:
         return None
+    if poll.campaign_id is not None:  # still going out: nobody else gets a closed poll
+        await cancel_campaign(session, poll.campaign_id, now)
     if organizers_chat_id is not None:
         summary = await results(session, poll, min_group)
         await create_campaign(
@@ -598,16 +646,35 @@ class Results:
         return cls(**{**data, "questions": questions})
 
 
+def shown_groups(sizes: dict[str | None, int], min_group: int) -> set[str]:
+    """Which groups a breakdown may show apart: each of at least ``min_group`` people, and what
+    is left over ("other") either nobody or also at least ``min_group`` people, so the hidden
+    part cannot be worked out by subtracting the shown ones from the totals. The smallest shown
+    groups join "other" until that holds; with fewer than two groups left, none is shown."""
+    if min_group <= 1:
+        return {code for code in sizes if code is not None}
+    shown = sorted((n, code) for code, n in sizes.items() if code is not None and n >= min_group)
+    rest = sum(sizes.values()) - sum(n for n, _code in shown)
+    while shown and 0 < rest < min_group:
+        n, _code = shown.pop(0)
+        rest += n
+    if len(shown) + (1 if rest else 0) < 2:
+        return set()
+    return {code for _n, code in shown}
+
+
 def _groups(rows: list[tuple[str | None, int | None]], width: int, choice_index: Any, min_group: int,
             respondents: dict[str | None, set[int]]) -> list[Group]:
-    """Counts per group, largest first; groups smaller than ``min_group`` merged into "other"
-    (and "other" itself left out if it is still too small)."""
+    """Counts per group, largest first, the groups that may not be shown apart together as
+    "other" (see :func:`shown_groups`); empty when no breakdown may be shown."""
     counts: dict[str | None, list[int]] = defaultdict(lambda: [0] * width)
     for code, choice in rows:
         index = choice_index(choice)
         if index is not None:
             counts[code][index] += 1
-    big = [g for g in respondents if g is not None and len(respondents[g]) >= min_group]
+    big = shown_groups({code: len(people) for code, people in respondents.items()}, min_group)
+    if not big:
+        return []
     other_n, other_counts = 0, [0] * width
     for code, people in respondents.items():
         if code in big:
@@ -616,7 +683,7 @@ def _groups(rows: list[tuple[str | None, int | None]], width: int, choice_index:
         other_counts = [a + b for a, b in zip(other_counts, counts[code], strict=True)]
     out = [Group(code, len(respondents[code]), counts[code]) for code in big]
     out.sort(key=lambda g: (-g.answered, g.code or ""))
-    if other_n and (other_n >= min_group or min_group <= 1):
+    if other_n:
         out.append(Group(None, other_n, other_counts))
     return out
 
@@ -666,7 +733,7 @@ async def results(session: AsyncSession, poll: Poll, min_group: int) -> Results:
         people = {rid for rid, _c, _t in rows}
         result = QuestionResult(q.kind, q.text, q.options, len(people), counts)
         if q.kind == "text":
-            shown = {d for d, n in district_sizes.items() if d is not None and n >= min_group}
+            shown = shown_groups(dict(district_sizes), min_group)
             result.texts = [
                 (responses[rid][0] if responses[rid][0] in shown else None, text or "",
                  names.get(responses[rid][2] or 0) or None)

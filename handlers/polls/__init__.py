@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -71,12 +71,21 @@ class NewPoll(StatesGroup):
     closes = State()
 
 
-def secret(settings: Settings) -> bytes:
-    return polls_service.secret_from(settings.secret_key, settings.bot_token)
+MAX_ID = 2**31 - 1  # ids in callback data and links are client-supplied: check before any query
 
 
-def key_of(settings: Settings, poll_id: int, user: User) -> str:
-    return polls_service.participant_key(secret(settings), poll_id, user.id)
+def valid_id(value: int | str) -> int | None:
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def key_of(poll_secret: bytes, poll_id: int, user: User) -> str:
+    """The resident's participant hash for this poll (the handlers get ``poll_secret`` from the
+    dispatcher: SECRET_KEY, or the bot's own kept secret, see polls_service.load_secret)."""
+    return polls_service.participant_key(poll_secret, poll_id, user.id)
 
 
 # ================================================================== residents
@@ -94,9 +103,13 @@ async def send_question(
 
 async def _show_step(
     bot: Bot, chat_id: int, poll: Poll, user: User, session: AsyncSession, settings: Settings, locale: str,
+    poll_secret: bytes,
 ) -> None:
-    """Send the resident the question they are at (a survey resumes), or the thank-you."""
-    response = await polls_service.response_of(session, poll.id, key_of(settings, poll.id, user))
+    """Send the resident the question they are at (a survey resumes), or the thank-you.
+    Raises DomainError("not_for_you") when the poll was meant for others."""
+    response = await polls_service.response_of(session, poll.id, key_of(poll_secret, poll.id, user))
+    if response is None and not await polls_service.in_audience(session, poll, user):
+        raise DomainError("not_for_you")
     answers = await polls_service.answers_of(session, response)
     step = response.step if response is not None else 0
     if response is not None and response.completed_at is not None:
@@ -142,7 +155,7 @@ async def _closed(callback: CallbackQuery, callback_answer: CallbackAnswer, code
 async def vote_button(
     callback: CallbackQuery, callback_data: VoteCb, state: FSMContext, session: AsyncSession, bot: Bot,
     user: User | None, settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
-    callback_answer: CallbackAnswer,
+    callback_answer: CallbackAnswer, poll_secret: bytes,
 ) -> None:
     cb = callback_data
     if cb.a == "x":
@@ -150,6 +163,9 @@ async def vote_button(
         return
     if cb.p == 0:
         callback_answer.text = texts.vote_error("preview")
+        return
+    if valid_id(cb.p) is None or not 0 <= cb.q < polls_service.MAX_QUESTIONS or not 0 <= cb.o <= 10:
+        callback_answer.text = texts.vote_error("stale")
         return
     message = callback.message
     if not isinstance(message, Message):
@@ -166,12 +182,12 @@ async def vote_button(
     poll = await polls_service.get_poll(session, cb.p)
     now = delivery.now()
     locale = i18n.current_locale
-    key = key_of(settings, cb.p, user)
+    key = key_of(poll_secret, cb.p, user)
     try:
         if cb.a == "s":
             if poll is None or poll.status != "open" or (poll.closes_at and poll.closes_at <= now):
                 raise DomainError("closed" if poll else "unknown_poll")
-            await _show_step(bot, message.chat.id, poll, user, session, settings, locale)
+            await _show_step(bot, message.chat.id, poll, user, session, settings, locale, poll_secret)
             return
         if cb.a == "t":
             question = polls_service._open_question(poll, cb.q, now)
@@ -200,7 +216,7 @@ async def vote_button(
 @residents.message(StateFilter(PollText.answer), F.text, NOT_COMMAND)
 async def text_answer(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
-    settings: Settings, i18n: I18n, delivery: DeliveryEngine,
+    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
 ) -> None:
     data = await state.get_data()
     poll = await polls_service.get_poll(session, int(data.get("poll") or 0))
@@ -210,7 +226,7 @@ async def text_answer(
         return
     try:
         answered = await polls_service.answer_text(
-            session, poll, position, message.text or "", user, key_of(settings, int(data.get("poll") or 0), user),
+            session, poll, position, message.text or "", user, key_of(poll_secret, int(data.get("poll") or 0), user),
             delivery.now(),
         )
     except DomainError as exc:
@@ -243,11 +259,16 @@ async def poll_link(message: Message, rest: str, data: dict[str, Any]) -> None:
     session: AsyncSession = data["session"]
     settings: Settings = data["settings"]
     user: User = data["user"]
-    poll = await polls_service.get_poll(session, int(rest)) if rest.isdigit() else None
+    poll_id = valid_id(rest)
+    poll = await polls_service.get_poll(session, poll_id) if poll_id else None
     if poll is None or poll.status != "open":
         await message.answer(texts.vote_error("closed" if poll else "unknown_poll"))
         return
-    await _show_step(message.bot, message.chat.id, poll, user, session, settings, user.language)  # type: ignore[arg-type]
+    try:
+        await _show_step(message.bot, message.chat.id, poll, user, session, settings,  # type: ignore[arg-type]
+                         user.language, data["poll_secret"])
+    except DomainError as exc:
+        await message.answer(texts.vote_error(exc.code))
 
 
 @deeplinks.deeplink("vote")
@@ -257,14 +278,16 @@ async def vote_link(message: Message, rest: str, data: dict[str, Any]) -> None:
     settings: Settings = data["settings"]
     user: User = data["user"]
     parts = rest.split("_")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    small = [int(p) if p.isascii() and p.isdigit() and len(p) <= 2 else None for p in parts[1:]]
+    if len(parts) != 3 or valid_id(parts[0]) is None or None in small:
         await message.answer(texts.vote_error("stale"))
         return
-    poll_id, position, choice = (int(p) for p in parts)
+    poll_id, position, choice = int(parts[0]), small[0], small[1]
+    assert position is not None and choice is not None
     poll = await polls_service.get_poll(session, poll_id)
     try:
         answered = await polls_service.vote(
-            session, poll, position, choice, user, key_of(settings, poll_id, user), data["delivery"].now())
+            session, poll, position, choice, user, key_of(data["poll_secret"], poll_id, user), data["delivery"].now())
     except DomainError as exc:
         await message.answer(texts.vote_error(exc.code))
         return
@@ -283,7 +306,7 @@ async def vote_link(message: Message, rest: str, data: dict[str, Any]) -> None:
 @router.message(MenuText(MENU_POLLS))
 async def polls_command(
     message: Message, session: AsyncSession, user: User | None, roles: set[str], settings: Settings,
-    i18n: I18n, delivery: DeliveryEngine,
+    i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
 ) -> None:
     locale = i18n.current_locale
     if "organizer" in roles or "admin" in roles:
@@ -293,7 +316,7 @@ async def polls_command(
     if user is None or not user.is_registered:
         await message.answer(texts.register_first())
         return
-    found = await polls_service.open_for(session, user, secret(settings), delivery.now())
+    found = await polls_service.open_for(session, user, poll_secret, delivery.now())
     items = [texts.resident_item(polls_service.poll_json(p), step, locale) for p, step in found]
     items = [f"{n}. {item[2:]}" for n, item in enumerate(items, 1)]
     await message.answer(texts.resident_list(items),
@@ -323,6 +346,7 @@ async def send_results(
     for n, part in enumerate(parts):
         await bot.send_message(chat_id, part, message_thread_id=thread_id,
                                reply_markup=markup if n == len(parts) - 1 else None)
+    album: list[InputMediaPhoto] = []
     for n, q in enumerate(results.questions, 1):
         if q.kind == "text" or not q.answered:
             continue
@@ -334,8 +358,16 @@ async def send_results(
             value_labels=[f"{c} · {texts.pct(c, whole, locale)}" for c in q.counts],
             subtitle=texts.chart_subtitle(q.answered, locale),
         )
-        await bot.send_photo(chat_id, BufferedInputFile(image, f"poll-{poll.id}-{n}.png"),
-                             caption=texts.chart_caption(n), message_thread_id=thread_id)
+        album.append(InputMediaPhoto(media=BufferedInputFile(image, f"poll-{poll.id}-{n}.png"),
+                                     caption=texts.chart_caption(n)))
+    # charts go as albums of up to 10: one request each, however many questions (groups allow
+    # about 20 messages a minute)
+    for start in range(0, len(album), 10):
+        chunk = album[start:start + 10]
+        if len(chunk) == 1:
+            await bot.send_photo(chat_id, chunk[0].media, caption=chunk[0].caption, message_thread_id=thread_id)
+        else:
+            await bot.send_media_group(chat_id, chunk, message_thread_id=thread_id)  # type: ignore[arg-type]
 
 
 async def _staff_chat(callback: CallbackQuery, roles: set[str], settings: Settings) -> bool:
@@ -349,13 +381,13 @@ async def _staff_chat(callback: CallbackQuery, roles: set[str], settings: Settin
 async def poll_action(
     callback: CallbackQuery, callback_data: PollCb, session: AsyncSession, bot: Bot, user: User | None,
     roles: set[str], settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
-    callback_answer: CallbackAnswer,
+    callback_answer: CallbackAnswer, poll_secret: bytes,
 ) -> None:
     message = callback.message
     if not isinstance(message, Message) or not await _staff_chat(callback, roles, settings):
         callback_answer.text = texts.only_organizers()
         return
-    poll = await polls_service.get_poll(session, callback_data.id)
+    poll = await polls_service.get_poll(session, callback_data.id) if valid_id(callback_data.id) else None
     if poll is None:
         callback_answer.text = texts.no_such_poll()
         return
@@ -369,7 +401,7 @@ async def poll_action(
             organizers_chat_id=settings.organizers_chat_id,
         )
         await session.commit()
-        delivery.wake()
+        _stop_sending(delivery, closed)
         callback_answer.text = texts.closed_now(poll.id) if closed else texts.already_closed(poll.id)
         await session.refresh(poll)
         if settings.organizers_chat_id is None or message.chat.id != settings.organizers_chat_id:
@@ -378,7 +410,7 @@ async def poll_action(
     elif callback_data.action == "pub":
         try:
             count = await polls_service.publish_results(
-                session, poll, secret(settings), delivery.now(), user.id if user else None, settings.poll_min_group)
+                session, poll, poll_secret, delivery.now(), user.id if user else None, settings.poll_min_group)
         except DomainError:
             callback_answer.text = texts.already_published()
             callback_answer.show_alert = True
@@ -406,13 +438,22 @@ async def close_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Se
     closed = 0
     async with sessionmaker() as session:
         for poll_id in await polls_service.due_polls(session, delivery.now()):
-            if await polls_service.close_and_queue(session, poll_id, delivery.now(), min_group=settings.poll_min_group,
-                                                   organizers_chat_id=settings.organizers_chat_id):
-                closed += 1
+            poll = await polls_service.close_and_queue(
+                session, poll_id, delivery.now(), min_group=settings.poll_min_group,
+                organizers_chat_id=settings.organizers_chat_id)
             await session.commit()
-    if closed:
-        delivery.wake()
+            if poll is not None:
+                closed += 1
+                _stop_sending(delivery, poll)
     return closed
+
+
+def _stop_sending(delivery: DeliveryEngine, poll: Poll | None) -> None:
+    """A poll that closed while it was still going out: the rest are not sent (the service
+    cancelled them); the queued results and button removals go out."""
+    if poll is not None and poll.campaign_id is not None:
+        delivery.cancelled(poll.campaign_id)
+    delivery.wake()
 
 
 # ================================================================== /newpoll
@@ -451,6 +492,9 @@ async def got_file(
 ) -> None:
     document = message.document
     assert document is not None
+    if _draft(await state.get_data()).questions:
+        await message.answer(texts.file_only_at_start())
+        return
     if (document.file_size or 0) > FILE_MAX:
         await message.answer(texts.file_too_big())
         return

@@ -40,7 +40,10 @@ def results_message(ctx: RenderContext, *, breakdowns: bool, markup: InlineKeybo
                               breakdowns=breakdowns)
     if not breakdowns:
         text = texts.published_intro() + "\n\n" + text
-    return Outgoing(text=texts.split(text)[0], reply_markup=markup)
+    parts = texts.split(text, texts.TEXT_LIMIT - 200)
+    if len(parts) > 1:  # a long survey: the rest is one tap away
+        return Outgoing(text=parts[0] + "\n\n" + texts.more_with_polls(), reply_markup=markup)
+    return Outgoing(text=parts[0], reply_markup=markup)
 
 
 def render_results_org(ctx: RenderContext) -> Outgoing:

@@ -28,6 +28,7 @@ KIND_NAMES = {
 }
 BUTTON_MAX = 28  # longer options are listed in the message and shortened on their buttons
 TEXT_LIMIT = 4096
+TEXT_ANSWER_SHOWN = 600  # a free-text answer in the results (a line never nears Telegram's limit)
 
 
 def pick(texts: dict[str, str], locale: str, default_locale: str) -> str:
@@ -84,7 +85,7 @@ def hint(kind: str) -> str:
 def privacy_line(anonymous: bool) -> str:
     if anonymous:
         return _("🕶 Anonymous: nobody can see who answered what.")
-    return _("👤 Not anonymous: organizers see your name with your answer.")
+    return _("👤 Not anonymous: your answers are kept with your name, for the organizers.")
 
 
 def closes_line(closes_at: str | None, tz: ZoneInfo, locale: str) -> str | None:
@@ -161,6 +162,7 @@ def vote_error(code: str) -> str:
         "closed": _("This poll is closed."),
         "unknown_poll": _("This poll no longer exists."),
         "preview": _("This is only a preview."),
+        "not_for_you": _("Sorry, this poll is for other residents (another district or group)."),
     }.get(code, _("This button is no longer active."))
 
 
@@ -178,7 +180,7 @@ def resident_item(poll: dict[str, Any], step: int | None, locale: str) -> str:
     default = poll["default_locale"]
     name = pick(poll["title"], locale, default) if poll.get("title") else pick(
         poll["questions"][0]["text"], locale, default)
-    line = f"• {esc(name)}"
+    line = f"• {esc(short(name, 80))}"
     if step:
         line += " — " + _("continue at question {n} of {total}").format(n=step + 1, total=len(poll["questions"]))
     return line
@@ -230,7 +232,7 @@ def question_results(
                 current = district
                 name = community.district_name(district, locale) if district else _("other districts")
                 lines.append(f"<i>{esc(name)}</i>")
-            lines.append(f"• {esc(text)}" + (f" — {esc(author)}" if author else ""))
+            lines.append(f"• {esc(short(text, TEXT_ANSWER_SHOWN))}" + (f" — {esc(author)}" if author else ""))
         return lines
     labels = question_labels(q, locale, default)
     # multiple choice: shares of the people who answered (they add up to more than 100%)
@@ -276,10 +278,7 @@ def results_text(
 def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split a long text on line ends into messages within Telegram's limit."""
     parts, current = [], ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single huge line (a long free-text answer list item)
-            parts.append(line[:limit])
-            line = line[limit:]
+    for line in text.split("\n"):  # lines are short (answers are shortened), so never cut inside
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             parts.append(current)
@@ -288,6 +287,10 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def more_with_polls() -> str:
+    return _("… The full results, with every answer and the charts: /polls")
 
 
 def chart_title(n: int, question: str) -> str:
@@ -449,7 +452,39 @@ def ask_closes(tz: ZoneInfo, example: str) -> str:
 
 
 def bad_file(exc: DomainError) -> str:
-    return _("I could not read this survey file: {detail}").format(detail=esc(exc.params.get("detail", "")))
+    p = exc.params
+    problem = str(p.get("problem"))
+    if problem in ("options_count", "option_too_long", "duplicate_option"):
+        detail = question_error(DomainError(problem, **p))
+    else:
+        detail = {
+            "encoding": _("it is not UTF-8 text."),
+            "syntax": _("it is not valid YAML or JSON (line {line}).").format(line=p.get("line")),
+            "no_questions": _("it needs a list of questions under “questions:”."),
+            "too_many_questions": _("a survey can have at most {max} questions.").format(max=p.get("max")),
+            "not_mapping": _("a question needs “kind”, “text” and, for choices, “options”."),
+            "kind": _("“kind” must be single, multi, scale or text."),
+            "text_needed": _("a text is needed, or a list of texts by language (uk, ru, bg, en)."),
+            "language": _("unknown language “{lang}” (use uk, ru, bg or en).").format(lang=esc(p.get("lang"))),
+            "empty_text": _("a text is empty."),
+            "too_long": _("a text is longer than {limit} characters.").format(limit=p.get("limit")),
+            "default_missing": _("the {language} text is missing.").format(language=language_name(str(p.get("language")))),
+            "options_list": _("“options” must be a list."),
+            "closes_in_days": _("“closes_in_days” must be a number of days from 1 to {max}.").format(max=p.get("max")),
+            "title_needed": _("a survey of several questions needs a “title”."),
+        }.get(problem, _("it is not valid YAML or JSON (line {line}).").format(line=1))
+    q, o = int(p.get("q") or 0), int(p.get("o") or 0)
+    if q and o:
+        where = _("Question {n}, option {m}: ").format(n=q, m=o)
+    elif q:
+        where = _("Question {n}: ").format(n=q)
+    else:
+        where = ""
+    return _("I could not read this survey file. {problem}").format(problem=where + detail)
+
+
+def file_only_at_start() -> str:
+    return _("A survey file replaces the whole draft: send it right after /newpoll.")
 
 
 def file_too_big() -> str:

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import Settings
 from bot.i18n import LANGUAGE_NAMES, detect_locale
-from bot.services import polls as polls_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.users import TOPICS
@@ -249,7 +248,7 @@ async def deleteme(message: Message, user: User | None) -> None:
 @router.callback_query(PickCb.filter(F.step == "deleteme"))
 async def deleteme_confirmed(
     callback: CallbackQuery, callback_data: PickCb, state: FSMContext, session: AsyncSession, user: User | None,
-    bot: Bot, settings: Settings, community: Community, i18n: I18n,
+    bot: Bot, settings: Settings, community: Community, i18n: I18n, poll_secret: bytes,
 ) -> None:
     if callback.message is None:
         return
@@ -260,8 +259,7 @@ async def deleteme_confirmed(
         await callback.message.edit_text(_("We store nothing about you."))
         return
     await state.clear()
-    for report in await users_service.erase_user(
-            session, user, polls_service.secret_from(settings.secret_key, settings.bot_token)):  # cards that showed the name
+    for report in await users_service.erase_user(session, user, poll_secret):  # cards that showed the name
         await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
     await callback.message.edit_text(_("Your personal data were deleted. Goodbye!"))
     await callback.message.answer(

@@ -210,7 +210,7 @@ async def test_survey_imported_from_a_file_and_bad_files_explained(harness: Harn
 
     await org.send("/newpoll")
     await org.send_document("survey.yaml", b"questions: [{kind: single, text: Hi, options: [Same, same]}]")
-    assert "could not read this survey file" in org.last.text and "duplicate_option" in org.last.text
+    assert "could not read this survey file" in org.last.text and "Question 1: This option is there twice: same" in org.last.text
     await org.send_document("survey.json", b"{not json")
     assert "could not read this survey file" in org.last.text
     await org.send_document("survey.yaml", SURVEY_YAML.encode())
@@ -294,3 +294,46 @@ async def test_poll_closes_on_time_even_after_a_restart(harness: Harness) -> Non
     async with harness.db() as s:
         assert len(list(await s.scalars(select(Campaign).where(Campaign.kind == "poll-results-org")))) == 1
     assert len([m for m in harness.fake.bot_messages(ORGANIZERS_CHAT) if m.text.startswith("📊")]) == 1
+
+
+async def test_forged_links_and_buttons_and_polls_meant_for_others(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 5700)
+    await resident(harness, 5701, district="ostriv")
+    await resident(harness, 5702, district="korabelnyi")
+    inside, outside = harness.fake.user(5701), harness.fake.user(5702)
+    await org.send("/newpoll")
+    await org.press("Several choices")
+    await org.send("What is missing?\nLight\nBenches")
+    await org.press("Continue ➡️")
+    await org.press("👥 Change audience")
+    await org.press("🏘 Districts")
+    await org.press("Ostriv (the Island)")
+    await org.press("⬅️ Back")
+    await org.press("Continue ➡️")
+    await org.press("✅ Send to")
+    poll_id = int((await poll_campaign(harness)).payload["poll"]["id"])
+    await finished(harness, (await poll_campaign(harness)).id)
+
+    for data in (f"pv:{10**20}:0:v:0", "pv:3000000000:0:v:0", f"pv:{poll_id}:0:v:7", f"pv:{poll_id}:99:v:0",
+                 f"pv:{poll_id}:0:n:0", "pl:r:99999999999", "pv:abc"):
+        answer = await inside.press_data(data, message=inside.last)
+        assert answer is not None and answer.get("text"), data       # a polite answer, no apology
+    assert not any("Sorry, something went wrong" in m.text for m in inside.messages)
+    for link in ("/start poll_²", "/start vote_1_0_²", f"/start poll_{10**12}", "/start vote_1_x_1"):
+        await inside.send(link)
+        assert "went wrong" not in inside.last.text, link
+
+    await outside.send(f"/start poll_{poll_id}")                     # a link meant for another district
+    assert "for other residents" in outside.last.text
+    answer = await outside.press_data(f"pv:{poll_id}:0:v:0", message=outside.last)
+    assert answer is not None and "for other residents" in answer["text"]
+
+    await inside.press("⬜ Light")                                     # one multiple-choice question
+    await inside.send("/polls")
+    assert "no open polls for you" in inside.last.text                # answered: off the list
+    async with harness.db() as s:
+        poll = await s.get(Poll, poll_id)
+        assert poll is not None
+        res = await ps.results(s, poll, min_group=1)
+    assert res.participants == 1 and res.completed == 1 and res.questions[0].counts == [1, 0]

@@ -1,4 +1,4 @@
-"""polls: polls, questions, responses, answers
+"""polls: polls, questions, responses, answers; the bot's own secrets
 
 Revision ID: 0004
 Revises: 0003
@@ -18,6 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('app_secrets',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=255), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_app_secrets'))
+    )
     op.create_table('polls',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.JSON(), nullable=False),
@@ -99,3 +105,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_polls_closes_at'))
 
     op.drop_table('polls')
+    op.drop_table('app_secrets')
