@@ -2,8 +2,10 @@
 terminal chat. Type as a resident; press buttons by their number; switch persona with :as.
 
     :as resident | moderator | organizer    who you are (the moderator types in the moderators' group)
-    :photo [caption]  :location LAT LON  :voice  :sticker  :document NAME
+    :photo [caption]  :location LAT LON  :voice  :sticker
+    :document NAME    send a document; a file at that path is sent as it is (e.g. a survey .yaml)
     :reply N TEXT     reply to bot message #N (moderators answer residents this way)
+    \n               in a message starts a new line (a poll's options: Where?\nSchool\nLibrary)
     :help             this text
     :quit             leave (Ctrl-D works too)
 """
@@ -115,10 +117,13 @@ class Console:
                 self.print(f"Press a number from 1 to {len(self.numbered)}.")
                 return True
             message, text = self.numbered[index]
-            if group is not None:
-                await group.press(user, text, message=message)
-            else:
-                await user.press(text, message=message)
+            try:
+                if group is not None:
+                    await group.press(user, text, message=message)
+                else:
+                    await user.press(text, message=message)
+            except AssertionError:  # the bot took that button away meanwhile
+                self.print("That button is no longer there.")
             return True
         if line.startswith(":photo"):
             caption = line[6:].strip() or None
@@ -136,7 +141,9 @@ class Console:
             await user.send_sticker()
         elif line.startswith(":document"):
             name = line[9:].strip() or "document.pdf"
-            await user.send_document(filename=name, content=b"%PDF-1.4 sandbox")
+            path = Path(name).expanduser()
+            content = path.read_bytes() if path.is_file() else b"%PDF-1.4 sandbox"
+            await user.send_document(filename=path.name, content=content)
         elif line.startswith(":reply "):
             _cmd, number, *rest = line.split(maxsplit=2)
             target = next((mid for (chat, mid), n in self.shown.items()
@@ -149,9 +156,9 @@ class Console:
         elif line.startswith(":"):
             self.print("Unknown sandbox command; type :help.")
         elif group is not None:
-            await group.send(user, line)
+            await group.send(user, line.replace("\\n", "\n"))
         else:
-            await user.send(line)
+            await user.send(line.replace("\\n", "\n"))
         return True
 
 

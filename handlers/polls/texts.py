@@ -475,12 +475,12 @@ def bad_file(exc: DomainError) -> str:
         }.get(problem, _("it is not valid YAML or JSON (line {line}).").format(line=1))
     q, o = int(p.get("q") or 0), int(p.get("o") or 0)
     if q and o:
-        where = _("Question {n}, option {m}: ").format(n=q, m=o)
+        where = _("question {n}, option {m}: ").format(n=q, m=o)
     elif q:
-        where = _("Question {n}: ").format(n=q)
+        where = _("question {n}: ").format(n=q)
     else:
         where = ""
-    return _("I could not read this survey file. {problem}").format(problem=where + detail)
+    return _("I could not read this survey file — {problem}").format(problem=where + detail)
 
 
 def file_only_at_start() -> str:

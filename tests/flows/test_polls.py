@@ -210,7 +210,7 @@ async def test_survey_imported_from_a_file_and_bad_files_explained(harness: Harn
 
     await org.send("/newpoll")
     await org.send_document("survey.yaml", b"questions: [{kind: single, text: Hi, options: [Same, same]}]")
-    assert "could not read this survey file" in org.last.text and "Question 1: This option is there twice: same" in org.last.text
+    assert "could not read this survey file" in org.last.text and "question 1: This option is there twice: same" in org.last.text
     await org.send_document("survey.json", b"{not json")
     assert "could not read this survey file" in org.last.text
     await org.send_document("survey.yaml", SURVEY_YAML.encode())
