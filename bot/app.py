@@ -25,7 +25,7 @@ from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.menus import publish_default_commands
 from bot.middlewares import ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
-from bot.scheduler import POLL_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
+from bot.scheduler import DUE_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
 from handlers import build_router
 from storage.db import create_engine, create_sessionmaker
@@ -48,7 +48,7 @@ class App:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     delivery: DeliveryEngine | None = None
     scheduler: Any = None  # AsyncIOScheduler: a trigger only (bot.scheduler)
-    poll_checks: Any = None  # close the polls that are due (also run by the scheduler)
+    due_checks: Any = None  # polls to close, event reminders... that are due (also run by the scheduler)
 
     async def close(self) -> None:
         if self.scheduler is not None:
@@ -159,16 +159,19 @@ async def build_app(settings: Settings) -> App:
 
     attach_report_checks(scheduler, report_checks)
 
-    async def poll_checks() -> None:
+    async def due_checks() -> None:
+        """Polls that close and event reminders, questions and feedback that are due."""
+        from handlers.events import check_due
         from handlers.polls import close_due
 
-        try:
-            await close_due(sessionmaker, settings, delivery)
-        except Exception:
-            log.exception("Poll checks failed")
+        for name, check in (("Poll", close_due), ("Event", check_due)):
+            try:
+                await check(sessionmaker, settings, delivery)
+            except Exception:
+                log.exception("%s checks failed", name)
 
-    app.poll_checks = poll_checks
-    add_periodic(scheduler, "poll-checks", poll_checks, POLL_CHECK_SECONDS)
+    app.due_checks = due_checks
+    add_periodic(scheduler, "due-checks", due_checks, DUE_CHECK_SECONDS)
 
     async def on_startup() -> None:
         from bot.services.polls import load_secret
@@ -178,7 +181,7 @@ async def build_app(settings: Settings) -> App:
         await publish_default_commands(bot, settings, i18n)
         await delivery.start()
         scheduler.start()
-        await poll_checks()  # a poll that closed while the bot was down closes now
+        await due_checks()  # what fell due while the bot was down is done now
 
     dp.startup.register(on_startup)
     return app

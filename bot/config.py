@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     # polls and surveys
     secret_key: str | None = None
     poll_min_group: int = Field(default=5, ge=1)
+    # events: reminders this many hours before the start, to those going
+    event_reminder_hours: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [24.0, 2.0])
+
+    @field_validator("event_reminder_hours", mode="before")
+    @classmethod
+    def _reminder_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                hours = [float(v) for v in value.replace(";", ",").split(",") if v.strip()]
+            except ValueError:
+                raise ValueError("give hours before the start, separated by commas, e.g. 24,2") from None
+            if any(not 0 < h <= 24 * 14 for h in hours):
+                raise ValueError("each reminder is from 0 to 336 hours before the start")
+            return hours
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

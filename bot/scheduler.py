@@ -50,7 +50,7 @@ def attach_delivery(scheduler: AsyncIOScheduler, engine: DeliveryEngine, sweep_s
 
 
 REPORT_CHECK_SECONDS = 600
-POLL_CHECK_SECONDS = 30  # polls close within this many seconds of their closing time
+DUE_CHECK_SECONDS = 30  # polls close, reminders go out within this many seconds of their time
 
 
 def attach_report_checks(

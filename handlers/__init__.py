@@ -15,7 +15,7 @@ def _detached(router: Router) -> Router:
 
 
 def build_router() -> Router:
-    from handlers import admin, announce, fallback, guard, moderation, polls, profile, registration, reports
+    from handlers import admin, announce, events, fallback, guard, moderation, polls, profile, registration, reports
 
     root = Router(name="root")
     root.include_routers(
@@ -29,6 +29,7 @@ def build_router() -> Router:
                 announce.router,
                 reports.router,
                 polls.router,
+                events.router,
                 moderation.router,
                 fallback.router,  # always last
             )

@@ -362,3 +362,72 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Events: workshops, public discussions, open lectures, working meetings, trainings ----------
+
+class Event(Base):
+    """An event residents can answer (going / maybe / can't go) and check in to.
+
+    Texts are ``{locale: text}``. ``version`` grows with every change residents are told of, so
+    buttons of an older announcement are recognised. Reminders, the speakers' questions and the
+    feedback question go out as campaigns with keys naming the event (and its start time), so
+    each is sent once, also across restarts. Status: scheduled or cancelled.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    description: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    venue: Mapped[str | None] = mapped_column(String(255))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    online_url: Mapped[str | None] = mapped_column(String(512))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    speakers: Mapped[str | None] = mapped_column(String(255))
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    default_locale: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    checkin_token: Mapped[str] = mapped_column(String(32), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventRsvp(Base):
+    """One resident's answer to an event. ``status``: going | maybe | no | waitlist (waiting in
+    order of ``waitlisted_at`` for a place). ``attended_at`` is set at check-in (once)."""
+
+    __tablename__ = "event_rsvps"
+    __table_args__ = (UniqueConstraint("event_id", "user_id", name="uq_event_rsvps_user"),
+                      Index("ix_event_rsvps_event_status", "event_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    waitlisted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attended_at: Mapped[datetime | None]
+    checked_in_by: Mapped[str | None] = mapped_column(String(16))  # link | organizer
+    feedback_score: Mapped[int | None] = mapped_column(Integer)
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+
+
+class EventQuestion(Base):
+    """A question for the speakers, sent in before the event; delivered to the organizers grouped."""
+
+    __tablename__ = "event_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

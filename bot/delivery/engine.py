@@ -854,7 +854,8 @@ async def _edit_outgoing(bot: Bot, chat_id: int, out: Outgoing, session: BaseSes
     assert out.edit_message_id is not None
     method: EditMessageReplyMarkup | EditMessageText
     if out.markup_only:
-        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=out.edit_message_id, reply_markup=out.reply_markup)
+        method = EditMessageReplyMarkup(chat_id=chat_id, message_id=out.edit_message_id,
+                                        reply_markup=out.reply_markup)
     else:
         method = EditMessageText(chat_id=chat_id, message_id=out.edit_message_id, text=out.text,
                                  reply_markup=out.reply_markup)

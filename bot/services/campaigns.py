@@ -85,6 +85,15 @@ async def resolve_audience(session: AsyncSession, audience: Audience) -> list[in
     return ids
 
 
+async def in_audience(session: AsyncSession, audience_json: dict[str, Any] | None, user: User) -> bool:
+    """Whether this resident is in the audience (as it resolves now)."""
+    audience = Audience.from_json(audience_json)
+    if audience.user_ids is not None and user.id not in audience.user_ids:
+        return False
+    audience.user_ids = [user.id]
+    return bool(await resolve_audience(session, audience))
+
+
 async def count_audience(session: AsyncSession, audience: Audience) -> int:
     return len(await resolve_audience(session, audience)) + len(audience.chat_ids)
 

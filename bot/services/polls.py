@@ -22,7 +22,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.campaigns import Audience, cancel_campaign, create_campaign, resolve_audience
+from bot.services.campaigns import Audience, cancel_campaign, create_campaign
+from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
 from storage.models import AppSecret, Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
 
@@ -256,11 +257,7 @@ async def load_secret(session: AsyncSession, configured: str | None) -> bytes:
 
 async def in_audience(session: AsyncSession, poll: Poll, user: User) -> bool:
     """Whether the poll was meant for this resident (its audience, as it is now)."""
-    audience = Audience.from_json(poll.audience)
-    if audience.user_ids is not None and user.id not in audience.user_ids:
-        return False
-    audience.user_ids = [user.id]
-    return bool(await resolve_audience(session, audience))
+    return await campaigns_in_audience(session, poll.audience, user)
 
 
 async def create_poll(

@@ -289,7 +289,7 @@ async def test_poll_closes_on_time_even_after_a_restart(harness: Harness) -> Non
     results = await until(lambda: _group_results(harness))
     assert f"#{poll_id} · closed" in results.text and "Online — 1 (100%)" in results.text
     await until(lambda: _buttons_taken_off(harness, who))
-    await harness.app.poll_checks()                           # a later check does nothing twice
+    await harness.app.due_checks()                           # a later check does nothing twice
     await harness.restart()
     async with harness.db() as s:
         assert len(list(await s.scalars(select(Campaign).where(Campaign.kind == "poll-results-org")))) == 1

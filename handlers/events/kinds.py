@@ -1,0 +1,56 @@
+"""What the delivery engine sends for events, rendered per recipient in their language:
+
+* ``event``: the announcement with Going / Maybe / Can't go;
+* ``event-reminder``: "still coming?" to those going;
+* ``event-notice``: a change, a cancellation, or a place freed from the waitlist;
+* ``event-feedback``: "how was it?" (1-5) to those who came;
+* ``event-questions``: the speakers' questions, to the organizers' chat.
+"""
+from __future__ import annotations
+
+from bot.delivery import Outgoing, RenderContext, register_kind
+from handlers.events import keyboards, texts
+
+
+def _tz(ctx: RenderContext):  # type: ignore[no-untyped-def]
+    assert ctx.settings is not None
+    return ctx.settings.tz
+
+
+def render_event(ctx: RenderContext) -> Outgoing:
+    event = ctx.payload["event"]
+    return Outgoing(text=texts.card(event, ctx.locale, _tz(ctx)),
+                    reply_markup=keyboards.event(event["id"], event["version"]))
+
+
+def render_reminder(ctx: RenderContext) -> Outgoing:
+    event = ctx.payload["event"]
+    return Outgoing(text=texts.notice(ctx.payload, ctx.locale, _tz(ctx)),
+                    reply_markup=keyboards.reminder(event["id"], event["version"]))
+
+
+def render_notice(ctx: RenderContext) -> Outgoing:
+    event = ctx.payload["event"]
+    markup = None
+    if ctx.payload["what"] == "changed":
+        markup = keyboards.event(event["id"], event["version"])
+    return Outgoing(text=texts.notice(ctx.payload, ctx.locale, _tz(ctx)), reply_markup=markup)
+
+
+def render_feedback(ctx: RenderContext) -> Outgoing:
+    return Outgoing(text=texts.notice(ctx.payload, ctx.locale, _tz(ctx)),
+                    reply_markup=keyboards.feedback(ctx.payload["event"]["id"]))
+
+
+def render_questions(ctx: RenderContext) -> Outgoing:
+    text = texts.questions_for_speakers(ctx.payload, ctx.locale, _tz(ctx))
+    from handlers.polls.texts import split
+
+    return Outgoing(text=split(text)[0])
+
+
+register_kind("event", render_event)
+register_kind("event-reminder", render_reminder)
+register_kind("event-notice", render_notice)
+register_kind("event-feedback", render_feedback)
+register_kind("event-questions", render_questions)

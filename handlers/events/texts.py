@@ -1,0 +1,342 @@
+"""Texts of events: the announcement as residents see it, notices, the organizer's wizard and lists.
+
+Event content comes as the JSON of ``events_service.event_json`` (also the campaign payload), so
+the same functions render a preview, a campaign message and a live edit.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from babel.dates import format_date, format_time
+
+from bot.i18n import N_, esc, fmt_number
+from bot.services.errors import DomainError
+from handlers.polls.texts import pick
+
+KIND_NAMES = {
+    "workshop": N_("Workshop"),
+    "discussion": N_("Public discussion"),
+    "lecture": N_("Open lecture"),
+    "meeting": N_("Working meeting"),
+    "training": N_("Training"),
+}
+ANSWER_NAMES = {
+    "going": N_("✅ Going"),
+    "maybe": N_("🤔 Maybe"),
+    "no": N_("❌ Can't go"),
+    "waitlist": N_("⏳ On the waitlist"),
+}
+
+
+def when(event: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
+    """"Thursday, 25 December 2026, 18:30–20:00" in the reader's language (the end's date too
+    when it ends on another day)."""
+    starts = datetime.fromisoformat(event["starts_at"]).astimezone(tz)
+    ends = datetime.fromisoformat(event["ends_at"]).astimezone(tz)
+    day = format_date(starts, "full", locale=locale)
+    start = format_time(starts, "short", locale=locale)
+    end = format_time(ends, "short", locale=locale)
+    if ends.date() != starts.date():
+        end = f"{format_date(ends, 'medium', locale=locale)} {end}"
+    return f"{day}, {start}–{end}"
+
+
+def place(event: dict[str, Any]) -> str:
+    if event.get("online_url"):
+        return _("online: {link}").format(link=esc(event["online_url"]))
+    if event.get("venue"):
+        return esc(event["venue"])
+    return _("the place is shown on the map")
+
+
+def card(event: dict[str, Any], locale: str, tz: ZoneInfo, *, status: str | None = None,
+         places: int | None = None) -> str:
+    """The event as residents see it; ``status`` is the resident's answer, ``places`` left."""
+    default = event["default_locale"]
+    lines = [f"📅 <b>{esc(pick(event['title'], locale, default))}</b>",
+             f"<i>{_(KIND_NAMES.get(event['kind'], KIND_NAMES['workshop']))}</i>", ""]
+    description = pick(event.get("description") or {}, locale, default)
+    if description:
+        lines += [esc(description), ""]
+    lines.append(_("🕒 {when} ({zone})").format(when=when(event, locale, tz), zone=tz.key))
+    lines.append(_("📍 {place}").format(place=place(event)))
+    if event.get("speakers"):
+        lines.append(_("🎤 {speakers}").format(speakers=esc(event["speakers"])))
+    if event.get("status") == "cancelled":
+        lines += ["", _("❌ <b>This event is cancelled.</b>")]
+        return "\n".join(lines)
+    if places is not None:
+        lines.append(ngettext("{count} place left", "{count} places left", places).format(
+            count=fmt_number(places, locale)) if places else _("No places left: “Going” puts you on the waitlist."))
+    if status:
+        lines += ["", _("Your answer: {answer}").format(answer=_(ANSWER_NAMES[status]))]
+    return "\n".join(lines)
+
+
+def answer_saved(status: str) -> str:
+    if status == "waitlist":
+        return _("The event is full: you are on the waitlist. We will tell you if a place frees up.")
+    return _("Saved: {answer}").format(answer=_(ANSWER_NAMES[status]))
+
+
+def refusal(code: str) -> str:
+    return {
+        "cancelled": _("This event is cancelled."),
+        "started": _("This event has already started, answers are closed."),
+        "unknown_event": _("This event no longer exists."),
+        "not_for_you": _("Sorry, this event is for other residents (another district or group)."),
+        "too_early": _("Check-in opens two hours before the start."),
+        "over": _("This event is over."),
+        "not_attended": _("Feedback is for those who came — thank you anyway!"),
+        "changed": _("This event was changed — here it is as it is now."),
+    }.get(code, _("This button is no longer active."))
+
+
+def notice(payload: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
+    event = payload["event"]
+    what = payload["what"]
+    title = esc(pick(event["title"], locale, event["default_locale"]))
+    if what == "cancelled":
+        head = _("❌ <b>Cancelled:</b> {title}").format(title=title)
+        return f"{head}\n\n" + _("We are sorry. It was planned for {when}.").format(when=when(event, locale, tz))
+    if what == "promoted":
+        head = _("🎉 A place freed up: you are now going to <b>{title}</b>!").format(title=title)
+    elif what == "reminder":
+        head = _("⏰ <b>Reminder:</b> {title}").format(title=title)
+    elif what == "feedback":
+        return _("🙏 Thank you for coming to <b>{title}</b>! How was it? Rate it from 1 to 5.").format(title=title)
+    else:
+        changed = [_("the time") if c == "time" else _("the place") for c in payload.get("changes", [])]
+        head = _("✏️ <b>Changed:</b> {what} of {title}").format(what=", ".join(changed), title=title)
+    lines = [head, "", _("🕒 {when} ({zone})").format(when=when(event, locale, tz), zone=tz.key),
+             _("📍 {place}").format(place=place(event))]
+    if what == "reminder":
+        lines += ["", _("Are you still coming?")]
+    return "\n".join(lines)
+
+
+def ask_question() -> str:
+    return _("❓ Write your question for the speakers in one message (or /cancel). "
+             "The organizers get all questions before the event.")
+
+
+def question_saved() -> str:
+    return _("✅ Your question was sent to the organizers. Thank you!")
+
+
+def text_error(exc: DomainError) -> str:
+    if exc.code == "too_long":
+        return _("That is too long: at most {limit} characters, please shorten it.").format(limit=exc.params["limit"])
+    return _("Please write it as text.")
+
+
+def ask_comment() -> str:
+    return _("Thank you! Anything to add? Write a comment, or /cancel if not.")
+
+
+def comment_saved() -> str:
+    return _("✅ Thank you for your feedback!")
+
+
+def questions_for_speakers(payload: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
+    event = payload["event"]
+    title = esc(pick(event["title"], locale, event["default_locale"]))
+    lines = [_("❓ <b>Questions for the speakers</b> of {title} ({when})").format(
+        title=title, when=when(event, locale, tz)), ""]
+    lines += [f"{n}. {esc(q[:600])}" for n, q in enumerate(payload.get("questions", []), 1)]
+    return "\n".join(lines)
+
+
+def checked_in(title: str, first: bool) -> str:
+    if first:
+        return _("✅ Welcome to <b>{title}</b>! You are checked in.").format(title=esc(title))
+    return _("You are already checked in to <b>{title}</b>.").format(title=esc(title))
+
+
+def resident_list(items: list[str]) -> str:
+    if not items:
+        return _("There are no upcoming events for you right now.")
+    return "\n".join([_("<b>Upcoming events:</b>"), "", *items])
+
+
+def resident_item(n: int, event: dict[str, Any], status: str | None, locale: str, tz: ZoneInfo) -> str:
+    title = esc(pick(event["title"], locale, event["default_locale"]))
+    line = f"{n}. <b>{title}</b>\n   {when(event, locale, tz)}"
+    if status:
+        line += "\n   " + _(ANSWER_NAMES[status])
+    return line
+
+
+# ------------------------------------------------------------------ organizers
+
+def organizer_list(items: list[str]) -> str:
+    if not items:
+        return _("No events yet. Create one with /newevent.")
+    return "\n".join([_("<b>Events</b> (tap one for details):"), "", *items])
+
+
+def organizer_item(event: dict[str, Any], tally: Any, locale: str, tz: ZoneInfo) -> str:
+    title = esc(pick(event["title"], locale, event["default_locale"]))
+    status = _("cancelled") if event["status"] == "cancelled" else ""
+    line = f"#{event['id']} · <b>{title}</b> {status}\n   {when(event, locale, tz)}\n   " + counts(tally, event)
+    return line
+
+
+def counts(tally: Any, event: dict[str, Any]) -> str:
+    text = _("going {going}, maybe {maybe}, waitlist {waitlist}, came {attended}").format(
+        going=tally.going, maybe=tally.maybe, waitlist=tally.waitlist, attended=tally.attended)
+    if event.get("capacity"):
+        text += " · " + _("places {capacity}").format(capacity=event["capacity"])
+    return text
+
+
+def details(event: dict[str, Any], tally: Any, questions: int, locale: str, tz: ZoneInfo) -> str:
+    lines = [card(event, locale, tz), "", _("<b>Answers:</b> {counts}").format(counts=counts(tally, event))]
+    if tally.feedback:
+        lines.append(_("Feedback: {score} of 5 from {count}").format(
+            score=fmt_number(round(tally.score, 1), locale), count=tally.feedback))
+    if questions:
+        lines.append(_("Questions for the speakers so far: {count}").format(count=questions))
+    return "\n".join(lines)
+
+
+def checkin_caption(link: str) -> str:
+    return _("Show this code at the entrance: residents scan it (or open the link) to check in.\n{link}").format(
+        link=esc(link))
+
+
+def attendance_menu(title: str) -> str:
+    return _("Tap a name to mark who came to <b>{title}</b> (tap again to undo).").format(title=esc(title))
+
+
+def nobody_going() -> str:
+    return _("Nobody has said they are going yet.")
+
+
+def ask_cancel(title: str) -> str:
+    return _("Cancel <b>{title}</b>? Everyone who answered will be told.").format(title=esc(title))
+
+
+def cancelled_done() -> str:
+    return _("The event is cancelled; everyone who answered is being told.")
+
+
+def changed_done() -> str:
+    return _("Saved; everyone who answered is being told.")
+
+
+def nothing_changed() -> str:
+    return _("That is the same as before; nothing changed.")
+
+
+def ask_new_time(tz: ZoneInfo, example: str) -> str:
+    return _("Send the new start like <code>{example}</code> (time zone {zone}); the length stays the same.").format(
+        example=example, zone=tz.key)
+
+
+def ask_new_place() -> str:
+    return _("Send the new address, or an https:// link for an online event.")
+
+
+def only_organizers() -> str:
+    return _("Sorry, only organizers can do this.")
+
+
+# ------------------------------------------------------------------ the /newevent wizard
+
+def ask_kind() -> str:
+    return _("<b>New event</b>\nWhat kind of event is it?")
+
+
+def ask_title(language: str) -> str:
+    return _("Send the title in {language} on the first line; a description can follow on the next lines.").format(
+        language=language)
+
+
+def title_error(exc: DomainError) -> str:
+    if exc.code == "title_too_long":
+        return _("The title is too long: at most {limit} characters.").format(limit=exc.params["limit"])
+    if exc.code == "description_too_long":
+        return _("The description is too long: at most {limit} characters.").format(limit=exc.params["limit"])
+    return _("Please send the title as text.")
+
+
+def ask_start(tz: ZoneInfo, example: str) -> str:
+    return _("When does it start? Send the date and time like <code>{example}</code> (time zone {zone}).").format(
+        example=example, zone=tz.key)
+
+
+def ask_end(start: str) -> str:
+    return _("It starts {start}. When does it end? Send a time like <code>20:00</code>, "
+             "or a date and time like <code>26.12 11:00</code>.").format(start=start)
+
+
+def end_error(exc: DomainError) -> str:
+    if exc.code == "end_before_start":
+        return _("The end must be after the start. Please send the end again.")
+    if exc.code == "too_long":
+        return _("An event can last at most {days} days.").format(days=exc.params["days"])
+    return _("I could not read that time. Please write it like <code>20:00</code> or <code>26.12 11:00</code>.")
+
+
+def ask_place() -> str:
+    return _("Where is it? Send the address, a location (📎 → Location), or an https:// link for an online event.")
+
+
+def place_error(exc: DomainError) -> str:
+    if exc.code == "too_long":
+        return _("That is too long: at most {limit} characters.").format(limit=exc.params["limit"])
+    return _("Please send the address as text, a location, or a link.")
+
+
+def ask_capacity() -> str:
+    return _("How many places are there? Send a number, or tap “No limit”.")
+
+
+def capacity_error(exc: DomainError) -> str:
+    return _("Please send a whole number of places from 1 to {max}, or tap “No limit”.").format(max=exc.params["max"])
+
+
+def ask_speakers() -> str:
+    return _("Who speaks or leads it? Send names (one message), or tap “Skip”.")
+
+
+def speakers_error() -> str:
+    return _("Please keep the names under 255 characters.")
+
+
+def panel(event: dict[str, Any], audience: str, count: int, languages: str, locale: str, tz: ZoneInfo) -> str:
+    from handlers.audience import residents
+
+    lines = [_("<b>Ready to publish?</b>"), "",
+             card(event, locale, tz), "",
+             _("Places: {capacity}").format(capacity=event["capacity"] or _("no limit")),
+             _("Audience: {audience}").format(audience=audience),
+             _("Recipients: {residents}").format(residents=residents(count, locale)),
+             _("Languages: {languages}").format(languages=languages)]
+    return "\n".join(lines)
+
+
+def ask_translation(language: str) -> str:
+    return _("Send the {language} version: the title on the first line, the description below.").format(
+        language=language)
+
+
+def created(event_id: int) -> str:
+    return _("Event #{id} published. Follow the answers with /events.").format(id=event_id)
+
+
+def draft_dropped() -> str:
+    return _("Event discarded. Nothing was sent.")
+
+
+def draft_expired() -> str:
+    return _("This draft is no longer there. Start again with /newevent.")
+
+
+def start_passed() -> str:
+    return _("The start time has already passed. Please start again with /newevent.")

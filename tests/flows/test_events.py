@@ -1,0 +1,216 @@
+"""Events through the real Dispatcher, the delivery engine and the fake Bot API, with a clock
+the test controls: answers, waitlist, calendar file, reminders across restarts, check-in,
+feedback, changes and cancellation."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+from sqlalchemy import select
+
+from bot.fakeapi import FakeUser
+from storage.models import Campaign, Event, EventRsvp, User
+from tests.delivery_helpers import Clock, finished, organizer, resident, tune, until
+from tests.harness import ORGANIZERS_CHAT, Harness
+
+KYIV = ZoneInfo("Europe/Kyiv")
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+START = datetime(2026, 12, 10, 18, 30, tzinfo=KYIV)  # 16:30 UTC
+
+
+async def campaigns(h: Harness, kind: str) -> list[Campaign]:
+    async with h.db() as s:
+        return list(await s.scalars(select(Campaign).where(Campaign.kind == kind).order_by(Campaign.id)))
+
+
+async def all_sent(h: Harness, kind: str) -> None:
+    for campaign in await campaigns(h, kind):
+        if campaign.status != "cancelled":
+            await finished(h, campaign.id)
+
+
+async def create_event(h: Harness, org: FakeUser, capacity: str | None = "2") -> int:
+    await org.send("/newevent")
+    await org.press("Workshop")
+    await org.send("Budget workshop\nHow the city budget is made, and how to take part.")
+    await org.send("10.12 18:30")
+    assert "Thursday, December 10, 2026" in org.last.text
+    await org.send("20:00")
+    await org.send("City library, Ushakova 5")
+    if capacity is None:
+        await org.press("No limit")
+    else:
+        await org.send(capacity)
+    await org.press("Skip")
+    assert "Ready to publish?" in org.last.text and "6:30" in org.last.text
+    await org.press("➕ Українська")
+    await org.send("Бюджетний воркшоп\nЯк складається бюджет міста.")
+    await org.press("✅ Publish to")
+    (campaign,) = (await campaigns(h, "event"))[-1:]
+    await finished(h, campaign.id)
+    return int(campaign.payload["event"]["id"])
+
+
+def card_of(who: FakeUser):  # type: ignore[no-untyped-def]
+    return next(m for m in reversed(who.messages) if m.text.startswith("📅"))
+
+
+async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness: Harness) -> None:
+    clock = Clock(NOW)
+    tune(harness, time_scale=20, progress_interval=0.05, now=clock)
+    group = harness.fake.group(ORGANIZERS_CHAT, "Organizers")
+    org = await organizer(harness, 6000)
+    group.add_member(org)
+    for tg_id, lang in ((6001, "en"), (6002, "uk"), (6003, "en")):
+        await resident(harness, tg_id, lang)
+    a, b, c = (harness.fake.user(i) for i in (6001, 6002, 6003))
+    event_id = await create_event(harness, org)
+
+    assert "Budget workshop" in card_of(a).text and "Бюджетний воркшоп" in card_of(b).text
+    assert "18:30" in card_of(b).text and "Europe/Kyiv" in card_of(a).text
+    assert (await a.press("✅ Going"))["text"] == "Saved: ✅ Going"  # type: ignore[index]
+    assert "1 place left" in card_of(a).text and "Your answer: ✅ Going" in card_of(a).text
+    await b.press(b.buttons(card_of(b))[0])
+    answer = await c.press("✅ Going")
+    assert answer is not None and "waitlist" in answer["text"]
+    assert "Your answer: ⏳ On the waitlist" in card_of(c).text
+
+    await a.press("❌ Can't go")                                   # a place frees up: C gets it
+    await until(lambda: _last_startswith(c, "🎉"))
+    async with harness.db() as s:
+        statuses = dict((await s.execute(select(EventRsvp.user_id, EventRsvp.status))).all())
+    assert sorted(statuses.values()) == ["going", "going", "no"]
+
+    await a.press("📅 Add to calendar")
+    ics = a.last
+    assert ics.kind == "document" and ics.filename == f"event-{event_id}.ics"
+    calendar = icalendar.Calendar.from_ical(harness.fake.file(ics.file_id).content)
+    (vevent,) = calendar.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Budget workshop"
+    assert vevent.decoded("DTSTART") == START.astimezone(UTC)
+
+    async def due() -> None:
+        assert harness.app is not None
+        await harness.app.due_checks()
+        await all_sent(harness, "event-reminder")
+
+    clock.set(START - timedelta(hours=23))                          # the 24-hour reminder
+    await due()
+    assert b.last.text.startswith("⏰") and c.last.text.startswith("⏰") and not a.last.text.startswith("⏰")
+    await harness.stop()                                            # down while the 2-hour one falls due
+    clock.set(START - timedelta(minutes=90))
+    await harness.start()
+    await all_sent(harness, "event-reminder")
+    await harness.restart()                                         # and once more: nothing twice
+    await due()
+    reminders = [m for m in harness.fake.bot_messages(6003) if m.text.startswith("⏰")]
+    assert len(reminders) == 2 and len(await campaigns(harness, "event-reminder")) == 2
+    await c.press("❌ No, free my place", message=reminders[-1])
+    async with harness.db() as s:
+        status_c = await s.scalar(select(EventRsvp.status).join(User, User.id == EventRsvp.user_id)
+                                  .where(User.telegram_id == 6003))
+    assert status_c == "no"
+
+    async with harness.db() as s:
+        token = (await s.get(Event, event_id)).checkin_token  # type: ignore[union-attr]
+    clock.set(START - timedelta(hours=3))
+    await b.send(f"/start checkin_{token}")
+    assert "opens two hours before" in b.last.text
+    clock.set(START + timedelta(minutes=5))
+    await b.send(f"/start checkin_{token}")
+    assert b.last.text.startswith("✅")
+    await b.send(f"/start checkin_{token}")
+    assert "already" in b.last.text or "вже" in b.last.text
+    await b.send("/start checkin_forged")
+    assert "no longer exists" in b.last.text or "не існує" in b.last.text
+
+    clock.set(START + timedelta(hours=2))                           # over: those who came are asked
+    assert harness.app is not None
+    await harness.app.due_checks()
+    await all_sent(harness, "event-feedback")
+    assert "1" in b.buttons(b.last) and len(b.buttons(b.last)) == 5
+    await b.press(b.buttons(b.last)[3])
+    await b.send("More time for questions, please")
+    async with harness.db() as s:
+        row = await s.scalar(select(EventRsvp).where(EventRsvp.attended_at.is_not(None)))
+        assert row is not None and row.feedback_score == 4 and row.feedback_comment == "More time for questions, please"
+    assert [m for m in harness.fake.bot_messages(6001) if "How was it" in m.text] == []  # did not come
+
+    await org.send("/events")
+    await org.press(f"📋 #{event_id}")
+    assert "came 1" in org.last.text and "Feedback: 4 of 5 from 1" in org.last.text
+
+
+def _last_startswith(who: FakeUser, prefix: str):  # type: ignore[no-untyped-def]
+    async def check() -> bool:
+        return any(m.text.startswith(prefix) for m in who.messages)
+    return check()
+
+
+async def test_change_and_cancel_tell_everyone_who_answered(harness: Harness) -> None:
+    clock = Clock(NOW)
+    tune(harness, time_scale=20, progress_interval=0.05, now=clock)
+    org = await organizer(harness, 6100)
+    await resident(harness, 6101)
+    await resident(harness, 6102, district="korabelnyi")
+    a, quiet = harness.fake.user(6101), harness.fake.user(6102)
+    event_id = await create_event(harness, org, capacity=None)
+    old_card = card_of(a)
+    await a.press("🤔 Maybe")
+
+    await org.send("/events")
+    await org.press(f"📋 #{event_id}")
+    await org.press("🕒 Change time")
+    await org.send("01.01.2020 10:00")
+    assert "already passed" in org.last.text
+    await org.send("11.12 18:30")
+    assert "being told" in org.last.text
+    await all_sent(harness, "event-notice")
+    notice = a.last
+    assert notice.text.startswith("✏️") and "December 11" in notice.text and notice.buttons
+    assert not any(m.text.startswith("✏️") for m in quiet.messages)      # did not answer: not told
+    answer = await a.press("✅ Going", message=old_card)                  # the old announcement's button
+    assert answer is not None and "changed" in answer["text"]
+    assert card_of(a).message_id != old_card.message_id and "December 11" in card_of(a).text
+
+    await org.press("✖ Cancel the event")
+    await org.press("Yes, cancel it")
+    await all_sent(harness, "event-notice")
+    assert a.last.text.startswith("❌")
+    answer = await a.press("✅ Going", message=notice)
+    assert answer is not None and "cancelled" in answer["text"]
+    await a.send("/events")
+    assert "no upcoming events" in a.last.text
+
+
+async def test_wizard_refuses_bad_dates_places_and_capacity(harness: Harness) -> None:
+    clock = Clock(NOW)
+    tune(harness, now=clock)
+    org = await organizer(harness, 6200)
+    await org.send("/newevent")
+    await org.press("Open lecture")
+    await org.send("x" * 200)
+    assert "too long" in org.last.text
+    await org.send("Lecture on heritage")
+    await org.send("32.13 25:00")
+    assert "could not read" in org.last.text
+    await org.send("01.01.2020 18:00")
+    assert "already passed" in org.last.text
+    await org.send("10.12 18:30")
+    await org.send("17:00")
+    assert "after the start" in org.last.text
+    await org.send("20:00")
+    await org.send_location(46.63, 32.61)
+    for bad in ("0", "-5", "many", "1000001"):
+        await org.send(bad)
+        assert "whole number" in org.last.text
+    await org.press("No limit")
+    await org.send("Dr. Olha Koval")
+    assert "Places: no limit" in org.last.text and "🎤 Dr. Olha Koval" in org.last.text
+    resident_one = await resident(harness, 6201)
+    assert resident_one
+    await org.press("✅ Publish to")
+    stranger = harness.fake.user(6201)
+    await until(lambda: _last_startswith(stranger, "📅"))
+    assert "the place is shown on the map" in card_of(stranger).text
