@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.campaigns import Audience, create_campaign, in_audience, parse_when
@@ -390,6 +390,33 @@ async def feedback(session: AsyncSession, event: Event | None, user: User, *, sc
         row.feedback_comment = comment or None
     row.updated_at = now
     await session.flush()
+
+
+# ------------------------------------------------------------------ personal data
+
+async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The resident's answers to events, attendance, feedback and questions (for /mydata)."""
+    out = []
+    for row, title in await session.execute(
+        select(EventRsvp, Event.title).join(Event, Event.id == EventRsvp.event_id)
+        .where(EventRsvp.user_id == user_id).order_by(EventRsvp.event_id)
+    ):
+        out.append({"event": row.event_id, "title": title, "answer": row.status,
+                    "attended_at": row.attended_at.isoformat() if row.attended_at else None,
+                    "feedback_score": row.feedback_score, "feedback_comment": row.feedback_comment})
+    for event_id, text in await session.execute(
+        select(EventQuestion.event_id, EventQuestion.text).where(EventQuestion.user_id == user_id)
+    ):
+        out.append({"event": event_id, "question_for_speakers": text})
+    return out
+
+
+async def forget(session: AsyncSession, user_id: int) -> None:
+    """On /deleteme: answers and attendance stay in the counts (the person's name is gone with
+    the profile); their questions for speakers stay, with nothing leading back to them; their
+    feedback comments go (a comment may name them)."""
+    await session.execute(update(EventQuestion).where(EventQuestion.user_id == user_id).values(user_id=None))
+    await session.execute(update(EventRsvp).where(EventRsvp.user_id == user_id).values(feedback_comment=None))
 
 
 # ------------------------------------------------------------------ lists

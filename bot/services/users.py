@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import events as events_service
 from bot.services import polls as polls_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
@@ -125,6 +126,7 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         **await reports_service.export_for(session, user),
         # anonymous polls are not here: their answers are not stored with the person
         "poll_answers": await polls_service.personal_answers(session, user.id),
+        "events": await events_service.export_for(session, user.id),
     }
 
 
@@ -134,6 +136,7 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     Returns the reports whose moderators' cards showed the name (to be re-rendered)."""
     named = await reports_service.forget_person(session, user)
     await polls_service.forget(session, user.id, poll_secret)
+    await events_service.forget(session, user.id)
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

@@ -82,6 +82,10 @@ async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness:
         statuses = dict((await s.execute(select(EventRsvp.user_id, EventRsvp.status))).all())
     assert sorted(statuses.values()) == ["going", "going", "no"]
 
+    await a.press("❓ Ask the speakers")
+    await a.send("Will there be <b>slides</b> & handouts?")
+    assert "sent to the organizers" in a.last.text
+
     await a.press("📅 Add to calendar")
     ics = a.last
     assert ics.kind == "document" and ics.filename == f"event-{event_id}.ics"
@@ -112,6 +116,12 @@ async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness:
                                   .where(User.telegram_id == 6003))
     assert status_c == "no"
 
+    clock.set(START - timedelta(minutes=30))                        # the speakers' questions, grouped
+    await harness.app.due_checks()  # type: ignore[union-attr]
+    await all_sent(harness, "event-questions")
+    questions = harness.fake.bot_messages(ORGANIZERS_CHAT)[-1]
+    assert questions.text.startswith("❓ Questions for the speakers") and "1. Will there be <b>slides</b> & handouts?" in questions.text
+
     async with harness.db() as s:
         token = (await s.get(Event, event_id)).checkin_token  # type: ignore[union-attr]
     clock.set(START - timedelta(hours=3))
@@ -140,6 +150,12 @@ async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness:
     await org.send("/events")
     await org.press(f"📋 #{event_id}")
     assert "came 1" in org.last.text and "Feedback: 4 of 5 from 1" in org.last.text
+    await org.press("📷 Check-in code")
+    assert org.last.kind == "photo" and f"start=checkin_{token}" in org.last.text
+    await org.press("✅ Who came")
+    assert org.last.buttons == ["☑️ R6002"]                           # going or came, by name
+    await org.press("☑️ R6002")                                       # undo by hand
+    assert org.last.buttons == ["⬜ R6002"]
 
 
 def _last_startswith(who: FakeUser, prefix: str):  # type: ignore[no-untyped-def]
