@@ -52,6 +52,13 @@ async def create_event(h: Harness, org: FakeUser, capacity: str | None = "2") ->
     return int(campaign.payload["event"]["id"])
 
 
+def uk(h: Harness, msgid: str) -> str:
+    assert h.app is not None
+    text = h.app.i18n.gettext(msgid, locale="uk")
+    assert text != msgid  # translated
+    return text
+
+
 def card_of(who: FakeUser):  # type: ignore[no-untyped-def]
     return next(m for m in reversed(who.messages) if m.text.startswith("📅"))
 
@@ -124,16 +131,18 @@ async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness:
 
     async with harness.db() as s:
         token = (await s.get(Event, event_id)).checkin_token  # type: ignore[union-attr]
-    clock.set(START - timedelta(hours=3))
+    clock.set(START - timedelta(hours=3))                           # B reads Ukrainian
     await b.send(f"/start checkin_{token}")
-    assert "opens two hours before" in b.last.text
+    assert b.last.text == uk(harness, "Check-in opens two hours before the start.")
     clock.set(START + timedelta(minutes=5))
     await b.send(f"/start checkin_{token}")
-    assert b.last.text.startswith("✅")
-    await b.send(f"/start checkin_{token}")
-    assert "already" in b.last.text or "вже" in b.last.text
+    assert b.last.html == uk(harness, "✅ Welcome to <b>{title}</b>! You are checked in.").format(
+        title="Бюджетний воркшоп")
+    await b.send(f"/start checkin_{token}")                          # twice: once is enough
+    assert b.last.html == uk(harness, "You are already checked in to <b>{title}</b>.").format(
+        title="Бюджетний воркшоп")
     await b.send("/start checkin_forged")
-    assert "no longer exists" in b.last.text or "не існує" in b.last.text
+    assert b.last.text == uk(harness, "This event no longer exists.")
 
     clock.set(START + timedelta(hours=2))                           # over: those who came are asked
     assert harness.app is not None
