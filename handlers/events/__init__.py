@@ -40,7 +40,7 @@ from handlers.events import kinds as _kinds  # noqa: F401 - registers the campai
 from handlers.events.keyboards import EvCb, EvOrgCb, NewEvCb
 from handlers.polls import valid_id
 from handlers.polls.texts import pick
-from handlers.shared import close_buttons, edit_text, post_progress_and_start, role_routers
+from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, post_progress_and_start, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Event, User
 
@@ -271,6 +271,7 @@ async def checkin_link(message: Message, rest: str, data: dict[str, Any]) -> Non
 
 
 @router.message(Command("events"))
+@router.message(MenuText(MENU_EVENTS))
 async def events_command(
     message: Message, session: AsyncSession, user: User | None, roles: set[str], settings: Settings,
     i18n: I18n, delivery: DeliveryEngine,

@@ -205,7 +205,7 @@ async def test_change_and_cancel_tell_everyone_who_answered(harness: Harness) ->
     assert a.last.text.startswith("❌")
     answer = await a.press("✅ Going", message=notice)
     assert answer is not None and "cancelled" in answer["text"]
-    await a.send("/events")
+    await a.send("📅 Events")                                         # the menu button
     assert "no upcoming events" in a.last.text
 
 
