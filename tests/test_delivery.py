@@ -81,6 +81,7 @@ def test_parse_when_local_time_to_utc() -> None:
     assert cs.parse_when("25.12 18:30", now, KYIV) == datetime(2026, 12, 25, 16, 30, tzinfo=UTC)
     assert cs.parse_when("25.12.2026 18:30", now, KYIV) == datetime(2026, 12, 25, 16, 30, tzinfo=UTC)
     assert cs.parse_when("18:30", now, KYIV) == datetime(2026, 11, 23, 16, 30, tzinfo=UTC)
+    assert cs.parse_when("05.01 18:00", now, KYIV) == datetime(2027, 1, 5, 16, 0, tzinfo=UTC)  # next year's
     for bad, code in [("11:59", "time_past"), ("23.11 12:00", "time_past"), ("31.02 10:00", "time_format"),
                       ("tomorrow", "time_format"), ("01.01.2029 10:00", "time_too_far")]:
         with pytest.raises(DomainError) as err:

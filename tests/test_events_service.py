@@ -81,3 +81,27 @@ def test_input_checks() -> None:
         with pytest.raises(DomainError):
             es.parse_capacity(bad)
     assert es.parse_title("Title\n\nA longer description") == ("Title", "A longer description")
+
+
+async def test_walk_ins_take_no_place_and_an_erased_resident_frees_theirs(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with create_sessionmaker(engine)() as s:
+        a, b, c, d = (User(telegram_id=800 + i, language="en", district="center", topics=[], registered_at=NOW)
+                      for i in range(4))
+        s.add_all([a, b, c, d])
+        await s.flush()
+        draft = es.EventDraft(title={"en": "Meeting"}, starts_at=NOW + timedelta(days=1),
+                              ends_at=NOW + timedelta(days=1, hours=2), venue="Hall", capacity=1)
+        event = await es.create_event(s, draft, default_locale="en", created_by=None, now=NOW)
+        assert (await es.answer(s, event, a, "going", NOW)).status == "going"
+        assert (await es.answer(s, event, b, "going", NOW)).status == "waitlist"
+        with pytest.raises(DomainError) as err:                     # questions close an hour before
+            await es.ask(s, event, c, "Slides?", event.starts_at - timedelta(minutes=30))
+        assert err.value.code == "questions_closed"
+        _event, first = await es.check_in(s, event.checkin_token, d, event.starts_at)  # a walk-in
+        assert first and (await es.tallies(s, [event.id]))[event.id].going == 1
+        await es.forget(s, a.id, NOW)                                # /deleteme before the event
+        tally = (await es.tallies(s, [event.id]))[event.id]
+        assert (tally.going, tally.no, tally.waitlist, tally.walkin) == (1, 1, 0, 1)
+        assert (await es.rsvp_of(s, event.id, b.id)).status == "going"  # type: ignore[union-attr]
+    await engine.dispose()

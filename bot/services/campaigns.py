@@ -259,6 +259,7 @@ _WHEN = re.compile(
 
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     """'25.12 18:30', '25.12.2026 18:30' or '18:30' (today) in ``tz`` -> aware UTC datetime.
+    A date without a year that is months past means next year's.
 
     Raises DomainError: time_format, time_past (params: when), time_too_far.
     """
@@ -278,6 +279,12 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise DomainError("time_format") from None
     when = local.astimezone(UTC)
+    if when <= now - timedelta(days=60) and match["d"] and not match["y"]:
+        # "05.01" typed in December means next January (a date just passed stays an error)
+        try:
+            when = local.replace(year=local.year + 1).astimezone(UTC)
+        except ValueError:  # 29.02
+            raise DomainError("time_format") from None
     if when <= now:
         raise DomainError("time_past", when=when)
     if when - now > timedelta(days=366):

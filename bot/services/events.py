@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.campaigns import Audience, create_campaign, in_audience, parse_when
+from bot.services.campaigns import Audience, cancel_campaign, create_campaign, in_audience, parse_when
 from bot.services.errors import DomainError
-from storage.models import Event, EventQuestion, EventRsvp, User
+from storage.models import Campaign, Event, EventQuestion, EventRsvp, User
 
 KINDS = ("workshop", "discussion", "lecture", "meeting", "training")
 ANSWERS = ("going", "maybe", "no")
@@ -36,6 +36,7 @@ CAPACITY_MAX = 100_000
 MAX_LENGTH = timedelta(days=14)
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=2))
 QUESTIONS_BEFORE = timedelta(hours=1)  # the speakers' questions reach the organizers then
+QUESTIONS_PER_MESSAGE = 7  # of at most 500 characters each: one message stays within Telegram's limit
 CHECKIN_EARLY = timedelta(hours=2)  # check-in opens this long before the start
 CHECKIN_LATE = timedelta(hours=2)  # and closes this long after the end
 _URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
@@ -190,6 +191,7 @@ class Tally:
     maybe: int = 0
     no: int = 0
     waitlist: int = 0
+    walkin: int = 0  # came without having answered (takes no place)
     attended: int = 0
     feedback: int = 0
     score_sum: int = 0
@@ -316,8 +318,8 @@ async def check_in(session: AsyncSession, token: str, user: User, now: datetime)
     if now > event.ends_at + CHECKIN_LATE:
         raise DomainError("over")
     row = await rsvp_of(session, event.id, user.id)
-    if row is None:
-        row = EventRsvp(event_id=event.id, user_id=user.id, status="going", created_at=now, updated_at=now)
+    if row is None:  # came without answering: counted as attended, takes nobody's place
+        row = EventRsvp(event_id=event.id, user_id=user.id, status="walkin", created_at=now, updated_at=now)
         session.add(row)
     if row.attended_at is not None:
         return event, False
@@ -340,8 +342,9 @@ async def mark_attended(session: AsyncSession, event: Event, user_id: int, now: 
     return row.attended_at is not None
 
 
-async def attendees(session: AsyncSession, event_id: int, limit: int = 50) -> list[tuple[int, str, bool]]:
-    """(users.id, display name, attended) of those going or who came, by name."""
+async def attendees(session: AsyncSession, event_id: int, limit: int = 98) -> list[tuple[int, str, bool]]:
+    """(users.id, display name, attended) of those going or who came, by name (as many as one
+    keyboard holds)."""
     rows = await session.execute(
         select(User.id, User.display_name, EventRsvp.attended_at)
         .join(EventRsvp, EventRsvp.user_id == User.id)
@@ -353,9 +356,12 @@ async def attendees(session: AsyncSession, event_id: int, limit: int = 50) -> li
 
 
 async def ask(session: AsyncSession, event: Event | None, user: User, text: str, now: datetime) -> EventQuestion:
-    """A question for the speakers. Raises DomainError: unknown_event, cancelled, started, empty,
+    """A question for the speakers, until an hour before the start (when they go to the
+    organizers). Raises DomainError: unknown_event, cancelled, started, questions_closed, empty,
     too_long (limit)."""
     event = _open(event, now)
+    if now >= event.starts_at - QUESTIONS_BEFORE:  # they have gone to the organizers already
+        raise DomainError("questions_closed")
     text = (text or "").strip()
     if not text:
         raise DomainError("empty")
@@ -411,12 +417,23 @@ async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]
     return out
 
 
-async def forget(session: AsyncSession, user_id: int) -> None:
-    """On /deleteme: answers and attendance stay in the counts (the person's name is gone with
-    the profile); their questions for speakers stay, with nothing leading back to them; their
-    feedback comments go (a comment may name them)."""
-    await session.execute(update(EventQuestion).where(EventQuestion.user_id == user_id).values(user_id=None))
+async def forget(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """On /deleteme: attendance and past answers stay in the counts (the name is gone with the
+    profile); a place held for a coming event is freed (the next one waiting gets it); their
+    questions for speakers and feedback comments, which they wrote, are deleted."""
+    await session.execute(delete(EventQuestion).where(EventQuestion.user_id == user_id))
     await session.execute(update(EventRsvp).where(EventRsvp.user_id == user_id).values(feedback_comment=None))
+    rows = list(await session.scalars(
+        select(EventRsvp).join(Event, Event.id == EventRsvp.event_id).where(
+            EventRsvp.user_id == user_id, EventRsvp.status.in_(("going", "waitlist", "maybe")),
+            Event.status == "scheduled", Event.starts_at > now)))
+    for row in rows:
+        was_going = row.status == "going"
+        row.status, row.waitlisted_at, row.updated_at = "no", None, now
+        await session.flush()
+        event = await session.get(Event, row.event_id)
+        if was_going and event is not None:
+            await tell_promoted(session, event, await _promote(session, event, now), now)
 
 
 # ------------------------------------------------------------------ lists
@@ -497,8 +514,17 @@ async def cancel(session: AsyncSession, event: Event, now: datetime) -> bool:
     event.version += 1
     event.updated_at = now
     await session.flush()
+    # nobody else gets the announcement, and no reminder still queued goes out
+    for campaign_id in await queued_campaigns(session, event):
+        await cancel_campaign(session, campaign_id, now)
     await _tell_answered(session, event, "cancelled", now, [], key=f"event:{event.id}:cancelled")
     return True
+
+
+async def queued_campaigns(session: AsyncSession, event: Event) -> list[int]:
+    """The event's campaigns that may still be going out (to stop them in the engine too)."""
+    return list(await session.scalars(select(Campaign.id).where(
+        (Campaign.id == event.campaign_id) | Campaign.key.like(f"event:{event.id}:reminder:%"))))
 
 
 async def _tell_answered(session: AsyncSession, event: Event, what: str, now: datetime, changes: list[str],
@@ -536,7 +562,7 @@ async def queue_due(session: AsyncSession, now: datetime, *, offsets: Sequence[t
     created = 0
     horizon = max(offsets, default=timedelta(0))
     events = list(await session.scalars(
-        select(Event).where(Event.status == "scheduled", Event.starts_at <= now + horizon,
+        select(Event).where(Event.status == "scheduled", Event.starts_at <= now + max(horizon, QUESTIONS_BEFORE),
                             Event.ends_at >= now - timedelta(days=2))
     ))
     for event in events:
@@ -548,13 +574,18 @@ async def queue_due(session: AsyncSession, now: datetime, *, offsets: Sequence[t
             key = f"event:{event.id}:reminder:{int(offset.total_seconds() // 60)}:{stamp}"
             created += await _once(session, key, "event-reminder", _notice(event, "reminder", now, []),
                                    Audience(user_ids=going), now, bool(going))
-        if organizers_chat_id is not None and event.starts_at - QUESTIONS_BEFORE <= now < event.starts_at:
+        if event.starts_at - QUESTIONS_BEFORE <= now < event.starts_at:
             texts = list(await session.scalars(select(EventQuestion.text).where(
                 EventQuestion.event_id == event.id).order_by(EventQuestion.id)))
-            payload = {**_notice(event, "questions", now, []), "questions": texts}
-            created += await _once(session, f"event:{event.id}:questions:{stamp}", "event-questions", payload,
-                                   Audience(residents=False, chat_ids=[organizers_chat_id]), now, bool(texts))
-        if now >= event.ends_at:
+            # to the organizers' chat, or to whoever created the event; a few per message
+            audience = (Audience(residents=False, chat_ids=[organizers_chat_id]) if organizers_chat_id is not None
+                        else Audience(user_ids=[event.created_by] if event.created_by else []))
+            for part, start in enumerate(range(0, max(len(texts), 1), QUESTIONS_PER_MESSAGE)):
+                chunk = texts[start:start + QUESTIONS_PER_MESSAGE]
+                payload = {**_notice(event, "questions", now, []), "questions": chunk, "first": start + 1}
+                created += await _once(session, f"event:{event.id}:questions:{stamp}:{part}", "event-questions",
+                                       payload, audience, now, bool(chunk))
+        if now >= event.ends_at + CHECKIN_LATE:  # once check-in has closed: everyone who came
             came = list(await session.scalars(select(EventRsvp.user_id).where(
                 EventRsvp.event_id == event.id, EventRsvp.attended_at.is_not(None))))
             created += await _once(session, f"event:{event.id}:feedback", "event-feedback",

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
 from storage.models import (
-    Campaign, Delivery, Report, ReportEvent, ReportMessage, ReportPhoto, ReportTopic, User, iso, utcnow,
+    Campaign,
+    Delivery,
+    Report,
+    ReportEvent,
+    ReportMessage,
+    ReportPhoto,
+    ReportTopic,
+    User,
+    iso,
+    utcnow,
 )
 
 MAX_PHOTOS = 5

@@ -136,7 +136,7 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     Returns the reports whose moderators' cards showed the name (to be re-rendered)."""
     named = await reports_service.forget_person(session, user)
     await polls_service.forget(session, user.id, poll_secret)
-    await events_service.forget(session, user.id)
+    await events_service.forget(session, user.id, utcnow())
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

@@ -133,6 +133,11 @@ async def event_button(
     if cb.a == "f":
         await _feedback(callback, cb, event, state, session, user, now, callback_answer)
         return
+    if cb.a == "skip":
+        await state.clear()
+        await close_buttons(callback)
+        callback_answer.text = texts.comment_saved()
+        return
     if cb.v != event.version and cb.a in ("going", "maybe", "no", "ask"):
         callback_answer.text = texts.refusal("cancelled" if event.status == "cancelled" else "changed")
         text, markup = await _card(session, event, user, settings, locale)
@@ -191,7 +196,7 @@ async def _feedback(
     await state.set_state(EventText.comment)
     await state.update_data(event=event.id)
     assert isinstance(callback.message, Message)
-    await callback.message.answer(texts.ask_comment())
+    await callback.message.answer(texts.ask_comment(), reply_markup=keyboards.skip_comment(event.id))
 
 
 @residents.message(StateFilter(EventText.question), F.text, NOT_COMMAND)
@@ -252,7 +257,12 @@ async def event_link(message: Message, rest: str, data: dict[str, Any]) -> None:
     if event is None:
         await message.answer(texts.refusal("unknown_event"))
         return
-    text, markup = await _card(session, event, data["user"], data["settings"], data["user"].language)
+    user: User = data["user"]
+    if await events_service.rsvp_of(session, event.id, user.id) is None \
+            and not await campaigns_service.in_audience(session, event.audience, user):
+        await message.answer(texts.refusal("not_for_you"))
+        return
+    text, markup = await _card(session, event, user, data["settings"], user.language)
     await message.answer(text, reply_markup=markup)
 
 
@@ -279,7 +289,7 @@ async def events_command(
     locale = i18n.current_locale
     now = delivery.now()
     if "organizer" in roles or "admin" in roles:
-        events = await events_service.upcoming(session, now)
+        events = await events_service.upcoming(session, now, limit=10)
         tallies = await events_service.tallies(session, [e.id for e in events])
         items = [texts.organizer_item(events_service.event_json(e), tallies[e.id], locale, settings.tz) for e in events]
         await message.answer(texts.organizer_list(items), reply_markup=keyboards.organizer_list([e.id for e in events]))
@@ -336,8 +346,11 @@ async def organizer_button(
                                    caption=texts.checkin_caption(link))
     elif action in ("att", "m"):
         if action == "m":
+            person = valid_id(callback_data.u)
             try:
-                await events_service.mark_attended(session, event, callback_data.u, now)
+                if person is None:
+                    raise DomainError("unknown_person")
+                await events_service.mark_attended(session, event, person, now)
             except DomainError:
                 callback_answer.text = texts.refusal("stale")
                 return
@@ -359,6 +372,8 @@ async def organizer_button(
             callback_answer.text = texts.refusal(exc.code)
             return
         await session.commit()
+        for campaign_id in await events_service.queued_campaigns(session, event):
+            delivery.cancelled(campaign_id)
         delivery.wake()
         await close_buttons(callback)
         callback_answer.text = texts.cancelled_done() if done else texts.refusal("cancelled")

@@ -67,6 +67,12 @@ def feedback(event_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def skip_comment(event_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Skip"), callback_data=EvCb(e=event_id, a="skip"))
+    return kb.as_markup()
+
+
 def open_events(ids: Sequence[int]) -> InlineKeyboardMarkup | None:
     if not ids:
         return None

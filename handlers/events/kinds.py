@@ -8,8 +8,11 @@
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.delivery import Outgoing, RenderContext, register_kind
 from handlers.events import keyboards, texts
+from storage.models import utcnow
 
 
 def _tz(ctx: RenderContext):  # type: ignore[no-untyped-def]
@@ -23,8 +26,10 @@ def render_event(ctx: RenderContext) -> Outgoing:
                     reply_markup=keyboards.event(event["id"], event["version"]))
 
 
-def render_reminder(ctx: RenderContext) -> Outgoing:
+def render_reminder(ctx: RenderContext) -> Outgoing | None:
     event = ctx.payload["event"]
+    if utcnow() >= datetime.fromisoformat(event["starts_at"]):  # held up past the start: too late
+        return None
     return Outgoing(text=texts.notice(ctx.payload, ctx.locale, _tz(ctx)),
                     reply_markup=keyboards.reminder(event["id"], event["version"]))
 

@@ -15,7 +15,7 @@ from babel.dates import format_date, format_time
 
 from bot.i18n import N_, esc, fmt_number
 from bot.services.errors import DomainError
-from handlers.polls.texts import pick
+from handlers.polls.texts import pick, short
 
 KIND_NAMES = {
     "workshop": N_("Workshop"),
@@ -93,6 +93,7 @@ def refusal(code: str) -> str:
         "over": _("This event is over."),
         "not_attended": _("Feedback is for those who came — thank you anyway!"),
         "changed": _("This event was changed — here it is as it is now."),
+        "questions_closed": _("Questions for this event have already gone to the speakers."),
     }.get(code, _("This button is no longer active."))
 
 
@@ -135,7 +136,7 @@ def text_error(exc: DomainError) -> str:
 
 
 def ask_comment() -> str:
-    return _("Thank you! Anything to add? Write a comment, or /cancel if not.")
+    return _("Thank you! Anything to add? Write a comment, or tap “Skip”.")
 
 
 def comment_saved() -> str:
@@ -147,7 +148,8 @@ def questions_for_speakers(payload: dict[str, Any], locale: str, tz: ZoneInfo) -
     title = esc(pick(event["title"], locale, event["default_locale"]))
     lines = [_("❓ <b>Questions for the speakers</b> of {title} ({when})").format(
         title=title, when=when(event, locale, tz)), ""]
-    lines += [f"{n}. {esc(q[:600])}" for n, q in enumerate(payload.get("questions", []), 1)]
+    first = int(payload.get("first", 1))
+    lines += [f"{n}. {esc(q)}" for n, q in enumerate(payload.get("questions", []), first)]
     return "\n".join(lines)
 
 
@@ -180,8 +182,8 @@ def organizer_list(items: list[str]) -> str:
 
 
 def organizer_item(event: dict[str, Any], tally: Any, locale: str, tz: ZoneInfo) -> str:
-    title = esc(pick(event["title"], locale, event["default_locale"]))
     status = _("cancelled") if event["status"] == "cancelled" else ""
+    title = esc(short(pick(event["title"], locale, event["default_locale"]), 60))
     line = f"#{event['id']} · <b>{title}</b> {status}\n   {when(event, locale, tz)}\n   " + counts(tally, event)
     return line
 

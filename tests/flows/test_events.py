@@ -144,7 +144,7 @@ async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness:
     await b.send("/start checkin_forged")
     assert b.last.text == uk(harness, "This event no longer exists.")
 
-    clock.set(START + timedelta(hours=2))                           # over: those who came are asked
+    clock.set(START + timedelta(hours=4))                           # check-in closed: those who came are asked
     assert harness.app is not None
     await harness.app.due_checks()
     await all_sent(harness, "event-feedback")
