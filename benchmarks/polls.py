@@ -5,9 +5,9 @@
 
 One process, like the tests' harness: the project's fake Bot API (``bot.fakeapi.FakeTelegram``)
 and the real app (``bot.app.build_app``) polling it through aiogram's Dispatcher, with the
-middlewares, handlers and delivery engine of ``hromada run`` (updates handled as tasks, as
-``bot.app.run_polling`` does; ``--sequential`` handles them one by one like the tests do, and
-``--tasks-limit K`` passes aiogram's ``tasks_concurrency_limit=K`` to try a bounded variant).
+middlewares, handlers and delivery engine of ``hromada run`` (updates handled as tasks, at most
+``bot.app.UPDATE_CONCURRENCY`` at once, as ``bot.app.run_polling`` does; ``--sequential`` handles
+them one by one like the tests do, and ``--tasks-limit K`` tries another bound, 0 for none).
 
 For each database (a SQLite file in a temporary directory; a scratch PostgreSQL database next to
 ``--pg`` unless ``--no-pg``), not timed:
@@ -72,6 +72,7 @@ from benchmarks.delivery import (  # after the path set-up above
     prepare_database,
     wait_until,
 )
+from bot.app import UPDATE_CONCURRENCY  # noqa: E402 - after the path set-up
 
 OPTIONS = 3
 TARGET_RATE = {"SQLite": 500.0, "PostgreSQL": 800.0}
@@ -235,12 +236,12 @@ async def serve(app: Any, mode: str, tasks_limit: int | None) -> None:
     """Long polling until stop_polling: ``bot.app.run_polling`` unless a tasks limit is asked for."""
     from bot.app import run_polling
 
-    if tasks_limit is None:
+    if mode == "sequential" or tasks_limit == UPDATE_CONCURRENCY:
         await run_polling(app, handle_signals=False, handle_as_tasks=mode != "sequential")
         return
     try:
         await app.dp.start_polling(app.bot, handle_signals=False, handle_as_tasks=True, close_bot_session=False,
-                                   tasks_concurrency_limit=tasks_limit,
+                                   tasks_concurrency_limit=tasks_limit or None,
                                    allowed_updates=app.dp.resolve_used_update_types())
         await app.inflight.drain()
     finally:
@@ -458,10 +459,12 @@ async def main(args: argparse.Namespace) -> int:
         handler.addFilter(FirstErrors())
     if args.sequential:
         mode = "one by one (--sequential, like the tests' harness)"
+    elif args.tasks_limit == UPDATE_CONCURRENCY:
+        mode = f"as tasks, at most {args.tasks_limit} at once, like `hromada run`"
     elif args.tasks_limit:
-        mode = f"as tasks, at most {args.tasks_limit} at once (--tasks-limit; `hromada run` has no limit)"
+        mode = f"as tasks, at most {args.tasks_limit} at once (--tasks-limit; `hromada run`: {UPDATE_CONCURRENCY})"
     else:
-        mode = "as tasks with no limit, like `hromada run`"
+        mode = "as tasks with no limit (--tasks-limit 0)"
     options: dict[str, Any] = {"mode": "sequential" if args.sequential else "tasks", "tasks_limit": args.tasks_limit}
     residents = args.residents or (500 if args.quick else 5_000)
     probes = args.probes if args.probes is not None else (100 if args.quick else 200)
@@ -495,8 +498,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="PostgreSQL admin DSN (a scratch database is made next to it and dropped)")
     parser.add_argument("--sequential", action="store_true",
                         help="handle updates one by one (the tests' harness) instead of as tasks")
-    parser.add_argument("--tasks-limit", type=int, metavar="K",
-                        help="handle updates as tasks, at most K at once (aiogram's tasks_concurrency_limit)")
+    parser.add_argument("--tasks-limit", type=int, metavar="K", default=UPDATE_CONCURRENCY,
+                        help="handle updates as tasks, at most K at once (aiogram's tasks_concurrency_limit; "
+                             f"default {UPDATE_CONCURRENCY} as in `hromada run`, 0 for no limit)")
     return parser.parse_args(argv)
 
 

@@ -187,6 +187,9 @@ async def build_app(settings: Settings) -> App:
     return app
 
 
+UPDATE_CONCURRENCY = 8  # below the database pool (10 + 10 overflow): an update may hold two connections
+
+
 async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks: bool = True) -> None:
     """Long polling until SIGTERM/SIGINT (or stop_polling), then drain in-flight updates."""
     try:
@@ -196,6 +199,9 @@ async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks:
             handle_as_tasks=handle_as_tasks,
             close_bot_session=False,
             allowed_updates=app.dp.resolve_used_update_types(),
+            # at most this many updates at once: a burst (5,000 residents voting) waits at
+            # Telegram instead of for database connections (where updates timed out and were lost)
+            tasks_concurrency_limit=UPDATE_CONCURRENCY,
         )
         # updates still waiting for their user's lock are tasks aiogram started but InFlight has
         # not seen yet: wait for those too (aiogram keeps them in a private set)
