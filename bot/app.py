@@ -225,7 +225,10 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str = "
     assert settings.webhook_url
     web_app = web.Application()
     path = "/" + settings.webhook_url.split("://", 1)[1].partition("/")[2]
-    SimpleRequestHandler(app.dp, app.bot, secret_token=settings.webhook_secret).register(web_app, path=path)
+    # each update is handled before its request is answered, and Telegram sends at most
+    # max_connections at once: the same bound on updates in flight as polling's
+    SimpleRequestHandler(app.dp, app.bot, secret_token=settings.webhook_secret,
+                         handle_in_background=False).register(web_app, path=path)
     setup_application(web_app, app.dp, bot=app.bot)
     runner = web.AppRunner(web_app)
     await runner.setup()
@@ -233,6 +236,7 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str = "
     await app.bot.set_webhook(
         settings.webhook_url,
         secret_token=settings.webhook_secret,
+        max_connections=UPDATE_CONCURRENCY,
         allowed_updates=app.dp.resolve_used_update_types(),
     )
     log.info("Webhook server on port %s, path %s", settings.webhook_port, path)
