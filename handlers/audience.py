@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -17,7 +19,7 @@ from bot.i18n import LANGUAGE_NAMES, N_, fmt_number
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
 from bot.services.users import GRANTABLE_ROLES, TOPICS
-from handlers.shared import TOPIC_NAMES
+from handlers.shared import TOPIC_NAMES, close_buttons, edit_text
 
 ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
 FIELDS = {"d": "districts", "l": "languages", "t": "topics", "r": "roles"}
@@ -148,3 +150,41 @@ async def view(
 ) -> tuple[str, Any]:
     count = await campaigns_service.count_audience(session, audience)
     return menu_text(audience, community, locale, count, view_), keyboard(audience, view_, community, locale, owner)
+
+
+async def step(
+    callback: CallbackQuery, callback_data: AudCb, audience: Audience, session: AsyncSession,
+    community: Community, locale: str, callback_answer: CallbackAnswer,
+) -> bool:
+    """Handle a picker button for ``audience`` (changed in place: the caller saves it). True when
+    the organizer pressed Continue with someone in the audience: the caller moves on."""
+    if callback_data.action == "next":
+        if await campaigns_service.count_audience(session, audience) == 0:
+            callback_answer.text = nobody()
+            callback_answer.show_alert = True
+            return False
+        await close_buttons(callback)
+        return True
+    view_ = apply(audience, callback_data.action, callback_data.value, community)
+    text, markup = await view(audience, view_, session, community, locale, callback_data.owner)
+    await edit_text(callback, text, markup)
+    return False
+
+
+async def claim_send(
+    callback: CallbackQuery, state: FSMContext, session: AsyncSession, audience: Audience, key: str,
+    callback_answer: CallbackAnswer,
+) -> int | None:
+    """Before a wizard's draft goes out: the number of recipients, with the draft cleared and its
+    buttons gone; or None — nobody in the audience (the organizer is told), or a double tap
+    (a campaign with this key exists already)."""
+    count = await campaigns_service.count_audience(session, audience)
+    if count == 0:
+        callback_answer.text = nobody()
+        callback_answer.show_alert = True
+        return None
+    if await campaigns_service.get_campaign_by_key(session, key) is not None:
+        return None
+    await state.clear()
+    await close_buttons(callback)
+    return count

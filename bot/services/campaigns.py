@@ -250,6 +250,10 @@ async def active_campaigns(session: AsyncSession, kinds: Sequence[str] | None = 
     return list(await session.scalars(query.order_by(Campaign.send_at, Campaign.id)))
 
 
+async def get_campaign_by_key(session: AsyncSession, key: str) -> Campaign | None:
+    return await session.scalar(select(Campaign).where(Campaign.key == key))
+
+
 async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:
     return await session.get(Campaign, campaign_id)
 

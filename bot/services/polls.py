@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.campaigns import Audience, cancel_campaign, create_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
-from storage.models import AppSecret, Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
+from storage.models import AppSecret, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
 
 KINDS = ("single", "multi", "scale", "text")
 CHOICE_KINDS = ("single", "multi")
@@ -582,10 +582,6 @@ async def publish_results(session: AsyncSession, poll: Poll, secret: bytes, now:
         audience=Audience(user_ids=user_ids),
     )
     return len(user_ids)
-
-
-async def campaign_exists(session: AsyncSession, key: str) -> bool:
-    return await session.scalar(select(Campaign.id).where(Campaign.key == key)) is not None
 
 
 # ------------------------------------------------------------------ results

@@ -238,20 +238,12 @@ async def audience_step(
     callback: CallbackQuery, callback_data: AudCb, state: FSMContext, session: AsyncSession, bot: Bot,
     settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
-    data = await state.get_data()
-    audience = _audience(data)
-    if callback_data.action == "next":
-        if await campaigns_service.count_audience(session, audience) == 0:
-            callback_answer.text = audience_picker.nobody()
-            callback_answer.show_alert = True
-            return
-        await close_buttons(callback)
-        await _show_confirm(callback.message, bot, state, session, settings, community, i18n)  # type: ignore[arg-type]
-        return
-    view = audience_picker.apply(audience, callback_data.action, callback_data.value, community)
+    audience = _audience(await state.get_data())
+    done = await audience_picker.step(callback, callback_data, audience, session, community, i18n.current_locale,
+                                      callback_answer)
     await state.update_data(audience=audience.to_json())
-    text, markup = await _audience_view({"audience": audience.to_json()}, view, session, community, i18n)
-    await edit_text(callback, text, markup)
+    if done:
+        await _show_confirm(callback.message, bot, state, session, settings, community, i18n)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ confirm

@@ -650,19 +650,12 @@ async def audience_step(
 ) -> None:
     draft = _draft(await state.get_data())
     audience = Audience.from_json(draft.audience)
-    if callback_data.action == "next":
-        if await campaigns_service.count_audience(session, audience) == 0:
-            callback_answer.text = audience_picker.nobody()
-            callback_answer.show_alert = True
-            return
-        await close_buttons(callback)
-        await _show_panel(callback.message, state, session, settings, community, i18n)  # type: ignore[arg-type]
-        return
-    view = audience_picker.apply(audience, callback_data.action, callback_data.value, community)
+    done = await audience_picker.step(callback, callback_data, audience, session, community, i18n.current_locale,
+                                      callback_answer)
     draft.audience = audience.to_json()
     await _save(state, draft)
-    text, markup = await audience_picker.view(audience, view, session, community, i18n.current_locale, OWNER)
-    await edit_text(callback, text, markup)
+    if done:
+        await _show_panel(callback.message, state, session, settings, community, i18n)  # type: ignore[arg-type]
 
 
 async def _publish(
@@ -673,11 +666,6 @@ async def _publish(
     assert isinstance(message, Message)
     now = delivery.now()
     audience = Audience.from_json(draft.audience)
-    count = await campaigns_service.count_audience(session, audience)
-    if count == 0:
-        callback_answer.text = audience_picker.nobody()
-        callback_answer.show_alert = True
-        return
     try:
         events_service.check_draft(draft, now)
     except DomainError:
@@ -685,12 +673,9 @@ async def _publish(
         callback_answer.show_alert = True
         return
     key = f"event:{data.get('nonce')}"
-    from bot.services.polls import campaign_exists
-
-    if await campaign_exists(session, key):  # a double tap
+    count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
+    if count is None:
         return
-    await state.clear()
-    await close_buttons(callback)
     event = await events_service.create_event(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
     campaign = await campaigns_service.create_campaign(

@@ -728,20 +728,13 @@ async def audience_step(
 ) -> None:
     draft = _draft(await state.get_data())
     audience = Audience.from_json(draft.audience)
-    if callback_data.action == "next":
-        if await campaigns_service.count_audience(session, audience) == 0:
-            callback_answer.text = audience_picker.nobody()
-            callback_answer.show_alert = True
-            return
-        await close_buttons(callback)
-        await _show_panel(callback.message, bot, state, session, settings, community, i18n, delivery,  # type: ignore[arg-type]
-                          preview=False)
-        return
-    view = audience_picker.apply(audience, callback_data.action, callback_data.value, community)
+    done = await audience_picker.step(callback, callback_data, audience, session, community, i18n.current_locale,
+                                      callback_answer)
     draft.audience = audience.to_json()
     await _save(state, draft)
-    text, markup = await audience_picker.view(audience, view, session, community, i18n.current_locale, OWNER)
-    await edit_text(callback, text, markup)
+    if done:
+        await _show_panel(callback.message, bot, state, session, settings, community, i18n, delivery,  # type: ignore[arg-type]
+                          preview=False)
 
 
 @staff.message(StateFilter(NewPoll.closes), F.text, NOT_COMMAND)
@@ -775,16 +768,10 @@ async def _send(
         callback_answer.show_alert = True
         return
     audience = Audience.from_json(draft.audience)
-    count = await campaigns_service.count_audience(session, audience)
-    if count == 0:
-        callback_answer.text = audience_picker.nobody()
-        callback_answer.show_alert = True
-        return
     key = f"poll:{data.get('nonce')}"
-    if await polls_service.campaign_exists(session, key):  # a double tap
+    count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
+    if count is None:
         return
-    await state.clear()
-    await close_buttons(callback)
     poll = await polls_service.create_poll(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
     campaign = await campaigns_service.create_campaign(
