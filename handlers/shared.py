@@ -1,6 +1,8 @@
 """Keyboards and texts shared by several features (built per request, never at import)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.delivery import DeliveryEngine, Stats
+from bot.services import campaigns as campaigns_service
+from bot.services.campaigns import Audience
 from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services.users import TOPICS
 from storage.models import Campaign
@@ -112,13 +116,24 @@ async def edit_text(callback: CallbackQuery, text: str, markup: Any) -> None:
                 raise
 
 
-async def post_progress_and_start(
-    message: Message, session: AsyncSession, delivery: DeliveryEngine, campaign: Campaign, count: int, locale: str,
-    *, scheduled: bool = False,
-) -> None:
-    """Post the progress message the delivery engine keeps edited (before the campaign is
-    committed, so the engine always has it), commit, and wake the engine."""
-    phase = "scheduled" if scheduled else "running"
+async def launch(
+    message: Message, session: AsyncSession, delivery: DeliveryEngine, locale: str, *, kind: str,
+    payload: dict[str, Any], audience: Audience, key: str, count: int, created_by: int | None, now: datetime,
+    created: Callable[[Campaign], str], owner: Any = None, send_at: datetime | None = None,
+    urgent: bool = False,
+) -> Campaign:
+    """Create a wizard's campaign (``owner``, e.g. the poll, gets its ``campaign_id``), say so
+    (``created`` gives the text),
+    post the progress message the engine keeps edited (before the commit, so the engine always
+    has it), commit, and wake the engine."""
+    campaign = await campaigns_service.create_campaign(
+        session, kind=kind, payload=payload, audience=audience, send_at=send_at, urgent=urgent,
+        created_by=created_by, key=key, progress_chat_id=message.chat.id, now=now,
+    )
+    if owner is not None:
+        owner.campaign_id = campaign.id
+    await message.answer(created(campaign))
+    phase = "scheduled" if send_at else "running"
     ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), locale)
     out = delivery.render_progress(ctx)
     assert out is not None
@@ -126,6 +141,7 @@ async def post_progress_and_start(
     campaign.progress_message_id = progress.message_id
     await session.commit()
     delivery.wake()
+    return campaign
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

@@ -30,7 +30,7 @@ from handlers import audience as audience_picker
 from handlers.announce import keyboards, texts
 from handlers.announce.keyboards import AnnCb
 from handlers.audience import AudCb
-from handlers.shared import close_buttons, edit_text, post_progress_and_start, role_routers
+from handlers.shared import close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import User
 
@@ -300,32 +300,15 @@ async def _send(
         callback_answer.show_alert = True
         return
     audience = _audience(data)
-    count = await campaigns_service.count_audience(session, audience)
-    if count == 0:
-        callback_answer.text = audience_picker.nobody()
-        callback_answer.show_alert = True
+    key = f"announce:{data.get('nonce')}"
+    # the draft goes first: a second tap finds none (and the campaign key stops a racing one)
+    count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
+    if count is None:
         return
-    # The draft goes first: a second tap finds none (and the campaign key stops a racing one).
-    await state.clear()
-    await close_buttons(callback)
-    campaign = await campaigns_service.create_campaign(
-        session,
-        kind=texts.KIND,
-        payload=_payload(data, settings),
-        audience=audience,
-        send_at=send_at,
-        urgent=bool(data.get("urgent")),
-        created_by=user.id if user else None,
-        key=f"announce:{data.get('nonce')}",
-        progress_chat_id=message.chat.id,
-        now=now,
-    )
-    if campaign.progress_message_id is not None:  # a double tap raced us: already created
-        return
-    # The progress message exists before the campaign is committed, so the engine always has it.
-    await message.answer(texts.created(campaign.id, scheduled=send_at is not None))
-    await post_progress_and_start(message, session, delivery, campaign, count, i18n.current_locale,
-                                  scheduled=send_at is not None)
+    await launch(message, session, delivery, i18n.current_locale, kind=texts.KIND, payload=_payload(data, settings),
+                 audience=audience, key=key, count=count, created_by=user.id if user else None, now=now,
+                 send_at=send_at, urgent=bool(data.get("urgent")),
+                 created=lambda campaign: texts.created(campaign.id, scheduled=send_at is not None))
 
 
 @staff.message(StateFilter(Announce.when), F.text, NOT_COMMAND)

@@ -40,7 +40,7 @@ from handlers.events import kinds as _kinds  # noqa: F401 - registers the campai
 from handlers.events.keyboards import EvCb, EvOrgCb, NewEvCb
 from handlers.polls import valid_id
 from handlers.polls.texts import pick
-from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, post_progress_and_start, role_routers
+from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Event, User
 
@@ -678,13 +678,10 @@ async def _publish(
         return
     event = await events_service.create_event(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
-    campaign = await campaigns_service.create_campaign(
-        session, kind="event", payload={"event": events_service.event_json(event)}, audience=audience,
-        created_by=user.id if user else None, key=key, progress_chat_id=message.chat.id, now=now,
-    )
-    event.campaign_id = campaign.id
-    await message.answer(texts.created(event.id))
-    await post_progress_and_start(message, session, delivery, campaign, count, i18n.current_locale)
+    await launch(message, session, delivery, i18n.current_locale, kind="event",
+                 payload={"event": events_service.event_json(event)}, audience=audience, key=key, count=count,
+                 created_by=user.id if user else None, now=now, created=lambda _c: texts.created(event.id),
+                 owner=event)
 
 
 @refusals.callback_query(EvOrgCb.filter())

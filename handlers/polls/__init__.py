@@ -38,7 +38,7 @@ from handlers.audience import AudCb
 from handlers.polls import keyboards, texts
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.polls.keyboards import NewPollCb, PollCb, VoteCb
-from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text, post_progress_and_start, role_routers
+from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Poll, User
 
@@ -774,13 +774,10 @@ async def _send(
         return
     poll = await polls_service.create_poll(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
-    campaign = await campaigns_service.create_campaign(
-        session, kind="poll", payload={"poll": polls_service.poll_json(poll)}, audience=audience,
-        created_by=user.id if user else None, key=key, progress_chat_id=message.chat.id, now=now,
-    )
-    poll.campaign_id = campaign.id
-    await message.answer(texts.created(poll.id))
-    await post_progress_and_start(message, session, delivery, campaign, count, i18n.current_locale)
+    await launch(message, session, delivery, i18n.current_locale, kind="poll",
+                 payload={"poll": polls_service.poll_json(poll)}, audience=audience, key=key, count=count,
+                 created_by=user.id if user else None, now=now, created=lambda _c: texts.created(poll.id),
+                 owner=poll)
 
 
 @refusals.callback_query(PollCb.filter())
