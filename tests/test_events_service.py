@@ -38,8 +38,10 @@ async def test_waitlist_fills_places_in_order(database_url: str) -> None:
         assert freed.promoted == [people[3].id]
         tally = (await es.tallies(s, [event.id]))[event.id]
         assert (tally.going, tally.maybe, tally.no, tally.waitlist) == (2, 1, 1, 1)
+        assert await es.set_capacity(s, event, 1, NOW) == []                 # fewer places: nobody loses theirs
+        assert await es.set_capacity(s, event, 3, NOW) == [people[4].id]      # more: the one waiting gets in
         with pytest.raises(DomainError) as err:
-            await es.answer(s, event, people[4], "going", event.starts_at)
+            await es.answer(s, event, people[4], "no", event.starts_at)
         assert err.value.code == "started"
         await es.cancel(s, event, NOW)
         with pytest.raises(DomainError) as err:

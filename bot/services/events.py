@@ -480,9 +480,12 @@ def _notice(event: Event, what: str, now: datetime, changes: list[str]) -> dict[
 
 
 async def change(session: AsyncSession, event: Event, now: datetime, *, starts_at: datetime | None = None,
-                 venue: str | None = None, online_url: str | None = None) -> list[str]:
-    """Move the event (its length stays) or change its place; everyone who answered is told.
-    Returns what changed ("time", "place"). Raises DomainError: cancelled, started, time_past."""
+                 venue: str | None = None, online_url: str | None = None,
+                 title: tuple[str, str, str] | None = None) -> list[str]:
+    """Move the event (its length stays), change its place, or its title and description in one
+    language (``title``: locale, title, description); everyone who answered is told.
+    Returns what changed ("time", "place", "details"). Raises DomainError: cancelled, started,
+    time_past."""
     _open(event, now)
     changes = []
     if starts_at is not None and starts_at != event.starts_at:
@@ -495,6 +498,13 @@ async def change(session: AsyncSession, event: Event, now: datetime, *, starts_a
         event.venue, event.online_url = venue, online_url
         event.latitude = event.longitude = None
         changes.append("place")
+    if title is not None:
+        locale, new_title, new_description = title
+        if (event.title.get(locale), (event.description or {}).get(locale, "")) != (new_title, new_description):
+            event.title = {**event.title, locale: new_title}
+            description = {**(event.description or {}), locale: new_description}
+            event.description = {k: v for k, v in description.items() if v}
+            changes.append("details")
     if not changes:
         return []
     event.version += 1
@@ -502,6 +512,28 @@ async def change(session: AsyncSession, event: Event, now: datetime, *, starts_a
     await session.flush()
     await _tell_answered(session, event, "changed", now, changes, key=f"event:{event.id}:v{event.version}")
     return changes
+
+
+async def set_capacity(session: AsyncSession, event: Event, capacity: int | None, now: datetime) -> list[int]:
+    """Change the number of places (None: no limit). Places added go to those waiting, who are
+    told; with fewer places nobody already going loses theirs. Returns who got a place.
+    Raises DomainError: cancelled, started."""
+    _open(event, now)
+    await _lock(session, event)
+    event.capacity = capacity
+    event.updated_at = now
+    await session.flush()
+    if capacity is None:  # everyone waiting gets in
+        waiting = list(await session.scalars(select(EventRsvp).where(
+            EventRsvp.event_id == event.id, EventRsvp.status == "waitlist")))
+        for row in waiting:
+            row.status, row.waitlisted_at, row.updated_at = "going", None, now
+        await session.flush()
+        promoted = [row.user_id for row in waiting]
+    else:
+        promoted = await _promote(session, event, now)
+    await tell_promoted(session, event, promoted, now)
+    return promoted
 
 
 async def cancel(session: AsyncSession, event: Event, now: datetime) -> bool:

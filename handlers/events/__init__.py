@@ -78,6 +78,8 @@ class NewEvent(StatesGroup):
 class EditEvent(StatesGroup):
     time = State()  # data: event
     place = State()
+    title = State()
+    capacity = State()
 
 
 def reminder_offsets(settings: Settings) -> tuple[timedelta, ...]:
@@ -377,13 +379,18 @@ async def organizer_button(
         delivery.wake()
         await close_buttons(callback)
         callback_answer.text = texts.cancelled_done() if done else texts.refusal("cancelled")
-    elif action in ("t", "p"):
-        await state.set_state(EditEvent.time if action == "t" else EditEvent.place)
+    elif action in ("t", "p", "n", "k"):
+        target = {"t": EditEvent.time, "p": EditEvent.place, "n": EditEvent.title, "k": EditEvent.capacity}[action]
+        await state.set_state(target)
         await state.update_data(event=event.id)
         if action == "t":
             await message.answer(texts.ask_new_time(settings.tz, fmt_example(now, settings.tz)))
-        else:
+        elif action == "p":
             await message.answer(texts.ask_new_place())
+        elif action == "n":
+            await message.answer(texts.ask_title(language_name(locale)))
+        else:
+            await message.answer(texts.ask_capacity(), reply_markup=keyboards.no_limit("ecap"))
 
 
 async def _apply_change(message: Message, state: FSMContext, session: AsyncSession, delivery: DeliveryEngine,
@@ -421,6 +428,53 @@ async def got_new_place(message: Message, state: FSMContext, session: AsyncSessi
         await message.answer(texts.place_error(exc))
         return
     await _apply_change(message, state, session, delivery, venue=venue, online_url=url)
+
+
+@staff.message(StateFilter(EditEvent.title), F.text, NOT_COMMAND)
+async def got_new_title(message: Message, state: FSMContext, session: AsyncSession, i18n: I18n,
+                        delivery: DeliveryEngine) -> None:
+    """The title and description in the organizer's language (the other versions stay)."""
+    try:
+        title, description = events_service.parse_title(message.text or "")
+    except DomainError as exc:
+        await message.answer(texts.title_error(exc))
+        return
+    await _apply_change(message, state, session, delivery, title=(i18n.current_locale, title, description))
+
+
+async def _apply_capacity(message: Message, state: FSMContext, session: AsyncSession, delivery: DeliveryEngine,
+                          capacity: int | None) -> None:
+    data = await state.get_data()
+    event = await events_service.get_event(session, int(data.get("event") or 0))
+    await state.clear()
+    try:
+        if event is None:
+            raise DomainError("unknown_event")
+        promoted = await events_service.set_capacity(session, event, capacity, delivery.now())
+    except DomainError as exc:
+        await message.answer(texts.refusal(exc.code))
+        return
+    await session.commit()
+    delivery.wake()
+    await message.answer(texts.places_changed(len(promoted)))
+
+
+@staff.message(StateFilter(EditEvent.capacity), F.text, NOT_COMMAND)
+async def got_new_capacity(message: Message, state: FSMContext, session: AsyncSession,
+                           delivery: DeliveryEngine) -> None:
+    try:
+        capacity = events_service.parse_capacity(message.text or "")
+    except DomainError as exc:
+        await message.answer(texts.capacity_error(exc), reply_markup=keyboards.no_limit("ecap"))
+        return
+    await _apply_capacity(message, state, session, delivery, capacity)
+
+
+@staff.callback_query(StateFilter(EditEvent.capacity), NewEvCb.filter(F.step == "ecap"))
+async def new_capacity_unlimited(callback: CallbackQuery, state: FSMContext, session: AsyncSession,
+                                 delivery: DeliveryEngine) -> None:
+    await close_buttons(callback)
+    await _apply_capacity(callback.message, state, session, delivery, None)  # type: ignore[arg-type]
 
 
 # ================================================================== organizers: /newevent

@@ -26,7 +26,8 @@ class EvCb(CallbackData, prefix="ev"):
 
 class EvOrgCb(CallbackData, prefix="eo"):
     """An organizer's button: d details | qr check-in code | att who came | m mark (u = users.id) |
-    t change time | p change place | c cancel (asks) | cy cancel, confirmed."""
+    t change time | p change place | n change title | k change places | c cancel (asks) |
+    cy cancel, confirmed."""
 
     action: str
     id: int
@@ -102,8 +103,10 @@ def details(event_id: int, cancelled: bool) -> InlineKeyboardMarkup:
     if not cancelled:
         kb.button(text=_("🕒 Change time"), callback_data=EvOrgCb(action="t", id=event_id))
         kb.button(text=_("📍 Change place"), callback_data=EvOrgCb(action="p", id=event_id))
+        kb.button(text=_("✏️ Change title"), callback_data=EvOrgCb(action="n", id=event_id))
+        kb.button(text=_("🪑 Change places"), callback_data=EvOrgCb(action="k", id=event_id))
         kb.button(text=_("✖ Cancel the event"), callback_data=EvOrgCb(action="c", id=event_id))
-    kb.adjust(2, 2, 1)
+    kb.adjust(2, 2, 2, 1)
     return kb.as_markup()
 
 
@@ -132,9 +135,9 @@ def kinds() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def no_limit() -> InlineKeyboardMarkup:
+def no_limit(step: str = "cap") -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("No limit"), callback_data=NewEvCb(step="cap", action="none"))
+    kb.button(text=_("No limit"), callback_data=NewEvCb(step=step, action="none"))
     return kb.as_markup()
 
 

@@ -111,7 +111,8 @@ def notice(payload: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
     elif what == "feedback":
         return _("🙏 Thank you for coming to <b>{title}</b>! How was it? Rate it from 1 to 5.").format(title=title)
     else:
-        changed = [_("the time") if c == "time" else _("the place") for c in payload.get("changes", [])]
+        names = {"time": _("the time"), "place": _("the place"), "details": _("the title and description")}
+        changed = [names.get(c, c) for c in payload.get("changes", [])]
         head = _("✏️ <b>Changed:</b> {what} of {title}").format(what=", ".join(changed), title=title)
     lines = [head, "", _("🕒 {when} ({zone})").format(when=when(event, locale, tz), zone=tz.key),
              _("📍 {place}").format(place=place(event))]
@@ -238,6 +239,12 @@ def nothing_changed() -> str:
 def ask_new_time(tz: ZoneInfo, example: str) -> str:
     return _("Send the new start like <code>{example}</code> (time zone {zone}); the length stays the same.").format(
         example=example, zone=tz.key)
+
+
+def places_changed(promoted: int) -> str:
+    return ngettext("Saved. {count} resident from the waitlist got a place and is being told.",
+                    "Saved. {count} residents from the waitlist got a place and are being told.",
+                    promoted).format(count=promoted) if promoted else _("Saved.")
 
 
 def ask_new_place() -> str:

@@ -199,6 +199,16 @@ async def test_change_and_cancel_tell_everyone_who_answered(harness: Harness) ->
     assert answer is not None and "changed" in answer["text"]
     assert card_of(a).message_id != old_card.message_id and "December 11" in card_of(a).text
 
+    await org.press("✏️ Change title")
+    await org.send("Budget workshop, part 1\nThe city budget, step by step.")
+    await all_sent(harness, "event-notice")
+    assert a.last.text.startswith("✏️") and "title and description" in a.last.text and "part 1" in a.last.text
+    await org.press("🪑 Change places")
+    await org.send("0")
+    assert "whole number" in org.last.text
+    await org.press("No limit")
+    assert org.last.text == "Saved."
+
     await org.press("✖ Cancel the event")
     await org.press("Yes, cancel it")
     await all_sent(harness, "event-notice")
