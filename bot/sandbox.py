@@ -2,6 +2,7 @@
 terminal chat. Type as a resident; press buttons by their number; switch persona with :as.
 
     :as resident | moderator | organizer    who you are (the moderator types in the moderators' group)
+    a number presses that button; a larger number (or any other line) is sent as a message
     :photo [caption]  :location LAT LON  :voice  :sticker
     :document NAME    send a document; a file at that path is sent as it is (e.g. a survey .yaml)
     :reply N TEXT     reply to bot message #N (moderators answer residents this way)
@@ -111,11 +112,8 @@ class Console:
                 if (msg.chat_id, msg.message_id) not in self.shown:
                     self.on_bot_message(msg, "sent")
             return True
-        if line.strip().isdigit() and self.numbered:
+        if line.strip().isdigit() and self.numbered and 0 < int(line.strip()) <= len(self.numbered):
             index = int(line.strip()) - 1
-            if not 0 <= index < len(self.numbered):
-                self.print(f"Press a number from 1 to {len(self.numbered)}.")
-                return True
             message, text = self.numbered[index]
             try:
                 if group is not None:

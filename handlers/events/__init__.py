@@ -24,7 +24,7 @@ from bot.commands import CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
-from bot.i18n import N_, fmt_datetime
+from bot.i18n import N_
 from bot.ics import event_ics
 from bot.qr import qr_png
 from bot.services import campaigns as campaigns_service
@@ -532,7 +532,7 @@ async def got_start(message: Message, state: FSMContext, settings: Settings, i18
     draft.starts_at = when
     await _save(state, draft)
     await state.set_state(NewEvent.end)
-    await message.answer(texts.ask_end(fmt_datetime(when, i18n.current_locale, settings.tz, "full")))
+    await message.answer(texts.ask_end(texts.moment(when, i18n.current_locale, settings.tz)))
 
 
 @staff.message(StateFilter(NewEvent.end), F.text, NOT_COMMAND)

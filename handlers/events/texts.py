@@ -45,6 +45,12 @@ def when(event: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
     return f"{day}, {start}–{end}"
 
 
+def moment(value: datetime, locale: str, tz: ZoneInfo) -> str:
+    """"Thursday, 10 December 2026, 18:30" in the reader's language."""
+    local = value.astimezone(tz)
+    return f"{format_date(local, 'full', locale=locale)}, {format_time(local, 'short', locale=locale)}"
+
+
 def place(event: dict[str, Any]) -> str:
     if event.get("online_url"):
         return _("online: {link}").format(link=esc(event["online_url"]))
