@@ -17,15 +17,16 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
 )
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.delivery import DeliveryEngine, Stats
+from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
-from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services.users import TOPICS
 from storage.models import Campaign
 
@@ -37,11 +38,14 @@ TOPIC_NAMES = {
 }
 
 
-def role_routers(name: str, role: str) -> tuple[Router, Router, Router]:
-    """A feature's private-chat router and two sub-routers: ``staff`` for holders of ``role``
-    (admins pass too), re-checked on the server for every update, and ``refusals`` where anyone
-    else pressing (or forging) one of the feature's buttons is told no. (A staff member's stale
-    button falls through to the fallback router's "no longer active".)"""
+def role_routers(
+    name: str, role: str, refusal: Callable[[], str], *buttons: Any
+) -> tuple[Router, Router]:
+    """A feature's private-chat router and its sub-router ``staff`` for holders of ``role``
+    (admins pass too), re-checked on the server for every update. Anyone else pressing (or
+    forging) one of ``buttons`` (callback filters, e.g. ``PollCb.filter()``) gets ``refusal()``
+    as an alert. (A staff member's stale button falls through to the fallback router's
+    "no longer active".)"""
     from bot.filters import HasRole
 
     router = Router(name=name)
@@ -51,8 +55,15 @@ def role_routers(name: str, role: str) -> tuple[Router, Router, Router]:
     staff.callback_query.filter(HasRole(role))
     refusals = Router(name=f"{name}-refusals")
     refusals.callback_query.filter(~HasRole(role))
+
+    async def refuse(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
+        callback_answer.text = refusal()
+        callback_answer.show_alert = True
+
+    for button in buttons:
+        refusals.callback_query.register(refuse, button)
     router.include_routers(staff, refusals)
-    return router, staff, refusals
+    return router, staff
 
 
 class LangCb(CallbackData, prefix="lang"):

@@ -38,7 +38,8 @@ from storage.models import User
 register_kind(texts.KIND, texts.render_announcement)
 
 # Organizers only (admins pass too); anyone else pressing one of these buttons is told no.
-router, staff, refusals = role_routers("announce", "organizer")
+router, staff = role_routers("announce", "organizer", texts.only_organizers,
+                             AnnCb.filter(), AudCb.filter(), CampaignCb.filter())
 
 NOT_COMMAND = ~F.text.startswith("/")
 OWNER = "ann"  # of the shared audience picker's buttons
@@ -368,11 +369,3 @@ async def cancel_campaign(
     if callback_data.action == "lcancel":
         text, markup = await _campaigns_view(session, settings, i18n)
         await edit_text(callback, text, markup)
-
-
-@refusals.callback_query(AnnCb.filter())
-@refusals.callback_query(AudCb.filter())
-@refusals.callback_query(CampaignCb.filter())
-async def refuse_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = texts.only_organizers()
-    callback_answer.show_alert = True

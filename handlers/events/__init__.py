@@ -39,7 +39,7 @@ from handlers.events import keyboards, texts
 from handlers.events import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.events.keyboards import EvCb, EvOrgCb, NewEvCb
 from handlers.polls import valid_id
-from handlers.polls.texts import pick
+from handlers.polls.texts import only_organizers, pick
 from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Event, User
@@ -49,12 +49,13 @@ register(
     CommandSpec("newevent", N_("Create an event"), frozenset({"organizer"})),
 )
 
-router, staff, refusals = role_routers("events", "organizer")
+OWNER = "event"  # of the shared audience picker's buttons
+router, staff = role_routers("events", "organizer", only_organizers,
+                             EvOrgCb.filter(), NewEvCb.filter(), AudCb.filter(F.owner == OWNER))
 residents = Router(name="events-residents")
 router.include_router(residents)
 
 NOT_COMMAND = ~F.text.startswith("/")
-OWNER = "event"  # of the shared audience picker's buttons
 
 
 class EventText(StatesGroup):
@@ -736,11 +737,3 @@ async def _publish(
                  payload={"event": events_service.event_json(event)}, audience=audience, key=key, count=count,
                  created_by=user.id if user else None, now=now, created=lambda _c: texts.created(event.id),
                  owner=event)
-
-
-@refusals.callback_query(EvOrgCb.filter())
-@refusals.callback_query(NewEvCb.filter())
-@refusals.callback_query(AudCb.filter(F.owner == OWNER))
-async def refuse_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = texts.only_organizers()
-    callback_answer.show_alert = True

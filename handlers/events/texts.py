@@ -257,10 +257,6 @@ def ask_new_place() -> str:
     return _("Send the new address, or an https:// link for an online event.")
 
 
-def only_organizers() -> str:
-    return _("Sorry, only organizers can do this.")
-
-
 # ------------------------------------------------------------------ the /newevent wizard
 
 def ask_kind() -> str:

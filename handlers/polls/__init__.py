@@ -47,12 +47,13 @@ register(
     CommandSpec("newpoll", N_("Create a poll or a survey"), frozenset({"organizer"})),
 )
 
-router, staff, refusals = role_routers("polls", "organizer")  # /newpoll, results, closing
+OWNER = "poll"  # of the shared audience picker's buttons
+router, staff = role_routers("polls", "organizer", texts.only_organizers,  # /newpoll, results, closing
+                             PollCb.filter(), NewPollCb.filter(), AudCb.filter(F.owner == OWNER))
 residents = Router(name="polls-residents")
 router.include_router(residents)
 
 NOT_COMMAND = ~F.text.startswith("/")
-OWNER = "poll"  # of the shared audience picker's buttons
 FILE_MAX = 100_000
 
 
@@ -778,11 +779,3 @@ async def _send(
                  payload={"poll": polls_service.poll_json(poll)}, audience=audience, key=key, count=count,
                  created_by=user.id if user else None, now=now, created=lambda _c: texts.created(poll.id),
                  owner=poll)
-
-
-@refusals.callback_query(PollCb.filter())
-@refusals.callback_query(NewPollCb.filter())
-@refusals.callback_query(AudCb.filter(F.owner == OWNER))
-async def refuse_button(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
-    callback_answer.text = texts.only_organizers()
-    callback_answer.show_alert = True
