@@ -202,16 +202,21 @@ async def _feedback(
     await callback.message.answer(texts.ask_comment(), reply_markup=keyboards.skip_comment(event.id))
 
 
-@residents.message(StateFilter(EventText.question), F.text, NOT_COMMAND)
-async def got_question(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
-                       delivery: DeliveryEngine) -> None:
+@residents.message(StateFilter(EventText.question, EventText.comment), F.text, NOT_COMMAND)
+async def got_text(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
+                   delivery: DeliveryEngine) -> None:
+    """A question for the speakers, or the comment after a rating."""
     data = await state.get_data()
     event = await events_service.get_event(session, int(data.get("event") or 0))
     if user is None:
         await state.clear()
         return
+    asking = await state.get_state() == EventText.question.state
     try:
-        await events_service.ask(session, event, user, message.text or "", delivery.now())
+        if asking:
+            await events_service.ask(session, event, user, message.text or "", delivery.now())
+        else:
+            await events_service.feedback(session, event, user, comment=message.text or "", now=delivery.now())
     except DomainError as exc:
         if exc.code in ("empty", "too_long"):
             await message.answer(texts.text_error(exc))
@@ -221,29 +226,7 @@ async def got_question(message: Message, state: FSMContext, session: AsyncSessio
         return
     await session.commit()
     await state.clear()
-    await message.answer(texts.question_saved())
-
-
-@residents.message(StateFilter(EventText.comment), F.text, NOT_COMMAND)
-async def got_comment(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
-                      delivery: DeliveryEngine) -> None:
-    data = await state.get_data()
-    event = await events_service.get_event(session, int(data.get("event") or 0))
-    if user is None:
-        await state.clear()
-        return
-    try:
-        await events_service.feedback(session, event, user, comment=message.text or "", now=delivery.now())
-    except DomainError as exc:
-        if exc.code == "too_long":
-            await message.answer(texts.text_error(exc))
-            return
-        await state.clear()
-        await message.answer(texts.refusal(exc.code))
-        return
-    await session.commit()
-    await state.clear()
-    await message.answer(texts.comment_saved())
+    await message.answer(texts.question_saved() if asking else texts.comment_saved())
 
 
 @residents.message(StateFilter(EventText.question, EventText.comment), NOT_COMMAND)
