@@ -1,7 +1,7 @@
 """Keyboards and texts shared by several features (built per request, never at import)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -153,6 +153,17 @@ async def launch(
     await session.commit()
     delivery.wake()
     return campaign
+
+
+def grid(buttons: Sequence[tuple[str, CallbackData]], width: int) -> InlineKeyboardMarkup | None:
+    """Buttons ``width`` to a row (a list of polls, events, ...); None when there are none."""
+    if not buttons:
+        return None
+    kb = InlineKeyboardBuilder()
+    for text, data in buttons:
+        kb.button(text=text, callback_data=data)
+    kb.adjust(width)
+    return kb.as_markup()
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:

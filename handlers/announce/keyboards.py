@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import SUPPORTED_LOCALES
 from bot.delivery import CampaignCb
 from handlers.audience import language_name
+from handlers.shared import grid
 
 
 class AnnCb(CallbackData, prefix="ann"):
@@ -50,11 +51,5 @@ def confirm(*, count: int, scheduled: bool, urgent: bool, send_label: str) -> In
 
 
 def campaigns(ids: list[int]) -> InlineKeyboardMarkup | None:
-    if not ids:
-        return None
-    kb = InlineKeyboardBuilder()
-    for campaign_id in ids:
-        kb.button(text=_("✖ Cancel #{id}").format(id=campaign_id),
-                  callback_data=CampaignCb(action="lcancel", id=campaign_id))
-    kb.adjust(2)
-    return kb.as_markup()
+    return grid([(_("✖ Cancel #{id}").format(id=campaign_id), CampaignCb(action="lcancel", id=campaign_id))
+                 for campaign_id in ids], 2)

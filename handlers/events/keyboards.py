@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import SUPPORTED_LOCALES
 from handlers.audience import language_name
 from handlers.events import texts
+from handlers.shared import grid
 
 
 class EvCb(CallbackData, prefix="ev"):
@@ -75,25 +76,13 @@ def skip_comment(event_id: int) -> InlineKeyboardMarkup:
 
 
 def open_events(ids: Sequence[int]) -> InlineKeyboardMarkup | None:
-    if not ids:
-        return None
-    kb = InlineKeyboardBuilder()
-    for n, event_id in enumerate(ids, 1):
-        kb.button(text=f"{n}. 📅", callback_data=EvCb(e=event_id, a="open"))
-    kb.adjust(5)
-    return kb.as_markup()
+    return grid([(f"{n}. 📅", EvCb(e=event_id, a="open")) for n, event_id in enumerate(ids, 1)], 5)
 
 
 # ------------------------------------------------------------------ organizers
 
 def organizer_list(ids: Sequence[int]) -> InlineKeyboardMarkup | None:
-    if not ids:
-        return None
-    kb = InlineKeyboardBuilder()
-    for event_id in ids:
-        kb.button(text=f"📋 #{event_id}", callback_data=EvOrgCb(action="d", id=event_id))
-    kb.adjust(4)
-    return kb.as_markup()
+    return grid([(f"📋 #{event_id}", EvOrgCb(action="d", id=event_id)) for event_id in ids], 4)
 
 
 def details(event_id: int, cancelled: bool) -> InlineKeyboardMarkup:

@@ -13,6 +13,7 @@ from bot.config import SUPPORTED_LOCALES
 from bot.services.polls import SCALE
 from handlers.audience import language_name
 from handlers.polls import texts
+from handlers.shared import grid
 
 
 class VoteCb(CallbackData, prefix="pv"):
@@ -85,25 +86,14 @@ def closed(poll_id: int) -> InlineKeyboardMarkup:
 
 
 def open_polls(items: list[tuple[int, int | None]]) -> InlineKeyboardMarkup | None:
-    if not items:
-        return None
-    kb = InlineKeyboardBuilder()
-    for n, (poll_id, step) in enumerate(items, 1):
-        kb.button(text=f"{n}. {texts.open_button(step)}", callback_data=VoteCb(p=poll_id, a="s"))
-    kb.adjust(2)
-    return kb.as_markup()
+    return grid([(f"{n}. {texts.open_button(step)}", VoteCb(p=poll_id, a="s"))
+                 for n, (poll_id, step) in enumerate(items, 1)], 2)
 
 
 # ------------------------------------------------------------------ organizer
 
 def organizer_list(ids: list[int]) -> InlineKeyboardMarkup | None:
-    if not ids:
-        return None
-    kb = InlineKeyboardBuilder()
-    for poll_id in ids:
-        kb.button(text=f"📊 #{poll_id}", callback_data=PollCb(action="r", id=poll_id))
-    kb.adjust(4)
-    return kb.as_markup()
+    return grid([(f"📊 #{poll_id}", PollCb(action="r", id=poll_id)) for poll_id in ids], 4)
 
 
 def results(poll_id: int, status: str, published: bool) -> InlineKeyboardMarkup:
