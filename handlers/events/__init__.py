@@ -471,6 +471,14 @@ async def _save(state: FSMContext, draft: EventDraft) -> None:
     await state.update_data(draft=draft.to_json())
 
 
+async def _step(message: Message, state: FSMContext, draft: EventDraft, next_state: State, question: str,
+                markup: Any = None) -> None:
+    """Keep the draft and ask the next step's question."""
+    await _save(state, draft)
+    await state.set_state(next_state)
+    await message.answer(question, reply_markup=markup)
+
+
 @staff.message(Command("newevent"))
 async def newevent(message: Message, state: FSMContext) -> None:
     await state.clear()
@@ -501,9 +509,8 @@ async def got_title(message: Message, state: FSMContext, settings: Settings, del
     draft = _draft(await state.get_data())
     draft.title = {settings.default_locale: title}
     draft.description = {settings.default_locale: description} if description else {}
-    await _save(state, draft)
-    await state.set_state(NewEvent.start)
-    await message.answer(texts.ask_start(settings.tz, fmt_example(delivery.now(), settings.tz)))
+    await _step(message, state, draft, NewEvent.start,
+                texts.ask_start(settings.tz, fmt_example(delivery.now(), settings.tz)))
 
 
 @staff.message(StateFilter(NewEvent.start), F.text, NOT_COMMAND)
@@ -514,9 +521,8 @@ async def got_start(message: Message, state: FSMContext, settings: Settings, i18
         return
     draft = _draft(await state.get_data())
     draft.starts_at = when
-    await _save(state, draft)
-    await state.set_state(NewEvent.end)
-    await message.answer(texts.ask_end(texts.moment(when, i18n.current_locale, settings.tz)))
+    await _step(message, state, draft, NewEvent.end,
+                texts.ask_end(texts.moment(when, i18n.current_locale, settings.tz)))
 
 
 @staff.message(StateFilter(NewEvent.end), F.text, NOT_COMMAND)
@@ -528,9 +534,7 @@ async def got_end(message: Message, state: FSMContext, settings: Settings) -> No
     except DomainError as exc:
         await message.answer(texts.end_error(exc))
         return
-    await _save(state, draft)
-    await state.set_state(NewEvent.place)
-    await message.answer(texts.ask_place())
+    await _step(message, state, draft, NewEvent.place, texts.ask_place())
 
 
 @staff.message(StateFilter(NewEvent.place), F.location)
@@ -538,9 +542,7 @@ async def got_location(message: Message, state: FSMContext) -> None:
     assert message.location is not None
     draft = _draft(await state.get_data())
     draft.latitude, draft.longitude = message.location.latitude, message.location.longitude
-    await _save(state, draft)
-    await state.set_state(NewEvent.capacity)
-    await message.answer(texts.ask_capacity(), reply_markup=keyboards.no_limit())
+    await _step(message, state, draft, NewEvent.capacity, texts.ask_capacity(), keyboards.no_limit())
 
 
 @staff.message(StateFilter(NewEvent.place), F.text, NOT_COMMAND)
@@ -552,9 +554,7 @@ async def got_place(message: Message, state: FSMContext) -> None:
         return
     draft = _draft(await state.get_data())
     draft.venue, draft.online_url = venue, url
-    await _save(state, draft)
-    await state.set_state(NewEvent.capacity)
-    await message.answer(texts.ask_capacity(), reply_markup=keyboards.no_limit())
+    await _step(message, state, draft, NewEvent.capacity, texts.ask_capacity(), keyboards.no_limit())
 
 
 @staff.message(StateFilter(NewEvent.capacity), F.text, NOT_COMMAND)
@@ -566,9 +566,7 @@ async def got_capacity(message: Message, state: FSMContext) -> None:
         return
     draft = _draft(await state.get_data())
     draft.capacity = capacity
-    await _save(state, draft)
-    await state.set_state(NewEvent.speakers)
-    await message.answer(texts.ask_speakers(), reply_markup=keyboards.skip())
+    await _step(message, state, draft, NewEvent.speakers, texts.ask_speakers(), keyboards.skip())
 
 
 @staff.callback_query(StateFilter(NewEvent.capacity), NewEvCb.filter(F.step == "cap"))
