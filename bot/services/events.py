@@ -355,13 +355,21 @@ async def attendees(session: AsyncSession, event_id: int, limit: int = 98) -> li
     return [(uid, name or "", attended is not None) for uid, name, attended in rows]
 
 
+def questions_open(event: Event | None, now: datetime) -> Event:
+    """The event, if it takes questions for the speakers now (until an hour before the start,
+    when they go to the organizers). Raises DomainError: unknown_event, cancelled, started,
+    questions_closed."""
+    event = _open(event, now)
+    if now >= event.starts_at - QUESTIONS_BEFORE:
+        raise DomainError("questions_closed")
+    return event
+
+
 async def ask(session: AsyncSession, event: Event | None, user: User, text: str, now: datetime) -> EventQuestion:
     """A question for the speakers, until an hour before the start (when they go to the
     organizers). Raises DomainError: unknown_event, cancelled, started, questions_closed, empty,
     too_long (limit)."""
-    event = _open(event, now)
-    if now >= event.starts_at - QUESTIONS_BEFORE:  # they have gone to the organizers already
-        raise DomainError("questions_closed")
+    event = questions_open(event, now)
     text = (text or "").strip()
     if not text:
         raise DomainError("empty")

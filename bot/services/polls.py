@@ -316,7 +316,9 @@ async def answers_of(session: AsyncSession, response: PollResponse | None) -> di
 
 # ------------------------------------------------------------------ answering
 
-def _open_question(poll: Poll | None, position: int, now: datetime) -> PollQuestion:
+def open_question(poll: Poll | None, position: int, now: datetime) -> PollQuestion:
+    """The question, if the poll takes answers now. Raises DomainError: unknown_poll, closed,
+    unknown_question."""
     if poll is None:
         raise DomainError("unknown_poll")
     if poll.status != "open" or (poll.closes_at is not None and poll.closes_at <= now):
@@ -365,7 +367,7 @@ async def vote(
 
     Raises DomainError: unknown_poll, closed, unknown_question, bad_choice.
     """
-    question = _open_question(poll, position, now)
+    question = open_question(poll, position, now)
     assert poll is not None
     valid = range(len(question.options)) if question.kind in CHOICE_KINDS else SCALE if question.kind == "scale" else ()
     if choice not in valid:
@@ -401,7 +403,7 @@ async def answer_text(
     session: AsyncSession, poll: Poll | None, position: int, text: str, user: User, key: str, now: datetime
 ) -> Answered:
     """Raises DomainError: unknown_poll, closed, unknown_question, bad_choice, empty, too_long (limit)."""
-    question = _open_question(poll, position, now)
+    question = open_question(poll, position, now)
     assert poll is not None
     if question.kind != "text":
         raise DomainError("bad_choice")
@@ -424,7 +426,7 @@ async def finish_multi(
     session: AsyncSession, poll: Poll | None, position: int, user: User, key: str, now: datetime
 ) -> Answered:
     """"Next" under a multiple-choice question of a survey (no option is also an answer)."""
-    question = _open_question(poll, position, now)
+    question = open_question(poll, position, now)
     assert poll is not None
     if question.kind != "multi" or len(poll.questions) == 1:
         raise DomainError("bad_choice")

@@ -149,7 +149,7 @@ async def event_button(
     choice = {"yes": "going", "off": "no"}.get(cb.a, cb.a)
     try:
         if cb.a == "ask":
-            events_service._open(event, now)  # noqa: SLF001 - the same checks as for asking
+            events_service.questions_open(event, now)
             await state.set_state(EventText.question)
             await state.update_data(event=event.id)
             await message.answer(texts.ask_question())

@@ -191,7 +191,7 @@ async def vote_button(
             await _show_step(bot, message.chat.id, poll, user, session, settings, locale, poll_secret)
             return
         if cb.a == "t":
-            question = polls_service._open_question(poll, cb.q, now)
+            question = polls_service.open_question(poll, cb.q, now)
             await state.set_state(PollText.answer)
             await state.update_data(poll=cb.p, q=cb.q)
             assert poll is not None
@@ -371,7 +371,7 @@ async def send_results(
             await bot.send_media_group(chat_id, chunk, message_thread_id=thread_id)  # type: ignore[arg-type]
 
 
-async def _staff_chat(callback: CallbackQuery, roles: set[str], settings: Settings) -> bool:
+def _staff_chat(callback: CallbackQuery, settings: Settings) -> bool:
     """Organizers' buttons work in private chats of organizers and in the organizers' chat."""
     message = callback.message
     return isinstance(message, Message) and (
@@ -381,11 +381,11 @@ async def _staff_chat(callback: CallbackQuery, roles: set[str], settings: Settin
 @staff.callback_query(PollCb.filter())
 async def poll_action(
     callback: CallbackQuery, callback_data: PollCb, session: AsyncSession, bot: Bot, user: User | None,
-    roles: set[str], settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
+    settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
     callback_answer: CallbackAnswer, poll_secret: bytes,
 ) -> None:
     message = callback.message
-    if not isinstance(message, Message) or not await _staff_chat(callback, roles, settings):
+    if not isinstance(message, Message) or not _staff_chat(callback, settings):
         callback_answer.text = texts.only_organizers()
         return
     poll = await polls_service.get_poll(session, callback_data.id) if valid_id(callback_data.id) else None
