@@ -144,6 +144,8 @@ class Campaign(Base):
     # The organizer's progress message, edited in place while the campaign runs.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Made by a representative for their organisation (shown as from it; theirs to manage).
+    org_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Delivery(Base):
@@ -294,6 +296,7 @@ class Poll(Base):
     closed_at: Mapped[datetime | None]
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     results_published_at: Mapped[datetime | None]
+    org_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     questions: Mapped[list[PollQuestion]] = relationship(
         back_populates="poll", cascade="all, delete-orphan", lazy="selectin", order_by="PollQuestion.position"
@@ -398,6 +401,7 @@ class Event(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    org_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class EventRsvp(Base):
@@ -430,4 +434,103 @@ class EventQuestion(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The organisations network and residents' project proposals ---------------------------------
+
+class Organisation(Base):
+    """A member organisation of the network (an NGO, an initiative group, a school...).
+
+    ``name`` and ``description`` are ``{locale: text}``; ``districts`` the codes it serves (empty:
+    the whole community). A removed organisation keeps its row (proposals and counts name it) but
+    is no longer listed, and nobody acts for it any more.
+    """
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    description: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    contact: Mapped[str | None] = mapped_column(String(255))
+    districts: Mapped[list[str]] = mapped_column(default=list)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+
+
+class OrgMember(Base):
+    """A resident who says they belong to (``member``) or represent (``representative``) an
+    organisation. A representative is ``pending`` until an admin confirms (or declines) them."""
+
+    __tablename__ = "org_members"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # member | representative
+    status: Mapped[str] = mapped_column(String(16))  # confirmed | pending | declined
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Proposal(Base):
+    """A project proposed by a resident (maybe on behalf of an organisation they represent).
+
+    Status: submitted -> published -> review (by the municipality) -> accepted -> in_progress ->
+    realised; or changes (the moderators asked for changes; resubmitting makes it submitted
+    again), rejected (with a reason), duplicate (merged into ``duplicate_of``), withdrawn.
+    The date of every step is in proposal_events; ``published_at`` etc. make the counts simple.
+    """
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    problem: Mapped[str] = mapped_column(Text)
+    solution: Mapped[str] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    budget: Mapped[int | None] = mapped_column(BigInteger)
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # of a rejection, or the changes asked for
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    supporters: Mapped[int] = mapped_column(Integer, default=0)
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    realised_at: Mapped[datetime | None]
+
+
+class ProposalSupport(Base):
+    """One resident supports one proposal (once; they can withdraw it)."""
+
+    __tablename__ = "proposal_supports"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProposalEvent(Base):
+    """A proposal's history: every status change and progress note, with its date and who did it."""
+
+    __tablename__ = "proposal_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str | None] = mapped_column(String(128))
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

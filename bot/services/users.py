@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import events as events_service
+from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
+from bot.services import proposals as proposals_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from storage.models import FsmRecord, User, UserRole, iso, utcnow
@@ -127,6 +129,8 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         # anonymous polls are not here: their answers are not stored with the person
         "poll_answers": await polls_service.personal_answers(session, user.id),
         "events": await events_service.export_for(session, user.id),
+        "organisations": await orgs_service.export_for(session, user.id),
+        **await proposals_service.export_for(session, user.id),
     }
 
 
@@ -137,6 +141,8 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     named = await reports_service.forget_person(session, user)
     await polls_service.forget(session, user.id, poll_secret)
     await events_service.forget(session, user.id, utcnow())
+    await orgs_service.forget(session, user.id)
+    await proposals_service.forget(session, user.id)
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))
