@@ -15,7 +15,21 @@ def _detached(router: Router) -> Router:
 
 
 def build_router() -> Router:
-    from handlers import admin, announce, events, fallback, guard, moderation, polls, profile, registration, reports
+    from handlers import (
+        admin,
+        announce,
+        events,
+        fallback,
+        guard,
+        moderation,
+        orgs,
+        polls,
+        profile,
+        proposals,
+        registration,
+        reports,
+    )
+    from handlers.proposals import moderation as proposals_moderation
 
     root = Router(name="root")
     root.include_routers(
@@ -30,6 +44,9 @@ def build_router() -> Router:
                 reports.router,
                 polls.router,
                 events.router,
+                orgs.router,
+                proposals.router,
+                proposals_moderation.router,
                 moderation.router,
                 fallback.router,  # always last
             )

@@ -180,12 +180,13 @@ MENU_HELP = N_("❓ Help")
 MENU_REPORT = N_("📝 Report a problem")
 MENU_POLLS = N_("📊 Polls")
 MENU_EVENTS = N_("📅 Events")
+MENU_PROPOSALS = N_("💡 Projects")
 
 
 def main_menu() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         keyboard=[
-            [KeyboardButton(text=_(MENU_REPORT))],
+            [KeyboardButton(text=_(MENU_REPORT)), KeyboardButton(text=_(MENU_PROPOSALS))],
             [KeyboardButton(text=_(MENU_POLLS)), KeyboardButton(text=_(MENU_EVENTS))],
             [KeyboardButton(text=_(MENU_PROFILE)), KeyboardButton(text=_(MENU_HELP))],
         ],

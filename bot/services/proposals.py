@@ -15,7 +15,15 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
-from storage.models import Organisation, Proposal, ProposalEvent, ProposalSupport, User, iso, utcnow
+from storage.models import (
+    Organisation,
+    Proposal,
+    ProposalEvent,
+    ProposalSupport,
+    User,
+    iso,
+    utcnow,
+)
 
 CATEGORIES = ("infrastructure", "environment", "education", "culture", "social", "safety", "other")
 LIMITS = {"title": (5, 120), "problem": (10, 1500), "solution": (10, 1500)}
@@ -99,7 +107,7 @@ def clean_note(text: str | None, limit: int = NOTE_MAX) -> str:
     return value
 
 
-_CURRENCY = re.compile(r"(грн\.?|гривень|гривен|гривні|uah|лв\.?|лева|лев|bgn|eur|euro|євро|евро|[€$₴])", re.I)
+_CURRENCY = re.compile(r"(грн\.?|гривень|гривен|гривні|uah|лв\.?|лева|лев|bgn|eur|euro|євро|евро|[€$₴])", re.IGNORECASE)
 
 
 def parse_budget(text: str | None) -> int:
@@ -117,7 +125,7 @@ def parse_budget(text: str | None) -> int:
 
 def parse_progress(text: str | None) -> tuple[int, str | None]:
     """'40', '40% the walls are up' -> (40, 'the walls are up')."""
-    match = re.match(r"\s*(\d{1,3})\s*%?\s*[-—:,.]?\s*(.*)", text or "", re.S)
+    match = re.match(r"\s*(\d{1,3})\s*%?\s*[-—:,.]?\s*(.*)", text or "", re.DOTALL)
     if match is None or int(match.group(1)) > 100:
         raise DomainError("proposal_progress")
     note = match.group(2).strip()
@@ -252,9 +260,9 @@ async def submit(session: AsyncSession, user: User, draft: ProposalDraft, org: O
     """A new proposal, or a reworked one sent back for changes (then it is submitted again)."""
     now = now or utcnow()
     _check_complete(draft)
-    values = dict(title=draft.title, problem=draft.problem, solution=draft.solution, district=draft.district,
-                  category=draft.category, budget=draft.budget, photo_file_id=draft.photo,
-                  org_id=org.id if org else None, updated_at=now)
+    values = {"title": draft.title, "problem": draft.problem, "solution": draft.solution, "district": draft.district,
+                  "category": draft.category, "budget": draft.budget, "photo_file_id": draft.photo,
+                  "org_id": org.id if org else None, "updated_at": now}
     if draft.proposal_id is not None:
         proposal = await get(session, draft.proposal_id)
         if proposal is None or proposal.user_id != user.id:
@@ -339,12 +347,13 @@ async def act(
 
 
 async def _merge_supports(session: AsyncSession, from_id: int, into_id: int) -> None:
-    """Supporters of a duplicate support the proposal it was merged into (once each; the other
-    proposal's author is not made their own supporter)."""
-    into = await get(session, into_id)
-    assert into is not None
+    """The duplicate's author and supporters support the proposal it was merged into (once each;
+    that proposal's own author is not made their own supporter)."""
+    into, dup = await get(session, into_id), await get(session, from_id)
+    assert into is not None and dup is not None
     have = set(await supporter_ids(session, into_id)) | {into.user_id}
-    moving = [uid for uid in await supporter_ids(session, from_id) if uid not in have]
+    coming = [dup.user_id, *await supporter_ids(session, from_id)]
+    moving = [uid for uid in dict.fromkeys(coming) if uid is not None and uid not in have]
     if moving and into.status in SUPPORTABLE:
         await session.execute(insert(ProposalSupport), [
             {"proposal_id": into_id, "user_id": uid, "created_at": utcnow()} for uid in moving])
