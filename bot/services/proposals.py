@@ -209,7 +209,7 @@ class Counts:
 async def counts(session: AsyncSession) -> tuple[Counts, dict[str | None, Counts], dict[int, tuple[str, Counts]]]:
     """What the impact figures need: proposed (not withdrawn), published, accepted (or further)
     and realised; in all, per district (None: the whole community) and per organisation
-    (id -> (name in its default language, counts))."""
+    (id -> (its names {locale: name}, counts))."""
     columns = (
         func.count(),
         func.sum(case((Proposal.published_at.is_not(None), 1), else_=0)),
@@ -224,9 +224,11 @@ async def counts(session: AsyncSession) -> tuple[Counts, dict[str | None, Counts
     total = row((await session.execute(select(*columns).where(mine))).one())
     by_district = {r[0]: row(r[1:]) for r in await session.execute(
         select(Proposal.district, *columns).where(mine).group_by(Proposal.district))}
-    by_org = {r[0]: (r[1], row(r[2:])) for r in await session.execute(
-        select(Organisation.id, Organisation.name, *columns).join(Proposal, Proposal.org_id == Organisation.id)
-        .where(mine).group_by(Organisation.id, Organisation.name))}
+    per_org = {r[0]: row(r[1:]) for r in await session.execute(
+        select(Proposal.org_id, *columns).where(mine, Proposal.org_id.is_not(None)).group_by(Proposal.org_id))}
+    names = {r[0]: r[1] for r in await session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(per_org)))}
+    by_org = {org_id: (names.get(org_id, {}), c) for org_id, c in per_org.items()}
     return total, by_district, by_org
 
 

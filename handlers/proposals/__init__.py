@@ -307,14 +307,14 @@ async def my_proposals(message: Message, session: AsyncSession, user: User | Non
     await message.answer(texts.mine(items), reply_markup=keyboards.mine(items))
 
 
-async def _detail(session: AsyncSession, proposal: Proposal, user: User | None, settings: Settings,
+async def _detail(session: AsyncSession, proposal: Proposal, user_id: int | None, settings: Settings,
                   community: Community, locale: str, cb: ProjCb) -> tuple[str, Any]:
-    supported = user is not None and await proposals_service.supports(session, proposal.id, user.id)
+    supported = user_id is not None and await proposals_service.supports(session, proposal.id, user_id)
     org = await orgs_service.get(session, proposal.org_id) if proposal.org_id else None
     events = await proposals_service.history(session, proposal.id)
     text = texts.detail(proposal, events, community, locale, settings.tz, orgs_service.name_of(org, locale) or None,
                         supported)
-    return text, keyboards.detail(proposal, user.id if user else None, supported, cb.p, cb.d, cb.s)
+    return text, keyboards.detail(proposal, user_id, supported, cb.p, cb.d, cb.s)
 
 
 def _visible(proposal: Proposal | None, user: User | None) -> bool:
@@ -332,6 +332,7 @@ async def proposal_button(
     message = callback.message
     assert isinstance(message, Message)
     locale = i18n.current_locale
+    user_id = user.id if user else None  # kept: a rollback below expires the row
     cb = callback_data
     cb.p = max(0, min(cb.p, 100_000))
     if cb.a == "list":
@@ -386,7 +387,7 @@ async def proposal_button(
             await moderation.refresh_card(bot, session, proposal.id, settings, community, i18n)
         proposal = await proposals_service.get(session, cb.id)  # after a rollback too
         assert proposal is not None
-    text, markup = await _detail(session, proposal, user, settings, community, locale, cb)
+    text, markup = await _detail(session, proposal, user_id, settings, community, locale, cb)
     if cb.a == "show" and cb.n:  # from a notification or /myproposals: its own message
         await message.answer(text, reply_markup=markup)
     else:
