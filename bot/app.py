@@ -151,9 +151,11 @@ async def build_app(settings: Settings) -> App:
 
     async def report_checks() -> None:
         from handlers.moderation.cards import run_report_checks
+        from handlers.proposals.moderation import post_missing_cards
 
         try:
             await run_report_checks(sessionmaker, bot, settings, i18n, delivery, community=community)
+            await post_missing_cards(sessionmaker, bot, settings, community, i18n)
         except Exception:
             log.exception("Report checks failed")
 

@@ -16,6 +16,8 @@ class CommandSpec:
 
 RESIDENT = frozenset()
 ADMIN = frozenset({"admin"})
+# Organizers, and confirmed representatives acting for their organisation (handlers/acting.py).
+ORGANIZING = frozenset({"organizer", "representative"})
 
 COMMANDS: list[CommandSpec] = [
     CommandSpec("start", N_("Start or resume registration")),
@@ -70,6 +72,6 @@ register(
 
 # Organizer announcements (handlers/announce)
 register(
-    CommandSpec("announce", N_("Send an announcement to residents"), frozenset({"organizer"})),
-    CommandSpec("campaigns", N_("Scheduled and running announcements"), frozenset({"organizer"})),
+    CommandSpec("announce", N_("Send an announcement to residents"), ORGANIZING),
+    CommandSpec("campaigns", N_("Scheduled and running announcements"), ORGANIZING),
 )

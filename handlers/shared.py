@@ -1,12 +1,13 @@
 """Keyboards and texts shared by several features (built per request, never at import)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import BaseFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -28,6 +29,8 @@ from bot.i18n import LANGUAGE_NAMES, N_
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
 from bot.services.users import TOPICS
+
+log = logging.getLogger(__name__)
 from storage.models import Campaign
 
 TOPIC_NAMES = {
@@ -39,9 +42,9 @@ TOPIC_NAMES = {
 
 
 def role_routers(
-    name: str, role: str, refusal: Callable[[], str], *buttons: Any
+    name: str, roles: frozenset[str], refusal: Callable[[], str], *buttons: Any
 ) -> tuple[Router, Router]:
-    """A feature's private-chat router and its sub-router ``staff`` for holders of ``role``
+    """A feature's private-chat router and its sub-router ``staff`` for holders of any of ``roles``
     (admins pass too), re-checked on the server for every update. Anyone else pressing (or
     forging) one of ``buttons`` (callback filters, e.g. ``PollCb.filter()``) gets ``refusal()``
     as an alert. (A staff member's stale button falls through to the fallback router's
@@ -51,10 +54,10 @@ def role_routers(
     router = Router(name=name)
     router.message.filter(F.chat.type == "private")
     staff = Router(name=f"{name}-staff")
-    staff.message.filter(HasRole(role))
-    staff.callback_query.filter(HasRole(role))
+    staff.message.filter(HasRole(*roles))
+    staff.callback_query.filter(HasRole(*roles))
     refusals = Router(name=f"{name}-refusals")
-    refusals.callback_query.filter(~HasRole(role))
+    refusals.callback_query.filter(~HasRole(*roles))
 
     async def refuse(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
         callback_answer.text = refusal()
@@ -131,7 +134,7 @@ async def launch(
     message: Message, session: AsyncSession, delivery: DeliveryEngine, locale: str, *, kind: str,
     payload: dict[str, Any], audience: Audience, key: str, count: int, created_by: int | None, now: datetime,
     created: Callable[[Campaign], str], owner: Any = None, send_at: datetime | None = None,
-    urgent: bool = False,
+    urgent: bool = False, org_id: int | None = None,
 ) -> Campaign:
     """Create a wizard's campaign (``owner``, e.g. the poll, gets its ``campaign_id``), say so
     (``created`` gives the text),
@@ -141,8 +144,10 @@ async def launch(
         session, kind=kind, payload=payload, audience=audience, send_at=send_at, urgent=urgent,
         created_by=created_by, key=key, progress_chat_id=message.chat.id, now=now,
     )
+    campaign.org_id = org_id
     if owner is not None:
         owner.campaign_id = campaign.id
+        owner.org_id = org_id
     await message.answer(created(campaign))
     phase = "scheduled" if send_at else "running"
     ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), locale)
@@ -153,6 +158,18 @@ async def launch(
     await session.commit()
     delivery.wake()
     return campaign
+
+
+async def edit_card(bot: Any, chat_id: int, message_id: int, text: str, markup: Any, what: str) -> None:
+    """Re-render a card in a staff group in place; "not modified" is fine, other failures are
+    logged (the card is only a view: the database holds the truth)."""
+    try:
+        await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            log.warning("Could not edit the card of %s: %s", what, exc)
+    except TelegramAPIError as exc:
+        log.warning("Could not edit the card of %s: %s", what, exc)
 
 
 def grid(buttons: Sequence[tuple[str, CallbackData]], width: int) -> InlineKeyboardMarkup | None:

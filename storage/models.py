@@ -296,7 +296,9 @@ class Poll(Base):
     closed_at: Mapped[datetime | None]
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     results_published_at: Mapped[datetime | None]
-    org_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    org_id: Mapped[int | None] = mapped_column(Integer, index=True)  # made for an organisation
+    org: Mapped[Organisation | None] = relationship(
+        primaryjoin="foreign(Poll.org_id) == Organisation.id", lazy="selectin")
 
     questions: Mapped[list[PollQuestion]] = relationship(
         back_populates="poll", cascade="all, delete-orphan", lazy="selectin", order_by="PollQuestion.position"
@@ -401,7 +403,9 @@ class Event(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    org_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    org_id: Mapped[int | None] = mapped_column(Integer, index=True)  # made for an organisation
+    org: Mapped[Organisation | None] = relationship(
+        primaryjoin="foreign(Event.org_id) == Organisation.id", lazy="selectin")
 
 
 class EventRsvp(Base):

@@ -243,8 +243,13 @@ async def delivery_counts(session: AsyncSession, campaign_id: int) -> dict[str, 
     return {status: count for status, count in rows.all()}
 
 
-async def active_campaigns(session: AsyncSession, kinds: Sequence[str] | None = None) -> list[Campaign]:
+async def active_campaigns(
+    session: AsyncSession, kinds: Sequence[str] | None = None, orgs: set[int] | None = None
+) -> list[Campaign]:
+    """Scheduled and running campaigns (only those made for the organisations ``orgs`` if given)."""
     query = select(Campaign).where(Campaign.status.in_(ACTIVE))
+    if orgs is not None:
+        query = query.where(Campaign.org_id.in_(orgs))
     if kinds:
         query = query.where(Campaign.kind.in_(kinds))
     return list(await session.scalars(query.order_by(Campaign.send_at, Campaign.id)))

@@ -182,6 +182,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "latitude": event.latitude, "longitude": event.longitude, "online_url": event.online_url,
         "capacity": event.capacity, "speakers": event.speakers, "default_locale": event.default_locale,
         "status": event.status, "version": event.version,
+        "org": dict(event.org.name) if event.org_id is not None and event.org is not None else None,
     }
 
 
@@ -446,12 +447,14 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> None:
 
 # ------------------------------------------------------------------ lists
 
-async def upcoming(session: AsyncSession, now: datetime, limit: int = 15) -> list[Event]:
-    """For organizers: events not over yet, soonest first, then the last few that are over."""
+async def upcoming(session: AsyncSession, now: datetime, limit: int = 15, orgs: set[int] | None = None) -> list[Event]:
+    """For organizers: events not over yet, soonest first, then the last few that are over (only
+    those made for the organisations ``orgs`` when given: a representative's)."""
+    mine = [Event.org_id.in_(orgs)] if orgs is not None else []
     coming = list(await session.scalars(
-        select(Event).where(Event.ends_at > now).order_by(Event.starts_at, Event.id).limit(limit)))
+        select(Event).where(Event.ends_at > now, *mine).order_by(Event.starts_at, Event.id).limit(limit)))
     past = list(await session.scalars(
-        select(Event).where(Event.ends_at <= now).order_by(Event.starts_at.desc()).limit(3)))
+        select(Event).where(Event.ends_at <= now, *mine).order_by(Event.starts_at.desc()).limit(3)))
     return coming + past
 
 

@@ -289,6 +289,7 @@ def poll_json(poll: Poll) -> dict[str, Any]:
         "id": poll.id, "title": poll.title, "anonymous": poll.anonymous, "default_locale": poll.default_locale,
         "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
         "questions": [{"kind": q.kind, "text": q.text, "options": q.options} for q in poll.questions],
+        "org": dict(poll.org.name) if poll.org_id is not None and poll.org is not None else None,
     }
 
 
@@ -448,14 +449,16 @@ async def participants(session: AsyncSession, poll_ids: Sequence[int]) -> dict[i
     return {poll_id: n for poll_id, n in rows}
 
 
-async def recent_polls(session: AsyncSession, limit: int = 10) -> list[Poll]:
-    """Open polls first (closing soonest first), then the latest closed ones."""
+async def recent_polls(session: AsyncSession, limit: int = 10, orgs: set[int] | None = None) -> list[Poll]:
+    """Open polls first (closing soonest first), then the latest closed ones; only those made for
+    the organisations ``orgs`` when given (a representative's)."""
+    mine = [Poll.org_id.in_(orgs)] if orgs is not None else []
     open_polls = list(await session.scalars(
-        select(Poll).where(Poll.status == "open").order_by(Poll.closes_at.is_(None), Poll.closes_at, Poll.id)
+        select(Poll).where(Poll.status == "open", *mine).order_by(Poll.closes_at.is_(None), Poll.closes_at, Poll.id)
         .limit(limit)
     ))
     closed = list(await session.scalars(
-        select(Poll).where(Poll.status == "closed").order_by(Poll.closed_at.desc(), Poll.id.desc())
+        select(Poll).where(Poll.status == "closed", *mine).order_by(Poll.closed_at.desc(), Poll.id.desc())
         .limit(max(limit - len(open_polls), 3))
     ))
     return open_polls + closed

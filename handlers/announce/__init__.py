@@ -20,26 +20,30 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.commands import ORGANIZING
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings, parse_quiet_hours
 from bot.delivery import CampaignCb, DeliveryEngine, register_kind, send_outgoing
 from bot.delivery.quiet import QuietHours
 from bot.services import campaigns as campaigns_service
+from bot.services import orgs as orgs_service
 from bot.services.campaigns import Audience
+from handlers import acting
 from handlers import audience as audience_picker
+from handlers.acting import ActCb
 from handlers.announce import keyboards, texts
 from handlers.announce.keyboards import AnnCb
 from handlers.audience import AudCb
 from handlers.shared import close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
-from storage.models import User
+from storage.models import Organisation, User
 
 # /announce and /campaigns are registered in bot.commands (organizers only: /help, menus, guard).
 register_kind(texts.KIND, texts.render_announcement)
 
 # Organizers only (admins pass too); anyone else pressing one of these buttons is told no.
-router, staff = role_routers("announce", "organizer", texts.only_organizers,
-                             AnnCb.filter(), AudCb.filter(), CampaignCb.filter())
+router, staff = role_routers("announce", ORGANIZING, texts.only_organizers,
+                             AnnCb.filter(), AudCb.filter(), CampaignCb.filter(), ActCb.filter(F.cmd == "announce"))
 
 NOT_COMMAND = ~F.text.startswith("/")
 OWNER = "ann"  # of the shared audience picker's buttons
@@ -65,8 +69,9 @@ def _send_at(data: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _payload(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    return {"texts": data.get("texts") or {}, "media": data.get("media"), "default_locale": settings.default_locale}
+def _payload(data: dict[str, Any], settings: Settings, org: Organisation | None = None) -> dict[str, Any]:
+    return {"texts": data.get("texts") or {}, "media": data.get("media"), "default_locale": settings.default_locale,
+            **acting.payload_names(org)}
 
 
 def _quiet_label(settings: Settings) -> str:
@@ -74,8 +79,8 @@ def _quiet_label(settings: Settings) -> str:
     return QuietHours(window, settings.tz).label()
 
 
-def _check_length(body: str, i18n: I18n, with_media: bool) -> str | None:
-    limit = texts.body_limit(i18n, with_media)
+def _check_length(body: str, i18n: I18n, with_media: bool, org: bool = False) -> str | None:
+    limit = texts.body_limit(i18n, with_media) - (texts.ORG_LINE_MAX if org else 0)
     length = texts.utf16_len(body)
     if length <= limit:
         return None
@@ -148,10 +153,23 @@ async def _show_confirm(
 # ------------------------------------------------------------------ /announce: the text
 
 @staff.message(Command("announce"))
-async def announce(message: Message, state: FSMContext, settings: Settings) -> None:
+async def announce(message: Message, state: FSMContext, settings: Settings, session: AsyncSession,
+                   user: User | None, roles: set[str]) -> None:
+    org_id = await acting.ask(message, session, user, roles, "announce")
+    if org_id != acting.ASKED:
+        await _start(message, state, settings, org_id)
+
+
+@staff.callback_query(ActCb.filter(F.cmd == "announce"))
+async def announce_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext, settings: Settings) -> None:
+    await close_buttons(callback)
+    await _start(callback.message, state, settings, callback_data.org or None)  # type: ignore[arg-type]
+
+
+async def _start(message: Message, state: FSMContext, settings: Settings, org_id: int | None) -> None:
     await state.clear()
     await state.set_state(Announce.text)
-    await state.update_data(nonce=uuid.uuid4().hex[:16], texts={}, media=None,
+    await state.update_data(nonce=uuid.uuid4().hex[:16], texts={}, media=None, org_id=org_id,
                             audience=Audience().to_json(), send_at=None, urgent=False)
     await message.answer(texts.ask_text(settings.default_locale))
 
@@ -159,7 +177,7 @@ async def announce(message: Message, state: FSMContext, settings: Settings) -> N
 @staff.message(StateFilter(Announce.text), F.text, NOT_COMMAND)
 async def got_text(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
     body = message.text or ""
-    problem = _check_length(body, i18n, with_media=False)
+    problem = _check_length(body, i18n, with_media=False, org=bool((await state.get_data()).get("org_id")))
     if problem:
         await message.answer(problem)
         return
@@ -170,7 +188,7 @@ async def got_text(message: Message, state: FSMContext, settings: Settings, i18n
 @staff.message(StateFilter(Announce.text), F.photo | F.document)
 async def got_media(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
     body = message.caption or ""
-    problem = _check_length(body, i18n, with_media=True)
+    problem = _check_length(body, i18n, with_media=True, org=bool((await state.get_data()).get("org_id")))
     if problem:
         await message.answer(problem)
         return
@@ -217,7 +235,7 @@ async def got_translation(message: Message, state: FSMContext, settings: Setting
         await _show_translations(message, state, settings)
         return
     body = message.text or ""
-    problem = _check_length(body, i18n, with_media=bool(data.get("media")))
+    problem = _check_length(body, i18n, with_media=bool(data.get("media")), org=bool(data.get("org_id")))
     if problem:
         await message.answer(problem)
         return
@@ -253,7 +271,7 @@ async def audience_step(
 async def confirm_step(
     callback: CallbackQuery, callback_data: AnnCb, state: FSMContext, session: AsyncSession, bot: Bot,
     settings: Settings, community: Community, i18n: I18n, user: User | None, delivery: DeliveryEngine,
-    callback_answer: CallbackAnswer,
+    callback_answer: CallbackAnswer, roles: set[str],
 ) -> None:
     action = callback_data.action
     data = await state.get_data()
@@ -280,12 +298,13 @@ async def confirm_step(
         await close_buttons(callback)
         await callback.message.answer(texts.cancelled_draft())  # type: ignore[union-attr]
     elif action == "send":
-        await _send(callback, data, state, session, bot, settings, i18n, user, delivery, callback_answer)
+        await _send(callback, data, state, session, bot, settings, i18n, user, delivery, callback_answer, roles)
 
 
 async def _send(
     callback: CallbackQuery, data: dict[str, Any], state: FSMContext, session: AsyncSession, bot: Bot,
     settings: Settings, i18n: I18n, user: User | None, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+    roles: set[str],
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
@@ -300,13 +319,17 @@ async def _send(
         callback_answer.text = texts.scheduled_time_passed()
         callback_answer.show_alert = True
         return
+    ok, org = await acting.for_send(session, user, roles, state, data.get("org_id"), callback_answer)
+    if not ok:  # checked before the draft goes: a refusal keeps it
+        return
     audience = _audience(data)
     key = f"announce:{data.get('nonce')}"
     # the draft goes first: a second tap finds none (and the campaign key stops a racing one)
     count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
     if count is None:
         return
-    await launch(message, session, delivery, i18n.current_locale, kind=texts.KIND, payload=_payload(data, settings),
+    await launch(message, session, delivery, i18n.current_locale, kind=texts.KIND,
+                 payload=_payload(data, settings, org), org_id=org.id if org else None,
                  audience=audience, key=key, count=count, created_by=user.id if user else None, now=now,
                  send_at=send_at, urgent=bool(data.get("urgent")),
                  created=lambda campaign: texts.created(campaign.id, scheduled=send_at is not None))
@@ -331,10 +354,11 @@ async def when_expected(message: Message, settings: Settings, delivery: Delivery
 
 # ------------------------------------------------------------------ /campaigns and cancelling
 
-async def _campaigns_view(session: AsyncSession, settings: Settings, i18n: I18n) -> tuple[str, Any]:
+async def _campaigns_view(session: AsyncSession, settings: Settings, i18n: I18n,
+                          scope: set[int] | None) -> tuple[str, Any]:
     locale = i18n.current_locale
     items, ids = [], []
-    for campaign in await campaigns_service.active_campaigns(session, kinds=[texts.KIND]):
+    for campaign in await campaigns_service.active_campaigns(session, kinds=[texts.KIND], orgs=scope):
         if campaign.status == "scheduled":
             status = texts.status_scheduled(campaign.send_at, settings.tz, locale)
         else:
@@ -349,16 +373,22 @@ async def _campaigns_view(session: AsyncSession, settings: Settings, i18n: I18n)
 
 
 @staff.message(Command("campaigns"))
-async def list_campaigns(message: Message, session: AsyncSession, settings: Settings, i18n: I18n) -> None:
-    text, markup = await _campaigns_view(session, settings, i18n)
+async def list_campaigns(message: Message, session: AsyncSession, settings: Settings, i18n: I18n,
+                         user: User | None, roles: set[str]) -> None:
+    text, markup = await _campaigns_view(session, settings, i18n, await orgs_service.scope_of(session, user, roles))
     await message.answer(text, reply_markup=markup)
 
 
 @staff.callback_query(CampaignCb.filter(F.action.in_({"cancel", "lcancel"})))
 async def cancel_campaign(
     callback: CallbackQuery, callback_data: CampaignCb, session: AsyncSession, settings: Settings, i18n: I18n,
-    delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+    delivery: DeliveryEngine, callback_answer: CallbackAnswer, user: User | None, roles: set[str],
 ) -> None:
+    scope = await orgs_service.scope_of(session, user, roles)
+    campaign = await campaigns_service.get_campaign(session, callback_data.id)
+    if campaign is not None and not orgs_service.in_scope(campaign.org_id, scope):
+        callback_answer.text, callback_answer.show_alert = texts.only_organizers(), True  # another organisation's
+        return
     cancelled = await campaigns_service.cancel_campaign(session, callback_data.id)
     await session.commit()
     if cancelled:
@@ -367,5 +397,5 @@ async def cancel_campaign(
     else:
         callback_answer.text = texts.campaign_not_active(callback_data.id)
     if callback_data.action == "lcancel":
-        text, markup = await _campaigns_view(session, settings, i18n)
+        text, markup = await _campaigns_view(session, settings, i18n, scope)
         await edit_text(callback, text, markup)

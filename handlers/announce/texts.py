@@ -29,6 +29,10 @@ def utf16_len(text: str) -> int:
 
 # ------------------------------------------------------------------ the announcement itself
 
+FROM = N_("🏢 From: {organisation}")
+ORG_LINE_MAX = 140  # that line, with an organisation's name of up to 120 characters
+
+
 def render(payload: dict[str, Any], locale: str, i18n: I18n) -> Outgoing:
     """The message a resident reading ``locale`` gets (the preview uses the same function)."""
     texts: dict[str, str] = payload.get("texts") or {}
@@ -36,6 +40,10 @@ def render(payload: dict[str, Any], locale: str, i18n: I18n) -> Outgoing:
     if body is None:
         body = texts.get(payload.get("default_locale", ""), "")
     header = i18n.gettext(HEADER, locale=locale)
+    names = payload.get("org")
+    if names:  # sent by a representative: whose it is, in the reader's language
+        name = names.get(locale) or names.get("en") or next(iter(names.values()), "")
+        header += "\n" + i18n.gettext(FROM, locale=locale).format(organisation=esc(name))
     text = f"{header}\n\n{esc(body)}" if body else header
     media = None
     if payload.get("media"):

@@ -20,7 +20,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.commands import CommandSpec, register
+from bot.commands import ORGANIZING, CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
@@ -29,11 +29,14 @@ from bot.ics import event_ics
 from bot.qr import qr_png
 from bot.services import campaigns as campaigns_service
 from bot.services import events as events_service
+from bot.services import orgs as orgs_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.events import EventDraft
+from handlers import acting
 from handlers import audience as audience_picker
 from handlers import deeplinks
+from handlers.acting import ActCb
 from handlers.audience import AudCb, language_name
 from handlers.events import keyboards, texts
 from handlers.events import kinds as _kinds  # noqa: F401 - registers the campaign kinds
@@ -46,12 +49,13 @@ from storage.models import Event, User
 
 register(
     CommandSpec("events", N_("Upcoming events")),
-    CommandSpec("newevent", N_("Create an event"), frozenset({"organizer"})),
+    CommandSpec("newevent", N_("Create an event"), ORGANIZING),
 )
 
 OWNER = "event"  # of the shared audience picker's buttons
-router, staff = role_routers("events", "organizer", only_organizers,
-                             EvOrgCb.filter(), NewEvCb.filter(), AudCb.filter(F.owner == OWNER))
+router, staff = role_routers("events", ORGANIZING, only_organizers,
+                             EvOrgCb.filter(), NewEvCb.filter(), AudCb.filter(F.owner == OWNER),
+                             ActCb.filter(F.cmd == "newevent"))
 residents = Router(name="events-residents")
 router.include_router(residents)
 
@@ -274,8 +278,9 @@ async def events_command(
 ) -> None:
     locale = i18n.current_locale
     now = delivery.now()
-    if "organizer" in roles or "admin" in roles:
-        events = await events_service.upcoming(session, now, limit=10)
+    if roles & ORGANIZING or "admin" in roles:
+        events = await events_service.upcoming(session, now, limit=10,
+                                               orgs=await orgs_service.scope_of(session, user, roles))
         tallies = await events_service.tallies(session, [e.id for e in events])
         items = [texts.organizer_item(events_service.event_json(e), tallies[e.id], locale, settings.tz) for e in events]
         await message.answer(texts.organizer_list(items), reply_markup=keyboards.organizer_list([e.id for e in events]))
@@ -309,10 +314,14 @@ async def check_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Se
 async def organizer_button(
     callback: CallbackQuery, callback_data: EvOrgCb, state: FSMContext, session: AsyncSession, bot: Bot,
     settings: Settings, i18n: I18n, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+    user: User | None, roles: set[str],
 ) -> None:
     message = callback.message
     event_id = valid_id(callback_data.id)
     event = await events_service.get_event(session, event_id) if event_id else None
+    if event is not None and not orgs_service.in_scope(event.org_id, await orgs_service.scope_of(session, user, roles)):
+        callback_answer.text, callback_answer.show_alert = only_organizers(), True  # another organisation's
+        return
     if not isinstance(message, Message) or event is None:
         callback_answer.text = texts.refusal("unknown_event")
         return
@@ -480,10 +489,24 @@ async def _step(message: Message, state: FSMContext, draft: EventDraft, next_sta
 
 
 @staff.message(Command("newevent"))
-async def newevent(message: Message, state: FSMContext) -> None:
+async def newevent(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
+                   roles: set[str]) -> None:
+    org_id = await acting.ask(message, session, user, roles, "newevent")
+    if org_id != acting.ASKED:
+        await _start(message, state, org_id)
+
+
+@staff.callback_query(ActCb.filter(F.cmd == "newevent"))
+async def newevent_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext) -> None:
+    await close_buttons(callback)
+    await _start(callback.message, state, callback_data.org or None)  # type: ignore[arg-type]
+
+
+async def _start(message: Message, state: FSMContext, org_id: int | None) -> None:
     await state.clear()
     await state.set_state(NewEvent.kind)
-    await state.update_data(nonce=uuid.uuid4().hex[:16], draft=EventDraft(audience=Audience().to_json()).to_json())
+    await state.update_data(nonce=uuid.uuid4().hex[:16], draft=EventDraft(audience=Audience().to_json()).to_json(),
+                            org_id=org_id)
     await message.answer(texts.ask_kind(), reply_markup=keyboards.kinds())
 
 
@@ -655,6 +678,7 @@ async def got_translation(message: Message, state: FSMContext, session: AsyncSes
 async def panel_step(
     callback: CallbackQuery, callback_data: NewEvCb, state: FSMContext, session: AsyncSession, user: User | None,
     settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+    roles: set[str],
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
@@ -676,7 +700,7 @@ async def panel_step(
         await close_buttons(callback)
         await message.answer(texts.draft_dropped())
     elif callback_data.action == "send":
-        await _publish(callback, draft, data, state, session, settings, i18n, user, delivery, callback_answer)
+        await _publish(callback, draft, data, state, session, settings, i18n, user, delivery, callback_answer, roles)
 
 
 @staff.callback_query(StateFilter(NewEvent.audience), AudCb.filter(F.owner == OWNER))
@@ -697,6 +721,7 @@ async def audience_step(
 async def _publish(
     callback: CallbackQuery, draft: EventDraft, data: dict[str, Any], state: FSMContext, session: AsyncSession,
     settings: Settings, i18n: I18n, user: User | None, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+    roles: set[str],
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
@@ -708,13 +733,17 @@ async def _publish(
         callback_answer.text = texts.start_passed()
         callback_answer.show_alert = True
         return
+    ok, org = await acting.for_send(session, user, roles, state, data.get("org_id"), callback_answer)
+    if not ok:  # checked before the draft goes: a refusal keeps it
+        return
     key = f"event:{data.get('nonce')}"
     count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
     if count is None:
         return
     event = await events_service.create_event(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
-    await launch(message, session, delivery, i18n.current_locale, kind="event",
+    event.org = org
+    await launch(message, session, delivery, i18n.current_locale, kind="event", org_id=org.id if org else None,
                  payload={"event": events_service.event_json(event)}, audience=audience, key=key, count=count,
                  created_by=user.id if user else None, now=now, created=lambda _c: texts.created(event.id),
                  owner=event)

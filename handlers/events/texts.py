@@ -15,6 +15,7 @@ from babel.dates import format_date, format_time
 
 from bot.i18n import N_, esc, fmt_number
 from bot.services.errors import DomainError
+from handlers.acting import from_line
 from handlers.polls.texts import pick, short
 
 KIND_NAMES = {
@@ -65,6 +66,8 @@ def card(event: dict[str, Any], locale: str, tz: ZoneInfo, *, status: str | None
     default = event["default_locale"]
     lines = [f"📅 <b>{esc(pick(event['title'], locale, default))}</b>",
              f"<i>{_(KIND_NAMES.get(event['kind'], KIND_NAMES['workshop']))}</i>", ""]
+    if event.get("org"):
+        lines.insert(2, from_line(event["org"], locale).rstrip("\n"))
     description = pick(event.get("description") or {}, locale, default)
     if description:
         lines += [esc(description), ""]

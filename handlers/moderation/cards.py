@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyParameters
 from aiogram.utils.i18n import I18n
@@ -28,6 +28,7 @@ from bot.services import users as users_service
 from bot.services.users import pseudonym
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
+from handlers.shared import edit_card
 from storage.models import Report, ReportEvent
 
 if TYPE_CHECKING:
@@ -199,14 +200,7 @@ async def refresh_card(
     if report.card_chat_id is None or report.card_message_id is None:
         return
     text, markup = await render_card(session, report, settings, community, i18n, view)
-    try:
-        await bot.edit_message_text(text=text, chat_id=report.card_chat_id, message_id=report.card_message_id,
-                                    reply_markup=markup)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
-            log.warning("Could not edit the card of report #%s: %s", report.id, exc)
-    except TelegramAPIError as exc:
-        log.warning("Could not edit the card of report #%s: %s", report.id, exc)
+    await edit_card(bot, report.card_chat_id, report.card_message_id, text, markup, f"report #{report.id}")
 
 
 Relayed = tuple[str, str]  # ("photo" | "voice", file_id): what may be passed on besides text

@@ -22,18 +22,21 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import charts
-from bot.commands import CommandSpec, register
+from bot.commands import ORGANIZING, CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import N_, fmt_datetime
 from bot.services import campaigns as campaigns_service
+from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.polls import PollDraft, QuestionDraft
+from handlers import acting
 from handlers import audience as audience_picker
 from handlers import deeplinks
+from handlers.acting import ActCb
 from handlers.audience import AudCb
 from handlers.polls import keyboards, texts
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
@@ -44,12 +47,13 @@ from storage.models import Poll, User
 
 register(
     CommandSpec("polls", N_("Polls and surveys")),
-    CommandSpec("newpoll", N_("Create a poll or a survey"), frozenset({"organizer"})),
+    CommandSpec("newpoll", N_("Create a poll or a survey"), ORGANIZING),
 )
 
 OWNER = "poll"  # of the shared audience picker's buttons
-router, staff = role_routers("polls", "organizer", texts.only_organizers,  # /newpoll, results, closing
-                             PollCb.filter(), NewPollCb.filter(), AudCb.filter(F.owner == OWNER))
+router, staff = role_routers("polls", ORGANIZING, texts.only_organizers,  # /newpoll, results, closing
+                             PollCb.filter(), NewPollCb.filter(), AudCb.filter(F.owner == OWNER),
+                             ActCb.filter(F.cmd == "newpoll"))
 residents = Router(name="polls-residents")
 router.include_router(residents)
 
@@ -310,8 +314,8 @@ async def polls_command(
     i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
 ) -> None:
     locale = i18n.current_locale
-    if "organizer" in roles or "admin" in roles:
-        text, markup = await _organizer_list(session, settings, locale)
+    if roles & ORGANIZING or "admin" in roles:
+        text, markup = await _organizer_list(session, settings, locale, await orgs_service.scope_of(session, user, roles))
         await message.answer(text, reply_markup=markup)
         return
     if user is None or not user.is_registered:
@@ -324,8 +328,9 @@ async def polls_command(
                          reply_markup=keyboards.open_polls([(p.id, step) for p, step in found]))
 
 
-async def _organizer_list(session: AsyncSession, settings: Settings, locale: str) -> tuple[str, Any]:
-    polls = await polls_service.recent_polls(session)
+async def _organizer_list(session: AsyncSession, settings: Settings, locale: str,
+                          scope: set[int] | None) -> tuple[str, Any]:
+    polls = await polls_service.recent_polls(session, orgs=scope)
     people = await polls_service.participants(session, [p.id for p in polls])
     items = []
     for poll in polls:
@@ -382,13 +387,16 @@ def _staff_chat(callback: CallbackQuery, settings: Settings) -> bool:
 async def poll_action(
     callback: CallbackQuery, callback_data: PollCb, session: AsyncSession, bot: Bot, user: User | None,
     settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
-    callback_answer: CallbackAnswer, poll_secret: bytes,
+    callback_answer: CallbackAnswer, poll_secret: bytes, roles: set[str],
 ) -> None:
     message = callback.message
     if not isinstance(message, Message) or not _staff_chat(callback, settings):
         callback_answer.text = texts.only_organizers()
         return
     poll = await polls_service.get_poll(session, callback_data.id) if valid_id(callback_data.id) else None
+    if poll is not None and not orgs_service.in_scope(poll.org_id, await orgs_service.scope_of(session, user, roles)):
+        callback_answer.text, callback_answer.show_alert = texts.only_organizers(), True  # another organisation's
+        return
     if poll is None:
         callback_answer.text = texts.no_such_poll()
         return
@@ -468,11 +476,25 @@ async def _save(state: FSMContext, draft: PollDraft, **extra: Any) -> None:
 
 
 @staff.message(Command("newpoll"))
-async def newpoll(message: Message, state: FSMContext, delivery: DeliveryEngine) -> None:
+async def newpoll(message: Message, state: FSMContext, delivery: DeliveryEngine, session: AsyncSession,
+                  user: User | None, roles: set[str]) -> None:
+    org_id = await acting.ask(message, session, user, roles, "newpoll")
+    if org_id != acting.ASKED:
+        await _start(message, state, delivery, org_id)
+
+
+@staff.callback_query(ActCb.filter(F.cmd == "newpoll"))
+async def newpoll_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext,
+                     delivery: DeliveryEngine) -> None:
+    await close_buttons(callback)
+    await _start(callback.message, state, delivery, callback_data.org or None)  # type: ignore[arg-type]
+
+
+async def _start(message: Message, state: FSMContext, delivery: DeliveryEngine, org_id: int | None) -> None:
     await state.clear()
     draft = PollDraft(closes_at=delivery.now() + polls_service.DEFAULT_DURATION, audience=Audience().to_json())
     await state.set_state(NewPoll.kind)
-    await _save(state, draft, nonce=uuid.uuid4().hex[:16])
+    await _save(state, draft, nonce=uuid.uuid4().hex[:16], org_id=org_id)
     await message.answer(texts.ask_kind(first=True), reply_markup=keyboards.kinds())
 
 
@@ -677,7 +699,7 @@ async def _show_panel(
 async def panel_step(
     callback: CallbackQuery, callback_data: NewPollCb, state: FSMContext, session: AsyncSession, bot: Bot,
     user: User | None, settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
-    callback_answer: CallbackAnswer,
+    callback_answer: CallbackAnswer, roles: set[str],
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
@@ -719,7 +741,7 @@ async def panel_step(
         await close_buttons(callback)
         await message.answer(texts.draft_dropped())
     elif action == "send":
-        await _send(callback, draft, data, state, session, settings, i18n, user, delivery, callback_answer)
+        await _send(callback, draft, data, state, session, settings, i18n, user, delivery, callback_answer, roles)
 
 
 @staff.callback_query(StateFilter(NewPoll.audience), AudCb.filter(F.owner == OWNER))
@@ -760,6 +782,7 @@ async def closes_expected(message: Message, settings: Settings, delivery: Delive
 async def _send(
     callback: CallbackQuery, draft: PollDraft, data: dict[str, Any], state: FSMContext, session: AsyncSession,
     settings: Settings, i18n: I18n, user: User | None, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+    roles: set[str],
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
@@ -768,6 +791,9 @@ async def _send(
         callback_answer.text = texts.closes_passed()
         callback_answer.show_alert = True
         return
+    ok, org = await acting.for_send(session, user, roles, state, data.get("org_id"), callback_answer)
+    if not ok:  # checked before the draft goes: a refusal keeps it
+        return
     audience = Audience.from_json(draft.audience)
     key = f"poll:{data.get('nonce')}"
     count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
@@ -775,7 +801,8 @@ async def _send(
         return
     poll = await polls_service.create_poll(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
-    await launch(message, session, delivery, i18n.current_locale, kind="poll",
+    poll.org = org
+    await launch(message, session, delivery, i18n.current_locale, kind="poll", org_id=org.id if org else None,
                  payload={"poll": polls_service.poll_json(poll)}, audience=audience, key=key, count=count,
                  created_by=user.id if user else None, now=now, created=lambda _c: texts.created(poll.id),
                  owner=poll)

@@ -17,6 +17,7 @@ from babel.numbers import format_percent
 from bot.community import Community
 from bot.i18n import N_, esc, fmt_datetime, fmt_number
 from bot.services.errors import DomainError
+from handlers.acting import from_line
 from bot.services.polls import SCALE, Group, QuestionResult, Results
 from handlers.audience import language_name
 
@@ -101,6 +102,8 @@ def question_text(
     question = poll["questions"][position]
     default = poll["default_locale"]
     lines = [header(poll, position, locale), "", f"<b>{esc(pick(question['text'], locale, default))}</b>"]
+    if position == 0 and poll.get("org"):
+        lines.insert(0, from_line(poll["org"], locale).rstrip("\n"))
     options = option_texts(question, locale, default)
     if question["kind"] in ("single", "multi") and needs_listing(options):
         lines.append("")
@@ -125,7 +128,7 @@ def survey_intro(poll: dict[str, Any], locale: str, tz: ZoneInfo, step: int | No
     total = len(poll["questions"])
     lines = [
         _("📝 <b>Survey: {title}</b>").format(title=esc(title)),
-        "",
+        from_line(poll.get("org"), locale)[:-1],  # "" or "🏢 From: ..." and a blank line
         ngettext("{count} question, answered one at a time. You can stop and continue later.",
                  "{count} questions, answered one at a time. You can stop and continue later.",
                  total).format(count=total),

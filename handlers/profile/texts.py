@@ -42,7 +42,8 @@ def privacy() -> str:
         "<b>Your data and privacy</b>\n\n"
         "<b>What we store:</b> the name you gave, your district, language and topics of "
         "interest, your Telegram id and username (so we can write to you), and when you agreed; "
-        "your reports, your answers to polls and events.\n"
+        "your reports, your answers to polls and events, the projects you propose or support and "
+        "the organisations you say you belong to.\n"
         "<b>Why:</b> to send you what you asked for and to count, anonymously, what residents "
         "of each district need.\n"
         "<b>Who sees it:</b> moderators see reports under a pseudonym unless you allow your "
@@ -51,5 +52,5 @@ def privacy() -> str:
         "poll answers are stored without your name.\n"
         "<b>Your rights:</b> /mydata sends you everything we store about you as a file; "
         "/deleteme erases your personal data. Totals such as \"a resident of your district "
-        "registered\" stay, without your name."
+        "registered\" stay, without your name; published proposals stay public without your name."
     )

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -37,6 +37,7 @@ from bot.services.users import pseudonym
 from handlers.moderation import InModeratorsChat, can_moderate
 from handlers.proposals import keyboards, texts
 from handlers.proposals.keyboards import PModCb
+from handlers.shared import edit_card
 from storage.models import Proposal, ProposalEvent, User
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,22 @@ async def show_card(bot: Bot, session: AsyncSession, proposal: Proposal, setting
         log.warning("Could not post the card of proposal #%s: %s", proposal.id, exc)
 
 
+async def post_missing_cards(sessionmaker: Any, bot: Bot, settings: Settings, community: Community, i18n: I18n,
+                             now: Any = None) -> int:
+    """The periodic check: cards that could not be posted (the group was unreachable) are posted
+    now, a few per run."""
+    if settings.moderators_chat_id is None:
+        return 0
+    posted = 0
+    async with sessionmaker() as session:
+        with i18n.context():
+            for proposal in await proposals_service.without_card(session, now):
+                await show_card(bot, session, proposal, settings, community, i18n)
+                await session.commit()
+                posted += proposal.card_message_id is not None
+    return posted
+
+
 async def _under_card(bot: Bot, proposal: Proposal, text: str) -> None:
     if proposal.card_chat_id is None or proposal.card_message_id is None:
         return
@@ -107,14 +124,7 @@ async def refresh_card(bot: Bot, session: AsyncSession, proposal_id: int, settin
     if proposal is None or proposal.card_chat_id is None or proposal.card_message_id is None:
         return
     text, markup = await _render(session, proposal, settings, community, i18n)
-    try:
-        await bot.edit_message_text(text=text, chat_id=proposal.card_chat_id, message_id=proposal.card_message_id,
-                                    reply_markup=markup)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message:
-            log.warning("Could not edit the card of proposal #%s: %s", proposal.id, exc)
-    except TelegramAPIError as exc:
-        log.warning("Could not edit the card of proposal #%s: %s", proposal.id, exc)
+    await edit_card(bot, proposal.card_chat_id, proposal.card_message_id, text, markup, f"proposal #{proposal.id}")
 
 
 async def tell(session: AsyncSession, proposal: Proposal, event: ProposalEvent, supporters: list[int]) -> None:

@@ -351,7 +351,7 @@ def news(payload: dict[str, Any], locale: str) -> str:
         case "accepted":
             text = _("✅ Good news: proposal «{title}» (#{number}) was accepted and funded.")
         case "in_progress" if payload.get("progress") is not None and payload.get("was") == "in_progress":
-            text = _("🛠 Proposal «{title}» (#{number}): {progress}% done.") + ("\n{note}" if note else "")
+            text = _("🛠 Proposal «{title}» (#{number}): progress {progress}%.") + ("\n{note}" if note else "")
         case "in_progress":
             text = _("🛠 Work on proposal «{title}» (#{number}) has started.")
         case "realised":

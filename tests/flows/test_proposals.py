@@ -129,11 +129,10 @@ async def test_propose_moderate_support_and_follow_to_realisation(harness: Harne
     await group.send(olha, "150", reply_to=group.last)
     assert "percentage from 0 to 100" in group.last.text
     await group.send(olha, "40 the benches are ordered", reply_to=group.last)
-    progress = await news(harness, carl, "40% done")
+    progress = await news(harness, carl, "progress 40%")
     assert "the benches are ordered" in progress.text
     await group.press(olha, "🎉 Realised", message=card(group, number))
     await news(harness, carl, "is realised")
-    return  # TODO translations
     ukrainian = [m.text for m in bohdan.messages if f"#{number}" in m.text]
     assert any(uk(harness, "🎉 Proposal «{title}» (#{number}) is realised! Thank you for making it happen.")
                .split("«")[0] in t for t in ukrainian)
@@ -228,3 +227,95 @@ async def test_bad_input_rejection_and_merged_duplicates(harness: Harness) -> No
         supports = (await s.scalars(select(ProposalSupport))).all()
     assert (total.proposed, total.published, total.accepted, total.realised) == (3, 3, 1, 0)
     assert len(supports) == 5  # #1: Dana, Ben, Carl; #2 keeps its record: Ben, Dana
+
+
+async def test_organisations_representatives_act_for_them_until_removed(harness: Harness) -> None:
+    group = moderators_group(harness)
+    await moderator(harness, group, 6101, "Olha")
+    admin = await register(harness, ADMIN_ID, "Admin")
+    await admin.send("/neworg")
+    await admin.send("G" * 130)
+    assert "at most 120 characters" in admin.last.text
+    await admin.send("Kherson Greens & Co\nuk: Херсонські зелені")
+    await admin.send("We plant trees in yards.\nuk: Садимо дерева у дворах.")
+    await admin.send("+380 50 000 00 00")
+    await admin.press(admin.buttons()[0])
+    assert admin.buttons()[0].startswith("☑️")
+    await admin.press("Done ✅")
+    assert "Kherson Greens &amp; Co" in admin.last.html and "is in the network now" in admin.last.text
+
+    iryna = await register(harness, 6201, "Iryna")
+    taras = await register(harness, 6202, "Taras", lang="uk")
+    await iryna.send("/orgs")
+    assert "1 organisation" in iryna.last.text
+    await iryna.press("Kherson Greens & Co")
+    assert "We plant trees in yards." in iryna.last.text and "0 members in the bot" in iryna.last.text
+    answer = await iryna.press("🎙 I represent it")
+    assert "An admin will confirm" in answer["text"]  # type: ignore[index]
+    answer = await iryna.press_data("org:rep:1:0:0:", message=iryna.last)  # asking twice
+    assert "already asked" in answer["text"]  # type: ignore[index]
+    await iryna.send("/newpoll")
+    assert "not available to you" in iryna.last.text  # not confirmed yet
+    request = await harness.fake.wait_for(lambda: next((m for m in admin.messages if "says they represent" in m.text), None))
+    await admin.press("✅ Confirm", message=request)
+    assert "now represents" in admin.last.text
+    await news(harness, iryna, "confirmed representative")
+    answer = await admin.press_data("org:ok:1:0:%d:" % (await _user_id(harness, 6201)), message=request)
+    assert answer["text"] == "Already decided by another admin."  # type: ignore[index]
+
+    # She announces on its behalf: residents read who it is from, in their language.
+    await iryna.send("/announce")
+    await iryna.send("Planting day on Saturday")
+    await iryna.press("Continue ➡️")
+    await iryna.press("Continue ➡️")
+    await iryna.press(next(b for b in iryna.buttons() if b.startswith("✅ Send to")))
+    heard = await news(harness, taras, "Planting day on Saturday")
+    assert uk(harness, "🏢 From: {organisation}").format(organisation="Херсонські зелені") in heard.text
+    async with harness.db() as s:
+        mine = (await s.scalars(select(Campaign).where(Campaign.kind == "announcement"))).one()
+    assert mine.org_id == 1
+
+    # A proposal on its behalf; then the organisation leaves the network mid-draft.
+    number = await propose(iryna, "Trees for the school yard", org="🏢 Kherson Greens & Co")
+    assert "Iryna" in card(group, number).text and "Kherson Greens &amp; Co" in card(group, number).html
+    await iryna.send("/propose")
+    for text in ("More trees on Suvorova", PROBLEM, SOLUTION):
+        await iryna.send(text)
+    await iryna.press(iryna.buttons()[0])
+    await iryna.press("Safety")
+    await iryna.press("Skip")
+    await iryna.press("Skip")
+    await iryna.press("🏢 Kherson Greens & Co")
+    assert "From: Kherson Greens &amp; Co" in iryna.last.html
+
+    await admin.send("/orgs")
+    await admin.press("Kherson Greens & Co")
+    await admin.press("🗑 Remove from the network")
+    await admin.press("🗑 Yes, remove")
+    await news(harness, iryna, "was removed from the network")
+    review = next(m for m in reversed(iryna.messages) if "Please check your proposal" in m.text)
+    await iryna.press("✅ Send to the moderators", message=review)
+    assert "You no longer represent «Kherson Greens & Co»" in iryna.messages[-2].text
+    assert iryna.buttons() == ["👤 Myself"]
+    await iryna.press("👤 Myself")
+    await iryna.press("✅ Send to the moderators")
+    assert "went to the moderators" in iryna.last.text
+    await iryna.send("/announce")
+    assert "not available to you" in iryna.last.text
+    await iryna.send("/orgs")
+    assert "No organisations yet" in iryna.last.text
+
+    async with harness.db() as s:
+        total, _, by_org = await proposals_service.counts(s)
+        proposals = (await s.scalars(select(Proposal).order_by(Proposal.id))).all()
+        member = await s.get(OrgMember, (1, await _user_id(harness, 6201)))
+        assert (await s.get(Organisation, 1)).removed_at is not None  # type: ignore[union-attr]
+    assert [p.org_id for p in proposals] == [1, None] and total.proposed == 2
+    assert by_org[1][1].proposed == 1 and by_org[1][0]["uk"] == "Херсонські зелені"
+    assert member is not None and member.status == "confirmed"  # the record stays; the role went
+
+
+async def _user_id(h: Harness, tg_id: int) -> int:
+    async with h.db() as s:
+        user = (await s.scalars(select(User).where(User.telegram_id == tg_id))).one()
+        return user.id
