@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,20 @@ def make_settings(database_url: str, api_url: str, **overrides: Any) -> Settings
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+class _FailedUpdates(logging.Handler):
+    """Collects the updates the bot failed on (the apology middleware logs them): a test that
+    passes while a resident got "something went wrong" is not passing."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.failed: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Update "):
+            error = record.exc_info[1] if record.exc_info else None
+            self.failed.append(f"{record.getMessage()}: {error!r}")
+
+
 class Harness:
     """Starts and restarts the bot against one fake Telegram and one database."""
 
@@ -49,6 +64,8 @@ class Harness:
         self._polling: asyncio.Task[None] | None = None
         # called with each new App before it starts (tests tune e.g. app.delivery here)
         self.on_build: list[Callable[[App], None]] = []
+        self.failed_updates = _FailedUpdates()
+        self.expect_failed_updates = False  # a test of the apology itself sets it
 
     async def start(self) -> None:
         self.app = await build_app(self.settings)
@@ -96,8 +113,12 @@ class Harness:
 async def harness(database_url: str) -> AsyncIterator[Harness]:
     async with FakeTelegram(token=TOKEN, bot_username="hromada_test_bot") as fake:
         h = Harness(fake, make_settings(database_url, fake.base_url))
+        logging.getLogger("bot.middlewares").addHandler(h.failed_updates)
         await h.start()
         try:
             yield h
         finally:
             await h.stop()
+            logging.getLogger("bot.middlewares").removeHandler(h.failed_updates)
+        if not h.expect_failed_updates:
+            assert not h.failed_updates.failed, f"the bot failed on updates: {h.failed_updates.failed}"

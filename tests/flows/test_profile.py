@@ -117,6 +117,7 @@ async def test_unexpected_error_gets_a_localized_apology(harness: Harness, monke
     from bot.services import users
 
     anna = await register(harness, 2007, "Anna", lang="en")
+    harness.expect_failed_updates = True
 
     async def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database on fire")

@@ -3,12 +3,14 @@ engine and the fake Bot API: propose, moderate, support, status changes with new
 person's language, merging duplicates, representatives, bad input, counts."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.fakeapi import FakeGroup, FakeUser, SentMessage
 from bot.services import proposals as proposals_service
 from handlers.proposals.keyboards import PModCb
-from storage.models import Campaign, Organisation, OrgMember, Proposal, ProposalSupport, User
+from storage.models import Campaign, Organisation, OrgMember, Proposal, ProposalSupport, User, utcnow
 from tests.flows.helpers import register
 from tests.flows.reports_helpers import moderator, moderators_group
 from tests.harness import ADMIN_ID, Harness
@@ -319,3 +321,34 @@ async def _user_id(h: Harness, tg_id: int) -> int:
     async with h.db() as s:
         user = (await s.scalars(select(User).where(User.telegram_id == tg_id))).one()
         return user.id
+
+
+async def test_list_pages_filters_and_order_by_support(harness: Harness) -> None:
+    anna = await register(harness, 6001, "Anna")
+    async with harness.db() as s:
+        author = (await s.scalars(select(User).where(User.telegram_id == 6001))).one()
+        backers = [User(telegram_id=7000 + i, language="en", topics=[], registered_at=author.registered_at)
+                   for i in range(7)]
+        s.add_all(backers)
+        await s.flush()
+        for i in range(7):  # proposal i has i supporters; odd ones are on the Island
+            p = await proposals_service.submit(s, author, proposals_service.ProposalDraft(
+                title=f"Idea number {i}", problem=PROBLEM, solution=SOLUTION,
+                district="ostriv" if i % 2 else "korabelnyi", category="other"), None,
+                now=utcnow() - timedelta(days=7 - i))  # at most five a day
+            await proposals_service.act(s, p.id, "publish", proposals_service.Actor(None, "M"), expected="submitted")
+            for backer in backers[:i]:
+                await proposals_service.support(s, p.id, backer)
+        await s.commit()
+    await anna.send("/proposals")
+    assert "7 proposals, the most supported first. Page 1 of 2." in anna.last.text
+    assert [b.split(" ·")[0][2:] for b in anna.buttons()[:5]] == [f"Idea number {i}" for i in (6, 5, 4, 3, 2)]
+    await anna.press("▶️")
+    assert "Page 2 of 2" in anna.last.text and anna.buttons()[0].endswith("Idea number 1 · 👍 1")
+    await anna.press("📍 District")
+    await anna.press("Ostriv (the Island)")
+    assert "Showing: Ostriv (the Island)" in anna.last.text and "3 proposals" in anna.last.text
+    assert [b.split(" ·")[0][2:] for b in anna.buttons()[:3]] == ["Idea number 5", "Idea number 3", "Idea number 1"]
+    await anna.press("🔎 Status")
+    await anna.press("🎉 Realised")
+    assert "No proposals here yet" in anna.last.text and "Ostriv (the Island), 🎉 Realised" in anna.last.text
