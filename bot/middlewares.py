@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -102,14 +102,24 @@ class ApologyMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
-        except Exception:
-            update_id = event.update_id if isinstance(event, Update) else "?"
-            log.exception("Update %s failed", update_id)
-            session: AsyncSession | None = data.get("session")
-            if session is not None:
-                await session.rollback()
-            await self._apologise(event, data.get("bot"))
+        except TelegramBadRequest as exc:
+            if "query is too old" not in exc.message:
+                return await self._failed(event, data)
+            # A late or repeated tap: the work is done (and committed), only the spinner's answer
+            # could not be sent. Nothing to apologise for, and nobody to apologise to.
+            log.info("Update %s: the button's answer came too late", getattr(event, "update_id", "?"))
             return None
+        except Exception:
+            return await self._failed(event, data)
+
+    async def _failed(self, event: TelegramObject, data: dict[str, Any]) -> None:
+        """Called while the exception is being handled: logged with its traceback."""
+        update_id = event.update_id if isinstance(event, Update) else "?"
+        log.exception("Update %s failed", update_id)
+        session: AsyncSession | None = data.get("session")
+        if session is not None:
+            await session.rollback()
+        await self._apologise(event, data.get("bot"))
 
     async def _apologise(self, event: TelegramObject, bot: Bot | None) -> None:
         if bot is None or not isinstance(event, Update):
