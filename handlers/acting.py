@@ -62,13 +62,25 @@ async def resolve(session: AsyncSession, user: User | None, roles: set[str], org
 async def for_send(session: AsyncSession, user: User | None, roles: set[str], state: Any, org_id: int | None,
                    callback_answer: Any) -> tuple[bool, Organisation | None]:
     """Checked when a wizard's Send is pressed, before its draft goes: (True, the organisation or
-    None for the platform), or (False, None) after telling why; the draft is kept, set to the
-    platform for a platform organizer to press Send again."""
+    None for the platform), or (False, None) after telling why. The draft is kept, now from the
+    platform (a platform organizer) or the next organisation the person still represents, so
+    that pressing Send again sends it; with neither, the person can no longer send it."""
     try:
         return True, await resolve(session, user, roles, org_id)
     except DomainError as exc:
-        callback_answer.text, callback_answer.show_alert = refused(exc, roles), True
-        await state.update_data(org_id=None)
+        remaining = await orgs_service.represented(session, user.id) if user is not None else []
+        name = str(exc.params.get("name", ""))[:60]
+        if platform(roles):
+            fallback, text = None, _("You no longer represent «{name}». Press Send again to send it from "
+                                     "the platform.").format(name=name)
+        elif remaining:
+            fallback = remaining[0].id
+            text = _("You no longer represent «{name}». Press Send again to send it from «{other}».").format(
+                name=name, other=orgs_service.name_of(remaining[0], user.language if user else "en")[:60])
+        else:
+            fallback, text = None, refused(DomainError(exc.code, name=name, alert=True))
+        callback_answer.text, callback_answer.show_alert = text, True
+        await state.update_data(org_id=fallback)
         return False, None
 
 
@@ -84,12 +96,7 @@ def from_line(names: dict[str, str] | None, locale: str) -> str:
     return _("🏢 From: {organisation}").format(organisation=esc(name)) + "\n\n"
 
 
-def refused(exc: DomainError, roles: set[str]) -> str:
-    """Why the draft cannot go out for the organisation; a platform organizer's draft now goes
-    out from the platform when they press Send again (the caller resets it)."""
+def refused(exc: DomainError) -> str:
     from handlers.orgs.texts import error_text
 
-    text = error_text(exc)
-    if platform(roles):
-        text = _("You no longer represent this organisation. Press Send again to send it from the platform.")
-    return text
+    return error_text(exc)

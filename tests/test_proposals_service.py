@@ -152,3 +152,28 @@ def test_progress_and_texts() -> None:
         ps.clean_field("problem", "x" * 5000)
     with pytest.raises(DomainError):
         ps.clean_field("title", "   ")
+
+
+def test_long_proposals_fit_in_a_telegram_message_in_every_language() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.community import load_community
+    from bot.fakeapi.html import parse_html
+    from bot.i18n import create_i18n
+    from handlers.proposals import texts
+    from storage.models import Proposal, ProposalEvent
+
+    i18n = create_i18n("en")
+    community = load_community("communities/kherson.toml")
+    long = "Довгий текст & <теги> " * 100
+    p = Proposal(id=123456, title="Т" * 120, problem=long[:1500], solution=long[:1500], district="ostriv",
+                 category="infrastructure", budget=10**12, status="in_progress", progress=90, supporters=99999,
+                 reason=long[:500], duplicate_of=None, user_id=1)
+    events = [ProposalEvent(proposal_id=1, old_status="in_progress", new_status="in_progress", progress=10 * i,
+                            note=long[:500], created_at=NOW) for i in range(20)]
+    for locale in ("uk", "ru", "bg", "en"):
+        with i18n.context(), i18n.use_locale(locale):
+            for text in (texts.detail(p, events, community, locale, ZoneInfo("Europe/Kyiv"), "О" * 120, True),
+                         texts.card(p, events, community, locale, ZoneInfo("Europe/Kyiv"), "R-1", "О" * 120)):
+                shown, _entities = parse_html(text, strict=True)  # what Telegram counts: the text after parsing
+                assert len(shown.encode("utf-16-le")) // 2 <= 4096, (locale, len(shown))

@@ -174,12 +174,12 @@ async def join(session: AsyncSession, org_id: int, user: User, role: str, now: d
     now = now or utcnow()
     row = await membership(session, org_id, user.id)
     if row is not None:
+        if row.status == "declined":  # an admin decided; saying it again does not reopen it
+            raise DomainError("org_declined")
         if row.role == REPRESENTATIVE and row.status in ("confirmed", "pending"):
             raise DomainError("org_already", status=row.status)
         if role == "member" and row.role == "member":
             raise DomainError("org_already", status=row.status)
-        if role == REPRESENTATIVE and row.status == "declined":
-            raise DomainError("org_declined")
     if row is None:
         row = OrgMember(org_id=org_id, user_id=user.id, role=role, created_at=now)
         session.add(row)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
@@ -207,8 +208,8 @@ class Counts:
 
 
 async def counts(session: AsyncSession) -> tuple[Counts, dict[str | None, Counts], dict[int, tuple[str, Counts]]]:
-    """What the impact figures need: proposed (not withdrawn), published, accepted (or further)
-    and realised; in all, per district (None: the whole community) and per organisation
+    """What the impact figures need: proposed (not withdrawn), published, accepted (ever
+    accepted, also if rejected later) and realised; in all, per district (None: the whole community) and per organisation
     (id -> (its names {locale: name}, counts))."""
     columns = (
         func.count(),
@@ -321,6 +322,8 @@ async def act(
             raise DomainError("proposal_duplicate_self")
         if other is None or other.status in ("duplicate", "withdrawn"):
             raise DomainError("proposal_missing", number=other_id)
+        if other.status not in SUPPORTABLE:  # its supporters could not follow it there
+            raise DomainError("proposal_merge_target", number=other_id)
         values["duplicate_of"] = other_id
         note = f"#{other_id}"
     elif action == "progress":
@@ -382,9 +385,19 @@ async def support(session: AsyncSession, proposal_id: int, user: User, now: date
         raise DomainError("proposal_own")
     if await supports(session, proposal_id, user.id):
         raise DomainError("proposal_support_twice")
-    session.add(ProposalSupport(proposal_id=proposal_id, user_id=user.id, created_at=now or utcnow()))
-    await session.flush()
-    return await _recount(session, proposal_id)
+    try:
+        async with session.begin_nested():  # a double tap handled at the same moment
+            session.add(ProposalSupport(proposal_id=proposal_id, user_id=user.id, created_at=now or utcnow()))
+    except IntegrityError:
+        raise DomainError("proposal_support_twice") from None
+    return await _add_supporters(session, proposal_id, 1)
+
+
+async def _add_supporters(session: AsyncSession, proposal_id: int, delta: int) -> int:
+    """One atomic UPDATE (two residents supporting at once both count)."""
+    await session.execute(update(Proposal).where(Proposal.id == proposal_id)
+                          .values(supporters=Proposal.supporters + delta).execution_options(synchronize_session=False))
+    return await session.scalar(select(Proposal.supporters).where(Proposal.id == proposal_id)) or 0
 
 
 async def unsupport(session: AsyncSession, proposal_id: int, user: User) -> int:
@@ -395,7 +408,7 @@ async def unsupport(session: AsyncSession, proposal_id: int, user: User) -> int:
         ProposalSupport.proposal_id == proposal_id, ProposalSupport.user_id == user.id))
     if result.rowcount != 1:
         raise DomainError("proposal_not_supported")
-    return await _recount(session, proposal_id)
+    return await _add_supporters(session, proposal_id, -1)
 
 
 async def withdraw(session: AsyncSession, proposal_id: int, user: User, now: datetime | None = None) -> Proposal:

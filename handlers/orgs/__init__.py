@@ -261,9 +261,15 @@ async def remove(
         await edit_text(callback, texts.confirm_remove(org, locale), kb.as_markup())
         return
     org, lost = await orgs_service.remove(session, org.id, delivery.now())
+    stopped = []  # its announcements still waiting for their time no longer go out in its name
+    for campaign in await campaigns_service.active_campaigns(session, orgs={org.id}):
+        if campaign.status == "scheduled" and await campaigns_service.cancel_campaign(session, campaign.id):
+            stopped.append(campaign.id)
     for person in lost:
         await _notify(session, person.id, "removed", org, f"org:{org.id}:{person.id}:removed")
     await session.commit()
+    for campaign_id in stopped:
+        delivery.cancelled(campaign_id)
     delivery.wake()
     for person in lost:
         await publish_user_commands(bot, person, settings, i18n)

@@ -77,16 +77,19 @@ def created(org: Organisation, locale: str) -> str:
 
 
 def request_sent(org: Organisation, locale: str) -> str:
+    """A button's alert: plain text (not HTML)."""
     return _("Thank you. An admin will confirm that you represent «{name}»; I will tell you.").format(
-        name=org_name(org, locale))
+        name=name_of(org, locale))
 
 
 def member_saved(org: Organisation, locale: str) -> str:
-    return _("Saved: you are a member of «{name}».").format(name=org_name(org, locale))
+    """A button's alert: plain text (not HTML)."""
+    return _("Saved: you are a member of «{name}».").format(name=name_of(org, locale))
 
 
 def left(org: Organisation, locale: str) -> str:
-    return _("You are no longer listed with «{name}».").format(name=org_name(org, locale))
+    """A button's alert: plain text (not HTML)."""
+    return _("You are no longer listed with «{name}».").format(name=name_of(org, locale))
 
 
 def request_for_admin(who: str, org: Organisation, locale: str) -> str:
@@ -119,7 +122,8 @@ def confirm_remove(org: Organisation, locale: str) -> str:
 
 
 def removed(org: Organisation, locale: str) -> str:
-    return _("«{name}» was removed from the network.").format(name=org_name(org, locale))
+    """A button's alert: plain text (not HTML)."""
+    return _("«{name}» was removed from the network.").format(name=name_of(org, locale))
 
 
 def no_requests() -> str:
@@ -145,6 +149,8 @@ def error_text(exc: DomainError) -> str:
             return _("Already decided by another admin.")
         case "org_request_gone":
             return _("This request is no longer there (the person left or deleted their data).")
+        case "org_not_represented" if p.get("alert"):
+            return _("You no longer represent «{name}».").format(name=str(p.get("name", ""))[:120])
         case "org_not_represented":
             return _("You no longer represent «{name}» (it left the network, or an admin changed it). "
                      "Your draft is kept: choose who it is from, or /cancel.").format(name=esc(p.get("name", "")))

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import Outgoing, RenderContext, register_kind
-from bot.i18n import esc
 from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
 from bot.services import proposals as proposals_service
@@ -59,9 +58,7 @@ async def _render(session: AsyncSession, proposal: Proposal, settings: Settings,
     org = await orgs_service.get(session, proposal.org_id) if proposal.org_id else None
     events = await proposals_service.history(session, proposal.id)
     with i18n.use_locale(locale):
-        who = esc(pseudonym(author)) if author else "—"
-        if author is not None and author.display_name:
-            who = f"{esc(author.display_name)} ({who})"
+        who = pseudonym(author) if author else "—"  # as for reports: no name, the minimum
         text = texts.card(proposal, events, community, locale, settings.tz, who,
                           orgs_service.name_of(org, locale) or None)
         markup = keyboards.moderation(proposal)

@@ -39,7 +39,12 @@ CATEGORY_NAMES = {
     "safety": N_("Safety"),
     "other": N_("Something else"),
 }
-CARD_TEXT_MAX = 1200  # of the problem and the solution on a card: the card stays within 4096
+# What a detail or a card shows of the long texts, so the message stays within Telegram's 4096
+# characters in every language: the problem and the proposal, the latest steps, each note.
+CARD_TEXT_MAX = 900
+HISTORY_SHOWN = 6
+NOTE_SHOWN = 150
+STATS_ORGS_SHOWN = 15
 
 
 def status_name(status: str) -> str:
@@ -204,7 +209,7 @@ def timeline(events: list[ProposalEvent], locale: str, tz: ZoneInfo) -> list[str
             what = progress_bar(e.progress)
         else:
             what = status_name(e.new_status)
-        note = f" — {esc(shorten(e.note, 200))}" if e.note and e.new_status != "changes" else ""
+        note = f" — {esc(shorten(e.note, NOTE_SHOWN))}" if e.note and e.new_status != "changes" else ""
         lines.append(f"• {when}: {what}{note}")
     return lines
 
@@ -231,10 +236,10 @@ def detail(p: Proposal, events: list[ProposalEvent], community: Community, local
         _("<b>Proposal:</b> {text}").format(text=esc(shorten(p.solution, CARD_TEXT_MAX))),
     ]
     if p.reason and p.status in ("rejected", "changes"):
-        lines += ["", _("<b>Moderators:</b> {text}").format(text=esc(p.reason))]
+        lines += ["", _("<b>Moderators:</b> {text}").format(text=esc(shorten(p.reason, 300)))]
     if p.duplicate_of:
         lines += ["", _("Continues as proposal #{number}.").format(number=p.duplicate_of)]
-    lines += ["", _("<b>History</b>"), *timeline(events, locale, tz)]
+    lines += ["", _("<b>History</b>"), *timeline(events[-HISTORY_SHOWN:], locale, tz)]
     return "\n".join(lines)
 
 
@@ -275,7 +280,7 @@ def card(p: Proposal, events: list[ProposalEvent], community: Community, locale:
     ]
     if p.reason:
         lines += ["", _("<b>Moderators:</b> {text}").format(text=esc(shorten(p.reason, 300)))]
-    lines += ["", *timeline(events[-6:], locale, tz)]
+    lines += ["", *timeline(events[-HISTORY_SHOWN:], locale, tz)]
     return "\n".join(lines)
 
 
@@ -327,9 +332,13 @@ def stats(total: Any, by_district: dict[str | None, Any], by_org: dict[int, tupl
             lines.append("• " + row(esc(district_name(community, code, locale)), c))
     if by_org:
         lines += ["", _("<b>By organisation</b>")]
-        for _org_id, (names, c) in sorted(by_org.items(), key=lambda kv: -kv[1][1].proposed):
+        ranked = sorted(by_org.items(), key=lambda kv: -kv[1][1].proposed)
+        for _org_id, (names, c) in ranked[:STATS_ORGS_SHOWN]:
             name = names.get(locale) or names.get("en") or next(iter(names.values()), "")
-            lines.append("• " + row(esc(name), c))
+            lines.append("• " + row(esc(shorten(name, 60)), c))
+        if len(ranked) > STATS_ORGS_SHOWN:
+            lines.append(ngettext("…and {count} more organisation", "…and {count} more organisations",
+                                  len(ranked) - STATS_ORGS_SHOWN).format(count=len(ranked) - STATS_ORGS_SHOWN))
     return "\n".join(lines)
 
 
@@ -386,6 +395,9 @@ def error_text(exc: DomainError) -> str:
             return _("Please type a proposal number, like 12.")
         case "proposal_missing":
             return _("There is no proposal #{number}.").format(number=p.get("number"))
+        case "proposal_merge_target":
+            return _("Proposal #{number} is not collecting support (not published, or closed): its "
+                     "supporters could not follow. Reply with another number, or /cancel.").format(number=p.get("number"))
         case "proposal_duplicate_self":
             return _("A proposal cannot repeat itself.")
         case "proposal_changed":
