@@ -488,6 +488,8 @@ class Proposal(Base):
     """
 
     __tablename__ = "proposals"
+    # /proposals: the most supported first, read in index order and stopped after a page
+    __table_args__ = (Index("ix_proposals_rank", "supporters", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -170,16 +170,15 @@ async def public(
 ) -> tuple[list[Proposal], int]:
     """Published proposals, most supported first, one page; and how many match.
     ``status`` narrows to one status (``rejected``: those rejected after publication)."""
-    where: list[Any] = [Proposal.published_at.is_not(None)]
-    if status:
-        where.append(Proposal.status == status)
-    else:
-        where.append(Proposal.status.in_(PUBLIC))
+    # every status in PUBLIC implies publication; a rejected one may never have been published
+    where: list[Any] = [Proposal.status == status] if status else [Proposal.status.in_(PUBLIC)]
+    if status not in (None, *PUBLIC):
+        where.append(Proposal.published_at.is_not(None))
     if district:
         where.append(Proposal.district == district)
     total = await session.scalar(select(func.count()).select_from(Proposal).where(*where)) or 0
     rows = await session.scalars(
-        select(Proposal).where(*where).order_by(Proposal.supporters.desc(), Proposal.id)
+        select(Proposal).where(*where).order_by(Proposal.supporters.desc(), Proposal.id.desc())
         .offset(page * per_page).limit(per_page))
     return list(rows), total
 

@@ -75,6 +75,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('proposals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_proposals_district'), ['district'], unique=False)
+        batch_op.create_index('ix_proposals_rank', ['supporters', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposals_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposals_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposals_user_id'), ['user_id'], unique=False)
@@ -147,6 +148,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_proposals_status'))
         batch_op.drop_index(batch_op.f('ix_proposals_org_id'))
         batch_op.drop_index(batch_op.f('ix_proposals_district'))
+        batch_op.drop_index('ix_proposals_rank')
 
     op.drop_table('proposals')
     with op.batch_alter_table('org_members', schema=None) as batch_op:
