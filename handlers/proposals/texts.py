@@ -81,9 +81,9 @@ def register_first() -> str:
 
 def ask_title() -> str:
     low, high = LIMITS["title"]
-    return _("💡 <b>Propose a project</b> for your neighbourhood. Six short steps; /cancel stops at any "
+    return _("💡 <b>Propose a project</b> for your neighbourhood. A few short steps; /cancel stops at any "
              "time.\n\nFirst, a short title ({low}–{high} characters), e.g. <i>Benches and shade in the "
-             "Lermontova park</i>.").format(low=low, high=high)
+             "park by the school</i>.").format(low=low, high=high)
 
 
 def ask_new_title() -> str:
