@@ -104,11 +104,15 @@ async def test_representatives_need_an_admin_and_a_live_organisation(database_ur
         s.add(rep)
         await s.flush()
         org = await os_.create(s, os_.OrgDraft(name={"en": "Greens"}), None, NOW)
-        await os_.join(s, org.id, rep, "representative", NOW)
+        assert (await os_.join(s, org.id, rep, "representative", NOW))[1]  # the admins are asked
+        assert await os_.leave(s, org.id, rep)
+        assert not (await os_.join(s, org.id, rep, "representative", NOW + timedelta(hours=2)))[1]
+        await os_.leave(s, org.id, rep)
+        assert (await os_.join(s, org.id, rep, "representative", NOW + timedelta(days=2)))[1]
         assert await os_.represented(s, rep.id) == []
         with pytest.raises(DomainError):
             await os_.acting_for(s, rep, org.id)
-        await os_.decide(s, org.id, rep.id, True, 1, NOW)
+        await os_.decide(s, org.id, rep.id, True, 1, NOW + timedelta(days=2))
         assert "representative" in rep.role_names and await os_.acting_for(s, rep, org.id) is org
         with pytest.raises(DomainError) as err:
             await os_.decide(s, org.id, rep.id, False, 2, NOW)

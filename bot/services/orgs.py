@@ -8,7 +8,7 @@ e.g. when an admin removes the organisation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +22,7 @@ NAME_MAX = 120
 DESCRIPTION_MAX = 1000
 CONTACT_MAX = 200
 PAGE = 8
+REQUEST_AGAIN = timedelta(days=1)
 
 
 @dataclass
@@ -164,37 +165,47 @@ async def remove(session: AsyncSession, org_id: int, now: datetime | None = None
     return org, lost
 
 
-async def join(session: AsyncSession, org_id: int, user: User, role: str, now: datetime | None = None) -> OrgMember:
+async def join(session: AsyncSession, org_id: int, user: User, role: str,
+               now: datetime | None = None) -> tuple[OrgMember, bool]:
     """A resident says they are a member (confirmed at once) or a representative (pending until an
-    admin decides). Saying it again changes nothing; a member may ask to represent."""
+    admin decides). Saying it again changes nothing; a member may ask to represent. Returns the row
+    and whether the admins should be asked: not again for a request withdrawn and renewed within
+    a day (asking, leaving and asking again does not flood the admins)."""
     if role not in ("member", REPRESENTATIVE):
         raise DomainError("org_missing")
     if await live(session, org_id) is None:
         raise DomainError("org_missing")
     now = now or utcnow()
     row = await membership(session, org_id, user.id)
-    if row is not None:
+    if row is not None and row.status != "withdrawn":
         if row.status == "declined":  # an admin decided; saying it again does not reopen it
             raise DomainError("org_declined")
         if row.role == REPRESENTATIVE and row.status in ("confirmed", "pending"):
             raise DomainError("org_already", status=row.status)
         if role == "member" and row.role == "member":
             raise DomainError("org_already", status=row.status)
+    ask = role == REPRESENTATIVE and (
+        row is None or row.status != "withdrawn" or row.created_at <= now - REQUEST_AGAIN)
     if row is None:
         row = OrgMember(org_id=org_id, user_id=user.id, role=role, created_at=now)
         session.add(row)
     row.role = role
     row.status = "confirmed" if role == "member" else "pending"
-    row.created_at, row.decided_at, row.decided_by = now, None, None
+    if role == "member" or ask:
+        row.created_at = now
+    row.decided_at, row.decided_by = None, None
     await session.flush()
-    return row
+    return row, ask
 
 
 async def leave(session: AsyncSession, org_id: int, user: User) -> bool:
     row = await membership(session, org_id, user.id)
-    if row is None or row.status == "declined":
+    if row is None or row.status in ("declined", "withdrawn"):
         return False
-    await session.delete(row)
+    if row.role == REPRESENTATIVE and row.status == "pending":
+        row.status = "withdrawn"  # kept: a renewed request within a day does not ask the admins again
+    else:
+        await session.delete(row)
     await session.flush()
     await _sync_role(session, user)
     return True
@@ -209,6 +220,8 @@ async def decide(session: AsyncSession, org_id: int, user_id: int, confirm: bool
         raise DomainError("org_request_gone")
     if await live(session, org_id) is None:
         raise DomainError("org_missing")
+    if row.status == "withdrawn":
+        raise DomainError("org_request_gone")
     if row.status != "pending":
         raise DomainError("org_decided", status=row.status)
     row.status = "confirmed" if confirm else "declined"

@@ -127,7 +127,7 @@ async def _panel(
 async def _preview(
     message: Message, bot: Bot, data: dict[str, Any], settings: Settings, i18n: I18n
 ) -> None:
-    payload = _payload(data, settings)
+    payload = {**_payload(data, settings), "org": data.get("preview_org")}
     versions = [c for c in SUPPORTED_LOCALES if c in payload["texts"]] or [settings.default_locale]
     versions.sort(key=lambda c: c != settings.default_locale)
     await message.answer(texts.preview_intro(len(versions)))
@@ -157,19 +157,23 @@ async def announce(message: Message, state: FSMContext, settings: Settings, sess
                    user: User | None, roles: set[str]) -> None:
     org_id = await acting.ask(message, session, user, roles, "announce")
     if org_id != acting.ASKED:
-        await _start(message, state, settings, org_id)
+        await _start(message, state, settings, session, org_id)
 
 
 @staff.callback_query(ActCb.filter(F.cmd == "announce"))
-async def announce_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext, settings: Settings) -> None:
+async def announce_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext, settings: Settings,
+                      session: AsyncSession) -> None:
     await close_buttons(callback)
-    await _start(callback.message, state, settings, callback_data.org or None)  # type: ignore[arg-type]
+    await _start(callback.message, state, settings, session, callback_data.org or None)  # type: ignore[arg-type]
 
 
-async def _start(message: Message, state: FSMContext, settings: Settings, org_id: int | None) -> None:
+async def _start(message: Message, state: FSMContext, settings: Settings, session: AsyncSession,
+                 org_id: int | None) -> None:
+    org = await orgs_service.get(session, org_id) if org_id else None  # for the preview; checked at Send
     await state.clear()
     await state.set_state(Announce.text)
     await state.update_data(nonce=uuid.uuid4().hex[:16], texts={}, media=None, org_id=org_id,
+                            preview_org=acting.payload_names(org).get("org"),
                             audience=Audience().to_json(), send_at=None, urgent=False)
     await message.answer(texts.ask_text(settings.default_locale))
 

@@ -104,6 +104,8 @@ async def _card(session: AsyncSession, org: Organisation, user: User | None, com
                 locale: str, roles: set[str], page: int) -> tuple[str, InlineKeyboardMarkup]:
     members, reps = await orgs_service.member_counts(session, org.id)
     mine = await orgs_service.membership(session, org.id, user.id) if user else None
+    if mine is not None and mine.status == "withdrawn":  # a request taken back: as if none
+        mine = None
     kb = InlineKeyboardBuilder()
     if mine is None:
         kb.button(text=_("🤝 I am a member"), callback_data=OrgCb(a="member", id=org.id, p=page))
@@ -144,13 +146,14 @@ async def org_button(
             callback_answer.text = _("Please register first: type /start.")
             callback_answer.show_alert = True
             return
+        ask_admins = False
         try:
             if callback_data.a == "leave":
                 await orgs_service.leave(session, org.id, user)
                 callback_answer.text = texts.left(org, locale)
             else:
                 role = "member" if callback_data.a == "member" else orgs_service.REPRESENTATIVE
-                await orgs_service.join(session, org.id, user, role)
+                _row, ask_admins = await orgs_service.join(session, org.id, user, role)
                 callback_answer.text = (texts.member_saved(org, locale) if role == "member"
                                         else texts.request_sent(org, locale))
         except DomainError as exc:
@@ -159,7 +162,7 @@ async def org_button(
         else:
             await session.commit()
             callback_answer.show_alert = callback_data.a == "rep"
-            if callback_data.a == "rep":
+            if callback_data.a == "rep" and ask_admins:
                 await _tell_admins(bot, session, user, org, settings, i18n)
             elif callback_data.a == "leave":
                 await publish_user_commands(bot, user, settings, i18n)

@@ -263,9 +263,12 @@ async def test_organisations_representatives_act_for_them_until_removed(harness:
                               "I will tell you.")
     answer = await iryna.press_data("org:rep:1:0:0:", message=iryna.last)  # asking twice
     assert "already asked" in answer["text"]  # type: ignore[index]
+    await iryna.press("🚪 Leave")
+    await iryna.press("🎙 I represent it")  # asked again the same day: the admins are not asked twice
     await iryna.send("/newpoll")
     assert "not available to you" in iryna.last.text  # not confirmed yet
     request = await harness.fake.wait_for(lambda: next((m for m in admin.messages if "says they represent" in m.text), None))
+    assert sum("says they represent" in m.text for m in admin.messages) == 1
     await admin.press("✅ Confirm", message=request)
     assert "now represents" in admin.last.text
     await news(harness, iryna, "confirmed representative")
@@ -277,6 +280,7 @@ async def test_organisations_representatives_act_for_them_until_removed(harness:
     await iryna.send("Planting day on Saturday")
     await iryna.press("Continue ➡️")
     await iryna.press("Continue ➡️")
+    assert any("🏢 From: Kherson Greens & Co" in m.text for m in iryna.messages[-3:])  # the preview shows it
     await iryna.press(next(b for b in iryna.buttons() if b.startswith("✅ Send to")))
     heard = await news(harness, taras, "Planting day on Saturday")
     assert uk(harness, "🏢 From: {organisation}").format(organisation="Херсонські зелені") in heard.text
