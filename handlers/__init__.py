@@ -19,6 +19,7 @@ def build_router() -> Router:
         admin,
         announce,
         events,
+        exports,
         fallback,
         guard,
         moderation,
@@ -46,6 +47,7 @@ def build_router() -> Router:
                 events.router,
                 orgs.router,
                 proposals.router,
+                exports.router,
                 proposals_moderation.router,
                 moderation.router,
                 fallback.router,  # always last

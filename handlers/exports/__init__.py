@@ -1,0 +1,83 @@
+"""/export for organizers and admins: reports and proposals as CSV (opens in spreadsheet
+programs, Cyrillic included), and reports as Open311 GeoReport v2 JSON for a city's systems.
+Personal data only in admins' files (see bot.services.exports)."""
+from __future__ import annotations
+
+import json
+
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import CommandSpec, register
+from bot.community import Community
+from bot.config import Settings
+from bot.delivery import DeliveryEngine
+from bot.i18n import N_
+from bot.services import exports as exports_service
+from handlers.shared import role_routers
+
+register(CommandSpec("export", N_("Export reports and proposals (CSV, Open311)"), frozenset({"organizer"})))
+
+
+class ExportCb(CallbackData, prefix="ex"):
+    what: str  # reports | proposals | open311
+
+
+def _refusal() -> str:
+    return _("Sorry, only organizers and admins can export.")
+
+
+router, staff = role_routers("exports", frozenset({"organizer"}), _refusal, ExportCb.filter())
+
+
+def _keyboard() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📝 Reports (CSV)"), callback_data=ExportCb(what="reports"))
+    kb.button(text=_("💡 Proposals (CSV)"), callback_data=ExportCb(what="proposals"))
+    kb.button(text=_("🗺 Reports for city systems (Open311 JSON)"), callback_data=ExportCb(what="open311"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+@staff.message(Command("export"))
+async def export(message: Message, roles: set[str]) -> None:
+    if "admin" in roles:
+        note = _("As an admin you get names where people allowed them; share these files with care.")
+    else:
+        note = _("The files have no personal data: reporters and authors are not named.")
+    await message.answer(_("<b>Export</b>: what do you need?") + "\n" + note, reply_markup=_keyboard())
+
+
+@staff.callback_query(ExportCb.filter())
+async def export_file(
+    callback: CallbackQuery, callback_data: ExportCb, session: AsyncSession, roles: set[str], settings: Settings,
+    community: Community, i18n: I18n, delivery: DeliveryEngine, callback_answer: CallbackAnswer,
+) -> None:
+    message = callback.message
+    if not isinstance(message, Message):
+        return
+    locale, tz, personal = i18n.current_locale, settings.tz, "admin" in roles
+    day = f"{delivery.now().astimezone(tz):%Y-%m-%d}"
+    if callback_data.what == "reports":
+        data = await exports_service.reports_csv(session, community, tz, locale, personal)
+        files = [(f"hromada-reports-{day}.csv", data)]
+    elif callback_data.what == "proposals":
+        data = await exports_service.proposals_csv(session, community, tz, locale, personal)
+        files = [(f"hromada-proposals-{day}.csv", data)]
+    elif callback_data.what == "open311":
+        services = exports_service.open311_services(community, locale)
+        requests = await exports_service.open311_requests(session, community, tz, locale)
+        files = [(f"open311-services-{day}.json", json.dumps(services, ensure_ascii=False, indent=1).encode()),
+                 (f"open311-requests-{day}.json", json.dumps(requests, ensure_ascii=False, indent=1).encode())]
+    else:
+        callback_answer.text = _("This button is no longer active.")
+        return
+    callback_answer.text = _("Preparing the file…")
+    for name, content in files:
+        await message.answer_document(BufferedInputFile(content, filename=name))
