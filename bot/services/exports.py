@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.services.users import pseudonym
-from storage.models import Organisation, Proposal, Report, ReportPhoto, User
+from storage.models import Event, Organisation, Poll, Proposal, Report, ReportPhoto, User
 
 BOM = "\ufeff"
 OPEN311_OPEN = ("new", "accepted", "in_progress", "reopened")
@@ -28,13 +29,40 @@ def local(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
 
 
-def to_csv(header: list[str], rows: list[list[Any]]) -> bytes:
+@dataclass
+class Table:
+    name: str  # the file's and the sheet's name
+    header: list[str]
+    rows: list[list[Any]]
+
+
+def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerow(table.header)
+    writer.writerows(["" if v is None else v for v in row] for row in table.rows)
     return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(table: Table) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(table.name[:31])
+    sheet.append(table.header)
+    for row in table.rows:
+        sheet.append([_cell(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula is kept as text (a resident may type "=…")."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 async def _people(session: AsyncSession, ids: set[int]) -> dict[int, User]:
@@ -43,8 +71,8 @@ async def _people(session: AsyncSession, ids: set[int]) -> dict[int, User]:
     return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(ids)))}
 
 
-async def reports_csv(session: AsyncSession, community: Community, tz: ZoneInfo, locale: str,
-                      personal: bool) -> bytes:
+async def reports(session: AsyncSession, community: Community, tz: ZoneInfo, locale: str,
+                  personal: bool) -> Table:
     reports = list(await session.scalars(select(Report).order_by(Report.id)))
     photos = dict((await session.execute(
         select(ReportPhoto.report_id, func.count()).group_by(ReportPhoto.report_id))).all())
@@ -65,11 +93,11 @@ async def reports_csv(session: AsyncSession, community: Community, tz: ZoneInfo,
             row.append("" if person is None else (
                 person.display_name or pseudonym(person)) if r.show_identity else pseudonym(person))
         rows.append(row)
-    return to_csv(header, rows)
+    return Table("reports", header, rows)
 
 
-async def proposals_csv(session: AsyncSession, community: Community, tz: ZoneInfo, locale: str,
-                        personal: bool) -> bytes:
+async def proposals(session: AsyncSession, community: Community, tz: ZoneInfo, locale: str,
+                    personal: bool) -> Table:
     proposals = list(await session.scalars(select(Proposal).order_by(Proposal.id)))
     orgs = {o.id: o for o in await session.scalars(select(Organisation))}
     people = await _people(session, {p.user_id for p in proposals if p.user_id}) if personal else {}
@@ -90,7 +118,61 @@ async def proposals_csv(session: AsyncSession, community: Community, tz: ZoneInf
             person = people.get(p.user_id or 0)
             row.append((person.display_name or pseudonym(person)) if person else "")
         rows.append(row)
-    return to_csv(header, rows)
+    return Table("proposals", header, rows)
+
+
+async def events(session: AsyncSession, tz: ZoneInfo, locale: str) -> Table:
+    """Every event with its answers, attendance and feedback (no names: counts only)."""
+    from bot.services import events as events_service
+
+    items = list(await session.scalars(select(Event).order_by(Event.starts_at, Event.id)))
+    tallies = await events_service.tallies(session, [e.id for e in items])
+    orgs = {o.id: o for o in await session.scalars(select(Organisation))}
+    header = ["number", "kind", "title", "starts", "ends", "place", "capacity", "status", "organisation", "going",
+              "maybe", "cannot", "waitlist", "attended", "walk_ins", "feedback_answers", "feedback_average"]
+    rows = []
+    for e in items:
+        t = tallies[e.id]
+        org = orgs.get(e.org_id or 0)
+        rows.append([e.id, e.kind, _pick(e.title, locale, e.default_locale), local(e.starts_at, tz),
+                     local(e.ends_at, tz), e.venue or e.online_url or "", e.capacity, e.status,
+                     _pick(org.name, locale, "") if org else "", t.going, t.maybe, t.no, t.waitlist, t.attended,
+                     t.walkin, t.feedback, round(t.score, 2) if t.score is not None else None])
+    return Table("events", header, rows)
+
+
+async def poll_results(session: AsyncSession, community: Community, locale: str, min_group: int) -> Table:
+    """Each poll's answers per option (or scale value), in all and per district, with the same
+    protection of small groups as the results in the chat; never per person, free texts not
+    included (only how many wrote one)."""
+    from bot.services import polls as polls_service
+
+    header = ["poll", "title", "status", "participants", "question", "question_text", "kind", "answer", "group",
+              "answered", "count", "percent"]
+    rows: list[list[Any]] = []
+    for poll in await session.scalars(select(Poll).order_by(Poll.id)):
+        result = await polls_service.results(session, poll, min_group)
+        title = _pick(poll.title, locale, poll.default_locale)
+        for n, q in enumerate(result.questions, 1):
+            base = [poll.id, title, poll.status, result.participants, n, _pick(q.text, locale, poll.default_locale),
+                    q.kind]
+            if q.kind == "text":
+                rows.append([*base, "", "all", q.answered, q.answered, None])
+                continue
+            labels = ([_pick(o, locale, poll.default_locale) for o in q.options] if q.kind != "scale"
+                      else [str(v) for v in polls_service.SCALE])
+            groups = [("all", q.answered, q.counts)] + [
+                (community.district_name(g.code, locale) if g.code else "other", g.answered, g.counts)
+                for g in q.by_district]
+            for group, answered, counts in groups:
+                for label, count in zip(labels, counts, strict=True):
+                    rows.append([*base, label, group, answered, count,
+                                 round(100 * count / answered, 1) if answered else None])
+    return Table("poll results", header, rows)
+
+
+def _pick(texts: dict[str, Any], locale: str, default: str) -> str:
+    return texts.get(locale) or texts.get(default) or next(iter(texts.values()), "")
 
 
 def open311_services(community: Community, locale: str) -> list[dict[str, Any]]:

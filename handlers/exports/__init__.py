@@ -26,7 +26,8 @@ register(CommandSpec("export", N_("Export reports and proposals (CSV, Open311)")
 
 
 class ExportCb(CallbackData, prefix="ex"):
-    what: str  # reports | proposals | open311
+    what: str  # reports | proposals | events | polls | open311
+    fmt: str = "csv"  # csv | xlsx
 
 
 def _refusal() -> str:
@@ -36,12 +37,17 @@ def _refusal() -> str:
 router, staff = role_routers("exports", frozenset({"organizer"}), _refusal, ExportCb.filter())
 
 
+TABLES = {"reports": N_("📝 Reports"), "proposals": N_("💡 Proposals"), "events": N_("📅 Events"),
+          "polls": N_("📊 Poll results")}
+
+
 def _keyboard() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("📝 Reports (CSV)"), callback_data=ExportCb(what="reports"))
-    kb.button(text=_("💡 Proposals (CSV)"), callback_data=ExportCb(what="proposals"))
+    for what, label in TABLES.items():
+        for fmt in ("csv", "xlsx"):
+            kb.button(text=f"{_(label)} · {fmt.upper()}", callback_data=ExportCb(what=what, fmt=fmt))
     kb.button(text=_("🗺 Reports for city systems (Open311 JSON)"), callback_data=ExportCb(what="open311"))
-    kb.adjust(1)
+    kb.adjust(2, 2, 2, 2, 1)
     return kb.as_markup()
 
 
@@ -64,17 +70,23 @@ async def export_file(
         return
     locale, tz, personal = i18n.current_locale, settings.tz, "admin" in roles
     day = f"{delivery.now().astimezone(tz):%Y-%m-%d}"
-    if callback_data.what == "reports":
-        data = await exports_service.reports_csv(session, community, tz, locale, personal)
-        files = [(f"hromada-reports-{day}.csv", data)]
-    elif callback_data.what == "proposals":
-        data = await exports_service.proposals_csv(session, community, tz, locale, personal)
-        files = [(f"hromada-proposals-{day}.csv", data)]
-    elif callback_data.what == "open311":
+    if callback_data.what == "open311":
         services = exports_service.open311_services(community, locale)
         requests = await exports_service.open311_requests(session, community, tz, locale)
         files = [(f"open311-services-{day}.json", json.dumps(services, ensure_ascii=False, indent=1).encode()),
                  (f"open311-requests-{day}.json", json.dumps(requests, ensure_ascii=False, indent=1).encode())]
+    elif callback_data.what in TABLES and callback_data.fmt in ("csv", "xlsx"):
+        if callback_data.what == "reports":
+            table = await exports_service.reports(session, community, tz, locale, personal)
+        elif callback_data.what == "proposals":
+            table = await exports_service.proposals(session, community, tz, locale, personal)
+        elif callback_data.what == "events":
+            table = await exports_service.events(session, tz, locale)
+        else:
+            table = await exports_service.poll_results(session, community, locale, settings.poll_min_group)
+        write = exports_service.to_csv if callback_data.fmt == "csv" else exports_service.to_xlsx
+        name = table.name.replace(" ", "-")
+        files = [(f"hromada-{name}-{day}.{callback_data.fmt}", write(table))]
     else:
         callback_answer.text = _("This button is no longer active.")
         return

@@ -5,12 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
+from openpyxl import load_workbook
+
+from bot.services import events as events_service
+from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
 from tests.delivery_helpers import organizer, resident
 from tests.flows.helpers import register
+from storage.models import utcnow
 from tests.harness import ADMIN_ID, Harness
 
 
@@ -36,6 +42,20 @@ async def _data_set(h: Harness) -> None:
             solution="Поставити десять лавок.", district="ostriv", category="infrastructure", budget=25000), None)
         await proposals_service.act(s, proposal.id, "publish", proposals_service.Actor(None, "M"),
                                     expected="submitted")
+        await reports_service.create(s, anna, reports_service.Draft(
+            category="roads", description="=HYPERLINK(\"http://x\")"), per_hour=10)  # typed by a resident
+        now = utcnow()
+        event = await events_service.create_event(s, events_service.EventDraft(
+            kind="workshop", title={"en": "Budget workshop"}, starts_at=now + timedelta(days=3),
+            ends_at=now + timedelta(days=3, hours=2), venue="Library", capacity=1), default_locale="en",
+            created_by=None, now=now)
+        await events_service.answer(s, event, anna, "going", now)
+        await events_service.answer(s, event, bohdan, "going", now)  # full: waits
+        poll = await polls_service.create_poll(s, polls_service.PollDraft(questions=[polls_service.QuestionDraft(
+            kind="single", text={"en": "Where first?"}, options=[{"en": "School"}, {"en": "Park"}])],
+            closes_at=now + timedelta(days=7)), default_locale="en", created_by=None, now=now)
+        for person, choice in ((anna, 1), (bohdan, 1)):
+            await polls_service.vote(s, poll, 0, choice, person, f"key-{person.id}", now)
         await s.commit()
 
 
@@ -50,14 +70,14 @@ async def test_organizer_files_have_no_names_admin_files_only_allowed_ones(harne
     org = await organizer(harness, 6100)
     await org.send("/export")
     assert "no personal data" in org.last.text
-    await org.press("📝 Reports (CSV)")
+    await org.press("📝 Reports · CSV")
     rows = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
-    assert org.last.filename.startswith("hromada-reports-") and len(rows) == 3
+    assert org.last.filename.startswith("hromada-reports-") and len(rows) == 4
     assert "reporter" not in rows[0]
     assert rows[0]["description"] == 'Лампа не світить, біля школи №5; "темно"'
     assert rows[0]["status"] == "resolved" and rows[0]["category_name"] == "Street lighting"
     assert rows[0]["created"].endswith(("+02:00", "+03:00"))  # Kyiv time, with its offset
-    await org.press("💡 Proposals (CSV)")
+    await org.press("💡 Proposals · CSV")
     (proposal,) = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
     assert proposal["title"] == "Лавки в парку" and proposal["budget"] == "25000" and "author" not in proposal
 
@@ -66,17 +86,31 @@ async def test_organizer_files_have_no_names_admin_files_only_allowed_ones(harne
     services = json.loads(harness.fake.files[services_doc.file_id])  # type: ignore[index]
     requests = json.loads(harness.fake.files[requests_doc.file_id])  # type: ignore[index]
     assert {s["service_code"] for s in services} >= {"lighting", "roads", "waste"}
-    assert [r["service_request_id"] for r in requests] == ["1", "2"]  # the withdrawn one is not a request
-    first, second = requests
+    assert [r["service_request_id"] for r in requests] == ["1", "2", "4"]  # the withdrawn one is not a request
+    first, second, _fourth = requests
     assert (first["status"], second["status"]) == ("closed", "open")
     assert first["lat"] == 46.64 and first["long"] == 32.62 and first["address"] == "вул. Ушакова, 12"
     assert first["requested_datetime"][-6:] in ("+02:00", "+03:00")
     assert all("media_url" not in r for r in requests)
     assert "Анна" not in harness.fake.files[requests_doc.file_id].decode()  # type: ignore[index]
 
+    await org.press("📝 Reports · XLSX")
+    sheet = load_workbook(io.BytesIO(harness.fake.files[org.last.file_id])).active  # type: ignore[index]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[0][:4] == ["number", "created", "updated", "status"] and len(cells) == 5
+    assert cells[4][8] == "'=HYPERLINK(\"http://x\")"  # shown as text, never run as a formula
+    await org.press("📅 Events · CSV")
+    (event,) = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
+    assert (event["title"], event["going"], event["waitlist"], event["capacity"]) == ("Budget workshop", "1", "1", "1")
+    await org.press("📊 Poll results · CSV")
+    results = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
+    totals = {r["answer"]: (r["count"], r["percent"]) for r in results if r["group"] == "all"}
+    assert totals == {"School": ("0", "0.0"), "Park": ("2", "100.0")}
+    assert all(r["group"] == "all" for r in results)  # two people: too few to show any district apart
+
     admin = await register(harness, ADMIN_ID, "Admin")
     await admin.send("/export")
-    await admin.press("📝 Reports (CSV)")
+    await admin.press("📝 Reports · CSV")
     rows = _csv(harness, admin.last.file_id)  # type: ignore[arg-type]
     assert rows[0]["reporter"] == "Анна Коваль"  # she allowed moderators to see her name
     assert rows[1]["reporter"].startswith("R-")  # he did not: the pseudonym only
@@ -85,7 +119,7 @@ async def test_organizer_files_have_no_names_admin_files_only_allowed_ones(harne
     await bohdan.send("/export")
     assert bohdan.last.text == uk(harness, "Sorry, this command is not available to you. Type /help to see what you "
                                            "can do.")
-    answer = await bohdan.press_data("ex:reports", message=bohdan.last)  # a forged button
+    answer = await bohdan.press_data("ex:reports:csv", message=bohdan.last)  # a forged button
     assert answer["text"] == uk(harness, "Sorry, only organizers and admins can export.")  # type: ignore[index]
     assert not bohdan.messages[-1].file_id
 
