@@ -84,6 +84,20 @@ async def for_send(session: AsyncSession, user: User | None, roles: set[str], st
         return False, None
 
 
+async def claim(callback: Any, state: Any, session: AsyncSession, user: User | None, roles: set[str],
+                org_id: int | None, audience: Any, key: str, callback_answer: Any
+                ) -> tuple[int, Organisation | None] | None:
+    """A wizard's Send: the organisation checked (a refusal keeps the draft), then the draft claimed
+    (``handlers.audience.claim_send``). (recipients, organisation or None), or None: told why."""
+    from handlers.audience import claim_send
+
+    ok, org = await for_send(session, user, roles, state, org_id, callback_answer)
+    if not ok:
+        return None
+    count = await claim_send(callback, state, session, audience, key, callback_answer)
+    return None if count is None else (count, org)
+
+
 def payload_names(org: Organisation | None) -> dict[str, Any]:
     return {"org": dict(org.name)} if org is not None else {}
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.delivery import DeliveryEngine, Stats
-from bot.i18n import LANGUAGE_NAMES, N_
+from bot.i18n import LANGUAGE_NAMES, N_, esc
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
 from bot.services.users import TOPICS
@@ -170,6 +170,13 @@ async def edit_card(bot: Any, chat_id: int, message_id: int, text: str, markup: 
             log.warning("Could not edit the card of %s: %s", what, exc)
     except TelegramAPIError as exc:
         log.warning("Could not edit the card of %s: %s", what, exc)
+
+
+def person(user: Any) -> str:
+    """Someone as admins see them: name, @username, Telegram id (HTML-escaped)."""
+    name = esc(user.display_name or "—")
+    handle = f" @{esc(user.username)}" if user.username else ""
+    return f"{name}{handle} (id {user.telegram_id})"
 
 
 def grid(buttons: Sequence[tuple[str, CallbackData]], width: int) -> InlineKeyboardMarkup | None:

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.filters import HasRole
-from bot.i18n import esc
 from bot.menus import publish_user_commands
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.users import GRANTABLE_ROLES
 from handlers.errors import error_text
+from handlers.shared import person
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,6 @@ async def _target(message: Message, session: AsyncSession, ref: str | None) -> U
     if reply is not None and reply.from_user is not None:
         return await users_service.by_telegram_id(session, reply.from_user.id)
     return None
-
-
-def _who(user: User) -> str:
-    name = esc(user.display_name or "—")
-    handle = f" @{esc(user.username)}" if user.username else ""
-    return f"{name}{handle} (id {user.telegram_id})"
 
 
 async def _change(
@@ -69,7 +63,7 @@ async def _change(
         text = _("{who} is now {role}.") if changed else _("{who} already is {role}.")
     else:
         text = _("{who} is no longer {role}.") if changed else _("{who} was not {role}.")
-    await message.answer(text.format(who=_who(target), role=role))
+    await message.answer(text.format(who=person(target), role=role))
     if changed:
         await session.commit()
         await publish_user_commands(bot, target, settings, i18n)
@@ -95,7 +89,7 @@ async def roles(message: Message, session: AsyncSession, settings: Settings) -> 
     lines = [_("<b>Roles</b>"), _("Admins (from ADMIN_IDS): {ids}").format(
         ids=", ".join(str(i) for i in settings.admin_ids) or "—")]
     for user, role in holders:
-        lines.append(f"• {role}: {_who(user)}")
+        lines.append(f"• {role}: {person(user)}")
     if not holders:
         lines.append(_("No organizers or moderators yet. Use /grant."))
     await message.answer("\n".join(lines))

@@ -323,15 +323,14 @@ async def _send(
         callback_answer.text = texts.scheduled_time_passed()
         callback_answer.show_alert = True
         return
-    ok, org = await acting.for_send(session, user, roles, state, data.get("org_id"), callback_answer)
-    if not ok:  # checked before the draft goes: a refusal keeps it
-        return
     audience = _audience(data)
     key = f"announce:{data.get('nonce')}"
     # the draft goes first: a second tap finds none (and the campaign key stops a racing one)
-    count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
-    if count is None:
+    claimed = await acting.claim(callback, state, session, user, roles, data.get("org_id"), audience, key,
+                                 callback_answer)
+    if claimed is None:
         return
+    count, org = claimed
     await launch(message, session, delivery, i18n.current_locale, kind=texts.KIND,
                  payload=_payload(data, settings, org), org_id=org.id if org else None,
                  audience=audience, key=key, count=count, created_by=user.id if user else None, now=now,

@@ -733,13 +733,12 @@ async def _publish(
         callback_answer.text = texts.start_passed()
         callback_answer.show_alert = True
         return
-    ok, org = await acting.for_send(session, user, roles, state, data.get("org_id"), callback_answer)
-    if not ok:  # checked before the draft goes: a refusal keeps it
-        return
     key = f"event:{data.get('nonce')}"
-    count = await audience_picker.claim_send(callback, state, session, audience, key, callback_answer)
-    if count is None:
+    claimed = await acting.claim(callback, state, session, user, roles, data.get("org_id"), audience, key,
+                                 callback_answer)
+    if claimed is None:
         return
+    count, org = claimed
     event = await events_service.create_event(
         session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
     event.org = org

@@ -25,7 +25,7 @@ from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
 from bot.filters import HasRole
-from bot.i18n import N_, esc
+from bot.i18n import N_
 from bot.menus import publish_user_commands
 from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
@@ -35,6 +35,7 @@ from bot.services.errors import DomainError
 from bot.services.orgs import OrgDraft
 from handlers.orgs import texts
 from handlers.shared import close_buttons, edit_text
+from handlers.shared import person as person_label
 from storage.models import Organisation, User
 
 log = logging.getLogger(__name__)
@@ -169,11 +170,6 @@ async def org_button(
     await edit_text(callback, *await _card(session, org, user, community, locale, roles, page))
 
 
-def _who(user: User) -> str:
-    name = esc(user.display_name or "—")
-    return f"{name} (@{esc(user.username)})" if user.username else f'<a href="tg://user?id={user.telegram_id}">{name}</a>'
-
-
 def _request_keyboard(org_id: int, user_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✅ Confirm"), callback_data=OrgCb(a="ok", id=org_id, u=user_id))
@@ -188,7 +184,7 @@ async def _tell_admins(bot: Bot, session: AsyncSession, user: User, org: Organis
         admin = await users_service.by_telegram_id(session, admin_id)
         locale = admin.language if admin else settings.default_locale
         with i18n.use_locale(locale):
-            text, markup = texts.request_for_admin(_who(user), org, locale), _request_keyboard(org.id, user.id)
+            text, markup = texts.request_for_admin(person_label(user), org, locale), _request_keyboard(org.id, user.id)
         try:
             await bot.send_message(admin_id, text, reply_markup=markup)
         except TelegramAPIError as exc:
@@ -231,7 +227,7 @@ async def decide(
     delivery.wake()
     await publish_user_commands(bot, person, settings, i18n)
     if isinstance(callback.message, Message):
-        await edit_text(callback, texts.decided(confirm, _who(person), org, i18n.current_locale), None)
+        await edit_text(callback, texts.decided(confirm, person_label(person), org, i18n.current_locale), None)
 
 
 @admins.callback_query(OrgCb.filter(F.a == "reqs"))
@@ -242,7 +238,7 @@ async def requests(callback: CallbackQuery, session: AsyncSession, i18n: I18n, c
         return
     for _row, org, person in waiting[:20]:
         await callback.message.answer(  # type: ignore[union-attr]
-            texts.request_for_admin(_who(person), org, i18n.current_locale),
+            texts.request_for_admin(person_label(person), org, i18n.current_locale),
             reply_markup=_request_keyboard(org.id, person.id))
 
 

@@ -72,17 +72,11 @@ async def propose(message: Message, state: FSMContext, user: User | None) -> Non
     await _begin(message, state, user)
 
 
-async def _begin(message: Message, state: FSMContext, user: User | None,
-                 draft: ProposalDraft | None = None, community: Community | None = None,
-                 locale: str = "en", session: AsyncSession | None = None) -> None:
+async def _begin(message: Message, state: FSMContext, user: User | None) -> None:
     if not _registered(user):
         await message.answer(texts.register_first())
         return
     await state.clear()
-    if draft is not None and community is not None and session is not None:  # rework: straight to review
-        await state.update_data(proposal=draft.to_json())
-        await _review(message, state, draft, session, community, locale)
-        return
     await state.set_state(Propose.title)
     await state.update_data(proposal=ProposalDraft().to_json())
     await message.answer(texts.ask_title())
@@ -376,7 +370,9 @@ async def proposal_button(
                 await proposals_service.withdraw(session, proposal.id, user, delivery.now())
                 callback_answer.text = texts.withdrawn()
             elif proposal.user_id == user.id and proposal.status == "changes":
-                await _begin(message, state, user, ProposalDraft.of(proposal), community, locale, session)
+                await state.clear()  # rework one sent back: straight to the review, every field kept
+                await state.update_data(proposal=ProposalDraft.of(proposal).to_json())
+                await _review(message, state, ProposalDraft.of(proposal), session, community, locale)
                 return
             else:
                 raise DomainError("proposal_not_allowed")
@@ -385,7 +381,8 @@ async def proposal_button(
             callback_answer.text, callback_answer.show_alert = texts.error_text(exc), True
         else:
             await session.commit()
-            await moderation.refresh_card(bot, session, proposal.id, settings, community, i18n)
+            if cb.a == "wd":  # a status change; supports are not worth a group edit each (20 a minute)
+                await moderation.refresh_card(bot, session, proposal.id, settings, community, i18n)
         proposal = await proposals_service.get(session, cb.id)  # after a rollback too
         assert proposal is not None
     text, markup = await _detail(session, proposal, user_id, settings, community, locale, cb)

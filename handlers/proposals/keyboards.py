@@ -7,7 +7,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.community import Community
-from bot.services.proposals import CATEGORIES, SUPPORTABLE
+from bot.services.orgs import name_of
+from bot.services.proposals import ACTIONS, CATEGORIES, SUPPORTABLE
 from handlers.proposals import texts
 from storage.models import Organisation, Proposal
 
@@ -63,8 +64,6 @@ def categories() -> InlineKeyboardMarkup:
 
 
 def orgs(choices: list[Organisation], locale: str) -> InlineKeyboardMarkup:
-    from bot.services.orgs import name_of
-
     kb = InlineKeyboardBuilder()
     kb.button(text=texts.as_myself(), callback_data=WizCb(step="org", v="-"))
     for org in choices:
@@ -166,8 +165,6 @@ def news(payload_id: int, status: str) -> InlineKeyboardMarkup:
 
 
 def moderation(p: Proposal) -> InlineKeyboardMarkup | None:
-    from bot.services.proposals import ACTIONS
-
     labels = {
         "publish": _("📣 Publish"), "changes": _("✏️ Ask for changes"), "duplicate": _("🔁 Duplicate"),
         "review": _("🏛 Under review"), "accept": _("✅ Accepted"), "start": _("🛠 Work started"),
