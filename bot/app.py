@@ -162,11 +162,12 @@ async def build_app(settings: Settings) -> App:
     attach_report_checks(scheduler, report_checks)
 
     async def due_checks() -> None:
-        """Polls that close and event reminders, questions and feedback that are due."""
+        """Polls that close, event reminders, questions and feedback, and digests that are due."""
         from handlers.events import check_due
         from handlers.polls import close_due
+        from handlers.stats import queue_digests
 
-        for name, check in (("Poll", close_due), ("Event", check_due)):
+        for name, check in (("Poll", close_due), ("Event", check_due), ("Digest", queue_digests)):
             try:
                 await check(sessionmaker, settings, delivery)
             except Exception:

@@ -6,7 +6,7 @@ A wrong or missing value stops start-up with one line naming the variable
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     poll_min_group: int = Field(default=5, ge=1)
     # events: reminders this many hours before the start, to those going
     event_reminder_hours: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [24.0, 2.0])
+    # organizers' digest (/digest): daily ones at this hour, weekly ones on this day at this hour
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+
+    @property
+    def digest_weekday_number(self) -> int:
+        return ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(self.digest_weekday)
+
+    @field_validator("digest_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
 
     @field_validator("event_reminder_hours", mode="before")
     @classmethod

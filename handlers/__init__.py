@@ -29,6 +29,7 @@ def build_router() -> Router:
         proposals,
         registration,
         reports,
+        stats,
     )
     from handlers.proposals import moderation as proposals_moderation
 
@@ -48,6 +49,7 @@ def build_router() -> Router:
                 orgs.router,
                 proposals.router,
                 exports.router,
+                stats.router,
                 proposals_moderation.router,
                 moderation.router,
                 fallback.router,  # always last

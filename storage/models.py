@@ -540,3 +540,20 @@ class ProposalEvent(Base):
     progress: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Digests for organizers -----------------------------------------------------------------------
+
+class DigestSubscription(Base):
+    """Who gets the organizers' digest and how often (``daily`` | ``weekly``): an organizer in
+    their private chat (``user_id`` set; in their language) or the organizers' chat (``user_id``
+    None; in the community's default language). ``since`` is when it was set: a digest due before
+    that is not sent to them (subscribing at 10:00 does not bring back the 09:00 one)."""
+
+    __tablename__ = "digest_subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    frequency: Mapped[str] = mapped_column(String(8))
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    set_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -206,16 +206,23 @@ class Counts:
     realised: int = 0
 
 
-async def counts(session: AsyncSession) -> tuple[Counts, dict[str | None, Counts], dict[int, tuple[str, Counts]]]:
+async def counts(session: AsyncSession, since: datetime | None = None, until: datetime | None = None,
+                 ) -> tuple[Counts, dict[str | None, Counts], dict[int, tuple[str, Counts]]]:
     """What the impact figures need: proposed (not withdrawn), published, accepted (ever
     accepted, also if rejected later) and realised; in all, per district (None: the whole community) and per organisation
-    (id -> (its names {locale: name}, counts))."""
-    columns = (
-        func.count(),
-        func.sum(case((Proposal.published_at.is_not(None), 1), else_=0)),
-        func.sum(case((Proposal.accepted_at.is_not(None), 1), else_=0)),
-        func.sum(case((Proposal.realised_at.is_not(None), 1), else_=0)),
-    )
+    (id -> (its names {locale: name}, counts)). With ``since``/``until``: each step counted when
+    it happened in [since, until) (proposed in it, accepted in it...)."""
+
+    def within(column: Any) -> Any:
+        when = [column.is_not(None)]
+        if since is not None:
+            when.append(column >= since)
+        if until is not None:
+            when.append(column < until)
+        return func.sum(case((and_(*when), 1), else_=0))
+
+    columns = (within(Proposal.created_at), within(Proposal.published_at), within(Proposal.accepted_at),
+               within(Proposal.realised_at))
     mine = Proposal.status != "withdrawn"
 
     def row(values: Any) -> Counts:
@@ -223,9 +230,10 @@ async def counts(session: AsyncSession) -> tuple[Counts, dict[str | None, Counts
 
     total = row((await session.execute(select(*columns).where(mine))).one())
     by_district = {r[0]: row(r[1:]) for r in await session.execute(
-        select(Proposal.district, *columns).where(mine).group_by(Proposal.district))}
+        select(Proposal.district, *columns).where(mine).group_by(Proposal.district)) if any(r[1:])}
     per_org = {r[0]: row(r[1:]) for r in await session.execute(
-        select(Proposal.org_id, *columns).where(mine, Proposal.org_id.is_not(None)).group_by(Proposal.org_id))}
+        select(Proposal.org_id, *columns).where(mine, Proposal.org_id.is_not(None)).group_by(Proposal.org_id))
+        if any(r[1:])}
     names = {r[0]: r[1] for r in await session.execute(
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(per_org)))}
     by_org = {org_id: (names.get(org_id, {}), c) for org_id, c in per_org.items()}

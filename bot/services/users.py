@@ -5,7 +5,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import events as events_service
@@ -14,7 +14,7 @@ from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
-from storage.models import FsmRecord, User, UserRole, iso, utcnow
+from storage.models import DigestSubscription, FsmRecord, User, UserRole, iso, utcnow
 
 TOPICS = ("reports", "polls", "events", "proposals")
 GRANTABLE_ROLES = ("organizer", "moderator")
@@ -143,6 +143,7 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     await events_service.forget(session, user.id, utcnow())
     await orgs_service.forget(session, user.id)
     await proposals_service.forget(session, user.id)
+    await session.execute(delete(DigestSubscription).where(DigestSubscription.user_id == user.id))
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))
