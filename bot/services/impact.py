@@ -140,7 +140,7 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo, first: datetime | None 
     end = min(_local_midnight(end_day + timedelta(days=1), tz), now)
     start = _local_midnight(start_day or (first or now).astimezone(tz).date(), tz)
     clamped = False
-    if first is not None and start < first:
+    if first is not None and start < first < end:
         clamped = start_day is not None and first - start > timedelta(days=1)
         start = max(start, _local_midnight(first.astimezone(tz).date(), tz))
     if text in PRESETS:

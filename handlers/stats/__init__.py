@@ -163,7 +163,7 @@ async def council_step(callback: CallbackQuery, callback_data: StatsCb, session:
     callback_answer.text = texts.preparing()
     with i18n.use_locale(callback_data.l):
         document = council.render(data, community, callback_data.l, tz, now)
-        name = f"{council.file_stem()}-{period.start.astimezone(tz):%Y-%m-%d}-{period.end.astimezone(tz):%Y-%m-%d}.html"
+        name = f"{council.file_stem()}-{period.start.astimezone(tz):%Y-%m-%d}-{texts.last_moment(period).astimezone(tz):%Y-%m-%d}.html"
         caption = council.title()
     await message.answer_document(BufferedInputFile(document, filename=name), caption=caption)
 

@@ -43,9 +43,13 @@ def duration(value: timedelta | float | None, locale: str) -> str:
     return format_timedelta(value, locale=locale, threshold=1.5)
 
 
+def last_moment(period: Period) -> datetime:
+    return max(period.end - timedelta(microseconds=1), period.start)
+
+
 def period_line(period: Period, locale: str, tz: ZoneInfo) -> str:
     first = fmt_date(period.start, locale, tz, "medium")
-    last = fmt_date(max(period.end - timedelta(microseconds=1), period.start), locale, tz, "medium")
+    last = fmt_date(last_moment(period), locale, tz, "medium")
     return first if first == last else f"{first} – {last}"
 
 
@@ -135,7 +139,7 @@ def figures(f: Figures, community: Community, locale: str, tz: ZoneInfo, first: 
     if f.quiet:
         return "\n".join([*head, "", _("Nothing happened in this period: no new residents, reports, polls, "
                                        "events or proposals. Try a longer period."),
-                          _("In the network now: {orgs} organisations, {residents} residents.").format(
+                          _("In the network at the end of the period: {orgs} organisations, {residents} residents.").format(
                               orgs=fmt_number(f.orgs_total, locale), residents=fmt_number(f.residents_total, locale))])
     return "\n".join([*head, "", *figure_lines(f, community, locale),
                       "", _("The charts below show the same figures.")])
@@ -184,7 +188,7 @@ def schedule(frequency: str | None, hour: int, weekday: int) -> str:
 
 
 def digest_settings(mine: str | None, group: str | None, has_group: bool, hour: int, weekday: int) -> str:
-    lines = [_("🗞 <b>Digest</b>: new and open reports, closed polls, coming and past events and new "
+    lines = [_("📬 <b>Digest</b>: new and open reports, closed polls, coming and past events and new "
                "proposals, in short."),
              _("To you, in your language: <b>{schedule}</b>").format(schedule=schedule(mine, hour, weekday))]
     if has_group:

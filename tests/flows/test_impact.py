@@ -1,0 +1,147 @@
+"""/stats, /report_for_council and /digest through the real Dispatcher and the fake Bot API, on
+the known data set of tests/impact_data.py (November 2026)."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from storage.models import Campaign
+from tests.delivery_helpers import Clock, finished, organizer, resident, tune
+from tests.harness import ORGANIZERS_CHAT, Harness
+from tests.impact_data import NOW, PEOPLE, known_data
+
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+async def test_stats_text_and_charts_for_a_known_period(harness: Harness) -> None:
+    tune(harness, now=Clock(NOW))
+    org = await organizer(harness, 7000)
+    await known_data(harness, organizer_tg=7000)
+    await org.send("/stats")
+    assert "which period" in org.last.text
+    await org.press("Last month")                                          # November 2026
+    text = next(m.text for m in org.messages if m.text.startswith("📈"))
+    assert "Nov 1, 2026 – Nov 30, 2026" in text
+    for line in ("🏢 Organisations: 1 in the network, 1 active in this period",
+                 "👥 Residents: 5 registered (3 new in this period)",
+                 "by district: Ostriv (the Island) 2 · district not given 1 · Suburban communities 1 · Tsentralnyi district 1",
+                 "📅 Events held: 2; participants: 2 different people (3 check-ins)",
+                 "💡 Proposals: 2 proposed, 3 accepted, 1 realised",
+                 "📝 Reports: 3 received, 3 resolved",
+                 "by category: Roads and pavements 2 · Street lighting 1",
+                 "median time to the first response: 5 hours; to resolution: 2 days",
+                 "📊 Polls: 1 run; participation 50% (2 of 4 invited)"):
+        assert line in text, line
+    charts = [m for m in org.messages if m.kind == "photo"]
+    assert [m.text for m in charts] == ["Residents by district", "Reports by category", "Proposals"]
+    assert all(harness.fake.files[m.file_id].startswith(b"\x89PNG") for m in charts)  # type: ignore[index]
+    assert not any(name in text for name in PEOPLE)
+
+    uk = await organizer(harness, 7001, "uk")
+    await uk.send("/stats 2026-11")                                        # typed, in Ukrainian
+    assert "5 годин" in next(m.text for m in uk.messages if m.text.startswith("📈"))
+
+
+async def test_stats_bad_input_quiet_and_huge_periods_and_residents(harness: Harness) -> None:
+    tune(harness, now=Clock(NOW))
+    org = await organizer(harness, 7000)
+    await known_data(harness, organizer_tg=7000)
+    await org.send("/stats someday")
+    assert "could not read that period" in org.last.text
+    await org.send("/stats 2026-11-30 2026-11-01")
+    assert "ends before it starts" in org.last.text
+    await org.send("/stats 2027")
+    assert "has not begun yet" in org.last.text
+    await org.send("/stats 2026-07")
+    assert "Nothing happened in this period" in org.last.text and "0 residents" in org.last.text
+    before = len(org.messages)
+    await org.send("/stats 1900-01-01 2999-12-31")                         # everything there is
+    assert "The platform's data starts on Sep 1, 2026" in org.messages[before].text
+    assert "Residents: 5 registered (5 new" in org.messages[before].text
+
+    anna = harness.user(6001, language_code="en")
+    await resident(harness, 6001)
+    for command in ("/stats", "/report_for_council", "/digest"):
+        await anna.send(command)
+        assert "not available to you" in anna.last.text
+    answer = await anna.press_data("st:s:30d:")                           # a forged button
+    assert answer is not None and "only organizers" in answer["text"]
+
+
+async def test_council_report_is_a_well_formed_document_in_the_chosen_language(harness: Harness) -> None:
+    tune(harness, now=Clock(NOW))
+    org = await organizer(harness, 7000)
+    await known_data(harness, organizer_tg=7000)
+    await org.send("/report_for_council")
+    await org.press("Last month")
+    assert "In which language" in org.last.text
+    await org.press("Українська")
+    doc = org.last
+    assert doc.kind == "document" and doc.filename.endswith("-2026-11-01-2026-11-30.html")
+    raw = harness.fake.files[doc.file_id]  # type: ignore[index]
+    root = ET.fromstring(raw)                                               # well-formed
+    assert root.get("lang") == "uk"
+    body = "".join(root.itertext())
+    assert root.find(f"{XHTML}head/{XHTML}title") is not None
+    for expected in ("Дороги", "Острів", "Where first?", "In the park", "A ramp at the library",
+                     "Budget workshop (uk)", "Park cleanup"):
+        assert expected in body, expected
+    assert not any(name in body for name in PEOPLE)                          # no personal data
+    assert raw.count(b"data:image/png;base64,") == 1                        # the chart is inside
+
+    await org.send("/report_for_council 2026-07")                          # nothing happened then
+    await org.press("English")
+    assert "There is no data for" in org.last.text
+
+
+async def test_digest_daily_privately_and_weekly_to_the_group_once_across_restarts(harness: Harness) -> None:
+    monday_8 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)                     # 08:00 in Kyiv
+    clock = Clock(monday_8)
+    tune(harness, now=clock)
+    group = harness.fake.group(ORGANIZERS_CHAT, "Organizers")
+    org = await organizer(harness, 7000, "uk")
+    group.add_member(org)
+    await known_data(harness, organizer_tg=7000)
+    async with harness.db() as s:  # known_data makes them English speakers; this one reads Ukrainian
+        from sqlalchemy import update
+
+        from storage.models import User
+        await s.execute(update(User).where(User.telegram_id == 7000).values(language="uk"))
+        await s.commit()
+    await org.send("/digest")
+    assert "вимкнено" in org.last.text
+    await org.press(next(b for b in org.buttons() if "👤" in b and ("Щодня" in b or "Daily" in b)))
+    await org.press(next(b for b in org.buttons() if "👥" in b and ("Щотижня" in b or "Weekly" in b)))
+    assert sum("✅" in b for b in org.buttons()) == 2
+
+    async def due() -> None:
+        assert harness.app is not None
+        await harness.app.due_checks()
+        async with harness.db() as s:
+            for campaign in await s.scalars(select(Campaign).where(Campaign.kind == "digest")):
+                await finished(harness, campaign.id)
+
+    await due()                                                             # 08:00: nothing is due yet
+    assert not [m for m in harness.fake.bot_messages(7000) if m.text.startswith("🗞")]
+    clock.set(monday_8 + timedelta(hours=1, minutes=5))                     # 09:05
+    await due()
+    await harness.restart()                                                 # and after a restart
+    await due()
+    mine = [m for m in harness.fake.bot_messages(7000) if m.text.startswith("🗞")]
+    ours = [m for m in harness.fake.bot_messages(ORGANIZERS_CHAT) if m.text.startswith("🗞")]
+    assert len(mine) == 1 and len(ours) == 1
+    assert mine[0].text.startswith("🗞 Щоденний дайджест · 29.11.26, 09:00 – 30.11.26, 09:00")
+    assert "ще відкрито — 1" in mine[0].text and "Вуличне освітлення 1" in mine[0].text
+    assert ours[0].text.startswith("🗞 Weekly digest · 11/23/26")           # the chat's: DEFAULT_LOCALE
+    assert "«Winter fair»: 1 going" in ours[0].text                         # 10 Dec: within two weeks
+    assert "Park cleanup" not in ours[0].text                               # held on 20 Nov, the week before
+    assert "«Benches in the park» (#1) 👍 3" in ours[0].text
+    async with harness.db() as s:
+        assert await s.scalar(select(func.count()).select_from(Campaign).where(Campaign.kind == "digest")) == 2
+
+    clock.set(monday_8 + timedelta(days=1, hours=1, minutes=5))             # Tuesday: only the daily one
+    await due()
+    assert len([m for m in harness.fake.bot_messages(7000) if m.text.startswith("🗞")]) == 2
+    assert len([m for m in harness.fake.bot_messages(ORGANIZERS_CHAT) if m.text.startswith("🗞")]) == 1
