@@ -7,7 +7,7 @@ withdrawn one and an October one do not count), 3 resolved in November (the Octo
 first responses after 4 and 6 hours (median 5 hours), resolutions after 2 days, 6 hours and 2
 days (median 2 days); events 2 held (a cancelled and a December one do not count), 2 different
 people checked in 3 times; proposals 2 proposed, 3 accepted (one proposed in October), 1
-realised; 1 poll, its invitation reached 4 people and 2 answered (50%).
+realised (one more, with "&" and "<" in its title, was proposed in October); 1 poll, its invitation reached 4 people and 2 answered (50%).
 """
 from __future__ import annotations
 
@@ -112,6 +112,7 @@ async def known_data(h: Harness, organizer_tg: int | None = None) -> dict[str, i
                  realised_at=at(11, 25))
         proposal("Withdrawn idea", at(11, 8), "withdrawn")
         proposal("Bike lane", at(10, 1), "in_progress", 1, published_at=at(10, 2), accepted_at=at(11, 2))
+        proposal("Trees & <shade> for the yard", at(10, 5), "published", 2, published_at=at(10, 6))  # typed as is
 
         campaign = Campaign(kind="poll", payload={}, audience={}, status="done", created_at=at(11, 1), send_at=at(11, 1))
         s.add(campaign)

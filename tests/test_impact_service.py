@@ -23,6 +23,9 @@ def test_periods_presets_typed_days_and_bad_input() -> None:
     assert month.code == "20261001-20261031"
     assert impact.parse_period("01.10.2026 - 31.10.2026", now, KYIV) == month
     assert impact.parse_period(month.code, now, KYIV) == month  # what a button carries
+    assert impact.parse_period("prev", now, KYIV).code == month.code  # a button carries the days, not "prev"
+    assert impact.parse_period("2026-01-01 9999-12-31", now, KYIV).end == now  # no overflow: up to now
+    assert impact.parse_period("0001", now, KYIV).days == 0  # long before anything: an empty period
     assert impact.parse_period("7d", now, KYIV).start == datetime(2026, 11, 16, 22, 0, tzinfo=UTC)
     assert impact.parse_period("month", now, KYIV).end == now  # never past now
     prev = impact.parse_period("prev", now, KYIV)
@@ -40,8 +43,11 @@ def test_periods_presets_typed_days_and_bad_input() -> None:
 
 def test_digest_keys_daily_and_weekly() -> None:
     monday_8 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 08:00 in Kyiv, before the 09:00 digests
-    assert impact.digest_key("daily", monday_8, KYIV, 9, 0) == ("digest:daily:2026-11-22",
-                                                               datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
+    assert impact.digest_key("daily", monday_8, KYIV, 9, 0) == (
+        "digest:daily:2026-11-22", datetime(2026, 11, 22, 7, 0, tzinfo=UTC), datetime(2026, 11, 21, 7, 0, tzinfo=UTC))
+    # the clocks went back on 25 October: that day's digest covers 25 hours, from 09:00 to 09:00
+    assert impact.digest_key("daily", datetime(2026, 10, 25, 8, 0, tzinfo=UTC), KYIV, 9, 0)[1:] == (
+        datetime(2026, 10, 25, 7, 0, tzinfo=UTC), datetime(2026, 10, 24, 6, 0, tzinfo=UTC))
     assert impact.digest_key("weekly", monday_8, KYIV, 9, 0)[0] == "digest:weekly:2026-W47"
     monday_9 = monday_8 + timedelta(hours=1)
     assert impact.digest_key("daily", monday_9, KYIV, 9, 0)[0] == "digest:daily:2026-11-23"
@@ -72,10 +78,11 @@ async def test_known_data_set_gives_exactly_the_expected_figures(harness: Harnes
         october = await impact.figures(s, impact.parse_period("2026-10", NOW, KYIV), NOW)
         quiet = await impact.figures(s, impact.parse_period("2026-07", NOW, KYIV), NOW)
         council = await impact.council(s, period, NOW, min_group=1)
-    assert october.residents_total == 2 and october.reports_received == 1 and october.proposals.proposed == 1
+    assert october.residents_total == 2 and october.reports_received == 1 and october.proposals.proposed == 2
     assert quiet.quiet and quiet.residents_total == 0
     assert council.hotspots == [("roads", "ostriv", 2), ("lighting", "tsentralnyi", 1)] and council.open_reports == 1
-    assert [p.title for p in council.proposals] == ["A ramp at the library", "Benches in the park", "Bike lane"]
+    assert [p.title for p in council.proposals] == ["A ramp at the library", "Benches in the park",
+                                                    "Trees & <shade> for the yard", "Bike lane"]
     assert [e.title["en"] for e, _t in council.events] == ["Budget workshop", "Park cleanup"]
     assert council.polls[0].questions[0].counts == [0, 2]
 

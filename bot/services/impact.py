@@ -51,6 +51,7 @@ from storage.models import (
 )
 
 PRESETS = ("7d", "30d", "month", "prev", "year", "all")
+EARLIEST = date(2000, 1, 1)
 RESPONSES = ("accept", "progress", "resolve", "reject", "duplicate", "route", "to_reporter")
 TOP = 5
 
@@ -60,7 +61,7 @@ TOP = 5
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in UTC. ``code`` says how to ask for it again (a preset or yyyymmdd-yyyymmdd,
+    """[start, end) in UTC. ``code`` says how to ask for the same days again (yyyymmdd-yyyymmdd,
     short enough for callback data); ``clamped``: the asked start was before the first data."""
 
     start: datetime
@@ -137,17 +138,18 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo, first: datetime | None 
         raise DomainError("period_order")
     if start_day is not None and start_day > today:
         raise DomainError("period_future")
+    end_day = min(end_day, today)  # a year 9999 or 0001 is just "everything there is"
+    start_day = max(start_day, EARLIEST) if start_day is not None else None
     end = min(_local_midnight(end_day + timedelta(days=1), tz), now)
     start = _local_midnight(start_day or (first or now).astimezone(tz).date(), tz)
     clamped = False
     if first is not None and start < first < end:
         clamped = start_day is not None and first - start > timedelta(days=1)
         start = max(start, _local_midnight(first.astimezone(tz).date(), tz))
-    if text in PRESETS:
-        code = text
-    else:
-        shown_end = (end - timedelta(microseconds=1)).astimezone(tz).date()
-        code = f"{start.astimezone(tz).date():%Y%m%d}-{shown_end:%Y%m%d}"
+    # the days themselves, also for a preset: "last month" chosen on 30 November and confirmed
+    # on 1 December is still October
+    shown_end = (max(end, start) - timedelta(microseconds=1)).astimezone(tz).date()
+    code = f"{start.astimezone(tz).date():%Y%m%d}-{max(shown_end, start.astimezone(tz).date()):%Y%m%d}"
     return Period(start, max(end, start), code, clamped)
 
 
@@ -211,10 +213,12 @@ def _median(values: list[timedelta]) -> timedelta | None:
 async def _active_orgs(session: AsyncSession, period: Period) -> set[int]:
     active: set[int] = set()
     for model in (Poll, Event, Campaign, Proposal):
-        rows = await session.scalars(select(model.org_id).where(  # type: ignore[attr-defined]
+        query = select(model.org_id).where(  # type: ignore[attr-defined]
             model.org_id.is_not(None), model.created_at >= period.start,  # type: ignore[attr-defined]
-            model.created_at < period.end).distinct())  # type: ignore[attr-defined]
-        active.update(rows)
+            model.created_at < period.end).distinct()  # type: ignore[attr-defined]
+        if model is Proposal:
+            query = query.where(Proposal.status != "withdrawn")
+        active.update(await session.scalars(query))
     return active
 
 
@@ -236,17 +240,17 @@ async def _report_times(session: AsyncSession, period: Period) -> tuple[list[tim
                    .where(ReportEvent.action.in_(RESPONSES)).group_by(ReportEvent.report_id).subquery())
     first = [at - created for created, at in await session.execute(
         select(Report.created_at, answered_at.c.at).join(answered_at, answered_at.c.report_id == Report.id)
-        .where(Report.created_at >= period.start, Report.created_at < period.end))]
+        .where(Report.created_at >= period.start, Report.created_at < period.end, Report.status != "withdrawn"))]
     return resolution, first, len(resolution)
 
 
 async def figures(session: AsyncSession, period: Period, now: datetime) -> Figures:
     out = Figures(period)
     start, end = period.start, period.end
-    out.orgs_total = await session.scalar(select(func.count()).select_from(Organisation).where(
-        Organisation.created_at < end,
-        (Organisation.removed_at.is_(None)) | (Organisation.removed_at >= end))) or 0
-    out.orgs_active = len(await _active_orgs(session, period))
+    network = set(await session.scalars(select(Organisation.id).where(
+        Organisation.created_at < end, (Organisation.removed_at.is_(None)) | (Organisation.removed_at >= end))))
+    out.orgs_total = len(network)
+    out.orgs_active = len(network & await _active_orgs(session, period))
 
     resident = (User.registered_at.is_not(None), User.deleted_at.is_(None), User.registered_at < end)
     out.residents_total = await session.scalar(select(func.count()).select_from(User).where(*resident)) or 0
@@ -279,12 +283,13 @@ async def figures(session: AsyncSession, period: Period, now: datetime) -> Figur
     polls = list(await session.execute(select(Poll.id, Poll.campaign_id).where(
         Poll.created_at >= start, Poll.created_at < end)))
     out.polls = len(polls)
-    campaigns = [c for _p, c in polls if c is not None]
-    if campaigns:
+    invited = {p: c for p, c in polls if c is not None}  # sent out: the rate is of those the invitation reached
+    if invited:
         out.poll_invited = await session.scalar(select(func.count()).select_from(Delivery).where(
-            Delivery.campaign_id.in_(campaigns), Delivery.status == "sent")) or 0
+            Delivery.campaign_id.in_(invited.values()), Delivery.user_id.is_not(None),
+            Delivery.status == "sent")) or 0
         out.poll_answered = await session.scalar(select(func.count()).select_from(PollResponse).where(
-            PollResponse.poll_id.in_([p for p, _c in polls]))) or 0
+            PollResponse.poll_id.in_(invited), PollResponse.completed_at.is_not(None))) or 0
     return out
 
 
@@ -326,11 +331,14 @@ async def council(session: AsyncSession, period: Period, now: datetime, min_grou
 # -- the digest ------------------------------------------------------------------------------------
 
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+CATCH_UP = 4  # after downtime a digest reaches back at most this many periods
 
 
-def digest_key(frequency: str, now: datetime, tz: ZoneInfo, hour: int, weekday: int) -> tuple[str, datetime]:
-    """The campaign key of the latest digest due by ``now``, and its moment (UTC): daily at
-    ``hour`` local time, weekly on ``weekday`` (0 = Monday) at that hour."""
+def digest_key(frequency: str, now: datetime, tz: ZoneInfo, hour: int, weekday: int
+               ) -> tuple[str, datetime, datetime]:
+    """The campaign key of the latest digest due by ``now``, its moment and the moment of the one
+    before (UTC; a day or a week earlier on the local clock, so a clock change neither repeats
+    nor skips an hour): daily at ``hour`` local time, weekly on ``weekday`` (0 = Monday)."""
     local = now.astimezone(tz)
     due = datetime.combine(local.date(), time(hour), tzinfo=tz)
     if frequency == "weekly":
@@ -339,7 +347,8 @@ def digest_key(frequency: str, now: datetime, tz: ZoneInfo, hour: int, weekday: 
         due -= FREQUENCIES[frequency]
     iso = due.isocalendar()
     label = f"{iso.year}-W{iso.week:02d}" if frequency == "weekly" else f"{due:%Y-%m-%d}"
-    return f"digest:{frequency}:{label}", due.astimezone(UTC)
+    before = datetime.combine(due.date() - FREQUENCIES[frequency], time(hour), tzinfo=tz)
+    return f"digest:{frequency}:{label}", due.astimezone(UTC), before.astimezone(UTC)
 
 
 def _title(names: dict[str, Any]) -> dict[str, str]:
@@ -417,10 +426,6 @@ def _hours(value: timedelta | None) -> float | None:
     return round(value.total_seconds() / 3600, 1) if value is not None else None
 
 
-def digest_empty(data: dict[str, Any]) -> bool:
-    return not any(k in data for k in ("reports", "polls", "upcoming", "held", "proposals"))
-
-
 # -- digest subscriptions and the job that queues the digests --------------------------------------
 
 DIGEST_KIND = "digest"
@@ -448,42 +453,50 @@ async def subscribe(session: AsyncSession, chat_id: int, user_id: int | None, fr
 
 
 async def _readers(session: AsyncSession, frequency: str, due: datetime, admin_ids: list[int],
-                   organizers_chat_id: int | None, default_locale: str) -> dict[int, str]:
-    """chat id -> language of those who get this digest: organizers and admins still holding the
-    role, and the organizers' chat while it is the configured one."""
+                   organizers_chat_id: int | None) -> tuple[list[int], list[int]]:
+    """(users.id, group chat ids) of those who get this digest: organizers and admins still
+    holding the role, and the organizers' chat while it is the configured one."""
     rows = list(await session.execute(
         select(DigestSubscription.chat_id, User).outerjoin(User, User.id == DigestSubscription.user_id)
         .where(DigestSubscription.frequency == frequency, DigestSubscription.since <= due)))
     organizers = set(await session.scalars(select(UserRole.user_id).where(UserRole.role == "organizer")))
-    readers: dict[int, str] = {}
+    people, chats = [], []
     for chat_id, user in rows:
         if user is None:
             if chat_id == organizers_chat_id:
-                readers[chat_id] = default_locale
+                chats.append(chat_id)
         elif user.deleted_at is None and (user.id in organizers or user.telegram_id in admin_ids):
-            readers[chat_id] = user.language
-    return readers
+            people.append(user.id)
+    return sorted(people), sorted(chats)
 
 
 async def queue_digests(session: AsyncSession, now: datetime, tz: ZoneInfo, *, hour: int, weekday: int,
                         min_group: int, admin_ids: list[int], organizers_chat_id: int | None,
-                        default_locale: str) -> list[Campaign]:
+                        ) -> list[Campaign]:
     """Create the digest campaigns due by ``now`` that are not there yet (the campaign key is
     the period's, e.g. ``digest:weekly:2026-W48``, so a repeated or late run, also after a
     restart, creates nothing twice). Returns the campaigns created now."""
     created = []
     for frequency, length in FREQUENCIES.items():
-        key, due = digest_key(frequency, now, tz, hour, weekday)
+        key, due, before = digest_key(frequency, now, tz, hour, weekday)
         if await campaigns_service.get_campaign_by_key(session, key) is not None:
             continue
-        readers = await _readers(session, frequency, due, admin_ids, organizers_chat_id, default_locale)
-        if not readers:
+        people, chats = await _readers(session, frequency, due, admin_ids, organizers_chat_id)
+        if not people and not chats:
             continue
-        data = await digest(session, due - length, due, now, min_group)
-        payload = {"frequency": frequency, "data": data, "locales": {str(c): lang for c, lang in readers.items()}}
-        audience = campaigns_service.Audience(residents=False, chat_ids=sorted(readers))
+        # from where the last digest of this kind ended: a day the bot was down is not lost
+        last = await session.scalar(select(Campaign.payload).where(
+            Campaign.kind == DIGEST_KIND, Campaign.key.like(f"digest:{frequency}:%")).order_by(Campaign.id.desc()).limit(1))
+        since = before
+        if last and last.get("data", {}).get("until"):
+            since = min(before, max(datetime.fromisoformat(last["data"]["until"]), due - length * CATCH_UP))
+        data = await digest(session, since, due, now, min_group)
+        # residents=False: the organizers are not an audience to resolve; they are queued below by
+        # users.id, so the engine skips anyone erased or unreachable and writes in their language
         campaign = await campaigns_service.create_campaign(
-            session, kind=DIGEST_KIND, payload=payload, audience=audience, key=key, now=now)
-        if campaign.created_at == now:
+            session, kind=DIGEST_KIND, payload={"frequency": frequency, "data": data},
+            audience=campaigns_service.Audience(residents=False, chat_ids=chats), key=key, now=now)
+        if campaign.created_at == now and campaign.status == "scheduled":
+            await campaigns_service.add_recipients(session, campaign.id, user_ids=people, now=now)
             created.append(campaign)
     return created

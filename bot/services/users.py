@@ -5,7 +5,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import events as events_service
@@ -144,6 +144,9 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     await orgs_service.forget(session, user.id)
     await proposals_service.forget(session, user.id)
     await session.execute(delete(DigestSubscription).where(DigestSubscription.user_id == user.id))
+    if user.telegram_id is not None:  # who set the organizers' chat digest is no longer known
+        await session.execute(update(DigestSubscription).where(DigestSubscription.set_by == user.telegram_id)
+                              .values(set_by=None))
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

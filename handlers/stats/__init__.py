@@ -216,10 +216,9 @@ async def digest_set(callback: CallbackQuery, callback_data: DigestCb, session: 
 
 
 def render_digest(ctx: RenderContext) -> Outgoing:
-    locale = (ctx.payload.get("locales") or {}).get(str(ctx.chat_id)) or ctx.locale
+    """In the organizer's language (the organizers' chat: DEFAULT_LOCALE)."""
     assert ctx.community is not None and ctx.settings is not None
-    with ctx.i18n.use_locale(locale):
-        return Outgoing(text=texts.digest(ctx.payload, ctx.community, locale, ctx.settings.tz))
+    return Outgoing(text=texts.digest(ctx.payload, ctx.community, ctx.locale, ctx.settings.tz))
 
 
 register_kind(impact.DIGEST_KIND, render_digest)
@@ -232,7 +231,7 @@ async def queue_digests(sessionmaker: async_sessionmaker[AsyncSession], settings
         created = await impact.queue_digests(
             session, delivery.now(), settings.tz, hour=settings.digest_hour,
             weekday=settings.digest_weekday_number, min_group=settings.poll_min_group, admin_ids=settings.admin_ids,
-            organizers_chat_id=settings.organizers_chat_id, default_locale=settings.default_locale)
+            organizers_chat_id=settings.organizers_chat_id)
         await session.commit()
     if created:
         delivery.wake()

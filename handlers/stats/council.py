@@ -65,7 +65,7 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
         f'<p class="meta">{e(place)} · {e(texts.period_line(f.period, locale, tz))}</p>',
         f'<p class="meta">{e(_("Prepared on {day} with Hromada from what residents reported, answered and proposed.").format(day=fmt_datetime(now, locale, tz, "medium")))}</p>',
         f'<h2>{e(_("Key figures"))}</h2>',
-        "<ul>" + "".join(f"<li>{e(line.strip())}</li>" for line in texts.figure_lines(f, community, locale)) + "</ul>",
+        "<ul>" + "".join(f"<li>{e(html.unescape(line.strip()))}</li>" for line in texts.figure_lines(f, community, locale)) + "</ul>",
     ]
 
     parts.append(f'<h2>{e(_("Top problems residents reported"))}</h2>')

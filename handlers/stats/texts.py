@@ -121,7 +121,7 @@ def figure_lines(f: Figures, community: Community, locale: str) -> list[str]:
         lines.append(ngettext(
             "📊 Polls: {count} run; participation {share} ({answered} of {invited} invited)",
             "📊 Polls: {count} run; participation {share} ({answered} of {invited} invited)", f.polls).format(
-            count=n(f.polls), share=pct(f.poll_answered, f.poll_invited, locale) if f.poll_invited else "—",
+            count=n(f.polls), share=pct(min(f.poll_answered, f.poll_invited), f.poll_invited, locale),
             answered=n(min(f.poll_answered, f.poll_invited)), invited=n(f.poll_invited)))
     return lines
 

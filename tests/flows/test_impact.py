@@ -54,6 +54,8 @@ async def test_stats_bad_input_quiet_and_huge_periods_and_residents(harness: Har
     assert "ends before it starts" in org.last.text
     await org.send("/stats 2027")
     assert "has not begun yet" in org.last.text
+    await org.send("/stats 0001-01-01 9999-12-31")                         # no crash: everything there is
+    assert "Residents: 5 registered" in next(m.text for m in reversed(org.messages) if m.text.startswith("📈"))
     await org.send("/stats 2026-07")
     assert "Nothing happened in this period" in org.last.text and "0 residents" in org.last.text
     before = len(org.messages)
@@ -88,6 +90,7 @@ async def test_council_report_is_a_well_formed_document_in_the_chosen_language(h
     for expected in ("Дороги", "Острів", "Where first?", "In the park", "A ramp at the library",
                      "Budget workshop (uk)", "Park cleanup"):
         assert expected in body, expected
+    assert "Trees & <shade> for the yard" in body                            # escaped, and read back as typed
     assert not any(name in body for name in PEOPLE)                          # no personal data
     assert raw.count(b"data:image/png;base64,") == 1                        # the chart is inside
 
