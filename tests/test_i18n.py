@@ -89,3 +89,19 @@ def test_plurals_and_formatting() -> None:
     assert "25 грудня 2026" in fmt_date(moment, "uk", ZoneInfo("Europe/Kyiv"))
     assert "25 декември 2026" in fmt_date(moment, "bg", ZoneInfo("Europe/Sofia"))
     assert fmt_number(12345, "uk") == "12\xa0345"
+
+
+def test_no_message_is_hidden_from_extraction_inside_an_f_string() -> None:
+    """Babel does not look inside f-strings: f"<h2>{_('Key figures')}</h2>" would never be
+    translated, and the catalog tests above could not notice it."""
+    import io
+    import tokenize
+
+    root = Path(__file__).resolve().parent.parent
+    hidden = []
+    for path in [*root.glob("handlers/**/*.py"), *root.glob("bot/**/*.py")]:
+        for token in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
+            if token.type == tokenize.STRING and token.string[:2].lower() in ("f'", 'f"', "rf", "fr") \
+                    and re.search(r"\b_\(\s*['\"]", token.string):
+                hidden.append(f"{path.relative_to(root)}:{token.start[0]}")
+    assert not hidden, hidden

@@ -53,6 +53,14 @@ def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] | s
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _h2(text: str) -> str:
+    return f"<h2>{e(text)}</h2>"
+
+
+def _p(text: str, css: str = "") -> str:
+    return f'<p class="{css}">{e(text)}</p>' if css else f"<p>{e(text)}</p>"
+
+
 def _chart(png: bytes, alt: str) -> str:
     return f'<p><img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{e(alt)}"/></p>'
 
@@ -63,12 +71,13 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
     parts = [
         f'<h1>{e(title())}</h1>',
         f'<p class="meta">{e(place)} · {e(texts.period_line(f.period, locale, tz))}</p>',
-        f'<p class="meta">{e(_("Prepared on {day} with Hromada from what residents reported, answered and proposed.").format(day=fmt_datetime(now, locale, tz, "medium")))}</p>',
-        f'<h2>{e(_("Key figures"))}</h2>',
+        _p(_("Prepared on {day} with Hromada from what residents reported, answered and proposed.").format(
+            day=fmt_datetime(now, locale, tz, "medium")), "meta"),
+        _h2(_("Key figures")),
         "<ul>" + "".join(f"<li>{e(html.unescape(line.strip()))}</li>" for line in texts.figure_lines(f, community, locale)) + "</ul>",
     ]
 
-    parts.append(f'<h2>{e(_("Top problems residents reported"))}</h2>')
+    parts.append(_h2(_("Top problems residents reported")))
     if data.hotspots:
         parts.append("<p>" + e(ngettext(
             "{count} report received in the period; {open} of them still open.",
@@ -80,11 +89,11 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
         bars = [(texts.category_name(community, c, locale), v) for c, v in f.reports_by_category[:10]]
         parts.append(_chart(charts.bar_chart(_("Reports by category"), bars), _("Reports by category")))
     else:
-        parts.append(f"<p>{e(_('No reports in this period.'))}</p>")
+        parts.append(_p(_('No reports in this period.')))
 
-    parts.append(f'<h2>{e(_("What residents said in polls and surveys"))}</h2>')
+    parts.append(_h2(_("What residents said in polls and surveys")))
     if not data.polls:
-        parts.append(f"<p>{e(_('No polls in this period.'))}</p>")
+        parts.append(_p(_('No polls in this period.')))
     for result in data.polls:
         default = next(iter(result.title), "en") if result.title else "en"
         name = pick(result.title, locale, default) if result.title else _("Poll #{number}").format(number=result.poll_id)
@@ -105,16 +114,16 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
             if q.mean is not None:
                 parts.append("<p>" + e(_("Average: {mean} of 5").format(mean=n(round(q.mean, 1)))) + "</p>")
 
-    parts.append(f'<h2>{e(_("The most supported proposals"))}</h2>')
+    parts.append(_h2(_("The most supported proposals")))
     if data.proposals:
         parts.append(_table(
             ["#", _("Proposal"), _("District"), _("Status"), _("Supporters"), _("Budget")],
             [[str(p.id), p.title, district_name(community, p.district, locale), status_name(p.status), n(p.supporters),
               n(p.budget) if p.budget else "—"] for p in data.proposals], {0, 4, 5}))
     else:
-        parts.append(f"<p>{e(_('No published proposals yet.'))}</p>")
+        parts.append(_p(_('No published proposals yet.')))
 
-    parts.append(f'<h2>{e(_("Events held"))}</h2>')
+    parts.append(_h2(_("Events held")))
     if data.events:
         rows = []
         for event, tally in data.events:
@@ -124,9 +133,9 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
                          n(tally.going), n(tally.attended), score])
         parts.append(_table([_("Day"), _("Event"), _("Kind"), _("Signed up"), _("Came"), _("Feedback")], rows, {3, 4}))
     else:
-        parts.append(f"<p>{e(_('No events held in this period.'))}</p>")
+        parts.append(_p(_('No events held in this period.')))
 
-    parts.append(f"<footer><p>{e(_('No personal data is in this report: it counts people, it does not name them.'))}</p></footer>")
+    parts.append("<footer>" + _p(_("No personal data is in this report: it counts people, it does not name them.")) + "</footer>")
     document = (
         f'<!DOCTYPE html>\n<html lang="{e(locale)}" xmlns="http://www.w3.org/1999/xhtml">\n<head>\n'
         f'<meta charset="utf-8"/>\n<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'

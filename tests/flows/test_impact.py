@@ -87,7 +87,7 @@ async def test_council_report_is_a_well_formed_document_in_the_chosen_language(h
     assert root.get("lang") == "uk"
     body = "".join(root.itertext())
     assert root.find(f"{XHTML}head/{XHTML}title") is not None
-    for expected in ("Дороги", "Острів", "Where first?", "In the park", "A ramp at the library",
+    for expected in ("Основні показники", "Головні проблеми, про які повідомили мешканці", "Дороги", "Острів", "Where first?", "In the park", "A ramp at the library",
                      "Budget workshop (uk)", "Park cleanup"):
         assert expected in body, expected
     assert "Trees & <shade> for the yard" in body                            # escaped, and read back as typed
