@@ -21,6 +21,7 @@ def build_router() -> Router:
         events,
         exports,
         fallback,
+        groups,
         guard,
         moderation,
         orgs,
@@ -50,6 +51,7 @@ def build_router() -> Router:
                 proposals.router,
                 exports.router,
                 stats.router,
+                groups.router,
                 proposals_moderation.router,
                 moderation.router,
                 fallback.router,  # always last

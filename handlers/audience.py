@@ -22,12 +22,12 @@ from bot.services.users import GRANTABLE_ROLES, TOPICS
 from handlers.shared import TOPIC_NAMES, close_buttons, edit_text
 
 ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
-FIELDS = {"d": "districts", "l": "languages", "t": "topics", "r": "roles"}
+FIELDS = {"d": "districts", "l": "languages", "t": "topics", "r": "roles", "g": "groups"}
 
 
 class AudCb(CallbackData, prefix="aud"):
     """A button of the picker. ``owner`` names the wizard (each handles its own); action is
-    all | view <d|l|t|r> | d|l|t|r <value> | back | next."""
+    all | view <d|l|t|r|g> | d|l|t|r|g <value> | back | next (g: a working group's id)."""
 
     owner: str
     action: str
@@ -42,7 +42,7 @@ def residents(count: int, locale: str) -> str:
     return ngettext("{count} resident", "{count} residents", count).format(count=fmt_number(count, locale))
 
 
-def summary(audience: Audience, community: Community, locale: str) -> str:
+def summary(audience: Audience, community: Community, locale: str, group_names: dict[int, str] | None = None) -> str:
     if audience.is_everyone:
         return _("all registered residents")
     parts = []
@@ -56,13 +56,31 @@ def summary(audience: Audience, community: Community, locale: str) -> str:
             names=", ".join(_(TOPIC_NAMES[t]) for t in audience.topics if t in TOPIC_NAMES)))
     if audience.roles:
         parts.append(_("roles: {names}").format(names=", ".join(_(ROLE_NAMES.get(r, r)) for r in audience.roles)))
+    if audience.groups:
+        names = group_names or {}
+        parts.append(_("working groups: {names}").format(
+            names=", ".join(names.get(g, f"#{g}") for g in audience.groups)))
     return "; ".join(parts)
 
 
-def menu_text(audience: Audience, community: Community, locale: str, count: int, view: str) -> str:
+async def open_group_names(session: AsyncSession, locale: str) -> dict[int, str]:
+    """The open working groups, id -> name in ``locale`` (oldest first)."""
+    from bot.services import groups as groups_service
+    from handlers.polls.texts import pick
+
+    return {g.id: pick(g.name, locale, "en") for g, _n in await groups_service.open_groups(session)}
+
+
+async def describe(session: AsyncSession, audience: Audience, community: Community, locale: str) -> str:
+    """``summary`` with the working groups named."""
+    return summary(audience, community, locale, await _names(session, audience, locale))
+
+
+def menu_text(audience: Audience, community: Community, locale: str, count: int, view: str,
+              group_names: dict[int, str] | None = None) -> str:
     lines = [
         _("<b>Who should get it?</b>"),
-        _("Audience: {audience}").format(audience=summary(audience, community, locale)),
+        _("Audience: {audience}").format(audience=summary(audience, community, locale, group_names)),
         _("Matching now: {residents}").format(residents=residents(count, locale)),
     ]
     hint = {
@@ -70,6 +88,7 @@ def menu_text(audience: Audience, community: Community, locale: str, count: int,
         "l": _("Choose one or more languages."),
         "t": _("Choose one or more topics of interest."),
         "r": _("Choose one or more roles."),
+        "g": _("Choose one or more working groups: their members get it."),
     }.get(view)
     if hint:
         lines.append(hint)
@@ -84,7 +103,8 @@ def _mark(on: bool) -> str:
     return "☑️" if on else "⬜"
 
 
-def keyboard(aud: Audience, view: str, community: Community, locale: str, owner: str) -> InlineKeyboardMarkup:
+def keyboard(aud: Audience, view: str, community: Community, locale: str, owner: str,
+             group_names: dict[int, str] | None = None) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
 
     def cb(action: str, value: str = "") -> AudCb:
@@ -102,6 +122,9 @@ def keyboard(aud: Audience, view: str, community: Community, locale: str, owner:
     elif view == "r":
         for role in GRANTABLE_ROLES:
             kb.button(text=f"{_mark(role in aud.roles)} {_(ROLE_NAMES[role])}", callback_data=cb("r", role))
+    elif view == "g":
+        for gid, name in (group_names or {}).items():
+            kb.button(text=f"{_mark(gid in aud.groups)} {name[:40]}", callback_data=cb("g", str(gid)))
     if view in FIELDS:
         kb.button(text=_("⬅️ Back"), callback_data=cb("back"))
         kb.adjust(1)
@@ -115,19 +138,29 @@ def keyboard(aud: Audience, view: str, community: Community, locale: str, owner:
     kb.button(text=_("🗣 Languages") + count(aud.languages), callback_data=cb("view", "l"))
     kb.button(text=_("⭐ Topics") + count(aud.topics), callback_data=cb("view", "t"))
     kb.button(text=_("🎖 Roles") + count(aud.roles), callback_data=cb("view", "r"))
+    if group_names or aud.groups:
+        kb.button(text=_("🤝 Working groups") + count(aud.groups), callback_data=cb("view", "g"))
     kb.button(text=_("Continue ➡️"), callback_data=cb("next"))
-    kb.adjust(1, 2, 2, 1)
+    kb.adjust(1, 2, 2, *((1,) if group_names or aud.groups else ()), 1)
     return kb.as_markup()
 
 
-def apply(audience: Audience, action: str, value: str, community: Community) -> str:
+def apply(audience: Audience, action: str, value: str, community: Community, group_ids: set[int] | None = None) -> str:
     """Apply a button (not "next") to ``audience`` in place; returns the view to show next."""
     if action == "all":
         audience.districts, audience.languages, audience.topics, audience.roles = [], [], [], []
+        audience.groups = []
         audience.user_ids = None
         return ""
     if action == "view" and value in FIELDS:
         return value
+    if action == "g":  # a working group: only open ones can be chosen (the id comes from the client)
+        gid = int(value) if value.isdigit() else 0
+        if gid in audience.groups:
+            audience.groups.remove(gid)
+        elif gid in (group_ids or set()):
+            audience.groups.append(gid)
+        return action
     if action in FIELDS:
         valid = {
             "d": {d.code for d in community.districts},
@@ -149,7 +182,17 @@ async def view(
     audience: Audience, view_: str, session: AsyncSession, community: Community, locale: str, owner: str
 ) -> tuple[str, Any]:
     count = await campaigns_service.count_audience(session, audience)
-    return menu_text(audience, community, locale, count, view_), keyboard(audience, view_, community, locale, owner)
+    groups = await open_group_names(session, locale)
+    chosen = {**groups, **{g: n for g, n in (await _names(session, audience, locale)).items()}}
+    return (menu_text(audience, community, locale, count, view_, chosen),
+            keyboard(audience, view_, community, locale, owner, groups))
+
+
+async def _names(session: AsyncSession, audience: Audience, locale: str) -> dict[int, str]:
+    from bot.services import groups as groups_service
+    from handlers.polls.texts import pick
+
+    return {gid: pick(name, locale, "en") for gid, name in (await groups_service.names(session, audience.groups)).items()}
 
 
 async def step(
@@ -165,7 +208,8 @@ async def step(
             return False
         await close_buttons(callback)
         return True
-    view_ = apply(audience, callback_data.action, callback_data.value, community)
+    group_ids = set(await open_group_names(session, locale)) if callback_data.action == "g" else set()
+    view_ = apply(audience, callback_data.action, callback_data.value, community, group_ids)
     text, markup = await view(audience, view_, session, community, locale, callback_data.owner)
     await edit_text(callback, text, markup)
     return False

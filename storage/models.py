@@ -557,3 +557,30 @@ class DigestSubscription(Base):
     frequency: Mapped[str] = mapped_column(String(8))
     since: Mapped[datetime] = mapped_column(default=utcnow)
     set_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- Working groups ----------------------------------------------------------------------------
+
+class WorkingGroup(Base):
+    """A working group of the dialogue platform (e.g. "Accessible streets"): residents join and
+    leave from the bot; it is an audience for announcements, polls and events, and its
+    coordinator (any user, often an organisation's representative) can message it.
+    ``name``/``description`` are ``{locale: text}``. A closed group keeps its row."""
+
+    __tablename__ = "working_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    description: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("working_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)

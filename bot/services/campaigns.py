@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
-from storage.models import Campaign, Delivery, User, UserRole, utcnow
+from storage.models import Campaign, Delivery, GroupMember, User, UserRole, utcnow
 
 ACTIVE = ("scheduled", "running")
 FINAL = ("done", "cancelled")
@@ -38,14 +38,15 @@ class Audience:
     languages: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)  # members of any of these working groups
     user_ids: list[int] | None = None
     chat_ids: list[int] = field(default_factory=list)
     residents: bool = True  # False: only the chats in chat_ids
 
     @property
     def is_everyone(self) -> bool:
-        return self.residents and not (self.districts or self.languages or self.topics or self.roles) \
-            and self.user_ids is None
+        return self.residents and not (self.districts or self.languages or self.topics or self.roles
+                                       or self.groups) and self.user_ids is None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +74,8 @@ async def resolve_audience(session: AsyncSession, audience: Audience) -> list[in
         query = query.where(User.language.in_(audience.languages))
     if audience.roles:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(audience.roles))))
+    if audience.groups:
+        query = query.where(User.id.in_(select(GroupMember.user_id).where(GroupMember.group_id.in_(audience.groups))))
     wanted = set(audience.user_ids) if audience.user_ids is not None else None
     if wanted is not None and len(wanted) <= _CHUNK:  # a few residents (e.g. "is this one in it?"): ask for them only
         query = query.where(User.id.in_(wanted))

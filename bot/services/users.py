@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import events as events_service
+from bot.services import groups as groups_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
@@ -130,6 +131,7 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         "poll_answers": await polls_service.personal_answers(session, user.id),
         "events": await events_service.export_for(session, user.id),
         "organisations": await orgs_service.export_for(session, user.id),
+        "working_groups": await groups_service.export_for(session, user.id),
         **await proposals_service.export_for(session, user.id),
     }
 
@@ -143,6 +145,7 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     await events_service.forget(session, user.id, utcnow())
     await orgs_service.forget(session, user.id)
     await proposals_service.forget(session, user.id)
+    await groups_service.forget(session, user.id)
     await session.execute(delete(DigestSubscription).where(DigestSubscription.user_id == user.id))
     if user.telegram_id is not None:  # who set the organizers' chat digest is no longer known
         await session.execute(update(DigestSubscription).where(DigestSubscription.set_by == user.telegram_id)

@@ -113,7 +113,7 @@ async def _panel(
     languages = [c for c in SUPPORTED_LOCALES if c in (data.get("texts") or {})]
     languages.sort(key=lambda c: c != settings.default_locale)
     text = texts.confirm_panel(
-        audience=audience_picker.summary(audience, community, locale), count=count, languages=languages,
+        audience=await audience_picker.describe(session, audience, community, locale), count=count, languages=languages,
         send_at=send_at, urgent=urgent, tz=settings.tz, locale=locale,
         quiet=_quiet_label(settings),
     )

@@ -629,7 +629,7 @@ async def _show_panel(message: Message, state: FSMContext, session: AsyncSession
     data = _preview_json(draft, settings)
     done = [c for c in SUPPORTED_LOCALES if c in draft.title and c != settings.default_locale]
     languages = ", ".join(language_name(c) for c in SUPPORTED_LOCALES if c in draft.title)
-    text = texts.panel(data, audience_picker.summary(audience, community, locale), count, languages, locale,
+    text = texts.panel(data, await audience_picker.describe(session, audience, community, locale), count, languages, locale,
                        settings.tz)
     await message.answer(text, reply_markup=keyboards.panel(count, done, settings.default_locale, locale))
 

@@ -664,7 +664,7 @@ async def _panel(draft: PollDraft, session: AsyncSession, settings: Settings, co
     text = texts.panel(
         [{"kind": q.kind, "text": q.text} for q in draft.questions],
         texts.pick(draft.title, locale, settings.default_locale) if draft.title else "",
-        draft.anonymous, closes, audience_picker.summary(audience, community, locale), count, languages,
+        draft.anonymous, closes, await audience_picker.describe(session, audience, community, locale), count, languages,
         settings.default_locale, locale,
     )
     can_add = len(draft.questions) < polls_service.MAX_QUESTIONS

@@ -1,0 +1,162 @@
+"""Texts of working groups (built per request, in the reader's language)."""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+
+from bot.i18n import esc, fmt_datetime
+from bot.services.errors import DomainError
+from handlers.polls.texts import pick
+from storage.models import Event, WorkingGroup
+
+BUTTON_NAME = 24
+
+
+def name(names: dict[str, Any] | None, locale: str) -> str:
+    return pick(names or {}, locale, "en") if names else ""
+
+
+def short(text: str, limit: int = BUTTON_NAME) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: dict[int, Event], locale: str,
+            tz: ZoneInfo) -> str:
+    if not groups:
+        return _("👥 <b>Working groups</b>\n\nThere are no working groups yet.")
+    lines = [_("👥 <b>Working groups</b>: residents, organisations and the municipality working on one topic "
+               "together. Join one to hear of its meetings, polls and news.")]
+    for group, members in groups:
+        lines.append("")
+        mark = " ✅" if group.id in mine else ""
+        lines.append(f"<b>{esc(name(group.name, locale))}</b>{mark}")
+        about = name(group.description, locale)
+        if about:
+            lines.append(esc(about))
+        line = ngettext("{count} member", "{count} members", members).format(count=members)
+        if (event := meetings.get(group.id)) is not None:
+            line += " · " + _("next meeting: {when}, «{title}»").format(
+                when=fmt_datetime(event.starts_at, locale, tz, "short"),
+                title=esc(pick(event.title, locale, event.default_locale)))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def join_button(title: str) -> str:
+    return _("➕ Join «{name}»").format(name=short(title))
+
+
+def leave_button(title: str) -> str:
+    return _("🚪 Leave «{name}»").format(name=short(title))
+
+
+def message_button(title: str) -> str:
+    return _("✉️ Write to «{name}»").format(name=short(title))
+
+
+def joined(title: str) -> str:
+    return _("You joined «{name}». You will hear of its meetings and news here.").format(name=esc(title))
+
+
+def left(title: str) -> str:
+    return _("You left «{name}». You will not get its messages any more.").format(name=esc(title))
+
+
+def register_first() -> str:
+    return _("Please register first (/start): then you can join working groups.")
+
+
+def closed() -> str:
+    return _("This working group is closed.")
+
+
+def not_allowed() -> str:
+    return _("Only the group's coordinator and organizers can write to it.")
+
+
+def ask_name(default_locale: str) -> str:
+    return _("New working group. What is its topic, in a few words?\n\nFor several languages send one per "
+             "line, e.g.\n<code>uk: Доступні вулиці</code>\n<code>bg: Достъпни улици</code>\n(a line without a "
+             "code is in {language}). /cancel stops.").format(language=default_locale)
+
+
+def ask_description() -> str:
+    return _("What will the group do? A few sentences (the same way for other languages). /cancel stops.")
+
+
+def ask_coordinator() -> str:
+    return _("Who coordinates it? Send their @username or Telegram id (they must have started the bot), "
+             "or press Skip: organizers can write to the group in any case.")
+
+
+def skip() -> str:
+    return _("Skip")
+
+
+def no_such_person() -> str:
+    return _("I do not know this person: they have to start the bot first. Send another @username or id, or Skip.")
+
+
+def created(title: str, coordinator: str | None) -> str:
+    text = _("✅ Working group «{name}» is open. Residents find it in /groups; choose it as the audience "
+             "of announcements, polls and events.").format(name=esc(title))
+    if coordinator:
+        text += "\n" + _("Coordinator: {person}").format(person=esc(coordinator))
+    return text
+
+
+def you_coordinate(title: str) -> str:
+    return _("👥 You now coordinate the working group «{name}». Write to its members from /groups.").format(
+        name=esc(title))
+
+
+def ask_message(title: str, members: int) -> str:
+    return ngettext(
+        "✉️ Your message to «{name}» ({count} member). Type it; /cancel stops.",
+        "✉️ Your message to «{name}» ({count} members). Type it; /cancel stops.", members).format(
+        name=esc(title), count=members)
+
+
+def preview(title: str) -> str:
+    return _("This is how members will see it. Send it to «{name}»?").format(name=esc(title))
+
+
+def send_button(members: int) -> str:
+    return ngettext("✅ Send to {count} member", "✅ Send to {count} members", members).format(count=members)
+
+
+def cancel_button() -> str:
+    return _("✖ Cancel")
+
+
+def cancelled() -> str:
+    return _("Cancelled; nothing was sent.")
+
+
+def sending(members: int) -> str:
+    return ngettext("Sending to {count} member.", "Sending to {count} members.", members).format(count=members)
+
+
+def nobody() -> str:
+    return _("The group has no members yet: nobody to write to.")
+
+
+def group_message(payload: dict[str, Any], locale: str) -> str:
+    head = _("👥 <b>{name}</b> · message to the working group").format(name=esc(name(payload["group"], locale)))
+    return f"{head}\n\n{esc(payload['text'])}"
+
+
+def error_text(exc: DomainError) -> str:
+    p = exc.params
+    match exc.code:
+        case "org_empty":
+            return _("That is empty. Please type it, or /cancel.")
+        case "org_too_long":
+            return _("That is too long: at most {max} characters, please (you sent {length}).").format(
+                max=p["max"], length=p["length"])
+        case "group_closed":
+            return closed()
+    return _("That did not work. Please try again.")
