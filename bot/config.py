@@ -60,6 +60,24 @@ class Settings(BaseSettings):
     # organizers' digest (/digest): daily ones at this hour, weekly ones on this day at this hour
     digest_hour: int = Field(default=9, ge=0, le=23)
     digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    # the public channel results are published to (-100... or @name; the bot posts as an admin)
+    public_channel_id: str | None = None
+    public_channel_locales: Annotated[list[str], NoDecode] = Field(default_factory=list)  # empty: DEFAULT_LOCALE
+
+    @property
+    def channel_locales(self) -> list[str]:
+        return self.public_channel_locales or [self.default_locale]
+
+    @field_validator("public_channel_locales", mode="before")
+    @classmethod
+    def _channel_locales(cls, value: object) -> object:
+        if isinstance(value, str):
+            codes = [v.strip().lower() for v in value.replace(";", ",").split(",") if v.strip()]
+            wrong = [c for c in codes if c not in SUPPORTED_LOCALES]
+            if wrong:
+                raise ValueError(f"expected languages among {', '.join(SUPPORTED_LOCALES)}, got {', '.join(wrong)}")
+            return list(dict.fromkeys(codes))
+        return value
 
     @property
     def digest_weekday_number(self) -> int:
@@ -89,7 +107,8 @@ class Settings(BaseSettings):
         return _split_ids(value)
 
     @field_validator(
-        "bot_token", "redis_url", "telegram_api_url", "webhook_url", "webhook_secret", "secret_key", mode="before"
+        "bot_token", "redis_url", "telegram_api_url", "webhook_url", "webhook_secret", "secret_key",
+        "public_channel_id", mode="before"
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

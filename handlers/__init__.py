@@ -18,6 +18,7 @@ def build_router() -> Router:
     from handlers import (
         admin,
         announce,
+        channel,
         events,
         exports,
         fallback,
@@ -52,6 +53,7 @@ def build_router() -> Router:
                 exports.router,
                 stats.router,
                 groups.router,
+                channel.router,
                 proposals_moderation.router,
                 moderation.router,
                 fallback.router,  # always last

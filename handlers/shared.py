@@ -227,3 +227,18 @@ class MenuText(BaseFilter):
 
     async def __call__(self, message: Message, **kwargs: Any) -> bool:
         return message.text is not None and message.text == _(self.msgid)
+
+
+class ChannelCb(CallbackData, prefix="ch"):
+    """Publish to the public channel (handlers/channel): ``what`` poll | proposal | event (asks
+    for a photo) | eventgo (the event without one)."""
+
+    what: str
+    id: int
+
+
+def publish_button(settings: Any, what: str, ref_id: int) -> InlineKeyboardButton | None:
+    """The "to the public channel" button for a view, or None when no channel is configured."""
+    if settings is None or not settings.public_channel_id:
+        return None
+    return InlineKeyboardButton(text=_("📢 To the public channel"), callback_data=ChannelCb(what=what, id=ref_id).pack())

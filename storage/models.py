@@ -584,3 +584,16 @@ class GroupMember(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("working_groups.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelPost(Base):
+    """What was published to the public channel (``kind``: poll | proposal | event | discussion),
+    once each: the row is claimed before posting, so a double tap posts once."""
+
+    __tablename__ = "channel_posts"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    posted_by: Mapped[int | None] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,7 +43,7 @@ from handlers.events import kinds as _kinds  # noqa: F401 - registers the campai
 from handlers.events.keyboards import EvCb, EvOrgCb, NewEvCb
 from handlers.polls import valid_id
 from handlers.polls.texts import only_organizers, pick
-from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, launch, role_routers
+from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, launch, publish_button, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Event, User
 
@@ -333,7 +333,8 @@ async def organizer_button(
         tally = (await events_service.tallies(session, [event.id]))[event.id]
         questions = await events_service.question_count(session, event.id)
         text = texts.details(events_service.event_json(event), tally, questions, locale, settings.tz)
-        await message.answer(text, reply_markup=keyboards.details(event.id, event.status == "cancelled"))
+        channel = publish_button(settings, "event", event.id) if event.starts_at <= now else None
+        await message.answer(text, reply_markup=keyboards.details(event.id, event.status == "cancelled", channel))
     elif action == "qr":
         me = await bot.me()
         link = f"https://t.me/{me.username}?start=checkin_{event.checkin_token}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -85,7 +85,8 @@ def organizer_list(ids: Sequence[int]) -> InlineKeyboardMarkup | None:
     return grid([(f"📋 #{event_id}", EvOrgCb(action="d", id=event_id)) for event_id in ids], 4)
 
 
-def details(event_id: int, cancelled: bool) -> InlineKeyboardMarkup:
+def details(event_id: int, cancelled: bool, channel: InlineKeyboardButton | None = None) -> InlineKeyboardMarkup:
+    """``channel``: the button that publishes a summary to the public channel (after the start)."""
     kb = InlineKeyboardBuilder()
     kb.button(text=_("📷 Check-in code"), callback_data=EvOrgCb(action="qr", id=event_id))
     kb.button(text=_("✅ Who came"), callback_data=EvOrgCb(action="att", id=event_id))
@@ -95,7 +96,9 @@ def details(event_id: int, cancelled: bool) -> InlineKeyboardMarkup:
         kb.button(text=_("✏️ Change title"), callback_data=EvOrgCb(action="n", id=event_id))
         kb.button(text=_("🪑 Change places"), callback_data=EvOrgCb(action="k", id=event_id))
         kb.button(text=_("✖ Cancel the event"), callback_data=EvOrgCb(action="c", id=event_id))
-    kb.adjust(2, 2, 2, 1)
+    if channel is not None and not cancelled:
+        kb.add(channel)
+    kb.adjust(2, 2, 2, 1, 1)
     return kb.as_markup()
 
 

@@ -41,7 +41,7 @@ from handlers.audience import AudCb
 from handlers.polls import keyboards, texts
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.polls.keyboards import NewPollCb, PollCb, VoteCb
-from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text, launch, role_routers
+from handlers.shared import MENU_POLLS, MenuText, close_buttons, edit_text, launch, publish_button, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Poll, User
 
@@ -348,7 +348,8 @@ async def send_results(
     results = await polls_service.results(session, poll, settings.poll_min_group)
     text = texts.results_text(results, poll.status, locale, poll.default_locale, community)
     parts = texts.split(text)
-    markup = keyboards.results(poll.id, poll.status, poll.results_published_at is not None)
+    markup = keyboards.results(poll.id, poll.status, poll.results_published_at is not None,
+                               publish_button(settings, "poll", poll.id))
     for n, part in enumerate(parts):
         await bot.send_message(chat_id, part, message_thread_id=thread_id,
                                reply_markup=markup if n == len(parts) - 1 else None)
@@ -431,7 +432,8 @@ async def poll_action(
             callback_answer.show_alert = True
             return
         callback_answer.text = texts.publishing(count, locale)
-        await edit_text_markup(callback, keyboards.results(poll.id, "closed", published=True))
+        await edit_text_markup(callback, keyboards.results(poll.id, "closed", published=True,
+                                                           channel=publish_button(settings, "poll", poll.id)))
 
 
 async def edit_text_markup(callback: CallbackQuery, markup: Any) -> None:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -96,13 +96,17 @@ def organizer_list(ids: list[int]) -> InlineKeyboardMarkup | None:
     return grid([(f"📊 #{poll_id}", PollCb(action="r", id=poll_id)) for poll_id in ids], 4)
 
 
-def results(poll_id: int, status: str, published: bool) -> InlineKeyboardMarkup:
+def results(poll_id: int, status: str, published: bool, channel: InlineKeyboardButton | None = None
+            ) -> InlineKeyboardMarkup:
+    """``channel``: the button that publishes closed results to the public channel, if configured."""
     kb = InlineKeyboardBuilder()
     if status == "open":
         kb.button(text=_("⏹ Close now"), callback_data=PollCb(action="c", id=poll_id))
     elif not published:
         kb.button(text=_("📣 Send the results to participants"), callback_data=PollCb(action="pub", id=poll_id))
     kb.button(text=_("📊 Charts and breakdowns"), callback_data=PollCb(action="r", id=poll_id))
+    if channel is not None and status != "open":
+        kb.add(channel)
     kb.adjust(1)
     return kb.as_markup()
 

@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.delivery import Outgoing, RenderContext, register_kind
 from bot.services.polls import Results
 from handlers.polls import keyboards, texts
+from handlers.shared import publish_button
 
 
 def render_poll(ctx: RenderContext) -> Outgoing:
@@ -48,7 +49,9 @@ def results_message(ctx: RenderContext, *, breakdowns: bool, markup: InlineKeybo
 
 def render_results_org(ctx: RenderContext) -> Outgoing:
     poll_id = ctx.payload["poll_id"]
-    return results_message(ctx, breakdowns=True, markup=keyboards.results(poll_id, "closed", published=False))
+    channel = publish_button(ctx.settings, "poll", poll_id) if ctx.settings else None
+    return results_message(ctx, breakdowns=True, markup=keyboards.results(poll_id, "closed", published=False,
+                                                                           channel=channel))
 
 
 def render_results(ctx: RenderContext) -> Outgoing:

@@ -292,6 +292,19 @@ async def proposals_command(message: Message, session: AsyncSession, community: 
     await message.answer(text, reply_markup=markup)
 
 
+async def show_public(message: Message, proposal_id: int, session: AsyncSession, user: User | None,
+                      settings: Settings, community: Community, i18n: I18n) -> None:
+    """A published proposal's page, e.g. from a channel post's link (the list if it is not public)."""
+    locale = i18n.current_locale
+    proposal = await proposals_service.get(session, proposal_id)
+    if proposal is None or proposal.status not in proposals_service.PUBLIC:
+        text, markup = await _listing(session, community, locale, 0, -1, "")
+    else:
+        text, markup = await _detail(session, proposal, user.id if user else None, settings, community, locale,
+                                     ProjCb(a="show", id=proposal.id))
+    await message.answer(text, reply_markup=markup)
+
+
 @router.message(Command("myproposals"))
 async def my_proposals(message: Message, session: AsyncSession, user: User | None) -> None:
     if not _registered(user):

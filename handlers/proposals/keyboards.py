@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -164,7 +164,8 @@ def news(payload_id: int, status: str) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def moderation(p: Proposal) -> InlineKeyboardMarkup | None:
+def moderation(p: Proposal, channel: InlineKeyboardButton | None = None) -> InlineKeyboardMarkup | None:
+    """The card's buttons by status; ``channel`` (publish to the public channel) once realised."""
     labels = {
         "publish": _("📣 Publish"), "changes": _("✏️ Ask for changes"), "duplicate": _("🔁 Duplicate"),
         "review": _("🏛 Under review"), "accept": _("✅ Accepted"), "start": _("🛠 Work started"),
@@ -176,6 +177,9 @@ def moderation(p: Proposal) -> InlineKeyboardMarkup | None:
         if p.status in starts:
             kb.button(text=labels[action], callback_data=PModCb(a=action, id=p.id, st=p.status))
             shown += 1
+    if channel is not None and p.status == "realised":
+        kb.add(channel)
+        shown += 1
     if not shown:
         return None
     kb.adjust(2)

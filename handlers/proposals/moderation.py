@@ -36,7 +36,7 @@ from bot.services.users import pseudonym
 from handlers.moderation import InModeratorsChat, can_moderate
 from handlers.proposals import keyboards, texts
 from handlers.proposals.keyboards import PModCb
-from handlers.shared import edit_card
+from handlers.shared import edit_card, publish_button
 from storage.models import Proposal, ProposalEvent, User
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ async def _render(session: AsyncSession, proposal: Proposal, settings: Settings,
         who = pseudonym(author) if author else "—"  # as for reports: no name, the minimum
         text = texts.card(proposal, events, community, locale, settings.tz, who,
                           orgs_service.name_of(org, locale) or None)
-        markup = keyboards.moderation(proposal)
+        markup = keyboards.moderation(proposal, publish_button(settings, "proposal", proposal.id))
     return text, markup
 
 

@@ -110,7 +110,7 @@ async def start(
         if payload:
             await deeplinks.dispatch(
                 message, payload, {"session": session, "user": user, "settings": settings,
-                                   "community": community, "state": state, **data},
+                                   "community": community, "state": state, "i18n": i18n, **data},
             )
         else:
             await message.answer(texts.welcome_back(user.display_name), reply_markup=main_menu())

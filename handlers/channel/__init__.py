@@ -1,0 +1,195 @@
+"""Publishing to the public channel (PUBLIC_CHANNEL_ID) with one button: a closed poll's
+results, a realised proposal (from the moderators' card), an event's summary with a photo. Posts
+are in the channel's languages and link back to the bot; each is published once. Also the deep
+links those posts carry (`start=polls`, `start=events`, `start=proposal_<id>`)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.community import Community
+from bot.config import Settings
+from bot.delivery import DeliveryEngine
+from bot.services import channel as channel_service
+from bot.services import events as events_service
+from bot.services import polls as polls_service
+from bot.services import proposals as proposals_service
+from handlers.channel import texts
+from handlers.deeplinks import deeplink
+from handlers.polls.texts import results_text, split
+from handlers.shared import ChannelCb, close_buttons, grid
+
+log = logging.getLogger(__name__)
+
+
+class ChannelPhoto(StatesGroup):
+    photo = State()
+
+
+WHO = {"poll": {"organizer", "admin"}, "proposal": {"moderator", "organizer", "admin"},
+       "event": {"organizer", "admin"}, "eventgo": {"organizer", "admin"}}
+
+router = Router(name="channel")
+
+
+def _chat(settings: Settings) -> int | str:
+    value = settings.public_channel_id or ""
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, kind: str, ref_id: int,
+                  by: int, render: Callable[[str], str], start: str, now: Any, photo: str | None = None) -> str:
+    """Post in the channel's languages, once; returns what to tell the person who pressed."""
+    if not await channel_service.claim(session, kind, ref_id, by, now):
+        return texts.already()
+    me = await bot.me()
+    link = f"https://t.me/{me.username}?start={start}"
+    parts = []
+    for locale in settings.channel_locales:
+        with i18n.use_locale(locale):
+            parts.append(render(locale) + "\n\n" + texts.join_line(link, me.username or ""))
+    text, chat = texts.blocks(parts), _chat(settings)
+    try:
+        first = None
+        if photo is not None:
+            caption = text if len(text) <= 1024 else None
+            first = await bot.send_photo(chat, photo, caption=caption)
+            if caption is not None:
+                text = ""
+        chunks = [text] if len(text) <= 4096 else [piece for part in parts for piece in split(part)]
+        for chunk in filter(None, chunks):
+            sent = await bot.send_message(chat, chunk)
+            first = first or sent
+    except TelegramAPIError as exc:
+        log.warning("Could not post to the public channel %s: %s", chat, exc)
+        await channel_service.release(session, kind, ref_id)
+        return texts.failed()
+    assert first is not None
+    await channel_service.done(session, kind, ref_id, first.message_id)
+    return texts.published()
+
+
+@router.callback_query(ChannelCb.filter())
+async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, session: AsyncSession, bot: Bot,
+                         roles: set[str], settings: Settings, community: Community, i18n: I18n,
+                         delivery: DeliveryEngine, state: FSMContext, callback_answer: CallbackAnswer) -> None:
+    what, ref_id, now = callback_data.what, callback_data.id, delivery.now()
+    if not WHO.get(what, set()) & roles:
+        callback_answer.text, callback_answer.show_alert = texts.not_allowed(), True
+        return
+    if not settings.public_channel_id:
+        callback_answer.text = texts.gone()
+        return
+    callback_answer.show_alert = True
+    if what == "poll":
+        poll = await polls_service.get_poll(session, ref_id)
+        if poll is None or poll.status != "closed":
+            callback_answer.text = texts.gone()
+            return
+        results = await polls_service.results(session, poll, settings.poll_min_group)
+        callback_answer.text = await publish(
+            bot, session, settings, i18n, "poll", poll.id, callback.from_user.id,
+            lambda loc: results_text(results, poll.status, loc, poll.default_locale, community, breakdowns=False),
+            "polls", now)
+    elif what == "proposal":
+        proposal = await proposals_service.get(session, ref_id)
+        if proposal is None or proposal.status != "realised":
+            callback_answer.text = texts.gone()
+            return
+        callback_answer.text = await publish(
+            bot, session, settings, i18n, "proposal", proposal.id, callback.from_user.id,
+            lambda loc: texts.realised(proposal, community, loc), f"proposal_{proposal.id}", now,
+            photo=proposal.photo_file_id)
+    else:
+        event = await events_service.get_event(session, ref_id)
+        if event is None or event.status == "cancelled":
+            callback_answer.text = texts.gone()
+            return
+        if event.starts_at > now:
+            callback_answer.text = texts.not_yet()
+            return
+        if await channel_service.posted(session, "event", event.id) is not None:
+            callback_answer.text = texts.already()
+            return
+        if what == "event" and callback.message is not None and callback.message.chat.type == "private":
+            callback_answer.show_alert, callback_answer.text = False, None
+            await state.set_state(ChannelPhoto.photo)
+            await state.update_data(event=event.id)
+            await bot.send_message(callback.from_user.id, texts.ask_photo(),
+                                   reply_markup=grid([(texts.skip(), ChannelCb(what="eventgo", id=event.id))], 1))
+            return
+        await state.clear()
+        await close_buttons(callback)
+        callback_answer.text = await _publish_event(bot, session, settings, i18n, event.id, callback.from_user.id,
+                                                    None, now)
+
+
+async def _publish_event(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, event_id: int, by: int,
+                         photo: str | None, now: Any) -> str:
+    event = await events_service.get_event(session, event_id)
+    if event is None:
+        return texts.gone()
+    tally = (await events_service.tallies(session, [event.id]))[event.id]
+    came = tally.attended
+    return await publish(bot, session, settings, i18n, "event", event.id, by,
+                         lambda loc: texts.event_summary(event, came, tally.feedback, tally.score, loc, settings.tz),
+                         "events", now, photo=photo)
+
+
+@router.message(StateFilter(ChannelPhoto.photo), F.photo)
+async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: set[str], settings: Settings,
+                    i18n: I18n, delivery: DeliveryEngine, state: FSMContext) -> None:
+    data = await state.get_data()
+    await state.clear()
+    if not WHO["event"] & roles:
+        await message.answer(texts.not_allowed())
+        return
+    assert message.photo and message.from_user
+    await message.answer(await _publish_event(bot, session, settings, i18n, int(data.get("event", 0)),
+                                              message.from_user.id, message.photo[-1].file_id, delivery.now()))
+
+
+@router.message(StateFilter(ChannelPhoto.photo), ~F.text.startswith("/"))
+async def photo_expected(message: Message) -> None:
+    await message.answer(texts.photo_expected())
+
+
+# -- where the posts lead -----------------------------------------------------------------------
+
+
+def _pass(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: data.get(name) for name in names}
+
+
+@deeplink("polls")
+async def polls_link(message: Message, rest: str, data: dict[str, Any]) -> None:
+    from handlers.polls import polls_command
+
+    await polls_command(message, **_pass(data, "session", "user", "roles", "settings", "i18n", "delivery",
+                                         "poll_secret"))
+
+
+@deeplink("events")
+async def events_link(message: Message, rest: str, data: dict[str, Any]) -> None:
+    from handlers.events import events_command
+
+    await events_command(message, **_pass(data, "session", "user", "roles", "settings", "i18n", "delivery"))
+
+
+@deeplink("proposal")
+async def proposal_link(message: Message, rest: str, data: dict[str, Any]) -> None:
+    from handlers.proposals import show_public
+
+    await show_public(message, int(rest) if rest.isdigit() else 0, **_pass(data, "session", "user", "settings",
+                                                                          "community", "i18n"))
