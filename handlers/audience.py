@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES
-from bot.i18n import LANGUAGE_NAMES, N_, fmt_number
+from bot.i18n import LANGUAGE_NAMES, N_, esc, fmt_number
 from bot.services import campaigns as campaigns_service
 from bot.services.campaigns import Audience
 from bot.services.users import GRANTABLE_ROLES, TOPICS
 from handlers.shared import TOPIC_NAMES, close_buttons, edit_text
 
 ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
+PICKER_GROUPS = 60  # buttons in the working groups view (Telegram allows 100)
 FIELDS = {"d": "districts", "l": "languages", "t": "topics", "r": "roles", "g": "groups"}
 
 
@@ -59,7 +60,7 @@ def summary(audience: Audience, community: Community, locale: str, group_names: 
     if audience.groups:
         names = group_names or {}
         parts.append(_("working groups: {names}").format(
-            names=", ".join(names.get(g, f"#{g}") for g in audience.groups)))
+            names=", ".join(esc(names.get(g, f"#{g}")) for g in audience.groups)))
     return "; ".join(parts)
 
 
@@ -68,7 +69,7 @@ async def open_group_names(session: AsyncSession, locale: str) -> dict[int, str]
     from bot.services import groups as groups_service
     from handlers.polls.texts import pick
 
-    return {g.id: pick(g.name, locale, "en") for g, _n in await groups_service.open_groups(session)}
+    return {g.id: pick(g.name, locale, "en") for g, _n in await groups_service.open_groups(session, limit=PICKER_GROUPS)}
 
 
 async def describe(session: AsyncSession, audience: Audience, community: Community, locale: str) -> str:

@@ -18,7 +18,7 @@ from storage.models import Event, GroupMember, User, WorkingGroup
 NAME_MAX = 100
 DESCRIPTION_MAX = 1000
 MESSAGE_MAX = 2000
-LISTED = 20
+PAGE = 6  # groups per /groups page (descriptions shortened there: one message stays within 4096)
 
 
 def clean_name(text: str | None, default_locale: str, locales: tuple[str, ...]) -> dict[str, str]:
@@ -51,12 +51,17 @@ async def get(session: AsyncSession, group_id: int) -> WorkingGroup | None:
     return await session.get(WorkingGroup, group_id)
 
 
-async def open_groups(session: AsyncSession, limit: int = LISTED) -> list[tuple[WorkingGroup, int]]:
+async def count_open(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(WorkingGroup).where(
+        WorkingGroup.closed_at.is_(None))) or 0
+
+
+async def open_groups(session: AsyncSession, limit: int = PAGE, offset: int = 0) -> list[tuple[WorkingGroup, int]]:
     """Open groups, oldest first, with their number of members."""
     members = (select(GroupMember.group_id, func.count().label("n")).group_by(GroupMember.group_id).subquery())
     rows = await session.execute(
         select(WorkingGroup, func.coalesce(members.c.n, 0)).outerjoin(members, members.c.group_id == WorkingGroup.id)
-        .where(WorkingGroup.closed_at.is_(None)).order_by(WorkingGroup.id).limit(limit))
+        .where(WorkingGroup.closed_at.is_(None)).order_by(WorkingGroup.id).offset(offset).limit(limit))
     return [(group, int(n)) for group, n in rows]
 
 

@@ -15,7 +15,15 @@ from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
-from storage.models import DigestSubscription, FsmRecord, User, UserRole, iso, utcnow
+from storage.models import (
+    ChannelPost,
+    DigestSubscription,
+    FsmRecord,
+    User,
+    UserRole,
+    iso,
+    utcnow,
+)
 
 TOPICS = ("reports", "polls", "events", "proposals")
 GRANTABLE_ROLES = ("organizer", "moderator")
@@ -150,6 +158,8 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     if user.telegram_id is not None:  # who set the organizers' chat digest is no longer known
         await session.execute(update(DigestSubscription).where(DigestSubscription.set_by == user.telegram_id)
                               .values(set_by=None))
+        await session.execute(update(ChannelPost).where(ChannelPost.posted_by == user.telegram_id)
+                              .values(posted_by=None))
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -27,6 +26,7 @@ from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
 from handlers.channel import texts
 from handlers.deeplinks import deeplink
+from handlers.polls import valid_id
 from handlers.polls.texts import results_text, split
 from handlers.shared import ChannelCb, close_buttons, grid
 
@@ -37,8 +37,7 @@ class ChannelPhoto(StatesGroup):
     photo = State()
 
 
-WHO = {"poll": {"organizer", "admin"}, "proposal": {"moderator", "organizer", "admin"},
-       "event": {"organizer", "admin"}, "eventgo": {"organizer", "admin"}}
+PLATFORM = {"organizer", "admin"}
 
 router = Router(name="channel")
 
@@ -50,9 +49,9 @@ def _chat(settings: Settings) -> int | str:
 
 async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, kind: str, ref_id: int,
                   by: int, render: Callable[[str], str], start: str, now: Any, photo: str | None = None) -> str:
-    """Post in the channel's languages, once; returns what to tell the person who pressed."""
-    if not await channel_service.claim(session, kind, ref_id, by, now):
-        return texts.already()
+    """Post in the channel's languages, once; returns what to tell the person who pressed.
+    Everything is prepared before the post is claimed; a post that failed before anything
+    reached the channel is released (the button works again), one that got partly out is kept."""
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={start}"
     parts = []
@@ -60,8 +59,10 @@ async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18
         with i18n.use_locale(locale):
             parts.append(render(locale) + "\n\n" + texts.join_line(link, me.username or ""))
     text, chat = texts.blocks(parts), _chat(settings)
+    if not await channel_service.claim(session, kind, ref_id, by, now):
+        return texts.already()
+    first = None
     try:
-        first = None
         if photo is not None:
             caption = text if len(text) <= 1024 else None
             first = await bot.send_photo(chat, photo, caption=caption)
@@ -71,29 +72,51 @@ async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18
         for chunk in filter(None, chunks):
             sent = await bot.send_message(chat, chunk)
             first = first or sent
-    except TelegramAPIError as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the claim must not stay behind empty
         log.warning("Could not post to the public channel %s: %s", chat, exc)
-        await channel_service.release(session, kind, ref_id)
-        return texts.failed()
+        if first is None:
+            await channel_service.release(session, kind, ref_id)
+            return texts.failed()
     assert first is not None
     await channel_service.done(session, kind, ref_id, first.message_id)
     return texts.published()
 
 
+async def _may(what: str, org_id: int | None, callback: CallbackQuery, session: AsyncSession, bot: Bot,
+               roles: set[str], user: Any) -> bool:
+    """Organizers and admins; representatives for their organisation's polls and events; whoever
+    moderates the moderators' chat for a proposal's card there."""
+    if roles & PLATFORM:
+        return True
+    if what == "proposal":
+        from handlers.moderation import can_moderate
+
+        message = callback.message
+        return message is not None and await can_moderate(bot, message.chat.id, callback.from_user, roles)
+    if "representative" in roles and org_id is not None:
+        from bot.services import orgs as orgs_service
+
+        return orgs_service.in_scope(org_id, await orgs_service.scope_of(session, user, roles))
+    return False
+
+
 @router.callback_query(ChannelCb.filter())
 async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, session: AsyncSession, bot: Bot,
-                         roles: set[str], settings: Settings, community: Community, i18n: I18n,
+                         roles: set[str], user: Any, settings: Settings, community: Community, i18n: I18n,
                          delivery: DeliveryEngine, state: FSMContext, callback_answer: CallbackAnswer) -> None:
-    what, ref_id, now = callback_data.what, callback_data.id, delivery.now()
-    if not WHO.get(what, set()) & roles:
-        callback_answer.text, callback_answer.show_alert = texts.not_allowed(), True
-        return
-    if not settings.public_channel_id:
+    what, ref_id, now = callback_data.what, valid_id(callback_data.id) or 0, delivery.now()
+    if not settings.public_channel_id or what not in ("poll", "proposal", "event", "eventgo"):
         callback_answer.text = texts.gone()
+        return
+    item: Any = (await polls_service.get_poll(session, ref_id) if what == "poll" else
+                 await proposals_service.get(session, ref_id) if what == "proposal" else
+                 await events_service.get_event(session, ref_id)) if ref_id else None
+    if not await _may(what, getattr(item, "org_id", None), callback, session, bot, roles, user):
+        callback_answer.text, callback_answer.show_alert = texts.not_allowed(), True
         return
     callback_answer.show_alert = True
     if what == "poll":
-        poll = await polls_service.get_poll(session, ref_id)
+        poll = item
         if poll is None or poll.status != "closed":
             callback_answer.text = texts.gone()
             return
@@ -103,7 +126,7 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
             lambda loc: results_text(results, poll.status, loc, poll.default_locale, community, breakdowns=False),
             "polls", now)
     elif what == "proposal":
-        proposal = await proposals_service.get(session, ref_id)
+        proposal = item
         if proposal is None or proposal.status != "realised":
             callback_answer.text = texts.gone()
             return
@@ -112,7 +135,7 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
             lambda loc: texts.realised(proposal, community, loc), f"proposal_{proposal.id}", now,
             photo=proposal.photo_file_id)
     else:
-        event = await events_service.get_event(session, ref_id)
+        event = item
         if event is None or event.status == "cancelled":
             callback_answer.text = texts.gone()
             return
@@ -129,7 +152,8 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
             await bot.send_message(callback.from_user.id, texts.ask_photo(),
                                    reply_markup=grid([(texts.skip(), ChannelCb(what="eventgo", id=event.id))], 1))
             return
-        await state.clear()
+        if await state.get_state() == ChannelPhoto.photo.state:  # an old Skip must not end another wizard
+            await state.clear()
         await close_buttons(callback)
         callback_answer.text = await _publish_event(bot, session, settings, i18n, event.id, callback.from_user.id,
                                                     None, now)
@@ -141,20 +165,27 @@ async def _publish_event(bot: Bot, session: AsyncSession, settings: Settings, i1
     if event is None:
         return texts.gone()
     tally = (await events_service.tallies(session, [event.id]))[event.id]
-    came = tally.attended
     return await publish(bot, session, settings, i18n, "event", event.id, by,
-                         lambda loc: texts.event_summary(event, came, tally.feedback, tally.score, loc, settings.tz),
+                         lambda loc: texts.event_summary(event, tally.attended, tally.going, tally.feedback,
+                                                         tally.score, loc, settings.tz),
                          "events", now, photo=photo)
 
 
 @router.message(StateFilter(ChannelPhoto.photo), F.photo)
-async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: set[str], settings: Settings,
-                    i18n: I18n, delivery: DeliveryEngine, state: FSMContext) -> None:
+async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: set[str], user: Any,
+                    settings: Settings, i18n: I18n, delivery: DeliveryEngine, state: FSMContext) -> None:
     data = await state.get_data()
     await state.clear()
-    if not WHO["event"] & roles:
-        await message.answer(texts.not_allowed())
+    event = await events_service.get_event(session, valid_id(data.get("event", 0)) or 0)
+    if event is None:
+        await message.answer(texts.gone())
         return
+    if not roles & PLATFORM:
+        from bot.services import orgs as orgs_service
+
+        if event.org_id is None or not orgs_service.in_scope(event.org_id, await orgs_service.scope_of(session, user, roles)):
+            await message.answer(texts.not_allowed())
+            return
     assert message.photo and message.from_user
     await message.answer(await _publish_event(bot, session, settings, i18n, int(data.get("event", 0)),
                                               message.from_user.id, message.photo[-1].file_id, delivery.now()))
@@ -191,5 +222,5 @@ async def events_link(message: Message, rest: str, data: dict[str, Any]) -> None
 async def proposal_link(message: Message, rest: str, data: dict[str, Any]) -> None:
     from handlers.proposals import show_public
 
-    await show_public(message, int(rest) if rest.isdigit() else 0, **_pass(data, "session", "user", "settings",
+    await show_public(message, valid_id(rest) or 0, **_pass(data, "session", "user", "settings",
                                                                           "community", "i18n"))

@@ -30,10 +30,17 @@ def realised(p: Proposal, community: Community, locale: str) -> str:
     return "\n".join(lines)
 
 
-def event_summary(event: Event, came: int, feedback: int, score: float | None, locale: str, tz: ZoneInfo) -> str:
+def event_summary(event: Event, came: int, going: int, feedback: int, score: float | None, locale: str,
+                  tz: ZoneInfo) -> str:
+    """``came``: checked in; without check-ins, those who said they would come are counted."""
     title = esc(pick(event.title, locale, event.default_locale))
-    lines = [_("✅ <b>{title}</b> took place on {day}.").format(title=title, day=fmt_date(event.starts_at, locale, tz)),
-             ngettext("{count} person came.", "{count} people came.", came).format(count=fmt_number(came, locale))]
+    lines = [_("✅ <b>{title}</b> took place on {day}.").format(title=title, day=fmt_date(event.starts_at, locale, tz))]
+    if came:
+        lines.append(ngettext("{count} person came.", "{count} people came.", came).format(
+            count=fmt_number(came, locale)))
+    elif going:
+        lines.append(ngettext("{count} person signed up.", "{count} people signed up.", going).format(
+            count=fmt_number(going, locale)))
     if score is not None:
         lines.append(ngettext("They rated it {score} of 5 ({count} rating).", "They rated it {score} of 5 ({count} ratings).",
                               feedback).format(score=fmt_number(round(score, 1), locale), count=fmt_number(feedback, locale)))

@@ -3,6 +3,8 @@ write to a group through the delivery engine) and /newgroup (organizers). A grou
 audience in the shared picker (handlers/audience.py)."""
 from __future__ import annotations
 
+import math
+
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
@@ -24,6 +26,7 @@ from bot.services import users as users_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from handlers.groups import texts
+from handlers.polls import valid_id
 from handlers.shared import close_buttons, edit_text, grid, role_routers
 from storage.models import User
 
@@ -37,10 +40,12 @@ NOT_COMMAND = ~F.text.startswith("/")
 
 
 class GroupCb(CallbackData, prefix="wg"):
-    """``a``: join | leave | msg (write to it) | send | stop (the message) | skip (no coordinator)."""
+    """``a``: join | leave | msg (write to it) | send | stop (the message) | skip (no coordinator)
+    | page (``id`` is the page); ``p``: the list's page to show again."""
 
     a: str
     id: int = 0
+    p: int = 0
 
 
 class NewGroup(StatesGroup):
@@ -66,20 +71,34 @@ router.include_router(creators)
 
 
 async def _listing(session: AsyncSession, user: User | None, roles: set[str], settings: Settings, locale: str,
-                   now: object) -> tuple[str, InlineKeyboardMarkup | None]:
-    groups = await groups_service.open_groups(session)
+                   now: object, page: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
+    pages = max(1, math.ceil(await groups_service.count_open(session) / groups_service.PAGE))
+    page = min(max(page, 0), pages - 1)
+    groups = await groups_service.open_groups(session, offset=page * groups_service.PAGE)
     mine = await groups_service.memberships(session, user.id) if user else set()
     meetings = await groups_service.next_meetings(session, [g.id for g, _n in groups], now)  # type: ignore[arg-type]
     buttons = []
     for group, _n in groups:
         title = texts.name(group.name, locale)
         if group.id in mine:
-            buttons.append((texts.leave_button(title), GroupCb(a="leave", id=group.id)))
+            buttons.append((texts.leave_button(title), GroupCb(a="leave", id=group.id, p=page)))
         else:
-            buttons.append((texts.join_button(title), GroupCb(a="join", id=group.id)))
+            buttons.append((texts.join_button(title), GroupCb(a="join", id=group.id, p=page)))
         if user is not None and groups_service.may_message(group, user, roles):
             buttons.append((texts.message_button(title), GroupCb(a="msg", id=group.id)))
-    return texts.listing(groups, mine, meetings, locale, settings.tz), grid(buttons, 1)
+    if page > 0:
+        buttons.append(("◀️", GroupCb(a="page", id=page - 1)))
+    if page + 1 < pages:
+        buttons.append(("▶️", GroupCb(a="page", id=page + 1)))
+    return texts.listing(groups, mine, meetings, locale, settings.tz, page, pages), grid(buttons, 1)
+
+
+@router.callback_query(GroupCb.filter(F.a == "page"))
+async def page_button(callback: CallbackQuery, callback_data: GroupCb, session: AsyncSession, user: User | None,
+                      roles: set[str], settings: Settings, i18n: I18n, delivery: DeliveryEngine) -> None:
+    text, markup = await _listing(session, user, roles, settings, i18n.current_locale, delivery.now(),
+                                  min(callback_data.id, 10_000))
+    await edit_text(callback, text, markup)
 
 
 @router.message(Command("groups"))
@@ -96,21 +115,22 @@ async def membership(callback: CallbackQuery, callback_data: GroupCb, session: A
     if user is None or user.registered_at is None:
         callback_answer.text, callback_answer.show_alert = texts.register_first(), True
         return
-    group = await groups_service.get(session, callback_data.id)
+    group_id = valid_id(callback_data.id) or 0
+    group = await groups_service.get(session, group_id) if group_id else None
     locale = i18n.current_locale
     title = texts.name(group.name, locale) if group else ""
     try:
         if callback_data.a == "join":
-            await groups_service.join(session, callback_data.id, user, delivery.now())
+            await groups_service.join(session, group_id, user, delivery.now())
             callback_answer.text = texts.joined(title)
         else:
-            await groups_service.leave(session, callback_data.id, user.id)
+            await groups_service.leave(session, group_id, user.id)
             callback_answer.text = texts.left(title)
     except DomainError as exc:
         callback_answer.text, callback_answer.show_alert = texts.error_text(exc), True
         return
     await session.commit()
-    text, markup = await _listing(session, user, roles, settings, locale, delivery.now())
+    text, markup = await _listing(session, user, roles, settings, locale, delivery.now(), min(callback_data.p, 10_000))
     await edit_text(callback, text, markup)
 
 
@@ -118,7 +138,9 @@ async def membership(callback: CallbackQuery, callback_data: GroupCb, session: A
 
 
 async def _may(session: AsyncSession, group_id: int, user: User | None, roles: set[str]) -> bool:
-    return user is not None and groups_service.may_message(await groups_service.get(session, group_id), user, roles)
+    group_id = valid_id(group_id) or 0  # from the client: never trusted, never out of range
+    return bool(user is not None and group_id
+                and groups_service.may_message(await groups_service.get(session, group_id), user, roles))
 
 
 async def _members(session: AsyncSession, group_id: int) -> int:
@@ -150,7 +172,7 @@ async def got_message(message: Message, session: AsyncSession, state: FSMContext
         await message.answer(texts.error_text(exc))
         return
     data = await state.get_data()
-    group = await groups_service.get(session, int(data.get("group", 0)))
+    group = await groups_service.get(session, valid_id(data.get("group", 0)) or 0)
     if group is None:
         await state.clear()
         await message.answer(texts.closed())

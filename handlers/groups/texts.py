@@ -13,6 +13,7 @@ from handlers.polls.texts import pick
 from storage.models import Event, WorkingGroup
 
 BUTTON_NAME = 24
+DESCRIPTION_SHOWN = 200  # in the list; six groups of the longest names and these stay within 4096
 
 
 def name(names: dict[str, Any] | None, locale: str) -> str:
@@ -24,7 +25,7 @@ def short(text: str, limit: int = BUTTON_NAME) -> str:
 
 
 def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: dict[int, Event], locale: str,
-            tz: ZoneInfo) -> str:
+            tz: ZoneInfo, page: int = 0, pages: int = 1) -> str:
     if not groups:
         return _("👥 <b>Working groups</b>\n\nThere are no working groups yet.")
     lines = [_("👥 <b>Working groups</b>: residents, organisations and the municipality working on one topic "
@@ -35,13 +36,15 @@ def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: di
         lines.append(f"<b>{esc(name(group.name, locale))}</b>{mark}")
         about = name(group.description, locale)
         if about:
-            lines.append(esc(about))
+            lines.append(esc(short(about, DESCRIPTION_SHOWN)))
         line = ngettext("{count} member", "{count} members", members).format(count=members)
         if (event := meetings.get(group.id)) is not None:
             line += " · " + _("next meeting: {when}, «{title}»").format(
                 when=fmt_datetime(event.starts_at, locale, tz, "short"),
                 title=esc(pick(event.title, locale, event.default_locale)))
         lines.append(line)
+    if pages > 1:
+        lines += ["", _("Page {page} of {pages}.").format(page=page + 1, pages=pages)]
     return "\n".join(lines)
 
 
@@ -57,12 +60,12 @@ def message_button(title: str) -> str:
     return _("✉️ Write to «{name}»").format(name=short(title))
 
 
-def joined(title: str) -> str:
-    return _("You joined «{name}». You will hear of its meetings and news here.").format(name=esc(title))
+def joined(title: str) -> str:  # an alert: plain text, not HTML
+    return _("You joined «{name}». You will hear of its meetings and news here.").format(name=title)
 
 
 def left(title: str) -> str:
-    return _("You left «{name}». You will not get its messages any more.").format(name=esc(title))
+    return _("You left «{name}». You will not get its messages any more.").format(name=title)
 
 
 def register_first() -> str:

@@ -65,7 +65,9 @@ async def test_group_joined_targeted_and_written_to_by_its_coordinator(harness: 
 
     await dora.send("/groups")                                              # no ✉️ button for her
     assert not any(b.startswith("✉️") for b in dora.buttons())
-    answer = await dora.press_data("wg:msg:1")                              # a forged one
+    answer = await dora.press_data("wg:join:99999999999:0")                   # forged, out of range: no crash
+    assert answer is not None and "closed" in answer["text"]
+    answer = await dora.press_data("wg:msg:1:0")                              # a forged one
     assert answer is not None and "Only the group's coordinator" in answer["text"]
 
     await coordinator.send("/groups")
@@ -81,9 +83,10 @@ async def test_group_joined_targeted_and_written_to_by_its_coordinator(harness: 
 async def test_next_meeting_shown_and_registration_needed_to_join(harness: Harness) -> None:
     org = await organizer(harness, 8000)
     await org.send("/newgroup")
-    await org.send("Youth council")
+    await org.send("Youth & <council>")                                     # typed as is
     await org.send("Young people of the district meet monthly.")
     await org.press("Skip")
+    assert "«Youth & <council>» is open" in org.last.text
     async with harness.db() as s:
         now = utcnow()
         s.add(Event(kind="meeting", title={"en": "Youth council meeting"}, description={},
@@ -93,5 +96,15 @@ async def test_next_meeting_shown_and_registration_needed_to_join(harness: Harne
     stranger = harness.user(8100, language_code="en")
     await stranger.send("/groups")
     assert "next meeting:" in stranger.last.text and "Youth council meeting" in stranger.last.text
-    answer = await stranger.press("➕ Join «Youth council»")
+    answer = await stranger.press("➕ Join «Youth & <council>»")
     assert answer is not None and "register first" in answer["text"]
+
+    await resident(harness, 8101)
+    await org.send("/announce")                                              # the group as an audience
+    await org.send("Agenda for Friday")
+    await org.press("Continue ➡️")
+    await org.press("🤝 Working groups")
+    await org.press("⬜ Youth & <council>")
+    assert "working groups: Youth & <council>" in org.last.text and "Matching now: 0 residents" in org.last.text
+    answer = await org.press("⬅️ Back") and await org.press("Continue ➡️")
+    assert answer is not None and "Nobody matches" in answer["text"]
