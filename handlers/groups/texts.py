@@ -9,6 +9,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n import esc, fmt_datetime
 from bot.services.errors import DomainError
+from handlers.orgs import texts as orgs_texts
 from handlers.polls.texts import pick
 from storage.models import Event, WorkingGroup
 
@@ -153,13 +154,7 @@ def group_message(payload: dict[str, Any], locale: str) -> str:
 
 
 def error_text(exc: DomainError) -> str:
-    p = exc.params
-    match exc.code:
-        case "org_empty":
-            return _("That is empty. Please type it, or /cancel.")
-        case "org_too_long":
-            return _("That is too long: at most {max} characters, please (you sent {length}).").format(
-                max=p["max"], length=p["length"])
-        case "group_closed":
-            return closed()
-    return _("That did not work. Please try again.")
+    """Names and texts are read as the organisations' are (bot.services.orgs.parse_texts)."""
+    if exc.code == "group_closed":
+        return closed()
+    return orgs_texts.error_text(exc)
