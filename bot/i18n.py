@@ -77,6 +77,11 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending with "…" when cut (escape after)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def fmt_datetime(value: datetime, locale: str, tz: ZoneInfo, fmt: str = "medium") -> str:
     return format_datetime(value, format=fmt, tzinfo=tz, locale=locale)
 

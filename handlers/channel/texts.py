@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import esc, fmt_date, fmt_number
+from bot.i18n import esc, fmt_date, fmt_number, shorten
 from handlers.polls.texts import pick
 from handlers.proposals.texts import district_name
 from storage.models import Event, Proposal
@@ -21,7 +21,7 @@ def join_line(link: str, username: str) -> str:
 
 
 def realised(p: Proposal, community: Community, locale: str) -> str:
-    solution = p.solution if len(p.solution) <= SOLUTION_SHOWN else p.solution[: SOLUTION_SHOWN - 1].rstrip() + "…"
+    solution = shorten(p.solution, SOLUTION_SHOWN)
     lines = [_("🎉 <b>Realised</b>: a residents' proposal came true"), f"<b>{esc(p.title)}</b> (#{p.id})",
              esc(district_name(community, p.district, locale)), "", esc(solution)]
     if p.supporters:

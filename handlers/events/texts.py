@@ -13,10 +13,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from babel.dates import format_date, format_time
 
-from bot.i18n import N_, esc, fmt_number
+from bot.i18n import N_, esc, fmt_number, shorten
 from bot.services.errors import DomainError
 from handlers.acting import from_line
-from handlers.polls.texts import pick, short
+from handlers.polls.texts import pick
 
 KIND_NAMES = {
     "workshop": N_("Workshop"),
@@ -193,7 +193,7 @@ def organizer_list(items: list[str]) -> str:
 
 def organizer_item(event: dict[str, Any], tally: Any, locale: str, tz: ZoneInfo) -> str:
     status = _("cancelled") if event["status"] == "cancelled" else ""
-    title = esc(short(pick(event["title"], locale, event["default_locale"]), 60))
+    title = esc(shorten(pick(event["title"], locale, event["default_locale"]), 60))
     line = f"#{event['id']} · <b>{title}</b> {status}\n   {when(event, locale, tz)}\n   " + counts(tally, event)
     return line
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.i18n import esc, fmt_datetime
+from bot.i18n import esc, fmt_datetime, shorten
 from bot.services.errors import DomainError
 from handlers.orgs import texts as orgs_texts
 from handlers.polls.texts import pick
@@ -19,10 +19,6 @@ DESCRIPTION_SHOWN = 200  # in the list; six groups of the longest names and thes
 
 def name(names: dict[str, Any] | None, locale: str) -> str:
     return pick(names or {}, locale, "en") if names else ""
-
-
-def short(text: str, limit: int = BUTTON_NAME) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: dict[int, Event], locale: str,
@@ -37,7 +33,7 @@ def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: di
         lines.append(f"<b>{esc(name(group.name, locale))}</b>{mark}")
         about = name(group.description, locale)
         if about:
-            lines.append(esc(short(about, DESCRIPTION_SHOWN)))
+            lines.append(esc(shorten(about, DESCRIPTION_SHOWN)))
         line = ngettext("{count} member", "{count} members", members).format(count=members)
         if (event := meetings.get(group.id)) is not None:
             line += " · " + _("next meeting: {when}, «{title}»").format(
@@ -50,15 +46,15 @@ def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: di
 
 
 def join_button(title: str) -> str:
-    return _("➕ Join «{name}»").format(name=short(title))
+    return _("➕ Join «{name}»").format(name=shorten(title, BUTTON_NAME))
 
 
 def leave_button(title: str) -> str:
-    return _("🚪 Leave «{name}»").format(name=short(title))
+    return _("🚪 Leave «{name}»").format(name=shorten(title, BUTTON_NAME))
 
 
 def message_button(title: str) -> str:
-    return _("✉️ Write to «{name}»").format(name=short(title))
+    return _("✉️ Write to «{name}»").format(name=shorten(title, BUTTON_NAME))
 
 
 def joined(title: str) -> str:  # an alert: plain text, not HTML

@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import SUPPORTED_LOCALES
 from bot.services.polls import SCALE
 from handlers.audience import language_name
+from bot.i18n import shorten
 from handlers.polls import texts
 from handlers.shared import grid
 
@@ -52,7 +53,7 @@ def question(poll: dict[str, Any], position: int, locale: str, mine: Sequence[in
         options = texts.option_texts(q, locale, poll["default_locale"])
         numbered = texts.needs_listing(options)
         for i, option in enumerate(options):
-            label = f"{i + 1}. {texts.short(option, 20)}" if numbered else option
+            label = f"{i + 1}. {shorten(option, 20)}" if numbered else option
             if q["kind"] == "multi":
                 label = ("☑️ " if i in mine else "⬜ ") + label
             elif i in mine:

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import ngettext
 from babel.numbers import format_percent
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_datetime, fmt_number
+from bot.i18n import N_, esc, fmt_datetime, fmt_number, shorten
 from bot.services.errors import DomainError
 from handlers.acting import from_line
 from bot.services.polls import SCALE, Group, QuestionResult, Results
@@ -35,10 +35,6 @@ TEXT_ANSWER_SHOWN = 600  # a free-text answer in the results (a line never nears
 def pick(texts: dict[str, str], locale: str, default_locale: str) -> str:
     """A text in the reader's language, else the poll's default language, else any."""
     return texts.get(locale) or texts.get(default_locale) or next(iter(texts.values()), "")
-
-
-def short(text: str, limit: int = BUTTON_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def needs_listing(options: Sequence[str]) -> bool:
@@ -183,7 +179,7 @@ def resident_item(poll: dict[str, Any], step: int | None, locale: str) -> str:
     default = poll["default_locale"]
     name = pick(poll["title"], locale, default) if poll.get("title") else pick(
         poll["questions"][0]["text"], locale, default)
-    line = f"• {esc(short(name, 80))}"
+    line = f"• {esc(shorten(name, 80))}"
     if step:
         line += " — " + _("continue at question {n} of {total}").format(n=step + 1, total=len(poll["questions"]))
     return line
@@ -235,7 +231,7 @@ def question_results(
                 current = district
                 name = community.district_name(district, locale) if district else _("other districts")
                 lines.append(f"<i>{esc(name)}</i>")
-            lines.append(f"• {esc(short(text, TEXT_ANSWER_SHOWN))}" + (f" — {esc(author)}" if author else ""))
+            lines.append(f"• {esc(shorten(text, TEXT_ANSWER_SHOWN))}" + (f" — {esc(author)}" if author else ""))
         return lines
     labels = question_labels(q, locale, default)
     # multiple choice: shares of the people who answered (they add up to more than 100%)
@@ -320,7 +316,7 @@ def organizer_item(poll_id: int, name: str, status: str, people: int, closes: st
         state = _("open until {time}").format(time=closes) if closes else _("open")
     else:
         state = _("closed")
-    return f"#{poll_id} · {esc(short(name, 60))}\n   {state} · {who}"
+    return f"#{poll_id} · {esc(shorten(name, 60))}\n   {state} · {who}"
 
 
 def organizer_list(items: list[str]) -> str:
@@ -434,7 +430,7 @@ def panel(
         lines.append(_("Survey: {title}").format(title=esc(title)))
     for n, q in enumerate(draft_questions, 1):
         text = pick(q["text"], locale, default_locale)
-        lines.append(f"{n}. {esc(short(text, 80))} <i>({_(KIND_NAMES[q['kind']])})</i>")
+        lines.append(f"{n}. {esc(shorten(text, 80))} <i>({_(KIND_NAMES[q['kind']])})</i>")
     lines += [
         _("Anonymous: {answer}").format(answer=_("yes") if anonymous else _("no, organizers see names")),
         _("Closes: {time}").format(time=closes),

@@ -20,7 +20,7 @@ from bot.commands import CommandSpec, register
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
-from bot.i18n import N_, esc
+from bot.i18n import N_, esc, shorten
 from bot.services import orgs as orgs_service
 from bot.services import proposals as proposals_service
 from bot.services.errors import DomainError
@@ -365,7 +365,7 @@ async def proposal_button(
     assert proposal is not None
     if cb.a == "photo" and proposal.photo_file_id:
         await message.answer_photo(proposal.photo_file_id,
-                                   caption=f"#{proposal.id} {esc(texts.shorten(proposal.title, 200))}")
+                                   caption=f"#{proposal.id} {esc(shorten(proposal.title, 200))}")
         return
     if cb.a in ("sup", "uns", "wd", "edit"):
         if not _registered(user):

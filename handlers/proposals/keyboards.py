@@ -7,6 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.community import Community
+from bot.i18n import shorten
 from bot.services.orgs import name_of
 from bot.services.proposals import ACTIONS, CATEGORIES, SUPPORTABLE
 from handlers.proposals import texts
@@ -150,7 +151,7 @@ def mine(items: list[Proposal]) -> InlineKeyboardMarkup | None:
         return None
     kb = InlineKeyboardBuilder()
     for p in items:
-        kb.button(text=f"#{p.id} {texts.shorten(p.title, 40)}", callback_data=ProjCb(a="show", id=p.id, n=1))
+        kb.button(text=f"#{p.id} {shorten(p.title, 40)}", callback_data=ProjCb(a="show", id=p.id, n=1))
     kb.adjust(1)
     return kb.as_markup()
 

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_date, fmt_number
+from bot.i18n import N_, esc, fmt_date, fmt_number, shorten
 from bot.services.errors import DomainError
 from bot.services.proposals import LIMITS, ProposalDraft
 from storage.models import Proposal, ProposalEvent
@@ -66,10 +66,6 @@ def budget_text(amount: int | None, locale: str) -> str:
 def progress_bar(percent: int) -> str:
     filled = round(percent / 10)
     return "▰" * filled + "▱" * (10 - filled) + f" {percent}%"
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # -- the wizard ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_datetime
+from bot.i18n import N_, esc, fmt_datetime, shorten
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
 from storage.models import Report, ReportEvent
@@ -38,11 +38,6 @@ CARD_DESCRIPTION_MAX = 1500
 LIST_DESCRIPTION_MAX = 60
 SKIP = N_("Skip")
 SEND_LOCATION = N_("📍 Send my location")
-
-
-def shorten(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def status_name(status: str) -> str:

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import ngettext
 from babel.dates import format_timedelta
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_date, fmt_datetime, fmt_number
+from bot.i18n import N_, esc, fmt_date, fmt_datetime, fmt_number, shorten
 from bot.services.errors import DomainError
 from bot.services.impact import Figures, Period
 from handlers.audience import language_name
@@ -30,8 +30,8 @@ TEXT_LIMIT = 4096
 
 
 def short(text: str, limit: int = TITLE_SHOWN) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """One line of at most ``limit`` characters (a digest lists titles a line each)."""
+    return shorten(" ".join(str(text).split()), limit)
 
 
 def duration(value: timedelta | float | None, locale: str) -> str:
