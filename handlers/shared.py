@@ -199,6 +199,9 @@ def rows(*rows_: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
 
 
 # The resident's main menu: big reply-keyboard buttons for people who don't type commands.
+# a message that is not a command (a wizard's typed answer; /cancel and the rest pass through)
+NOT_COMMAND = ~F.text.startswith("/")
+
 MENU_PROFILE = N_("👤 My profile")
 MENU_HELP = N_("❓ Help")
 MENU_REPORT = N_("📝 Report a problem")

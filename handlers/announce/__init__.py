@@ -34,7 +34,7 @@ from handlers.acting import ActCb
 from handlers.announce import keyboards, texts
 from handlers.announce.keyboards import AnnCb
 from handlers.audience import AudCb
-from handlers.shared import close_buttons, edit_text, launch, role_routers
+from handlers.shared import NOT_COMMAND, close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Organisation, User
 
@@ -45,7 +45,6 @@ register_kind(texts.KIND, texts.render_announcement)
 router, staff = role_routers("announce", ORGANIZING, texts.only_organizers,
                              AnnCb.filter(), AudCb.filter(), CampaignCb.filter(), ActCb.filter(F.cmd == "announce"))
 
-NOT_COMMAND = ~F.text.startswith("/")
 OWNER = "ann"  # of the shared audience picker's buttons
 
 

@@ -28,7 +28,7 @@ from handlers.channel import texts
 from handlers.deeplinks import deeplink
 from handlers.polls import valid_id
 from handlers.polls.texts import results_text, split
-from handlers.shared import ChannelCb, close_buttons, grid
+from handlers.shared import NOT_COMMAND, ChannelCb, close_buttons, grid
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: se
                                               message.from_user.id, message.photo[-1].file_id, delivery.now()))
 
 
-@router.message(StateFilter(ChannelPhoto.photo), ~F.text.startswith("/"))
+@router.message(StateFilter(ChannelPhoto.photo), NOT_COMMAND)
 async def photo_expected(message: Message) -> None:
     await message.answer(texts.photo_expected())
 

@@ -43,7 +43,16 @@ from handlers.events import kinds as _kinds  # noqa: F401 - registers the campai
 from handlers.events.keyboards import EvCb, EvOrgCb, NewEvCb
 from handlers.polls import valid_id
 from handlers.polls.texts import only_organizers, pick
-from handlers.shared import MENU_EVENTS, MenuText, close_buttons, edit_text, launch, publish_button, role_routers
+from handlers.shared import (
+    MENU_EVENTS,
+    NOT_COMMAND,
+    MenuText,
+    close_buttons,
+    edit_text,
+    launch,
+    publish_button,
+    role_routers,
+)
 from handlers.when import fmt_example, read_when
 from storage.models import Event, User
 
@@ -58,8 +67,6 @@ router, staff = role_routers("events", ORGANIZING, only_organizers,
                              ActCb.filter(F.cmd == "newevent"))
 residents = Router(name="events-residents")
 router.include_router(residents)
-
-NOT_COMMAND = ~F.text.startswith("/")
 
 
 class EventText(StatesGroup):

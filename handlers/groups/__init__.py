@@ -27,7 +27,7 @@ from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from handlers.groups import texts
 from handlers.polls import valid_id
-from handlers.shared import close_buttons, edit_text, grid, role_routers
+from handlers.shared import NOT_COMMAND, close_buttons, edit_text, grid, role_routers
 from storage.models import User
 
 register(
@@ -36,7 +36,6 @@ register(
 )
 
 KIND = "group-message"
-NOT_COMMAND = ~F.text.startswith("/")
 
 
 class GroupCb(CallbackData, prefix="wg"):

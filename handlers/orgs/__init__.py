@@ -34,7 +34,7 @@ from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.orgs import OrgDraft
 from handlers.orgs import texts
-from handlers.shared import close_buttons, edit_text
+from handlers.shared import NOT_COMMAND, close_buttons, edit_text
 from handlers.shared import person as person_label
 from storage.models import Organisation, User
 
@@ -48,7 +48,6 @@ router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
 NOTICE_KIND = "org-notice"
-NOT_COMMAND = ~F.text.startswith("/")
 
 
 class OrgCb(CallbackData, prefix="org"):

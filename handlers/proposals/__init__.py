@@ -28,7 +28,7 @@ from bot.services.proposals import ProposalDraft
 from handlers.orgs import texts as org_texts
 from handlers.proposals import keyboards, moderation, texts
 from handlers.proposals.keyboards import ProjCb, WizCb
-from handlers.shared import MENU_PROPOSALS, MenuText, close_buttons, edit_text
+from handlers.shared import MENU_PROPOSALS, MenuText, NOT_COMMAND, close_buttons, edit_text
 from storage.models import Proposal, User
 
 register(
@@ -40,8 +40,6 @@ register(
 router = Router(name="proposals")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
-
-NOT_COMMAND = ~F.text.startswith("/")
 
 
 class Propose(StatesGroup):
