@@ -99,7 +99,7 @@ async def _send_figures(message: Message, asked: str, session: AsyncSession, set
         await message.answer(error or "")
         return
     f = await impact.figures(session, period, delivery.now())
-    for part in split(texts.figures(f, community, locale, settings.tz, await impact.first_data(session))):
+    for part in split(texts.figures(f, community, locale, settings.tz)):
         await message.answer(part)
     if f.quiet:
         return

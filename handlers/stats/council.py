@@ -74,7 +74,7 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
         _p(_("Prepared on {day} with Hromada from what residents reported, answered and proposed.").format(
             day=fmt_datetime(now, locale, tz, "medium")), "meta"),
         _h2(_("Key figures")),
-        "<ul>" + "".join(f"<li>{e(html.unescape(line.strip()))}</li>" for line in texts.figure_lines(f, community, locale)) + "</ul>",
+        "<ul>" + "".join(f"<li>{e(line.strip())}</li>" for line in texts.figure_lines(f, community, locale)) + "</ul>",
     ]
 
     parts.append(_h2(_("Top problems residents reported")))

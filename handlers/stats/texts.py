@@ -74,7 +74,7 @@ def ask_period(what: str) -> str:
 
 
 def _ranked(items: list[tuple[str, int]], locale: str) -> str:
-    shown = [f"{esc(name)} {fmt_number(n, locale)}" for name, n in items[:SHOWN]]
+    shown = [f"{name} {fmt_number(n, locale)}" for name, n in items[:SHOWN]]
     rest = sum(n for _name, n in items[SHOWN:])
     if rest:
         shown.append(_("others {count}").format(count=fmt_number(rest, locale)))
@@ -86,7 +86,8 @@ def resident_district(community: Community, code: str | None, locale: str) -> st
 
 
 def figure_lines(f: Figures, community: Community, locale: str) -> list[str]:
-    """The indicators, a line each (shared by /stats and the council report)."""
+    """The indicators, a line each, as plain text (shared by /stats and the council report, each
+    escaping them for its own format)."""
     n = lambda v: fmt_number(v, locale)
     p = f.proposals
     lines = [
@@ -131,17 +132,17 @@ def category_name(community: Community, code: str, locale: str) -> str:
     return found.name(locale) if found else code
 
 
-def figures(f: Figures, community: Community, locale: str, tz: ZoneInfo, first: datetime | None) -> str:
+def figures(f: Figures, community: Community, locale: str, tz: ZoneInfo) -> str:
     head = [_("📈 <b>Impact figures</b>"), period_line(f.period, locale, tz)]
-    if f.period.clamped and first is not None:
+    if f.period.clamped:  # it starts on the first data's day
         head.append(_("<i>The platform's data starts on {day}: the figures are from then.</i>").format(
-            day=fmt_date(first, locale, tz, "medium")))
+            day=fmt_date(f.period.start, locale, tz, "medium")))
     if f.quiet:
         return "\n".join([*head, "", _("Nothing happened in this period: no new residents, reports, polls, "
                                        "events or proposals. Try a longer period."),
                           _("In the network at the end of the period: {orgs} organisations, {residents} residents.").format(
                               orgs=fmt_number(f.orgs_total, locale), residents=fmt_number(f.residents_total, locale))])
-    return "\n".join([*head, "", *figure_lines(f, community, locale),
+    return "\n".join([*head, "", *(esc(line) for line in figure_lines(f, community, locale)),
                       "", _("The charts below show the same figures.")])
 
 
@@ -223,7 +224,7 @@ def digest(payload: dict[str, Any], community: Community, locale: str, tz: ZoneI
             if reports[key]:
                 names = [(category_name(community, c, locale) if "category" in key
                           else resident_district(community, c, locale), v) for c, v in reports[key]]
-                lines.append(label.format(list=_ranked(names, locale)))
+                lines.append(label.format(list=esc(_ranked(names, locale))))
         if reports["first_response_h"] is not None or reports["resolution_h"] is not None:
             lines.append(_("Median time to the first response: {first}; to resolution: {resolved}").format(
                 first=duration(reports["first_response_h"], locale), resolved=duration(reports["resolution_h"], locale)))
