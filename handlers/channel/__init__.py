@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.services import channel as channel_service
 from bot.services import events as events_service
+from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
 from handlers.channel import texts
@@ -86,18 +87,21 @@ async def _may(what: str, org_id: int | None, callback: CallbackQuery, session: 
                roles: set[str], user: Any) -> bool:
     """Organizers and admins; representatives for their organisation's polls and events; whoever
     moderates the moderators' chat for a proposal's card there."""
-    if roles & PLATFORM:
-        return True
-    if what == "proposal":
+    if what == "proposal" and not roles & PLATFORM:
         from handlers.moderation import can_moderate
 
         message = callback.message
         return message is not None and await can_moderate(bot, message.chat.id, callback.from_user, roles)
-    if "representative" in roles and org_id is not None:
-        from bot.services import orgs as orgs_service
+    return await _publishes(session, user, roles, org_id)
 
-        return orgs_service.in_scope(org_id, await orgs_service.scope_of(session, user, roles))
-    return False
+
+async def _publishes(session: AsyncSession, user: Any, roles: set[str], org_id: int | None) -> bool:
+    """Organizers and admins publish anything; representatives what their organisation made."""
+    if roles & PLATFORM:
+        return True
+    if "representative" not in roles or org_id is None:
+        return False
+    return orgs_service.in_scope(org_id, await orgs_service.scope_of(session, user, roles))
 
 
 @router.callback_query(ChannelCb.filter())
@@ -180,12 +184,9 @@ async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: se
     if event is None:
         await message.answer(texts.gone())
         return
-    if not roles & PLATFORM:
-        from bot.services import orgs as orgs_service
-
-        if event.org_id is None or not orgs_service.in_scope(event.org_id, await orgs_service.scope_of(session, user, roles)):
-            await message.answer(texts.not_allowed())
-            return
+    if not await _publishes(session, user, roles, event.org_id):
+        await message.answer(texts.not_allowed())
+        return
     assert message.photo and message.from_user
     await message.answer(await _publish_event(bot, session, settings, i18n, int(data.get("event", 0)),
                                               message.from_user.id, message.photo[-1].file_id, delivery.now()))
