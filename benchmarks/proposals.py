@@ -29,7 +29,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from benchmarks.delivery import drop_pg, pg_database  # noqa: E402
 from bot.community import load_community  # noqa: E402
 from bot.services import proposals as ps  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
@@ -155,18 +155,12 @@ async def main() -> None:
         await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", n)
     if args.no_pg:
         return
-    import asyncpg
-
-    name = f"hromada_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.pg)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    url, name = await pg_database(args.pg)  # a scratch database next to --pg, dropped after
     try:
         print(f"PostgreSQL ({n:,} proposals)")
-        base = args.pg.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-        await measure(f"{base}/{name}", n)
+        await measure(url, n)
     finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_pg(args.pg, name)
 
 
 if __name__ == "__main__":
