@@ -17,6 +17,7 @@ from bot.community import Community
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import LANGUAGE_NAMES, N_, esc, fmt_number
 from bot.services import campaigns as campaigns_service
+from bot.services import groups as groups_service
 from bot.services.campaigns import Audience
 from bot.services.users import GRANTABLE_ROLES, TOPICS
 from handlers.shared import TOPIC_NAMES, close_buttons, edit_text
@@ -64,12 +65,16 @@ def summary(audience: Audience, community: Community, locale: str, group_names: 
     return "; ".join(parts)
 
 
-async def open_group_names(session: AsyncSession, locale: str) -> dict[int, str]:
-    """The open working groups, id -> name in ``locale`` (oldest first)."""
-    from bot.services import groups as groups_service
+def _named(names: dict[int, dict[str, str]], locale: str) -> dict[int, str]:
+    # imported here: handlers.polls.texts imports this module
     from handlers.polls.texts import pick
 
-    return {g.id: pick(g.name, locale, "en") for g, _n in await groups_service.open_groups(session, limit=PICKER_GROUPS)}
+    return {gid: pick(name, locale, "en") for gid, name in names.items()}
+
+
+async def open_group_names(session: AsyncSession, locale: str) -> dict[int, str]:
+    """The open working groups, id -> name in ``locale`` (oldest first)."""
+    return _named({g.id: g.name for g, _n in await groups_service.open_groups(session, limit=PICKER_GROUPS)}, locale)
 
 
 async def describe(session: AsyncSession, audience: Audience, community: Community, locale: str) -> str:
@@ -190,10 +195,7 @@ async def view(
 
 
 async def _names(session: AsyncSession, audience: Audience, locale: str) -> dict[int, str]:
-    from bot.services import groups as groups_service
-    from handlers.polls.texts import pick
-
-    return {gid: pick(name, locale, "en") for gid, name in (await groups_service.names(session, audience.groups)).items()}
+    return _named(await groups_service.names(session, audience.groups), locale)
 
 
 async def step(

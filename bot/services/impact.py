@@ -458,6 +458,8 @@ async def _readers(session: AsyncSession, frequency: str, due: datetime, admin_i
     rows = list(await session.execute(
         select(DigestSubscription.chat_id, User).outerjoin(User, User.id == DigestSubscription.user_id)
         .where(DigestSubscription.frequency == frequency, DigestSubscription.since <= due)))
+    if not rows:  # the common case on every due check: nobody gets this digest
+        return [], []
     organizers = set(await session.scalars(select(UserRole.user_id).where(UserRole.role == "organizer")))
     people, chats = [], []
     for chat_id, user in rows:
