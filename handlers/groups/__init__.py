@@ -187,7 +187,7 @@ async def got_message(message: Message, session: AsyncSession, state: FSMContext
 
 @router.message(StateFilter(GroupMessage.text))
 async def message_expected(message: Message) -> None:
-    await message.answer(texts.error_text(DomainError("org_empty")))
+    await message.answer(texts.text_expected())
 
 
 @router.callback_query(StateFilter(GroupMessage.confirm), GroupCb.filter(F.a.in_({"send", "stop"})))
@@ -274,7 +274,7 @@ async def skip_coordinator(callback: CallbackQuery, session: AsyncSession, state
 
 @organizers.message(StateFilter(NewGroup.name, NewGroup.description, NewGroup.coordinator), NOT_COMMAND)
 async def text_expected(message: Message) -> None:
-    await message.answer(texts.error_text(DomainError("org_empty")))
+    await message.answer(texts.text_expected())
 
 
 async def _create(message: Message, session: AsyncSession, state: FSMContext, user: User, coordinator: User | None,

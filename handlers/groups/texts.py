@@ -149,6 +149,10 @@ def group_message(payload: dict[str, Any], locale: str) -> str:
     return f"{head}\n\n{esc(payload['text'])}"
 
 
+def text_expected() -> str:
+    return _("Please answer with text, or /cancel.")
+
+
 def error_text(exc: DomainError) -> str:
     """Names and texts are read as the organisations' are (bot.services.orgs.parse_texts)."""
     if exc.code == "group_closed":

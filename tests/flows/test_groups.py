@@ -32,7 +32,7 @@ async def test_group_joined_targeted_and_written_to_by_its_coordinator(harness: 
 
     await org.send("/newgroup")
     await org.send_photo()                                                 # not text: asked again
-    assert "That is empty" in org.last.text
+    assert "Please answer with text" in org.last.text
     await org.send("Accessible streets\nuk: Доступні вулиці")
     await org.send("Ramps, kerbs and crossings for everyone.")
     await org.send("@nobody_here")
