@@ -597,3 +597,71 @@ class ChannelPost(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     posted_by: Mapped[int | None] = mapped_column(BigInteger)
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Discussion(Base):
+    """An online discussion (as Pol.is runs them): a question, and short statements residents
+    agree or disagree with. ``question`` is ``{locale: text}``. Status: open -> closed."""
+
+    __tablename__ = "discussions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    default_locale: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    closes_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    campaign_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DiscussionStatement(Base):
+    """A statement: a seed one from the organizer, or a resident's (``pending`` until a moderator
+    approves it; ``rejected`` with a reason code). ``norm`` is the text folded for finding
+    duplicates (unique per discussion, so two residents typing the same thing at once make one)."""
+
+    __tablename__ = "discussion_statements"
+    __table_args__ = (UniqueConstraint("discussion_id", "norm", name="uq_discussion_statements_norm"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    norm: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="approved")
+    seed: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    moderated_at: Mapped[datetime | None]
+    moderated_by: Mapped[int | None] = mapped_column(BigInteger)
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DiscussionParticipant(Base):
+    """One resident in one discussion, known only by a keyed hash (as anonymous poll answers are)
+    and their district (for "agrees in every district")."""
+
+    __tablename__ = "discussion_participants"
+    __table_args__ = (UniqueConstraint("discussion_id", "participant", name="uq_discussion_participants_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"))
+    participant: Mapped[str] = mapped_column(String(80))
+    district: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DiscussionVote(Base):
+    """1 agree, -1 disagree, 0 pass; one per participant and statement (a second tap changes it)."""
+
+    __tablename__ = "discussion_votes"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("discussion_participants.id", ondelete="CASCADE"), primary_key=True)
+    statement_id: Mapped[int] = mapped_column(
+        ForeignKey("discussion_statements.id", ondelete="CASCADE"), primary_key=True, index=True)
+    vote: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

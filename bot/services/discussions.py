@@ -1,0 +1,371 @@
+"""Online discussions: a question, statements, and residents' agree / disagree / pass. No aiogram.
+
+Who voted what is never kept by name: a participant is a keyed hash of (discussion, resident), as
+in anonymous polls, with only their district beside it. Residents' own statements wait for a
+moderator (``pending``) before anyone else sees them; the author is known to the bot (to tell them
+the decision, and for /mydata), never shown to moderators or organizers. The analysis of the votes
+(consensus, divisive statements, opinion groups) is in ``bot.services.opinions``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.campaigns import in_audience
+from bot.services.errors import DomainError
+from bot.services.opinions import Analysis, analyse
+from bot.services.orgs import parse_texts
+from storage.models import Discussion, DiscussionParticipant, DiscussionStatement, DiscussionVote, User
+
+QUESTION_MAX = 300
+STATEMENT_MIN = 5
+STATEMENT_MAX = 280
+SEEDS_MAX = 30
+PENDING_MAX = 3  # a resident's statements waiting for a moderator, per discussion
+DEFAULT_DURATION = timedelta(days=14)
+VOTES = {"a": 1, "d": -1, "p": 0}
+REASONS = ("offtopic", "repeat", "personal", "unclear", "rude")
+
+_TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>")
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+
+
+# -- input checks --------------------------------------------------------------------------------
+
+def clean_question(text: str | None, default_locale: str, locales: tuple[str, ...]) -> dict[str, str]:
+    """The question, one line per language (``uk: …``) as for organisations and working groups."""
+    try:
+        return parse_texts(text, default_locale, locales, QUESTION_MAX)
+    except DomainError as exc:
+        raise DomainError("empty" if exc.code == "org_empty" else "too_long", **exc.params) from None
+
+
+def clean_statement(text: str | None) -> str:
+    """One line of plain text, 5-280 characters. Raises DomainError: empty, too_short, too_long,
+    html (tags or entities: residents write plain text; what they write is shown escaped)."""
+    value = " ".join((text or "").split())
+    if not value:
+        raise DomainError("empty")
+    if _TAG.search(value) or len(_ENTITY.findall(value)) > 1:
+        raise DomainError("html")
+    if len(value) < STATEMENT_MIN:
+        raise DomainError("too_short", min=STATEMENT_MIN)
+    if len(value) > STATEMENT_MAX:
+        raise DomainError("too_long", max=STATEMENT_MAX, length=len(value))
+    return value
+
+
+def fold(text: str) -> str:
+    """A statement as compared for duplicates: case, punctuation and spacing do not count."""
+    words = re.findall(r"\w+", text.casefold().replace("ё", "е").replace("ʼ", "'"))
+    return " ".join(words)[:300]
+
+
+def participant_key(secret: bytes, discussion_id: int, user_id: int) -> str:
+    return hmac.new(secret, f"discussion:{discussion_id}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+# -- creating and reading ------------------------------------------------------------------------
+
+async def create(session: AsyncSession, question: dict[str, str], seeds: Sequence[str], audience: dict[str, Any],
+                 closes_at: datetime | None, default_locale: str, created_by: int | None,
+                 now: datetime) -> Discussion:
+    if not seeds:
+        raise DomainError("no_statements")
+    if closes_at is not None and closes_at <= now:
+        raise DomainError("closes_passed")
+    discussion = Discussion(question=question, default_locale=default_locale, status="open", audience=audience,
+                            closes_at=closes_at, created_by=created_by, created_at=now)
+    session.add(discussion)
+    await session.flush()
+    for text in seeds:
+        session.add(DiscussionStatement(discussion_id=discussion.id, text=text, norm=fold(text), status="approved",
+                                        seed=True, created_at=now, moderated_at=now))
+    await session.flush()
+    return discussion
+
+
+def add_seed(seeds: list[str], text: str | None) -> str:
+    """A seed statement for the wizard's draft. Raises DomainError as clean_statement, and
+    duplicate, too_many."""
+    value = clean_statement(text)
+    if fold(value) in {fold(s) for s in seeds}:
+        raise DomainError("duplicate")
+    if len(seeds) >= SEEDS_MAX:
+        raise DomainError("too_many", max=SEEDS_MAX)
+    seeds.append(value)
+    return value
+
+
+async def get(session: AsyncSession, discussion_id: int) -> Discussion | None:
+    return await session.get(Discussion, discussion_id)
+
+
+async def statement(session: AsyncSession, statement_id: int) -> DiscussionStatement | None:
+    return await session.get(DiscussionStatement, statement_id)
+
+
+def is_open(discussion: Discussion | None, now: datetime) -> bool:
+    return discussion is not None and discussion.status == "open" and (
+        discussion.closes_at is None or discussion.closes_at > now)
+
+
+def check_open(discussion: Discussion | None, now: datetime) -> Discussion:
+    """Raises DomainError: unknown, closed."""
+    if discussion is None:
+        raise DomainError("unknown")
+    if not is_open(discussion, now):
+        raise DomainError("closed")
+    return discussion
+
+
+async def _participant(session: AsyncSession, discussion_id: int, key: str) -> DiscussionParticipant | None:
+    return await session.scalar(select(DiscussionParticipant).where(
+        DiscussionParticipant.discussion_id == discussion_id, DiscussionParticipant.participant == key))
+
+
+async def may_take_part(session: AsyncSession, discussion: Discussion, user: User, key: str) -> bool:
+    """Those the discussion was meant for (its audience as it is now), and whoever already voted."""
+    return (await _participant(session, discussion.id, key) is not None
+            or await in_audience(session, discussion.audience, user))
+
+
+def _shown(discussion_id: int) -> Any:
+    """Votes per approved statement (for "fewer votes first")."""
+    return (select(DiscussionStatement.id, func.count(DiscussionVote.statement_id).label("votes"))
+            .outerjoin(DiscussionVote, DiscussionVote.statement_id == DiscussionStatement.id)
+            .where(DiscussionStatement.discussion_id == discussion_id, DiscussionStatement.status == "approved")
+            .group_by(DiscussionStatement.id))
+
+
+async def next_statement(session: AsyncSession, discussion: Discussion, user: User,
+                         key: str) -> tuple[DiscussionStatement | None, int, int]:
+    """The statement to show this resident next (fewest votes first; never one they voted on,
+    nor their own), with how many they voted on and how many there are for them."""
+    participant = await _participant(session, discussion.id, key)
+    voted: set[int] = set()
+    if participant is not None:
+        voted = set(await session.scalars(select(DiscussionVote.statement_id).where(
+            DiscussionVote.participant_id == participant.id)))
+    counts = _shown(discussion.id).subquery()
+    rows = (await session.execute(
+        select(DiscussionStatement, counts.c.votes).join(counts, counts.c.id == DiscussionStatement.id)
+        .where((DiscussionStatement.author_id.is_(None)) | (DiscussionStatement.author_id != user.id))
+        .order_by(counts.c.votes, DiscussionStatement.id)
+    )).all()
+    left = [s for s, _votes in rows if s.id not in voted]
+    return (left[0] if left else None), len(voted & {s.id for s, _v in rows}), len(rows)
+
+
+async def vote(session: AsyncSession, discussion: Discussion | None, statement_id: int, choice: str, user: User,
+               key: str, now: datetime) -> bool:
+    """Agree (a), disagree (d) or pass (p); a second vote on the same statement replaces the first.
+    Returns whether it changed anything. Raises DomainError: unknown, closed, not_for_you,
+    bad_statement."""
+    discussion = check_open(discussion, now)
+    if choice not in VOTES:
+        raise DomainError("bad_statement")
+    found = await session.get(DiscussionStatement, statement_id)
+    if found is None or found.discussion_id != discussion.id or found.status != "approved":
+        raise DomainError("bad_statement")
+    participant = await _participant(session, discussion.id, key)
+    if participant is None:
+        if not await in_audience(session, discussion.audience, user):
+            raise DomainError("not_for_you")
+        try:
+            async with session.begin_nested():
+                participant = DiscussionParticipant(discussion_id=discussion.id, participant=key,
+                                                    district=user.district, created_at=now)
+                session.add(participant)
+        except IntegrityError:  # a double tap: the other one made it
+            participant = await _participant(session, discussion.id, key)
+            assert participant is not None
+    value = VOTES[choice]
+    current = await session.get(DiscussionVote, (participant.id, statement_id))
+    if current is not None:
+        changed = current.vote != value
+        current.vote, current.created_at = value, now
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(DiscussionVote(participant_id=participant.id, statement_id=statement_id, vote=value,
+                                           created_at=now))
+            changed = True
+        except IntegrityError:
+            changed = False
+    await session.flush()
+    return changed
+
+
+async def submit(session: AsyncSession, discussion: Discussion | None, text: str | None, user: User, key: str,
+                 now: datetime) -> DiscussionStatement:
+    """A resident's own statement, pending until a moderator approves it. Raises DomainError:
+    unknown, closed, not_for_you, as clean_statement, duplicate, too_many."""
+    discussion = check_open(discussion, now)
+    if not await may_take_part(session, discussion, user, key):
+        raise DomainError("not_for_you")
+    value = clean_statement(text)
+    norm = fold(value)
+    if await session.scalar(select(DiscussionStatement.id).where(
+            DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.norm == norm)):
+        raise DomainError("duplicate")
+    pending = await session.scalar(select(func.count()).select_from(DiscussionStatement).where(
+        DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.author_id == user.id,
+        DiscussionStatement.status == "pending")) or 0
+    if pending >= PENDING_MAX:
+        raise DomainError("too_many", max=PENDING_MAX)
+    found = DiscussionStatement(discussion_id=discussion.id, text=value, norm=norm, status="pending",
+                                author_id=user.id, created_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(found)
+    except IntegrityError:  # the same statement, sent at the same moment by someone else
+        raise DomainError("duplicate") from None
+    return found
+
+
+async def moderate(session: AsyncSession, statement_id: int, approve: bool, reason: str | None, by: int,
+                   now: datetime) -> DiscussionStatement:
+    """Approve or reject (with a reason code) a pending statement; of two presses at once one wins.
+    Raises DomainError: bad_statement, statement_done."""
+    if not approve and reason not in REASONS:
+        raise DomainError("bad_statement")
+    result = await session.execute(
+        update(DiscussionStatement)
+        .where(DiscussionStatement.id == statement_id, DiscussionStatement.status == "pending")
+        .values(status="approved" if approve else "rejected", reason=None if approve else reason,
+                moderated_at=now, moderated_by=by)
+        .execution_options(synchronize_session=False))
+    found = await session.get(DiscussionStatement, statement_id)
+    if found is None:
+        raise DomainError("bad_statement")
+    await session.refresh(found)
+    if result.rowcount != 1:
+        raise DomainError("statement_done", status=found.status)
+    return found
+
+
+async def pending_without_card(session: AsyncSession) -> list[DiscussionStatement]:
+    return list(await session.scalars(select(DiscussionStatement).where(
+        DiscussionStatement.status == "pending", DiscussionStatement.card_message_id.is_(None))
+        .order_by(DiscussionStatement.id).limit(50)))
+
+
+# -- lists and closing ---------------------------------------------------------------------------
+
+async def participants(session: AsyncSession, discussion_ids: Sequence[int]) -> dict[int, int]:
+    if not discussion_ids:
+        return {}
+    rows = await session.execute(
+        select(DiscussionParticipant.discussion_id, func.count())
+        .where(DiscussionParticipant.discussion_id.in_(discussion_ids)).group_by(DiscussionParticipant.discussion_id))
+    return {did: n for did, n in rows}
+
+
+async def pending_counts(session: AsyncSession, discussion_ids: Sequence[int]) -> dict[int, int]:
+    if not discussion_ids:
+        return {}
+    rows = await session.execute(
+        select(DiscussionStatement.discussion_id, func.count())
+        .where(DiscussionStatement.discussion_id.in_(discussion_ids), DiscussionStatement.status == "pending")
+        .group_by(DiscussionStatement.discussion_id))
+    return {did: n for did, n in rows}
+
+
+async def recent(session: AsyncSession, limit: int = 10) -> list[Discussion]:
+    """Open discussions first (closing soonest first), then the latest closed ones."""
+    open_ = list(await session.scalars(
+        select(Discussion).where(Discussion.status == "open")
+        .order_by(Discussion.closes_at.is_(None), Discussion.closes_at, Discussion.id).limit(limit)))
+    closed = list(await session.scalars(
+        select(Discussion).where(Discussion.status == "closed")
+        .order_by(Discussion.closed_at.desc(), Discussion.id.desc()).limit(max(limit - len(open_), 3))))
+    return open_ + closed
+
+
+async def open_for(session: AsyncSession, user: User, secret: bytes, now: datetime,
+                   limit: int = 10) -> list[tuple[Discussion, int]]:
+    """Open discussions this resident may take part in, with how many statements await them."""
+    out = []
+    for discussion in await session.scalars(
+            select(Discussion).where(Discussion.status == "open")
+            .where(Discussion.closes_at.is_(None) | (Discussion.closes_at > now)).order_by(Discussion.id)):
+        key = participant_key(secret, discussion.id, user.id)
+        if not await may_take_part(session, discussion, user, key):
+            continue
+        _next, seen, total = await next_statement(session, discussion, user, key)
+        out.append((discussion, total - seen))
+        if len(out) == limit:
+            break
+    return out
+
+
+async def due(session: AsyncSession, now: datetime) -> list[int]:
+    return list(await session.scalars(select(Discussion.id).where(
+        Discussion.status == "open", Discussion.closes_at.is_not(None), Discussion.closes_at <= now)))
+
+
+async def close(session: AsyncSession, discussion_id: int, now: datetime) -> Discussion | None:
+    """Close an open discussion; None if it was not open (closed by a tap or another run)."""
+    result = await session.execute(
+        update(Discussion).where(Discussion.id == discussion_id, Discussion.status == "open")
+        .values(status="closed", closed_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    found = await session.get(Discussion, discussion_id)
+    assert found is not None
+    await session.refresh(found)
+    return found
+
+
+# -- results -------------------------------------------------------------------------------------
+
+async def results(session: AsyncSession, discussion: Discussion, min_group: int) -> Analysis:
+    statements = list(await session.execute(
+        select(DiscussionStatement.id, DiscussionStatement.text, DiscussionStatement.seed)
+        .where(DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.status == "approved")
+        .order_by(DiscussionStatement.id)))
+    people = list(await session.execute(
+        select(DiscussionParticipant.id, DiscussionParticipant.district)
+        .where(DiscussionParticipant.discussion_id == discussion.id).order_by(DiscussionParticipant.id)))
+    index = {pid: n for n, (pid, _district) in enumerate(people)}
+    votes = [(index[pid], sid, vote) for pid, sid, vote in await session.execute(
+        select(DiscussionVote.participant_id, DiscussionVote.statement_id, DiscussionVote.vote)
+        .join(DiscussionParticipant, DiscussionParticipant.id == DiscussionVote.participant_id)
+        .where(DiscussionParticipant.discussion_id == discussion.id))]
+    return analyse([tuple(s) for s in statements], [d for _pid, d in people], votes,  # type: ignore[misc]
+                   min_group)
+
+
+# -- personal data -------------------------------------------------------------------------------
+
+async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """The statements this person wrote (their votes are not linked to them: see forget)."""
+    rows = await session.execute(
+        select(DiscussionStatement.discussion_id, DiscussionStatement.text, DiscussionStatement.status)
+        .where(DiscussionStatement.author_id == user_id).order_by(DiscussionStatement.id))
+    return [{"discussion": did, "statement": text, "status": status} for did, text, status in rows]
+
+
+async def forget(session: AsyncSession, user_id: int, secret: bytes) -> None:
+    """On /deleteme: statements still waiting or rejected go; approved ones stay (others voted on
+    them) without their author; every participant hash becomes a random one (the counts stay)."""
+    await session.execute(delete(DiscussionStatement).where(
+        DiscussionStatement.author_id == user_id, DiscussionStatement.status != "approved"))
+    await session.execute(update(DiscussionStatement).where(DiscussionStatement.author_id == user_id)
+                          .values(author_id=None).execution_options(synchronize_session=False))
+    ids = list(await session.scalars(select(Discussion.id)))
+    keys = [participant_key(secret, did, user_id) for did in ids]
+    for pid in (await session.scalars(select(DiscussionParticipant.id).where(
+            DiscussionParticipant.participant.in_(keys)))) if keys else []:
+        await session.execute(update(DiscussionParticipant).where(DiscussionParticipant.id == pid)
+                              .values(participant="gone:" + secrets.token_hex(16)))
