@@ -151,23 +151,28 @@ async def build_app(settings: Settings) -> App:
 
     async def report_checks() -> None:
         from handlers.moderation.cards import run_report_checks
+        from handlers.discussions.moderation import post_missing_cards as post_statement_cards
         from handlers.proposals.moderation import post_missing_cards
 
         try:
             await run_report_checks(sessionmaker, bot, settings, i18n, delivery, community=community)
             await post_missing_cards(sessionmaker, bot, settings, community, i18n)
+            await post_statement_cards(sessionmaker, bot, settings, i18n)
         except Exception:
             log.exception("Report checks failed")
 
     attach_report_checks(scheduler, report_checks)
 
     async def due_checks() -> None:
-        """Polls that close, event reminders, questions and feedback, and digests that are due."""
+        """Polls and discussions that close, event reminders, questions and feedback, and digests
+        that are due."""
+        from handlers.discussions import close_due as close_discussions
         from handlers.events import check_due
         from handlers.polls import close_due
         from handlers.stats import queue_digests
 
-        for name, check in (("Poll", close_due), ("Event", check_due), ("Digest", queue_digests)):
+        for name, check in (("Poll", close_due), ("Discussion", close_discussions), ("Event", check_due),
+                            ("Digest", queue_digests)):
             try:
                 await check(sessionmaker, settings, delivery)
             except Exception:

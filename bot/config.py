@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # polls and surveys
     secret_key: str | None = None
     poll_min_group: int = Field(default=5, ge=1)
+    # discussions: opinion groups (and any slice shown) have at least this many people
+    discussion_min_group: int = Field(default=5, ge=2)
     # events: reminders this many hours before the start, to those going
     event_reminder_hours: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [24.0, 2.0])
     # organizers' digest (/digest): daily ones at this hour, weekly ones on this day at this hour

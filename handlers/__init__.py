@@ -19,6 +19,7 @@ def build_router() -> Router:
         admin,
         announce,
         channel,
+        discussions,
         events,
         exports,
         fallback,
@@ -33,6 +34,7 @@ def build_router() -> Router:
         reports,
         stats,
     )
+    from handlers.discussions import moderation as discussions_moderation
     from handlers.proposals import moderation as proposals_moderation
 
     root = Router(name="root")
@@ -53,8 +55,10 @@ def build_router() -> Router:
                 exports.router,
                 stats.router,
                 groups.router,
+                discussions.router,
                 channel.router,
                 proposals_moderation.router,
+                discussions_moderation.router,
                 moderation.router,
                 fallback.router,  # always last
             )

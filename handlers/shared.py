@@ -233,8 +233,8 @@ class MenuText(BaseFilter):
 
 
 class ChannelCb(CallbackData, prefix="ch"):
-    """Publish to the public channel (handlers/channel): ``what`` poll | proposal | event (asks
-    for a photo) | eventgo (the event without one)."""
+    """Publish to the public channel (handlers/channel): ``what`` poll | discussion | proposal |
+    event (asks for a photo) | eventgo (the event without one)."""
 
     what: str
     id: int

@@ -24,7 +24,13 @@ from bot.services.campaigns import in_audience
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, analyse
 from bot.services.orgs import parse_texts
-from storage.models import Discussion, DiscussionParticipant, DiscussionStatement, DiscussionVote, User
+from storage.models import (
+    Discussion,
+    DiscussionParticipant,
+    DiscussionStatement,
+    DiscussionVote,
+    User,
+)
 
 QUESTION_MAX = 300
 STATEMENT_MIN = 5

@@ -171,6 +171,30 @@ async def poll_results(session: AsyncSession, community: Community, locale: str,
     return Table("poll results", header, rows)
 
 
+async def discussion_results(session: AsyncSession, locale: str, min_group: int) -> Table:
+    """Each discussion's approved statements with their votes in all and per opinion group (groups
+    have at least ``min_group`` people by construction), common ground and divisive marks; never
+    per person, authors not named."""
+    from bot.services import discussions as discussions_service
+    from storage.models import Discussion
+
+    header = ["discussion", "question", "status", "participants", "statement", "text", "from", "group", "people",
+              "votes", "agree", "disagree", "pass", "agree_percent", "common_ground", "divisive"]
+    rows: list[list[Any]] = []
+    for discussion in await session.scalars(select(Discussion).order_by(Discussion.id)):
+        analysis = await discussions_service.results(session, discussion, min_group)
+        base = [discussion.id, _pick(discussion.question, locale, discussion.default_locale), discussion.status,
+                analysis.participants]
+        for s in sorted(analysis.statements, key=lambda s: s.id):
+            slices = [("all", analysis.participants, s.tally)] + [
+                (f"group {chr(ord('A') + n)}", g.size, s.by_group[n]) for n, g in enumerate(analysis.groups)]
+            for group, people, t in slices:
+                rows.append([*base, s.id, s.text, "organizer" if s.seed else "resident", group, people, t.votes,
+                             t.agree, t.disagree, t.passed, round(100 * t.agree / t.votes, 1) if t.votes else None,
+                             s.consensus, s.divisive])
+    return Table("discussion results", header, rows)
+
+
 def _pick(texts: dict[str, Any], locale: str, default: str) -> str:
     return texts.get(locale) or texts.get(default) or next(iter(texts.values()), "")
 

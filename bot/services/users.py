@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import events as events_service
+from bot.services import discussions as discussions_service
 from bot.services import groups as groups_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
@@ -140,6 +141,7 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         "events": await events_service.export_for(session, user.id),
         "organisations": await orgs_service.export_for(session, user.id),
         "working_groups": await groups_service.export_for(session, user.id),
+        "discussion_statements": await discussions_service.export_for(session, user.id),
         **await proposals_service.export_for(session, user.id),
     }
 
@@ -154,6 +156,7 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     await orgs_service.forget(session, user.id)
     await proposals_service.forget(session, user.id)
     await groups_service.forget(session, user.id)
+    await discussions_service.forget(session, user.id, poll_secret)
     await session.execute(delete(DigestSubscription).where(DigestSubscription.user_id == user.id))
     if user.telegram_id is not None:  # who set the organizers' chat digest is no longer known
         await session.execute(update(DigestSubscription).where(DigestSubscription.set_by == user.telegram_id)

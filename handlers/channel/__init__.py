@@ -1,5 +1,6 @@
 """Publishing to the public channel (PUBLIC_CHANNEL_ID) with one button: a closed poll's
-results, a realised proposal (from the moderators' card), an event's summary with a photo. Posts
+results, a closed discussion's outcome, a realised proposal (from the moderators' card), an event's
+summary with a photo. Posts
 are in the channel's languages and link back to the bot; each is published once. Also the deep
 links those posts carry (`start=polls`, `start=events`, `start=proposal_<id>`)."""
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.community import Community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.services import channel as channel_service
+from bot.services import discussions as discussions_service
 from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
@@ -28,7 +30,8 @@ from bot.services import proposals as proposals_service
 from handlers.channel import texts
 from handlers.deeplinks import deeplink
 from handlers.polls import valid_id
-from handlers.polls.texts import results_text, split
+from handlers.discussions.texts import results as discussion_results
+from handlers.polls.texts import pick, results_text, split
 from handlers.shared import NOT_COMMAND, ChannelCb, close_buttons, grid
 
 log = logging.getLogger(__name__)
@@ -109,11 +112,12 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
                          roles: set[str], user: Any, settings: Settings, community: Community, i18n: I18n,
                          delivery: DeliveryEngine, state: FSMContext, callback_answer: CallbackAnswer) -> None:
     what, ref_id, now = callback_data.what, valid_id(callback_data.id) or 0, delivery.now()
-    if not settings.public_channel_id or what not in ("poll", "proposal", "event", "eventgo"):
+    if not settings.public_channel_id or what not in ("poll", "proposal", "event", "eventgo", "discussion"):
         callback_answer.text = texts.gone()
         return
     item: Any = (await polls_service.get_poll(session, ref_id) if what == "poll" else
                  await proposals_service.get(session, ref_id) if what == "proposal" else
+                 await discussions_service.get(session, ref_id) if what == "discussion" else
                  await events_service.get_event(session, ref_id)) if ref_id else None
     if not await _may(what, getattr(item, "org_id", None), callback, session, bot, roles, user):
         callback_answer.text, callback_answer.show_alert = texts.not_allowed(), True
@@ -129,6 +133,18 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
             bot, session, settings, i18n, "poll", poll.id, callback.from_user.id,
             lambda loc: results_text(results, poll.status, loc, poll.default_locale, community, breakdowns=False),
             "polls", now)
+    elif what == "discussion":
+        discussion = item
+        if discussion is None or discussion.status != "closed":
+            callback_answer.text = texts.gone()
+            return
+        analysis = await discussions_service.results(session, discussion, settings.discussion_min_group)
+        callback_answer.text = await publish(
+            bot, session, settings, i18n, "discussion", discussion.id, callback.from_user.id,
+            lambda loc: discussion_results(discussion.id, pick(discussion.question, loc, discussion.default_locale),
+                                           "closed", None, analysis, 0, settings.discussion_min_group, loc,
+                                           settings.tz, public=True),
+            "discussions", now)
     elif what == "proposal":
         proposal = item
         if proposal is None or proposal.status != "realised":
