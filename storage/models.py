@@ -630,6 +630,7 @@ class DiscussionStatement(Base):
     text: Mapped[str] = mapped_column(Text)
     norm: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="approved")
+    votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # for "fewer votes first"
     seed: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     reason: Mapped[str | None] = mapped_column(String(32))

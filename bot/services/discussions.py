@@ -8,6 +8,7 @@ the decision, and for /mydata), never shown to moderators or organizers. The ana
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -145,31 +146,23 @@ async def may_take_part(session: AsyncSession, discussion: Discussion, user: Use
             or await in_audience(session, discussion.audience, user))
 
 
-def _shown(discussion_id: int) -> Any:
-    """Votes per approved statement (for "fewer votes first")."""
-    return (select(DiscussionStatement.id, func.count(DiscussionVote.statement_id).label("votes"))
-            .outerjoin(DiscussionVote, DiscussionVote.statement_id == DiscussionStatement.id)
-            .where(DiscussionStatement.discussion_id == discussion_id, DiscussionStatement.status == "approved")
-            .group_by(DiscussionStatement.id))
-
-
 async def next_statement(session: AsyncSession, discussion: Discussion, user: User,
                          key: str) -> tuple[DiscussionStatement | None, int, int]:
     """The statement to show this resident next (fewest votes first; never one they voted on,
     nor their own), with how many they voted on and how many there are for them."""
     participant = await _participant(session, discussion.id, key)
-    voted: set[int] = set()
+    theirs = (DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.status == "approved",
+              DiscussionStatement.author_id.is_(None) | (DiscussionStatement.author_id != user.id))
+    voted = select(DiscussionVote.statement_id).where(
+        DiscussionVote.participant_id == (participant.id if participant else -1))
+    found = await session.scalar(select(DiscussionStatement).where(*theirs, DiscussionStatement.id.not_in(voted))
+                                 .order_by(DiscussionStatement.votes, DiscussionStatement.id).limit(1))
+    total = await session.scalar(select(func.count()).select_from(DiscussionStatement).where(*theirs)) or 0
+    seen = 0
     if participant is not None:
-        voted = set(await session.scalars(select(DiscussionVote.statement_id).where(
-            DiscussionVote.participant_id == participant.id)))
-    counts = _shown(discussion.id).subquery()
-    rows = (await session.execute(
-        select(DiscussionStatement, counts.c.votes).join(counts, counts.c.id == DiscussionStatement.id)
-        .where((DiscussionStatement.author_id.is_(None)) | (DiscussionStatement.author_id != user.id))
-        .order_by(counts.c.votes, DiscussionStatement.id)
-    )).all()
-    left = [s for s, _votes in rows if s.id not in voted]
-    return (left[0] if left else None), len(voted & {s.id for s, _v in rows}), len(rows)
+        seen = await session.scalar(select(func.count()).select_from(DiscussionStatement).where(
+            *theirs, DiscussionStatement.id.in_(voted))) or 0
+    return found, seen, total
 
 
 async def vote(session: AsyncSession, discussion: Discussion | None, statement_id: int, choice: str, user: User,
@@ -206,8 +199,11 @@ async def vote(session: AsyncSession, discussion: Discussion | None, statement_i
                 session.add(DiscussionVote(participant_id=participant.id, statement_id=statement_id, vote=value,
                                            created_at=now))
             changed = True
-        except IntegrityError:
+        except IntegrityError:  # a double tap: the other one counted it
             changed = False
+        else:
+            await session.execute(update(DiscussionStatement).where(DiscussionStatement.id == statement_id)
+                                  .values(votes=DiscussionStatement.votes + 1).execution_options(synchronize_session=False))
     await session.flush()
     return changed
 
@@ -348,8 +344,9 @@ async def results(session: AsyncSession, discussion: Discussion, min_group: int)
         select(DiscussionVote.participant_id, DiscussionVote.statement_id, DiscussionVote.vote)
         .join(DiscussionParticipant, DiscussionParticipant.id == DiscussionVote.participant_id)
         .where(DiscussionParticipant.discussion_id == discussion.id))]
-    return analyse([tuple(s) for s in statements], [d for _pid, d in people], votes,  # type: ignore[misc]
-                   min_group)
+    # the analysis is CPU work (about a second for 5,000 people): off the event loop
+    return await asyncio.to_thread(analyse, [tuple(s) for s in statements],  # type: ignore[misc]
+                                   [d for _pid, d in people], votes, min_group)
 
 
 # -- personal data -------------------------------------------------------------------------------

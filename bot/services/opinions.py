@@ -26,6 +26,7 @@ MIN_VOTES = 3  # votes a person needs to be placed in an opinion group
 MIN_SLICE = 3  # votes on a statement a district needs to count for consensus / division
 MIN_SILHOUETTE = 0.25
 MAX_GROUPS = 5
+SILHOUETTE_SAMPLE = 2000  # the silhouette is O(n²): a sample of this many people estimates it
 DISTINCTIVE = 2  # statements describing each group
 
 
@@ -128,12 +129,13 @@ def _clusters(matrix: Any, min_group: int) -> list[int] | None:
         return None
     points = PCA(n_components=2, random_state=0).fit_transform(matrix)
     best: tuple[float, list[int]] | None = None
-    for k in range(2, min(MAX_GROUPS, n // min_group) + 1):
+    distinct = len(np.unique(points.round(9), axis=0))  # people who voted alike are one point
+    for k in range(2, min(MAX_GROUPS, n // min_group, distinct) + 1):
         labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(points)
         sizes = np.bincount(labels, minlength=k)
         if sizes.min() < min_group or len(set(labels)) < 2:
             continue
-        score = float(silhouette_score(points, labels))
+        score = float(silhouette_score(points, labels, sample_size=min(n, SILHOUETTE_SAMPLE), random_state=0))
         if best is None or score > best[0] + 1e-9:
             best = (score, [int(x) for x in labels])
     if best is None or best[0] < MIN_SILHOUETTE:

@@ -64,6 +64,16 @@ async def vote_through(person: FakeUser, votes: dict[str, str]) -> list[str]:
         assert answer is not None and answer.get("text") in ("Saved ✅", "Збережено ✅")
 
 
+async def take_part(person: FakeUser) -> dict | None:
+    """Press the invitation's 💬 button (whatever the person's language)."""
+    for message in reversed(person.messages):
+        for row in (message.reply_markup or {}).get("inline_keyboard", []):
+            for b in row:
+                if b.get("callback_data", "").startswith("dc:go:"):
+                    return await person.press(b["text"], message=message)
+    raise AssertionError("no invitation")
+
+
 async def _campaign(h: Harness, kind: str) -> Campaign:
     async with h.db() as s:
         found = await s.scalar(select(Campaign).where(Campaign.kind == kind).order_by(Campaign.id.desc()))
@@ -109,14 +119,14 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
     # -- ten residents vote; a statement is never shown twice ----------------------------------------
     orders: dict[int, list[str]] = {}
     for i in range(10):
-        await people[i].press("💬 Take part")
+        await take_part(people[i])
         orders[i] = await vote_through(people[i], {k: v for k, v in plan(i).items() if k != TREES})
     assert orders[0] == [LIGHT, CARS, ROAD, SELL]
     assert "You have voted on all 4 statements" in people[0].last.text
 
     # -- a resident's own statement goes to the moderators first ------------------------------------
     author = people[29]
-    await author.press("💬 Take part")
+    await take_part(author)
     await author.press("✍️ Add my statement")
     await author.send_photo()
     assert "That is empty" in author.last.text
@@ -145,7 +155,7 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
     await finished(harness, (await _campaign(harness, "statement-news")).id)
     assert "is now shown to others" in author.last.text and "Plant trees &amp; shade for kids (age &lt; 12)" in author.last.html
 
-    await people[1].press("💬 Take part")
+    await take_part(people[1])
     await people[1].press("✍️ Add my statement")
     await people[1].send("The park should be sold, full stop")
     await group.press(mod, "🚫 Reject", message=group.last)
@@ -155,7 +165,7 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
 
     # -- the others vote: the new statement, with the fewest votes, comes first to them ---------------
     for i in range(10, 30):
-        await people[i].press("💬 Take part")
+        await take_part(people[i])
         orders[i] = await vote_through(people[i], {k: v for k, v in plan(i).items() if not (i == 29 and k == TREES)})
     assert orders[10] == [TREES, LIGHT, CARS, ROAD, SELL]
     assert orders[29] == [LIGHT, CARS, ROAD, SELL]                           # never her own statement
@@ -240,7 +250,7 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
     answer = await outsider.press_data("dc:go:1:0")                            # not in the audience
     assert answer is not None and "for other residents" in answer["text"]
 
-    await anna.press("💬 Take part")
+    await take_part(anna)
     await anna.press("✍️ Add my statement")
     await anna.send_sticker()
     assert "That is empty" in anna.last.text
@@ -261,7 +271,7 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
     assert sum("The discussion has closed" in m.text for m in organizers.messages) == 1
     async with harness.db() as s:
         assert (await s.scalar(select(Discussion.status))) == "closed"
-    answer = await bohdan.press("💬 Take part")
+    answer = await take_part(bohdan)
     assert answer is not None and "has closed" in answer["text"]
 
     # /deleteme: her waiting statement goes, her participation is no longer hers

@@ -52,6 +52,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('norm', sa.String(length=300), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('votes', sa.Integer(), server_default='0', nullable=False),
     sa.Column('seed', sa.Boolean(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.String(length=32), nullable=True),
