@@ -21,11 +21,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.campaigns import in_audience
+from bot.services.campaigns import cancel_campaign, in_audience
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, analyse
 from bot.services.orgs import parse_texts
 from storage.models import (
+    Campaign,
     Discussion,
     DiscussionParticipant,
     DiscussionStatement,
@@ -40,9 +41,10 @@ SEEDS_MAX = 30
 PENDING_MAX = 3  # a resident's statements waiting for a moderator, per discussion
 DEFAULT_DURATION = timedelta(days=14)
 VOTES = {"a": 1, "d": -1, "p": 0}
+CARD_GRACE = timedelta(minutes=3)
 REASONS = ("offtopic", "repeat", "personal", "unclear", "rude")
 
-_TAG = re.compile(r"</?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?>")
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s+[a-zA-Z-]+\s*=\s*[^<>]*)?\s*/?>")  # <b>, </i>, <a href=…>
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 
 
@@ -174,7 +176,8 @@ async def vote(session: AsyncSession, discussion: Discussion | None, statement_i
     if choice not in VOTES:
         raise DomainError("bad_statement")
     found = await session.get(DiscussionStatement, statement_id)
-    if found is None or found.discussion_id != discussion.id or found.status != "approved":
+    if (found is None or found.discussion_id != discussion.id or found.status != "approved"
+            or found.author_id == user.id):
         raise DomainError("bad_statement")
     participant = await _participant(session, discussion.id, key)
     if participant is None:
@@ -237,10 +240,13 @@ async def submit(session: AsyncSession, discussion: Discussion | None, text: str
 
 async def moderate(session: AsyncSession, statement_id: int, approve: bool, reason: str | None, by: int,
                    now: datetime) -> DiscussionStatement:
-    """Approve or reject (with a reason code) a pending statement; of two presses at once one wins.
-    Raises DomainError: bad_statement, statement_done."""
+    """Approve or reject (with a reason code) a pending statement of an open discussion; of two
+    presses at once one wins. Raises DomainError: bad_statement, statement_done, closed."""
     if not approve and reason not in REASONS:
         raise DomainError("bad_statement")
+    pending = await session.get(DiscussionStatement, statement_id)
+    if pending is not None and not is_open(await session.get(Discussion, pending.discussion_id), now):
+        raise DomainError("closed")
     result = await session.execute(
         update(DiscussionStatement)
         .where(DiscussionStatement.id == statement_id, DiscussionStatement.status == "pending")
@@ -256,10 +262,12 @@ async def moderate(session: AsyncSession, statement_id: int, approve: bool, reas
     return found
 
 
-async def pending_without_card(session: AsyncSession) -> list[DiscussionStatement]:
+async def pending_without_card(session: AsyncSession, now: datetime) -> list[DiscussionStatement]:
+    """Statements whose card could not be posted (older than a few minutes: a card on its way is
+    not posted twice)."""
     return list(await session.scalars(select(DiscussionStatement).where(
-        DiscussionStatement.status == "pending", DiscussionStatement.card_message_id.is_(None))
-        .order_by(DiscussionStatement.id).limit(50)))
+        DiscussionStatement.status == "pending", DiscussionStatement.card_message_id.is_(None),
+        DiscussionStatement.created_at < now - CARD_GRACE).order_by(DiscussionStatement.id).limit(50)))
 
 
 # -- lists and closing ---------------------------------------------------------------------------
@@ -343,7 +351,8 @@ async def results(session: AsyncSession, discussion: Discussion, min_group: int)
     votes = [(index[pid], sid, vote) for pid, sid, vote in await session.execute(
         select(DiscussionVote.participant_id, DiscussionVote.statement_id, DiscussionVote.vote)
         .join(DiscussionParticipant, DiscussionParticipant.id == DiscussionVote.participant_id)
-        .where(DiscussionParticipant.discussion_id == discussion.id))]
+        .where(DiscussionParticipant.discussion_id == discussion.id))
+        if pid in index]  # someone's first vote committed between the two reads: next time
     # the analysis is CPU work (about a second for 5,000 people): off the event loop
     return await asyncio.to_thread(analyse, [tuple(s) for s in statements],  # type: ignore[misc]
                                    [d for _pid, d in people], votes, min_group)
@@ -359,9 +368,21 @@ async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]
     return [{"discussion": did, "statement": text, "status": status} for did, text, status in rows]
 
 
+def news_key(statement_id: int) -> str:
+    """The campaign that tells the author of a moderator's decision."""
+    return f"statement:{statement_id}:decided"
+
+
 async def forget(session: AsyncSession, user_id: int, secret: bytes) -> None:
     """On /deleteme: statements still waiting or rejected go; approved ones stay (others voted on
-    them) without their author; every participant hash becomes a random one (the counts stay)."""
+    them) without their author; the messages that told them of a decision lose the text and the
+    recipient; every participant hash becomes a random one (the counts stay)."""
+    mine = list(await session.scalars(select(DiscussionStatement.id).where(DiscussionStatement.author_id == user_id)))
+    for campaign_id in await session.scalars(select(Campaign.id).where(Campaign.key.in_([news_key(i) for i in mine]))):
+        await cancel_campaign(session, campaign_id)
+        await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(
+            payload={"question": {}, "default_locale": "en", "text": "", "approved": True, "reason": None},
+            audience={"user_ids": []}).execution_options(synchronize_session=False))
     await session.execute(delete(DiscussionStatement).where(
         DiscussionStatement.author_id == user_id, DiscussionStatement.status != "approved"))
     await session.execute(update(DiscussionStatement).where(DiscussionStatement.author_id == user_id)

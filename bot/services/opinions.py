@@ -10,9 +10,11 @@ numbers (numpy, scikit-learn); no database, no aiogram.
   groups are shown). Each group is described by the statements that set it apart: where its
   majority agrees (or disagrees) and the rest of the participants differ most.
 * **Consensus**: at least ``min_group`` votes, and a majority agrees overall, in every district
-  with at least ``MIN_SLICE`` votes on it and in every opinion group.
+  and in every opinion group with at least ``MIN_SLICE`` votes on it (a slice with fewer says
+  too little; residents without a district are not a district).
 * **Divisive**: at least ``min_group`` votes, and a majority of one group agrees while a majority of
-  another disagrees (opinion groups; when none were found, districts).
+  another disagrees (opinion groups, again with ``MIN_SLICE`` votes; when none were found,
+  districts).
 
 Only aggregates leave this module; a group smaller than ``min_group`` is never formed.
 """
@@ -186,8 +188,8 @@ def analyse(statements: Sequence[tuple[int, str, bool]], districts: Sequence[str
     for col, result in enumerate(results):
         if result.tally.votes < min_group:
             continue
-        slices = [t for t in by_district[col].values() if t.votes >= MIN_SLICE]
-        groups = [t for t in result.by_group if t.votes]
+        slices = [t for d, t in by_district[col].items() if d is not None and t.votes >= MIN_SLICE]
+        groups = [t for t in result.by_group if t.votes >= MIN_SLICE]
         result.consensus = all(t.share("agree") > 0.5 for t in [result.tally, *slices, *groups])
         result.divisive = _split(groups if count else slices)
 
@@ -198,7 +200,7 @@ def analyse(statements: Sequence[tuple[int, str, bool]], districts: Sequence[str
             mine = result.by_group[g]
             rest = Tally(result.tally.agree - mine.agree, result.tally.disagree - mine.disagree,
                          result.tally.passed - mine.passed)
-            if mine.votes < max(2, min_group // 2) or not rest.votes:
+            if mine.votes < max(MIN_SLICE, min_group // 2) or rest.votes < MIN_SLICE:
                 continue
             for agree in (True, False):
                 what = "agree" if agree else "disagree"

@@ -18,6 +18,7 @@ from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from storage.models import (
     ChannelPost,
+    DiscussionStatement,
     DigestSubscription,
     FsmRecord,
     User,
@@ -163,6 +164,8 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
                               .values(set_by=None))
         await session.execute(update(ChannelPost).where(ChannelPost.posted_by == user.telegram_id)
                               .values(posted_by=None))
+        await session.execute(update(DiscussionStatement).where(DiscussionStatement.moderated_by == user.telegram_id)
+                              .values(moderated_by=None))
     if user.telegram_id is not None:
         fsm = await session.scalars(
             select(FsmRecord).where(FsmRecord.key.like(f"%:{user.telegram_id}:%"))

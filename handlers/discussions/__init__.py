@@ -151,7 +151,7 @@ async def resident_button(
     elif cb.a == "go":  # from an invitation or a list: the statements come in a message of their own
         text, markup = await next_view(session, discussion, user, key, locale)
         await message.answer(text, reply_markup=markup)
-    else:  # a vote (or "show me more"): this message becomes the next statement
+    else:  # a vote or "show me more": this message becomes the next statement
         text, markup = await next_view(session, discussion, user, key, locale)
         await edit_text(callback, text, markup)
 
@@ -271,6 +271,8 @@ async def organizer_button(
     if callback_data.a == "c":
         closed = await close_and_queue(session, discussion.id, delivery.now(), settings)
         await session.commit()
+        if closed is not None and closed.campaign_id is not None:  # invitations still queued stay unsent
+            delivery.cancelled(closed.campaign_id)
         delivery.wake()
         callback_answer.text = texts.closed_now(discussion.id) if closed else texts.already_closed(discussion.id)
         await close_buttons(callback)

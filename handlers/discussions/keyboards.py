@@ -12,8 +12,9 @@ from handlers.shared import button, rows
 
 
 class DiscCb(CallbackData, prefix="dc"):
-    """A resident's button: ``a`` go (the next statement) | a / d / p (agree, disagree, pass on
-    statement ``s``) | add (their own statement) | later; ``d`` the discussion."""
+    """A resident's button: ``a`` go (the next statement, in a new message) | more (the same, in
+    place) | a / d / p (agree, disagree, pass on statement ``s``) | add (their own statement) |
+    later; ``d`` the discussion."""
 
     a: str
     d: int
@@ -58,7 +59,7 @@ def statement(discussion_id: int, statement_id: int) -> InlineKeyboardMarkup:
 
 
 def all_seen(discussion_id: int) -> InlineKeyboardMarkup:
-    return rows([button(_("🔄 Show me more"), DiscCb(a="go", d=discussion_id))],
+    return rows([button(_("🔄 Show me more"), DiscCb(a="more", d=discussion_id))],
                 [button(_("✍️ Add my statement"), DiscCb(a="add", d=discussion_id))])
 
 

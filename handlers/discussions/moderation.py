@@ -26,7 +26,7 @@ from handlers.discussions.keyboards import StmtCb
 from handlers.moderation import InModeratorsChat, can_moderate
 from handlers.polls import valid_id
 from handlers.polls.texts import pick
-from handlers.shared import edit_text
+from handlers.shared import close_buttons, edit_text
 from storage.models import Discussion, DiscussionStatement, utcnow
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ async def post_missing_cards(sessionmaker: Any, bot: Bot, settings: Settings, i1
     if settings.moderators_chat_id is None:
         return
     async with sessionmaker() as session:
-        for statement in await service.pending_without_card(session):
+        for statement in await service.pending_without_card(session, utcnow()):
             discussion = await service.get(session, statement.discussion_id)
             if discussion is not None:
                 await post_card(bot, session, statement, discussion, settings, i18n)
@@ -100,15 +100,22 @@ async def card_button(
             raise DomainError("statement_done")
         found = await service.moderate(session, found.id, action == "ok", callback_data.r or None,
                                        callback.from_user.id, delivery.now() if delivery else utcnow())
-    except DomainError:
+    except DomainError as exc:
         await session.rollback()
         await session.refresh(found)
-        callback_answer.text, callback_answer.show_alert = texts.card_done(found.status), True
+        with i18n.use_locale(settings.default_locale):
+            callback_answer.show_alert = True
+            if exc.code == "closed":
+                callback_answer.text = texts.card_closed()
+                await close_buttons(callback)
+                return
+            callback_answer.text = texts.card_done(found.status) if found.status != "pending" else texts.vote_error(
+                "bad_statement")
         await edit_text(callback, *_card(found, discussion, settings, i18n, by="—"))
         return
     if found.author_id is not None:
         await campaigns_service.create_campaign(
-            session, kind=NEWS_KIND, key=f"statement:{found.id}:decided", audience=Audience(user_ids=[found.author_id]),
+            session, kind=NEWS_KIND, key=service.news_key(found.id), audience=Audience(user_ids=[found.author_id]),
             payload={"question": discussion.question, "default_locale": discussion.default_locale,
                      "text": found.text, "approved": found.status == "approved", "reason": found.reason})
     await session.commit()

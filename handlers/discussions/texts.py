@@ -31,6 +31,7 @@ REASON_NAMES = {
 }
 SHOWN = 10  # statements listed by agreement in the results
 QUOTED = 120  # a statement quoted in a list
+PANEL_SHOWN = 80  # a seed statement in the wizard's panel
 
 
 def reason(code: str | None) -> str:
@@ -184,6 +185,10 @@ def card(discussion_id: int, question: str, text: str, status: str, reason_code:
     return "\n".join(lines)
 
 
+def card_closed() -> str:
+    return _("The discussion has closed: statements are no longer added.")
+
+
 def card_done(status: str) -> str:
     return _("Someone decided already: approved.") if status == "approved" else _(
         "Someone decided already: rejected.")
@@ -250,7 +255,7 @@ def panel(question: dict[str, str], seeds: Sequence[str], audience: str, closes:
     if len(question) > 1:
         lines.append(_("Languages: {codes}").format(codes=", ".join(sorted(question))))
     lines.append(_("Statements:"))
-    lines += [f"{n}. {esc(s)}" for n, s in enumerate(seeds, 1)]
+    lines += [f"{n}. {esc(shorten(s, PANEL_SHOWN))}" for n, s in enumerate(seeds, 1)]  # 30 stay within 4096
     lines += ["", _("Audience: {audience}").format(audience=audience),
               ngettext("{count} resident matches now.", "{count} residents match now.", count).format(
                   count=fmt_number(count, locale)),
@@ -331,7 +336,7 @@ def results(discussion_id: int, question: str, status: str, closes_at: datetime 
                  count=fmt_number(analysis.participants, locale)) + " · " + _votes(votes, locale) + " · " +
              ngettext("{count} statement", "{count} statements", len(analysis.statements)).format(
                  count=fmt_number(len(analysis.statements), locale))]
-    if pending and not public:
+    if pending and status == "open" and not public:
         lines.append(ngettext("✍️ {count} statement waits for moderators.",
                               "✍️ {count} statements wait for moderators.", pending).format(
             count=fmt_number(pending, locale)))
@@ -346,10 +351,12 @@ def results(discussion_id: int, question: str, status: str, closes_at: datetime 
             lines.append(_("No votes yet."))
     lines += ["", _("🤝 <b>Common ground</b>: a majority agrees in every district and every opinion group:")
               if not public else _("🤝 <b>Most agree</b>:")]
-    lines += [f"• {quote(s.text)} ({pct(s.tally.agree, s.tally.votes, locale)})" for s in analysis.consensus] or [
-        _("none yet")]
+    lines += [f"• {quote(s.text)} ({pct(s.tally.agree, s.tally.votes, locale)})"
+              for s in analysis.consensus[:SHOWN]] or [_("none yet")]
     lines += ["", _("⚖️ <b>Divisive</b>: the groups disagree:") if not public else _("⚖️ <b>Opinions differ</b>:")]
-    lines += [f"• {quote(s.text)}" for s in analysis.divisive] or [_("none")]
+    lines += [f"• {quote(s.text)}" for s in analysis.divisive[:SHOWN]] or [_("none")]
+    if not public and max(len(analysis.consensus), len(analysis.divisive)) > SHOWN:
+        lines.append(_("… the full lists are in the export (/export)."))
     if public:
         lines += ["", _("Thank you to everyone who took part!")]
         return "\n".join(lines)

@@ -51,8 +51,9 @@ async def vote_through(person: FakeUser, votes: dict[str, str]) -> list[str]:
     """Vote on every statement shown (with the buttons of the message, in any language), in the
     order shown, until all are seen; returns that order."""
     seen = []
-    while True:
-        message = person.last
+    while True:  # the newest message with the discussion's buttons (a vote edits it in place)
+        message = next((m for m in reversed(person.messages)
+                        if "dc:" in str((m.reply_markup or {}).get("inline_keyboard"))), person.last)
         rows = (message.reply_markup or {}).get("inline_keyboard") or [[{}]]
         row = {b.get("callback_data", "").split(":")[1]: b["callback_data"] for b in rows[0] if "callback_data" in b}
         if "a" not in row:
@@ -218,7 +219,8 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
 async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Harness) -> None:
     organizers = harness.fake.group(ORGANIZERS_CHAT, "Organizers")
     tune(harness, time_scale=50, progress_interval=0.05)
-    moderators_group(harness)
+    group = moderators_group(harness)
+    mod = await moderator(harness, group, 7002, "Mira")
     org = await organizer(harness, 8000)
     for i, district in enumerate(("ostriv", "ostriv", "suburbs")):
         await resident(harness, 8200 + i, "en", district=district)
@@ -257,6 +259,13 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
     await anna.send("Hi")
     assert "too short" in anna.last.text
     await anna.send("By the library, in the shade")
+    await group.press(mod, "✅ Approve", message=group.last)
+    await finished(harness, (await _campaign(harness, "statement-news")).id)
+    assert "By the library, in the shade" in anna.last.text
+    await take_part(anna)
+    await anna.press("✍️ Add my statement")
+    await anna.send("x<y or y>z: by the school, in the sun")                   # not HTML: taken
+    assert "A moderator will check" in anna.messages[-2].text
     await anna.send("/discussions")
     assert "Where should the new playground go?" in anna.last.text and "2 statements wait for you" in anna.last.text
 
@@ -273,6 +282,8 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
         assert (await s.scalar(select(Discussion.status))) == "closed"
     answer = await take_part(bohdan)
     assert answer is not None and "has closed" in answer["text"]
+    answer = await group.press(mod, "✅ Approve", message=group.last)        # too late for her second one
+    assert answer is not None and "has closed" in answer["text"] and group.buttons(group.last) == []
 
     # /deleteme: her waiting statement goes, her participation is no longer hers
     async with harness.db() as s:
@@ -280,6 +291,9 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
     await anna.send("/deleteme")
     await anna.press("🗑 Yes, delete my data")
     async with harness.db() as s:
-        assert await s.scalar(select(DiscussionStatement).where(DiscussionStatement.author_id.is_not(None))) is None
+        statements = list(await s.scalars(select(DiscussionStatement).where(DiscussionStatement.seed.is_(False))))
+        assert [(x.text, x.author_id) for x in statements] == [("By the library, in the shade", None)]
+        news = await _campaign(harness, "statement-news")                      # what told her holds nothing of hers
+        assert "library" not in str(news.payload) and news.audience["user_ids"] == []
         assert all(k not in keys_before or k.startswith("gone:")
                    for k in await s.scalars(select(DiscussionParticipant.participant)))
