@@ -266,6 +266,22 @@ async def drop_pg(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
+async def on_both(args: argparse.Namespace, label: str, measure) -> None:  # type: ignore[no-untyped-def]
+    """``await measure(url)`` on a SQLite file in a temporary directory, then (unless ``--no-pg``)
+    on a scratch PostgreSQL database next to ``args.pg``, dropped after."""
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"SQLite{label}")
+        await measure(f"sqlite+aiosqlite:///{tmp}/bench.db")
+    if args.no_pg:
+        return
+    url, name = await pg_database(args.pg)
+    try:
+        print(f"PostgreSQL{label}")
+        await measure(url)
+    finally:
+        await drop_pg(args.pg, name)
+
+
 async def main(args: argparse.Namespace) -> None:
     quick = args.quick
     n_limited = 2_000 if quick else 10_000

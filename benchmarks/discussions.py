@@ -26,7 +26,6 @@ import os
 import random
 import resource
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from benchmarks.delivery import drop_pg, pg_database  # noqa: E402
+from benchmarks.delivery import on_both  # noqa: E402
 from benchmarks.proposals import timed  # noqa: E402
 from bot.services import discussions as ds  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
@@ -135,18 +134,8 @@ async def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     n = args.people or (1_000 if args.quick else 5_000)
-    with tempfile.TemporaryDirectory() as tmp:
-        print(f"SQLite ({n:,} participants)")
-        await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", n)
-    if not args.no_pg:
-        url, name = await pg_database(args.pg)  # a scratch database next to --pg, dropped after
-        try:
-            print(f"PostgreSQL ({n:,} participants)")
-            await measure(url, n)
-        finally:
-            await drop_pg(args.pg, name)
+    await on_both(args, f" ({n:,} participants)", lambda url: measure(url, n))
     print(f"peak memory of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -26,7 +26,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from benchmarks.delivery import drop_pg, pg_database  # noqa: E402
+from benchmarks.delivery import on_both  # noqa: E402
 from bot.community import load_community  # noqa: E402
 from bot.services import impact  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
@@ -184,18 +183,7 @@ async def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
-    with tempfile.TemporaryDirectory() as tmp:
-        print("SQLite")
-        await measure(f"sqlite+aiosqlite:///{tmp}/bench.db", scale)
-    if args.no_pg:
-        return
-    url, name = await pg_database(args.pg)  # a scratch database next to --pg, dropped after
-    try:
-        print("PostgreSQL")
-        await measure(url, scale)
-    finally:
-        await drop_pg(args.pg, name)
-
+    await on_both(args, "", lambda url: measure(url, scale))
 
 if __name__ == "__main__":
     asyncio.run(main())
