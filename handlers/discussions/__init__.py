@@ -358,7 +358,7 @@ async def _save(state: FSMContext, draft: dict[str, Any]) -> None:
 async def newdiscussion(message: Message, state: FSMContext, settings: Settings, delivery: DeliveryEngine) -> None:
     await state.clear()
     await state.set_state(NewDisc.question)
-    closes = delivery.now() + service.DEFAULT_DURATION
+    closes = (delivery.now() + service.DEFAULT_DURATION).replace(minute=0, second=0, microsecond=0)  # a round hour
     await state.update_data(nonce=uuid.uuid4().hex[:16], draft={
         "question": {}, "seeds": [], "audience": Audience().to_json(), "closes_at": closes.isoformat()})
     await message.answer(texts.ask_question(settings.default_locale))
