@@ -225,11 +225,12 @@ async def discussions_command(
             d.id, question_of(d, locale), d.status, people.get(d.id, 0), pending.get(d.id, 0),
             fmt_datetime(d.closes_at, locale, settings.tz, "short") if d.closes_at else None, locale) for d in found]
         await message.answer(texts.organizer_list(items), reply_markup=keyboards.organizer_list(ids))
-        return
-    if user is None or not user.is_registered:
+    elif user is None or not user.is_registered:
         await message.answer(texts.register_first())
         return
-    mine = await service.open_for(session, user, poll_secret, delivery.now())
+    mine = await service.open_for(session, user, poll_secret, delivery.now()) if user and user.is_registered else []
+    if not mine and roles & {"organizer", "admin"}:
+        return  # an organizer who can take part too also gets the residents' list
     await message.answer(texts.open_list([(question_of(d, locale), left) for d, left in mine], locale),
                          reply_markup=keyboards.open_list([(d.id, left) for d, left in mine]))
 

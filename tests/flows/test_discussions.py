@@ -179,7 +179,8 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
 
     # -- results ------------------------------------------------------------------------------------
     await org.send("/discussions")
-    assert "30 participants" in org.last.text
+    assert "30 participants" in org.messages[-2].text                        # the organizer's view, then
+    assert "5 statements wait for you" in org.last.text                      # the residents' list: she may vote too
     await org.press("📊 #1")
     text = "\n".join(m.text for m in org.messages[-3:] if m.kind == "text")
     ground = text.split("Common ground")[1].split("Divisive")[0]
