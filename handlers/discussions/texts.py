@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.i18n import N_, esc, fmt_datetime, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_number, shorten
 from bot.services.discussions import (
     PENDING_MAX,
     SEEDS_MAX,
@@ -20,7 +20,7 @@ from bot.services.discussions import (
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, StatementResult, Tally
 from handlers.audience import language_name
-from handlers.polls.texts import pct, pick
+from handlers.polls.texts import closes_line, pct, pick, saved  # noqa: F401 - saved: the same words
 
 REASON_NAMES = {
     "offtopic": N_("Not about the question"),
@@ -48,10 +48,9 @@ def group_name(n: int) -> str:
 
 # -- residents -------------------------------------------------------------------------------------
 
-def closes_line(closes_at: datetime | None, locale: str, tz: ZoneInfo) -> str:
-    if closes_at is None:
-        return ""
-    return _("Open until {time}.").format(time=fmt_datetime(closes_at, locale, tz, "short"))
+def _closes(closes_at: datetime | None, locale: str, tz: ZoneInfo) -> str | None:
+    """"Open until …", as polls say it."""
+    return closes_line(closes_at.isoformat() if closes_at else None, tz, locale)
 
 
 def invitation(question: dict[str, str], default_locale: str, closes_at: datetime | None, locale: str,
@@ -60,7 +59,7 @@ def invitation(question: dict[str, str], default_locale: str, closes_at: datetim
              "",
              _("Say what you think: agree or disagree with short statements, one at a time, and add your own."),
              _("🔒 Your votes are anonymous: only totals are shown.")]
-    closes = closes_line(closes_at, locale, tz)
+    closes = _closes(closes_at, locale, tz)
     return "\n".join(lines + ([closes] if closes else []))
 
 
@@ -95,10 +94,6 @@ def vote_error(code: str) -> str:
         "bad_statement": _("This statement is no longer in the discussion."),
         "preview": _("This is a preview: the buttons work once the discussion is open."),
     }.get(code, _("This discussion does not exist (any more)."))
-
-
-def saved() -> str:
-    return _("Saved ✅")
 
 
 def register_first() -> str:
@@ -330,7 +325,7 @@ def results(discussion_id: int, question: str, status: str, closes_at: datetime 
     votes = sum(s.tally.votes for s in analysis.statements)
     head = ([_("💬 <b>Residents discussed</b>: {question}").format(question=esc(question))] if public else
             [_("💬 <b>Discussion #{id}</b>: {question}").format(id=discussion_id, question=esc(question)),
-             (closes_line(closes_at, locale, tz) if status == "open" else _("Closed."))])
+             (_closes(closes_at, locale, tz) if status == "open" else _("Closed."))])
     lines = [*filter(None, head),
              ngettext("👥 {count} resident took part", "👥 {count} residents took part", analysis.participants).format(
                  count=fmt_number(analysis.participants, locale)) + " · " + _votes(votes, locale) + " · " +
