@@ -123,28 +123,13 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
         callback_answer.text, callback_answer.show_alert = texts.not_allowed(), True
         return
     callback_answer.show_alert = True
-    if what == "poll":
-        poll = item
-        if poll is None or poll.status != "closed":
+    if what in ("poll", "discussion"):
+        if item is None or item.status != "closed":
             callback_answer.text = texts.gone()
             return
-        results = await polls_service.results(session, poll, settings.poll_min_group)
-        callback_answer.text = await publish(
-            bot, session, settings, i18n, "poll", poll.id, callback.from_user.id,
-            lambda loc: results_text(results, poll.status, loc, poll.default_locale, community, breakdowns=False),
-            "polls", now)
-    elif what == "discussion":
-        discussion = item
-        if discussion is None or discussion.status != "closed":
-            callback_answer.text = texts.gone()
-            return
-        analysis = await discussions_service.results(session, discussion, settings.discussion_min_group)
-        callback_answer.text = await publish(
-            bot, session, settings, i18n, "discussion", discussion.id, callback.from_user.id,
-            lambda loc: discussion_results(discussion.id, pick(discussion.question, loc, discussion.default_locale),
-                                           "closed", None, analysis, 0, settings.discussion_min_group, loc,
-                                           settings.tz, public=True),
-            "discussions", now)
+        render = await _results(what, item, session, settings, community)
+        callback_answer.text = await publish(bot, session, settings, i18n, what, item.id, callback.from_user.id,
+                                             render, f"{what}s", now)
     elif what == "proposal":
         proposal = item
         if proposal is None or proposal.status != "realised":
@@ -177,6 +162,17 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
         await close_buttons(callback)
         callback_answer.text = await _publish_event(bot, session, settings, i18n, event.id, callback.from_user.id,
                                                     None, now)
+
+
+async def _results(what: str, item: Any, session: AsyncSession, settings: Settings,
+                   community: Community) -> Callable[[str], str]:
+    """A closed poll's or discussion's public results, in a given language (totals only)."""
+    if what == "poll":
+        results = await polls_service.results(session, item, settings.poll_min_group)
+        return lambda loc: results_text(results, item.status, loc, item.default_locale, community, breakdowns=False)
+    analysis = await discussions_service.results(session, item, settings.discussion_min_group)
+    return lambda loc: discussion_results(item.id, pick(item.question, loc, item.default_locale), "closed", None,
+                                          analysis, 0, settings.discussion_min_group, loc, settings.tz, public=True)
 
 
 async def _publish_event(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, event_id: int, by: int,
