@@ -266,6 +266,15 @@ async def drop_pg(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
+def both_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every database benchmark takes: --quick, --no-pg, --pg DSN."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+    return parser
+
+
 async def on_both(args: argparse.Namespace, label: str, measure) -> None:  # type: ignore[no-untyped-def]
     """``await measure(url)`` on a SQLite file in a temporary directory, then (unless ``--no-pg``)
     on a scratch PostgreSQL database next to ``args.pg``, dropped after."""

@@ -20,9 +20,7 @@ found (the three planted ones should come back) and the process's peak memory.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
 import resource
 import sys
@@ -33,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from benchmarks.delivery import on_both  # noqa: E402
+from benchmarks.delivery import both_parser, on_both  # noqa: E402
 from benchmarks.proposals import timed  # noqa: E402
 from bot.services import discussions as ds  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
@@ -127,11 +125,8 @@ async def measure(url: str, n: int) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
+    parser = both_parser(__doc__ or "")
     parser.add_argument("--people", type=int)
-    parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     n = args.people or (1_000 if args.quick else 5_000)
     await on_both(args, f" ({n:,} participants)", lambda url: measure(url, n))

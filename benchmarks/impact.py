@@ -20,9 +20,7 @@ Targets (an organizer waits for an answer to a command, rarely): 1 under 500 ms,
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -35,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from benchmarks.delivery import on_both  # noqa: E402
+from benchmarks.delivery import both_parser, on_both  # noqa: E402
 from bot.community import load_community  # noqa: E402
 from bot.services import impact  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
@@ -177,10 +175,7 @@ async def measure(url: str, scale: float) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser = both_parser(__doc__ or "")
     args = parser.parse_args()
     scale = 0.1 if args.quick else 1.0
     await on_both(args, "", lambda url: measure(url, scale))

@@ -21,9 +21,7 @@ failed: a measurement, not a test.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -35,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from benchmarks.delivery import on_both  # noqa: E402
+from benchmarks.delivery import both_parser, on_both  # noqa: E402
 from bot.community import load_community  # noqa: E402
 from bot.services import proposals as ps  # noqa: E402
 from storage.db import create_engine, create_sessionmaker  # noqa: E402
@@ -142,11 +140,8 @@ async def measure(url: str, n: int) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
+    parser = both_parser(__doc__ or "")
     parser.add_argument("--proposals", type=int)
-    parser.add_argument("--no-pg", action="store_true")
-    parser.add_argument("--pg", default=os.environ.get("HROMADA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     n = args.proposals or (2_000 if args.quick else 20_000)
     await on_both(args, f" ({n:,} proposals)", lambda url: measure(url, n))
