@@ -147,7 +147,8 @@ async def launch(
     campaign.org_id = org_id
     if owner is not None:
         owner.campaign_id = campaign.id
-        owner.org_id = org_id
+        if hasattr(type(owner), "org_id"):  # polls and events can be made for an organisation; discussions not
+            owner.org_id = org_id
     await message.answer(created(campaign))
     phase = "scheduled" if send_at else "running"
     ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), locale)
