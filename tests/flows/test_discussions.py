@@ -252,6 +252,11 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
     assert "No discussions are open for you" in outsider.last.text
     answer = await outsider.press_data("dc:go:1:0")                            # not in the audience
     assert answer is not None and "for other residents" in answer["text"]
+    await outsider.send("/newdiscussion")                                      # organizers only, checked
+    assert "not available to you" in outsider.last.text
+    for forged in ("do:c:1", "nd:open"):
+        answer = await outsider.press_data(forged)
+        assert answer is not None and answer["text"] == "Sorry, only organizers can do this."
 
     await take_part(anna)
     await anna.press("✍️ Add my statement")
