@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.menus import publish_default_commands
-from bot.middlewares import ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
+from bot.middlewares import ActingMiddleware, ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
 from bot.scheduler import DUE_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
 from handlers import build_router
@@ -123,11 +123,13 @@ def create_dispatcher(
     dp["community"] = community
     dp["sessionmaker"] = sessionmaker
     dp.update.outer_middleware(inflight)
-    # Order matters: session -> user and roles -> locale -> apology (inside all of them).
+    # Order matters: session -> user and roles -> locale -> apology (inside all of them) -> a
+    # mediator acting for a resident (the user changes, the locale stays the mediator's).
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware(settings))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
     dp.update.outer_middleware(ApologyMiddleware())
+    dp.update.outer_middleware(ActingMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
     dp.include_router(build_router())
     return dp

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import effective_roles
 from bot.config import Settings
+from bot.services import mediators as mediators_service
 from bot.services import users as users_service
 from storage.fsm import update_session
 
@@ -90,6 +92,64 @@ class UserMiddleware(BaseMiddleware):
         data["user"] = user
         data["roles"] = roles
         return await handler(event, data)
+
+
+# The code of the offline resident a mediator is acting for during this update (for the banner).
+acting_code: ContextVar[str | None] = ContextVar("acting_code", default=None)
+
+
+class ActingMiddleware(BaseMiddleware):
+    """A mediator acting for an offline resident, in the mediator's private chat: handlers see the
+    resident as ``user`` (with the resident's roles) and the mediator as ``mediator`` (roles in
+    ``mediator_roles``); the session marks what it writes as assisted. The replies stay in the
+    mediator's language (the locale middleware runs before this one).
+
+    If the role was revoked, or the resident linked or deleted, meanwhile, acting ends: the
+    mediator is told, their half-done step is cleared, and this update is not carried out."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["mediator"] = None
+        data["mediator_roles"] = None
+        user, chat = data.get("user"), data.get("event_chat")
+        if user is None or user.acting_for_id is None or chat is None or chat.type != "private":
+            return await handler(event, data)
+        session: AsyncSession = data["session"]
+        state = await mediators_service.acting(session, user, data["roles"])
+        if state is None:
+            return await handler(event, data)
+        if state.resident is None:
+            await session.commit()
+            await self._ended(event, data, state)
+            return None
+        resident = state.resident
+        data["mediator"], data["mediator_roles"] = user, data["roles"]
+        data["user"], data["roles"] = resident, set(resident.role_names)
+        session.info["assisted_by"], session.info["acting_for"] = user.id, resident.id
+        token = acting_code.set(resident.code)
+        try:
+            return await handler(event, data)
+        finally:
+            acting_code.reset(token)
+            session.info.pop("assisted_by", None)
+            session.info.pop("acting_for", None)
+
+    @staticmethod
+    async def _ended(event: TelegramObject, data: dict[str, Any], state: mediators_service.Acting) -> None:
+        from handlers.shared import main_menu
+
+        if state.ended == "revoked":
+            text = _("You are no longer a mediator, so you stopped acting for {code}. "
+                     "Everything done for them so far is kept.")
+        else:
+            text = _("You stopped acting for {code}: they now use the bot themselves, or their data "
+                     "was deleted. Everything done for them so far is kept.")
+        text = text.format(code=state.code or "—")
+        fsm = data.get("state")
+        if fsm is not None:
+            await fsm.clear()
+        if isinstance(event, Update) and event.callback_query is not None:
+            await event.callback_query.answer(text, show_alert=True)
+        await data["bot"].send_message(data["event_chat"].id, text, reply_markup=main_menu())
 
 
 class ApologyMiddleware(BaseMiddleware):

@@ -22,7 +22,7 @@ from bot.services.campaigns import Audience
 from bot.services.users import GRANTABLE_ROLES, TOPICS
 from handlers.shared import TOPIC_NAMES, close_buttons, edit_text
 
-ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators")}
+ROLE_NAMES = {"organizer": N_("Organizers"), "moderator": N_("Moderators"), "mediator": N_("Mediators")}
 PICKER_GROUPS = 60  # buttons in the working groups view (Telegram allows 100)
 FIELDS = {"d": "districts", "l": "languages", "t": "topics", "r": "roles", "g": "groups"}
 

@@ -6,6 +6,9 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from storage.models import Assisted
 
 
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:
@@ -32,3 +35,21 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_assisted(session: Session, _context: object, _instances: object) -> None:
+    """While a mediator acts for an offline resident (``session.info["assisted_by"]`` is set by
+    bot.middlewares.ActingMiddleware), every report, poll answer, RSVP, proposal or support the
+    session creates is marked as assisted by that mediator, and so is a change to the resident's
+    own rows (an RSVP changed); a proposal whose supporter count moves is not theirs to mark."""
+    mediator = session.info.get("assisted_by")
+    if mediator is None:
+        return
+    resident = session.info.get("acting_for")
+    for obj in session.new:
+        if isinstance(obj, Assisted):
+            obj.assisted_by = mediator
+    for obj in session.dirty:
+        if isinstance(obj, Assisted) and getattr(obj, "user_id", None) == resident:
+            obj.assisted_by = mediator

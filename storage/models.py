@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -73,6 +73,17 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     unreachable_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # An offline resident, registered in person by a community mediator (bot/services/mediators.py):
+    # no Telegram account until linked; the code is what the mediator and the resident use.
+    # (Plain ids and unique indexes, no foreign keys: SQLite adds these columns without
+    # rebuilding the users table, which every other table references.)
+    code: Mapped[str | None] = mapped_column(String(16), unique=True, index=True)
+    mediator_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    link_token: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
+    linked_at: Mapped[datetime | None]
+    # On a mediator's row: the offline resident they are acting for right now.
+    acting_for_id: Mapped[int | None] = mapped_column(Integer)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -85,6 +96,18 @@ class User(Base):
     @property
     def role_names(self) -> set[str]:
         return {r.role for r in self.roles}
+
+    @property
+    def is_offline(self) -> bool:
+        """Registered by a mediator and not (yet) using Telegram themselves."""
+        return self.code is not None and self.telegram_id is None and self.deleted_at is None
+
+
+class Assisted:
+    """A row a mediator may create or change while acting for an offline resident: the session
+    stamps the mediator's id on it (storage/db.py, ``session.info["assisted_by"]``)."""
+
+    assisted_by: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)  # users.id
 
 
 class UserRole(Base):
@@ -113,7 +136,7 @@ class FsmRecord(Base):
 
 # --- Delivery engine (campaigns, their outbox and uploaded media) ---------------------------------
 
-from sqlalchemy import Boolean, Index, Integer, UniqueConstraint  # noqa: E402
+from sqlalchemy import Boolean, Index, UniqueConstraint  # noqa: E402
 
 
 class Campaign(Base):
@@ -192,7 +215,7 @@ class MediaFile(Base):
 from sqlalchemy import Float, Text  # noqa: E402
 
 
-class Report(Base):
+class Report(Assisted, Base):
     """A local problem reported by a resident; moderators triage it on a card in their group.
 
     Status: new -> accepted -> in_progress -> resolved, or rejected / duplicate / withdrawn;
@@ -321,7 +344,7 @@ class PollQuestion(Base):
     poll: Mapped[Poll] = relationship(back_populates="questions")
 
 
-class PollResponse(Base):
+class PollResponse(Assisted, Base):
     """One participant's answers to one poll.
 
     ``participant`` is a keyed hash of (poll, resident): the bot finds a resident's own answers
@@ -408,7 +431,7 @@ class Event(Base):
         primaryjoin="foreign(Event.org_id) == Organisation.id", lazy="selectin")
 
 
-class EventRsvp(Base):
+class EventRsvp(Assisted, Base):
     """One resident's answer to an event. ``status``: going | maybe | no | waitlist (waiting in
     order of ``waitlisted_at`` for a place). ``attended_at`` is set at check-in (once)."""
 
@@ -478,7 +501,7 @@ class OrgMember(Base):
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class Proposal(Base):
+class Proposal(Assisted, Base):
     """A project proposed by a resident (maybe on behalf of an organisation they represent).
 
     Status: submitted -> published -> review (by the municipality) -> accepted -> in_progress ->
@@ -516,7 +539,7 @@ class Proposal(Base):
     realised_at: Mapped[datetime | None]
 
 
-class ProposalSupport(Base):
+class ProposalSupport(Assisted, Base):
     """One resident supports one proposal (once; they can withdraw it)."""
 
     __tablename__ = "proposal_supports"

@@ -28,7 +28,7 @@ from storage.models import (
 )
 
 TOPICS = ("reports", "polls", "events", "proposals")
-GRANTABLE_ROLES = ("organizer", "moderator")
+GRANTABLE_ROLES = ("organizer", "moderator", "mediator")
 NAME_MAX = 64
 
 

@@ -1,4 +1,4 @@
-"""Admins grant and revoke organizer and moderator roles: by id, @username or a reply."""
+"""Admins grant and revoke organizer, moderator and mediator roles: by id, @username or a reply."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 router = Router(name="admin")
 router.message.filter(HasRole("admin"))
 
-USAGE = "/{cmd} organizer|moderator @username|id"
+USAGE = "/{cmd} organizer|moderator|mediator @username|id"
 
 
 async def _target(message: Message, session: AsyncSession, ref: str | None) -> User | None:
