@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.menus import publish_default_commands
-from bot.middlewares import ActingMiddleware, ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
+from bot.middlewares import ActingBanner, ActingMiddleware, ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
 from bot.scheduler import DUE_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
 from handlers import build_router
@@ -91,6 +91,7 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_url
         else AiohttpSession()
     )
+    session.middleware(ActingBanner())
     return Bot(
         token=settings.bot_token or "",
         session=session,

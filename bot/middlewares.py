@@ -8,6 +8,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
@@ -94,8 +97,25 @@ class UserMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-# The code of the offline resident a mediator is acting for during this update (for the banner).
+# The code of the offline resident a mediator is acting for during this update, and the
+# mediator's chat: the menu's first row and every message to that chat name the resident.
 acting_code: ContextVar[str | None] = ContextVar("acting_code", default=None)
+acting_chat: ContextVar[int | None] = ContextVar("acting_chat", default=None)
+
+
+class ActingBanner(BaseRequestMiddleware):
+    """Bot API requests: while a mediator acts for a resident, each text sent to (or edited in)
+    the mediator's chat starts with "🤝 Acting for M-4821", so no screen leaves it in doubt."""
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        code, chat = acting_code.get(), acting_chat.get()
+        if (code is not None and isinstance(method, SendMessage | EditMessageText) and method.chat_id == chat
+                and not method.entities):
+            banner = _("🤝 Acting for {code}").format(code=code)
+            if len(method.text) + len(banner) + 2 <= 4096:
+                method = method.model_copy(update={"text": f"{banner}\n\n{method.text}"})
+        return await make_request(bot, method)
 
 
 class ActingMiddleware(BaseMiddleware):
@@ -125,11 +145,12 @@ class ActingMiddleware(BaseMiddleware):
         data["mediator"], data["mediator_roles"] = user, data["roles"]
         data["user"], data["roles"] = resident, set(resident.role_names)
         session.info["assisted_by"], session.info["acting_for"] = user.id, resident.id
-        token = acting_code.set(resident.code)
+        token, chat_token = acting_code.set(resident.code), acting_chat.set(chat.id)
         try:
             return await handler(event, data)
         finally:
             acting_code.reset(token)
+            acting_chat.reset(chat_token)
             session.info.pop("assisted_by", None)
             session.info.pop("acting_for", None)
 

@@ -25,6 +25,7 @@ def build_router() -> Router:
         fallback,
         groups,
         guard,
+        mediators,
         moderation,
         orgs,
         polls,
@@ -42,6 +43,7 @@ def build_router() -> Router:
         *(
             _detached(r)
             for r in (
+                mediators.router,  # a mediator's commands also work while acting for a resident
                 guard.router,
                 registration.router,
                 profile.router,

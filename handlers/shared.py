@@ -212,12 +212,20 @@ MENU_PROPOSALS = N_("💡 Projects")
 
 
 def main_menu() -> ReplyKeyboardMarkup:
+    """While a mediator acts for a resident, its first row names the resident and stops it
+    (handlers/mediators)."""
+    from bot.middlewares import acting_code
+
+    keyboard = [
+        [KeyboardButton(text=_(MENU_REPORT)), KeyboardButton(text=_(MENU_PROPOSALS))],
+        [KeyboardButton(text=_(MENU_POLLS)), KeyboardButton(text=_(MENU_EVENTS))],
+        [KeyboardButton(text=_(MENU_PROFILE)), KeyboardButton(text=_(MENU_HELP))],
+    ]
+    code = acting_code.get()
+    if code:
+        keyboard.insert(0, [KeyboardButton(text=_("⏹ Stop acting for {code}").format(code=code))])
     return ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=_(MENU_REPORT)), KeyboardButton(text=_(MENU_PROPOSALS))],
-            [KeyboardButton(text=_(MENU_POLLS)), KeyboardButton(text=_(MENU_EVENTS))],
-            [KeyboardButton(text=_(MENU_PROFILE)), KeyboardButton(text=_(MENU_HELP))],
-        ],
+        keyboard=keyboard,
         resize_keyboard=True,
         is_persistent=True,
     )

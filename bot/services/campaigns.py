@@ -58,16 +58,14 @@ class Audience:
         return cls(**known)
 
 
-async def resolve_audience(session: AsyncSession, audience: Audience) -> list[int]:
-    """users.id of the residents the audience targets, in id order."""
+async def resolve_audience(session: AsyncSession, audience: Audience, *, reachable: bool = True) -> list[int]:
+    """users.id of the residents the audience targets, in id order: those we can write to, or
+    (``reachable=False``) also offline residents, for whom a mediator acts."""
     if not audience.residents:
         return []
-    query = select(User.id, User.topics).where(
-        User.registered_at.is_not(None),
-        User.deleted_at.is_(None),
-        User.telegram_id.is_not(None),
-        User.unreachable_at.is_(None),
-    )
+    query = select(User.id, User.topics).where(User.registered_at.is_not(None), User.deleted_at.is_(None))
+    if reachable:
+        query = query.where(User.telegram_id.is_not(None), User.unreachable_at.is_(None))
     if audience.districts:
         query = query.where(User.district.in_(audience.districts))
     if audience.languages:
@@ -91,12 +89,13 @@ async def resolve_audience(session: AsyncSession, audience: Audience) -> list[in
 
 
 async def in_audience(session: AsyncSession, audience_json: dict[str, Any] | None, user: User) -> bool:
-    """Whether this resident is in the audience (as it resolves now)."""
+    """Whether this resident is in the audience (as it resolves now; whether we can write to them
+    or not: an offline resident's mediator opens it for them)."""
     audience = Audience.from_json(audience_json)
     if audience.user_ids is not None and user.id not in audience.user_ids:
         return False
     audience.user_ids = [user.id]
-    return bool(await resolve_audience(session, audience))
+    return bool(await resolve_audience(session, audience, reachable=False))
 
 
 async def count_audience(session: AsyncSession, audience: Audience) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import polls as polls_service
 from bot.services.errors import DomainError
-from bot.services.users import clean_name
+from bot.services.users import TOPICS, clean_name
 from storage.models import (
     EventRsvp,
     GroupMember,
@@ -89,7 +89,7 @@ async def register(
     """A resident registered in person; the mediator read the consent text aloud (the caller asks)."""
     resident = User(
         telegram_id=None, display_name=clean_name(name), district=district, language=language,
-        topics=[], phone=clean_phone(phone), consent_at=now, registered_at=now,
+        topics=list(TOPICS), phone=clean_phone(phone), consent_at=now, registered_at=now,
         code=await _new_code(session), mediator_id=mediator.id,
     )
     session.add(resident)
@@ -168,15 +168,16 @@ async def acting(session: AsyncSession, mediator: User, roles: set[str]) -> Acti
     return Acting(target)
 
 
-async def erase(session: AsyncSession, target: User, poll_secret: bytes) -> None:
-    """On the resident's request: everything personal goes, as with /deleteme."""
+async def erase(session: AsyncSession, target: User, poll_secret: bytes) -> list[Report]:
+    """On the resident's request: everything personal goes, as with /deleteme. Returns the
+    reports whose moderators' cards showed the name (to be re-rendered)."""
     from bot.services import users as users_service
 
-    await users_service.erase_user(session, target, poll_secret)
-    target.phone = None
-    target.link_token = None
-    await session.execute(update(User).where(User.acting_for_id == target.id).values(acting_for_id=None))
+    named = await users_service.erase_user(session, target, poll_secret)
+    await session.execute(update(User).where(User.acting_for_id == target.id).values(acting_for_id=None)
+                          .execution_options(synchronize_session="fetch"))
     await session.flush()
+    return named
 
 
 # ------------------------------------------------------------------ linking a Telegram account

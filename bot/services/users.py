@@ -133,6 +133,11 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
             "first_contact_at": iso(user.created_at),
             "last_updated_at": iso(user.updated_at),
             "unreachable_since": iso(user.unreachable_at),
+            # registered in person by a community mediator (bot/services/mediators.py)
+            "resident_code": user.code,
+            "phone": user.phone,
+            "registered_by_mediator": user.mediator_id is not None,
+            "linked_to_telegram_at": iso(user.linked_at),
         },
         "roles": sorted(user.role_names),
         "conversation_in_progress": [{"state": r.state, "data": r.data} for r in fsm],
@@ -175,6 +180,8 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     user.telegram_id = None
     user.username = None
     user.display_name = None
+    user.phone = None
+    user.link_token = None
     user.topics = []
     user.consent_at = None
     user.unreachable_at = None
