@@ -124,11 +124,11 @@ async def resident(session: AsyncSession, actor: User, roles: set[str], ref: str
         code = normal_code(ref)
         found = await session.scalar(select(User).where(User.code == code)) if code else None
     if found is None or found.code is None or found.deleted_at is not None:
-        raise DomainError("unknown_code", code=ref if isinstance(ref, str) else "")
+        raise DomainError("unknown_code", ref=ref if isinstance(ref, str) else "")
     if not can_manage(actor, roles, found):
-        raise DomainError("not_yours", code=found.code)
+        raise DomainError("not_yours", ref=found.code)
     if found.telegram_id is not None:
-        raise DomainError("linked", code=found.code)
+        raise DomainError("linked", ref=found.code)
     return found
 
 

@@ -63,12 +63,13 @@ register(
 
 
 class IsMediator(BaseFilter):
-    """A mediator (or admin) by their own roles, also while acting for a resident."""
+    """A mediator (or admin) by their own roles, also while acting for a resident; with a row of
+    their own (an admin who never started the bot has none)."""
 
-    async def __call__(self, event: TelegramObject, roles: set[str] | None = None,
+    async def __call__(self, event: TelegramObject, roles: set[str] | None = None, user: User | None = None,
                       mediator_roles: set[str] | None = None) -> bool:
         own = mediator_roles if mediator_roles is not None else (roles or set())
-        return bool(own & {mediators_service.ROLE, "admin"})
+        return user is not None and bool(own & {mediators_service.ROLE, "admin"})
 
 
 class MedReg(StatesGroup):

@@ -17,7 +17,7 @@ def not_mediator() -> str:
 
 
 def error(exc: DomainError) -> str:
-    code = exc.params.get("code") or "—"
+    ref = str(exc.params.get("ref") or "—")
     return {
         "unknown_code": _("There is no resident with the code {code}. Check the code, or search by name in /residents."),
         "not_yours": _("{code} was registered by another mediator. You can act only for the residents you registered."),
@@ -27,8 +27,8 @@ def error(exc: DomainError) -> str:
         "name_empty": _("Please type the resident's name or nickname."),
         "name_too_long": _("That is too long: at most {max} characters, please."),
         "link_used": _("This link was already used. Ask your mediator for a new one."),
-    }.get(exc.code, _("That did not work. Please try again.")).format(code=esc(code), **{
-        k: v for k, v in exc.params.items() if k != "code"})
+    }.get(exc.code, _("That did not work. Please try again.")).format(code=esc(ref), **{
+        k: v for k, v in exc.params.items() if k != "ref"})
 
 
 def district_name(community: Community, code: str | None, locale: str) -> str:

@@ -1,6 +1,7 @@
 """Community mediators register residents without a smartphone and act for them (issue 10)."""
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select
@@ -97,3 +98,163 @@ async def test_mediator_files_reports_and_answers_a_poll_for_two_offline_residen
     async with harness.db() as s:
         report = await s.get(Report, number)
         assert report is not None and report.assisted_by is None and report.user_id == me.id
+
+
+async def test_mediators_see_and_act_only_for_their_own_residents(harness: Harness) -> None:
+    maria = await mediator(harness, 7001, "Maria")
+    petar = await mediator(harness, 7002, "Petar")
+    rada = await register_offline(maria, "Baba Rada")
+    rada_id = (await _user(harness, rada)).id
+
+    await petar.send(f"/act {rada}")
+    assert f"{rada} was registered by another mediator" in petar.last.text
+    await petar.send("/act M-0000")
+    assert "There is no resident with the code M-0000" in petar.last.text
+    await petar.send(rada)                                   # a typed code: the card, if it is theirs
+    assert "registered by another mediator" in petar.last.text
+    answer = await petar.press_data(f"md:a:{rada_id}:0")     # a forged "act for" button
+    assert answer is not None and "registered by another mediator" in answer["text"]
+    await petar.send("/residents")
+    assert "Nobody yet" in petar.last.text and rada not in petar.last.text
+
+    # a resident without the role: a polite refusal, for commands and forged buttons alike
+    anna = await register(harness, 7300, "Anna")
+    await anna.send("/residents")
+    assert "not available to you" in anna.last.text
+    answer = await anna.press_data(f"md:v:{rada_id}:0")
+    assert answer is not None and "only community mediators" in answer["text"]
+
+    # an admin sees everyone's residents, with whose they are
+    admin = await register(harness, ADMIN_ID, "Admin")
+    await admin.send("/residents")
+    assert rada in admin.last.text and "Baba Rada" in admin.last.text
+    await admin.press(admin.buttons()[0])
+    assert "Mediator: Maria" in admin.last.text
+
+    # the same person registered twice: a warning by name and district, before anything is saved
+    await petar.send("/newresident")
+    await petar.send("  baba   RADA ")
+    await petar.press("Ostriv (the Island)")
+    assert "already registered" in petar.last.text and rada in petar.last.text
+    assert petar.buttons() == ["Someone else: continue", "✖ Stop"]   # not his: no way to open her card
+    await petar.press("✖ Stop")
+    await maria.send("/newresident")
+    await maria.send("Baba Rada")
+    await maria.press("Ostriv (the Island)")
+    assert maria.buttons()[0] == f"Open {rada}"
+    await maria.press(f"Open {rada}")
+    assert "Baba Rada" in maria.last.text and "▶️ Act for them" in maria.buttons()
+    async with harness.db() as s:
+        assert len(list(await s.scalars(select(User).where(User.code.is_not(None))))) == 1
+
+
+async def test_role_revoked_while_acting_or_registering(harness: Harness) -> None:
+    maria = await mediator(harness, 7001, "Maria")
+    rada = await register_offline(maria, "Baba Rada")
+    admin = harness.user(ADMIN_ID, first_name="Admin", language_code="en")
+    await maria.send(f"/act {rada}")
+    await maria.send("/report")                             # half-way through a report for Rada
+    await admin.send("/revoke mediator 7001")
+    await maria.press("Street lighting")
+    assert f"no longer a mediator, so you stopped acting for {rada}" in maria.last.text
+    assert not any(b.startswith("⏹") for b in maria.reply_keyboard or [])
+    await maria.send("The lamp is broken")                 # the report step is gone, nothing is filed
+    async with harness.db() as s:
+        assert list(await s.scalars(select(Report))) == []
+        assert (await us.by_telegram_id(s, 7001)).acting_for_id is None  # type: ignore[union-attr]
+
+    await admin.send("/grant mediator 7001")
+    await maria.send("/newresident")
+    await maria.send("Ivan")
+    await admin.send("/revoke mediator 7001")
+    answer = await maria.press("Korabelnyi district")
+    assert answer is not None and "only community mediators" in answer["text"]
+    await maria.send("hello")                               # no wizard left waiting
+    async with harness.db() as s:
+        assert len(list(await s.scalars(select(User).where(User.code.is_not(None))))) == 1
+
+
+async def test_export_and_delete_an_offline_residents_data(harness: Harness) -> None:
+    maria = await mediator(harness, 7001, "Maria")
+    rada = await register_offline(maria, "Baba Rada", phone="088 123 4567")
+    await maria.send(f"/act {rada}")
+    await file_report(maria, text="The street lamp at Rozova 3 is broken")
+    await maria.send("/mydata")                             # acting: her data, not Maria's
+    data = json.loads(harness.fake.files[maria.last.file_id])  # type: ignore[index]
+    assert data["profile"]["resident_code"] == rada and data["profile"]["phone"] == "088 123 4567"
+    assert data["reports"][0]["description"] == "The street lamp at Rozova 3 is broken"
+    await maria.send(f"⏹ Stop acting for {rada}")
+
+    await maria.send(rada)
+    await maria.press("🗑 Delete")
+    assert "Delete everything we store about" in maria.last.text
+    await maria.press("🗑 Yes, delete their data")
+    assert f"{rada}: their personal data were deleted" in maria.last.text
+    async with harness.db() as s:
+        gone = await s.scalar(select(User).where(User.code == rada))
+        assert gone is not None and gone.display_name is None and gone.phone is None and gone.deleted_at
+    await maria.send(f"/act {rada}")
+    assert "There is no resident with the code" in maria.last.text
+
+
+async def test_an_offline_resident_links_their_own_telegram_account(harness: Harness) -> None:
+    maria = await mediator(harness, 7001, "Maria")
+    rada = await register_offline(maria, "Baba Rada", language="English")
+    await maria.send(f"/act {rada}")
+    number = await file_report(maria, text="The street lamp at Rozova 3 is broken")
+    await maria.send(f"⏹ Stop acting for {rada}")
+    await maria.send(rada)
+    await maria.press("🔗 Link their Telegram")
+    found = re.search(r"start=link_([\w-]+)", maria.last.text)
+    assert found is not None and maria.last.file_id       # the link, and its QR code to scan
+    token = found.group(1)
+
+    await maria.send(f"/start link_{token}")                # not on her own account
+    assert "the mediator's own account" in maria.last.text
+    phone = harness.user(7500, first_name="Rada", language_code="bg")
+    await phone.send(f"/start link_{token}")
+    assert rada in phone.last.text and "Baba Rada" in phone.last.text
+    await phone.press(phone.buttons()[0])                   # yes, it is me
+    assert "Your history is with you now" in phone.last.text   # in her language: English
+    assert "📝 Report a problem" in (phone.reply_keyboard or [])
+    assert f"{rada} linked their own Telegram account" in maria.last.text
+    await phone.send("/myreports")
+    assert f"#{number}" in phone.last.text
+
+    again = harness.user(7501, first_name="Someone")
+    await again.send(f"/start link_{token}")
+    assert "not valid any more" in again.last.text
+    await maria.send(f"/act {rada}")
+    assert "uses the bot themselves" in maria.last.text
+
+
+async def test_linking_to_an_account_that_registered_itself_keeps_one_answer_per_poll(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 7200)
+    harness.fake.group(ORGANIZERS_CHAT, "Organizers").add_member(org)
+    ivan_phone = await register(harness, 7600, "Ivan")
+    maria = await mediator(harness, 7001, "Maria")
+    ivan = await register_offline(maria, "Ivan", language="English")
+    poll_id = await create_single_poll(harness, org)
+    await ivan_phone.press("Online", message=poll_message(ivan_phone))
+    await maria.send(f"/act {ivan}")
+    await maria.send("📊 Polls")
+    await maria.press(maria.buttons()[0])
+    await maria.press("City library", message=poll_message(maria))
+    number = await file_report(maria, text="The bench on Lipova is broken")
+    await maria.send(f"⏹ Stop acting for {ivan}")
+    await maria.send(ivan)
+    await maria.press("🔗 Link their Telegram")
+    token = re.search(r"start=link_([\w-]+)", maria.last.text).group(1)  # type: ignore[union-attr]
+
+    await ivan_phone.send(f"/start link_{token}")
+    await ivan_phone.press(ivan_phone.buttons()[0])
+    assert "Your history is with you now" in ivan_phone.last.text
+    async with harness.db() as s:
+        me = await us.by_telegram_id(s, 7600)
+        report = await s.get(Report, number)
+        assert me is not None and report is not None and report.user_id == me.id
+        responses = list(await s.scalars(select(PollResponse).where(PollResponse.poll_id == poll_id)))
+        assert len(responses) == 1                           # his own answer stays, counted once
+        offline = await s.scalar(select(User).where(User.code == ivan))
+        assert offline is not None and offline.deleted_at is not None and offline.display_name is None
