@@ -8,8 +8,11 @@ from sqlalchemy import select
 
 from bot.fakeapi import FakeUser
 from bot.services import users as us
-from storage.models import PollResponse, Report, User
-from tests.delivery_helpers import organizer, resident, tune
+from storage.models import EventRsvp, PollResponse, Proposal, ProposalSupport, Report, User
+from tests.delivery_helpers import Clock, organizer, resident, tune
+from tests.flows.test_events import NOW, create_event
+from tests.flows.test_proposals import card as proposal_card
+from tests.flows.test_proposals import open_in_list, propose
 from tests.flows.helpers import register
 from tests.flows.reports_helpers import file_report, moderator, moderators_group
 from tests.flows.test_polls import create_single_poll, poll_message
@@ -258,3 +261,40 @@ async def test_linking_to_an_account_that_registered_itself_keeps_one_answer_per
         assert len(responses) == 1                           # his own answer stays, counted once
         offline = await s.scalar(select(User).where(User.code == ivan))
         assert offline is not None and offline.deleted_at is not None and offline.display_name is None
+
+
+async def test_mediator_rsvps_and_supports_a_proposal_for_a_resident(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05, now=Clock(NOW))
+    group = moderators_group(harness)
+    olha = await moderator(harness, group, 7100, "Olha")
+    org = await organizer(harness, 7200)
+    harness.fake.group(ORGANIZERS_CHAT, "Organizers").add_member(org)
+    anna = await register(harness, 7300, "Anna")
+    number = await propose(anna)
+    await group.press(olha, "📣 Publish", message=proposal_card(group, number))
+    event_id = await create_event(harness, org)
+    maria = await mediator(harness, 7001, "Maria")
+    rada = await register_offline(maria, "Baba Rada", language="English")
+
+    await maria.send(f"/act {rada}")
+    await maria.send("📅 Events")
+    await maria.press(maria.buttons()[0])
+    event_card = next(m for m in reversed(maria.messages) if "Budget workshop" in m.text and m.buttons)
+    assert event_card.text.startswith(f"🤝 Acting for {rada}")
+    answer = await maria.press("✅ Going", message=event_card)
+    assert answer is not None and answer["text"] == "Saved: ✅ Going"
+    detail = await open_in_list(maria, "Benches")
+    answer = await maria.press("👍 Support", message=detail)
+    assert answer is not None and "1 supporter now" in answer["text"]
+    await maria.send(f"⏹ Stop acting for {rada}")
+
+    async with harness.db() as s:
+        me = await us.by_telegram_id(s, 7001)
+        offline = await s.scalar(select(User).where(User.code == rada))
+        assert me is not None and offline is not None
+        rsvp = await s.scalar(select(EventRsvp).where(EventRsvp.event_id == event_id))
+        support = await s.scalar(select(ProposalSupport).where(ProposalSupport.proposal_id == number))
+        assert rsvp is not None and rsvp.user_id == offline.id and rsvp.assisted_by == me.id
+        assert support is not None and support.user_id == offline.id and support.assisted_by == me.id
+        published = await s.get(Proposal, number)
+        assert published is not None and published.assisted_by is None  # Anna's own, whoever supports it
