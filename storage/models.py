@@ -450,6 +450,7 @@ class EventRsvp(Assisted, Base):
     checked_in_by: Mapped[str | None] = mapped_column(String(16))  # link | organizer
     feedback_score: Mapped[int | None] = mapped_column(Integer)
     feedback_comment: Mapped[str | None] = mapped_column(Text)
+    feedback_voice_file_id: Mapped[str | None] = mapped_column(String(255))  # a voice note instead of / besides it
 
 
 class EventQuestion(Base):
@@ -662,6 +663,8 @@ class DiscussionStatement(Base):
     moderated_by: Mapped[int | None] = mapped_column(BigInteger)
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # a resident's voice note; ``text`` stays empty until a moderator writes down what it says
+    voice_file_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class DiscussionParticipant(Base):

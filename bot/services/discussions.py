@@ -211,17 +211,36 @@ async def vote(session: AsyncSession, discussion: Discussion | None, statement_i
     return changed
 
 
+def voice_norm() -> str:
+    """The ``norm`` of a voice statement not yet written down: unique, and never that of a text
+    (``fold`` keeps words and spaces only), so it is no one's duplicate."""
+    return "voice:" + secrets.token_hex(8)
+
+
+async def _is_duplicate(session: AsyncSession, discussion_id: int, norm: str, but: int | None = None) -> bool:
+    query = select(DiscussionStatement.id).where(DiscussionStatement.discussion_id == discussion_id,
+                                                 DiscussionStatement.norm == norm)
+    if but is not None:
+        query = query.where(DiscussionStatement.id != but)
+    return await session.scalar(query.limit(1)) is not None
+
+
 async def submit(session: AsyncSession, discussion: Discussion | None, text: str | None, user: User, key: str,
-                 now: datetime) -> DiscussionStatement:
-    """A resident's own statement, pending until a moderator approves it. Raises DomainError:
-    unknown, closed, not_for_you, as clean_statement, duplicate, too_many."""
+                 now: datetime, voice_file_id: str | None = None) -> DiscussionStatement:
+    """A resident's own statement, pending until a moderator approves it: text, or a voice note
+    (``voice_file_id``; its text stays empty until a moderator writes down what it says, see
+    ``transcribe``). Raises DomainError: unknown, closed, not_for_you, as clean_statement,
+    duplicate, too_many."""
     discussion = check_open(discussion, now)
     if not await may_take_part(session, discussion, user, key):
         raise DomainError("not_for_you")
-    value = clean_statement(text)
-    norm = fold(value)
-    if await session.scalar(select(DiscussionStatement.id).where(
-            DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.norm == norm)):
+    if voice_file_id:
+        value, norm, voice_file_id = "", voice_norm(), voice_file_id[:255]
+    else:
+        value = clean_statement(text)
+        norm = fold(value)
+        voice_file_id = None
+    if await _is_duplicate(session, discussion.id, norm):
         raise DomainError("duplicate")
     pending = await session.scalar(select(func.count()).select_from(DiscussionStatement).where(
         DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.author_id == user.id,
@@ -229,7 +248,7 @@ async def submit(session: AsyncSession, discussion: Discussion | None, text: str
     if pending >= PENDING_MAX:
         raise DomainError("too_many", max=PENDING_MAX)
     found = DiscussionStatement(discussion_id=discussion.id, text=value, norm=norm, status="pending",
-                                author_id=user.id, created_at=now)
+                                author_id=user.id, created_at=now, voice_file_id=voice_file_id)
     try:
         async with session.begin_nested():
             session.add(found)
@@ -238,18 +257,28 @@ async def submit(session: AsyncSession, discussion: Discussion | None, text: str
     return found
 
 
+def needs_text(found: DiscussionStatement) -> bool:
+    """A voice statement whose words nobody has written down yet (others vote on text)."""
+    return bool(found.voice_file_id) and not found.text
+
+
 async def moderate(session: AsyncSession, statement_id: int, approve: bool, reason: str | None, by: int,
                    now: datetime) -> DiscussionStatement:
     """Approve or reject (with a reason code) a pending statement of an open discussion; of two
-    presses at once one wins. Raises DomainError: bad_statement, statement_done, closed."""
+    presses at once one wins. A voice statement is approved only once it has its text. Raises
+    DomainError: bad_statement, statement_done, closed, needs_text."""
     if not approve and reason not in REASONS:
         raise DomainError("bad_statement")
     pending = await session.get(DiscussionStatement, statement_id)
     if pending is not None and not is_open(await session.get(Discussion, pending.discussion_id), now):
         raise DomainError("closed")
+    if approve and pending is not None and pending.status == "pending" and needs_text(pending):
+        raise DomainError("needs_text")
+    conditions = [DiscussionStatement.id == statement_id, DiscussionStatement.status == "pending"]
+    if approve:  # never an empty statement, even if its text is being changed at this moment
+        conditions.append(DiscussionStatement.text != "")
     result = await session.execute(
-        update(DiscussionStatement)
-        .where(DiscussionStatement.id == statement_id, DiscussionStatement.status == "pending")
+        update(DiscussionStatement).where(*conditions)
         .values(status="approved" if approve else "rejected", reason=None if approve else reason,
                 moderated_at=now, moderated_by=by)
         .execution_options(synchronize_session=False))
@@ -258,8 +287,45 @@ async def moderate(session: AsyncSession, statement_id: int, approve: bool, reas
         raise DomainError("bad_statement")
     await session.refresh(found)
     if result.rowcount != 1:
+        if found.status == "pending":
+            raise DomainError("needs_text")
         raise DomainError("statement_done", status=found.status)
     return found
+
+
+async def transcribe(session: AsyncSession, statement_id: int, text: str | None, now: datetime) -> DiscussionStatement:
+    """What a moderator wrote down of a pending voice statement becomes its text (the same checks
+    as a typed statement; written again, it replaces the first). Raises DomainError:
+    bad_statement, statement_done, closed, as clean_statement, duplicate."""
+    found = await session.get(DiscussionStatement, statement_id)
+    if found is None or not found.voice_file_id:
+        raise DomainError("bad_statement")
+    if found.status != "pending":
+        raise DomainError("statement_done", status=found.status)
+    if not is_open(await session.get(Discussion, found.discussion_id), now):
+        raise DomainError("closed")
+    value = clean_statement(text)
+    norm = fold(value)
+    if await _is_duplicate(session, found.discussion_id, norm, but=found.id):
+        raise DomainError("duplicate")
+    try:
+        async with session.begin_nested():
+            result = await session.execute(
+                update(DiscussionStatement)
+                .where(DiscussionStatement.id == statement_id, DiscussionStatement.status == "pending")
+                .values(text=value, norm=norm).execution_options(synchronize_session=False))
+    except IntegrityError:  # the same words, saved at this moment for another statement
+        raise DomainError("duplicate") from None
+    await session.refresh(found)
+    if result.rowcount != 1:  # decided meanwhile
+        raise DomainError("statement_done", status=found.status)
+    return found
+
+
+async def by_card(session: AsyncSession, chat_id: int, message_id: int) -> DiscussionStatement | None:
+    """The statement whose moderators' card this message is."""
+    return await session.scalar(select(DiscussionStatement).where(
+        DiscussionStatement.card_chat_id == chat_id, DiscussionStatement.card_message_id == message_id).limit(1))
 
 
 async def pending_without_card(session: AsyncSession, now: datetime) -> list[DiscussionStatement]:
@@ -363,9 +429,11 @@ async def results(session: AsyncSession, discussion: Discussion, min_group: int)
 async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     """The statements this person wrote (their votes are not linked to them: see forget)."""
     rows = await session.execute(
-        select(DiscussionStatement.discussion_id, DiscussionStatement.text, DiscussionStatement.status)
+        select(DiscussionStatement.discussion_id, DiscussionStatement.text, DiscussionStatement.status,
+               DiscussionStatement.voice_file_id)
         .where(DiscussionStatement.author_id == user_id).order_by(DiscussionStatement.id))
-    return [{"discussion": did, "statement": text, "status": status} for did, text, status in rows]
+    return [{"discussion": did, "statement": text, "status": status, "voice_note": voice is not None}
+            for did, text, status, voice in rows]
 
 
 def news_key(statement_id: int) -> str:
@@ -375,8 +443,9 @@ def news_key(statement_id: int) -> str:
 
 async def forget(session: AsyncSession, user_id: int, secret: bytes) -> None:
     """On /deleteme: statements still waiting or rejected go; approved ones stay (others voted on
-    them) without their author; the messages that told them of a decision lose the text and the
-    recipient; every participant hash becomes a random one (the counts stay)."""
+    them) without their author and without their voice note (the written-down text stays); the
+    messages that told them of a decision lose the text and the recipient; every participant hash
+    becomes a random one (the counts stay)."""
     mine = list(await session.scalars(select(DiscussionStatement.id).where(DiscussionStatement.author_id == user_id)))
     for campaign_id in await session.scalars(select(Campaign.id).where(Campaign.key.in_([news_key(i) for i in mine]))):
         await cancel_campaign(session, campaign_id)
@@ -386,7 +455,7 @@ async def forget(session: AsyncSession, user_id: int, secret: bytes) -> None:
     await session.execute(delete(DiscussionStatement).where(
         DiscussionStatement.author_id == user_id, DiscussionStatement.status != "approved"))
     await session.execute(update(DiscussionStatement).where(DiscussionStatement.author_id == user_id)
-                          .values(author_id=None).execution_options(synchronize_session=False))
+                          .values(author_id=None, voice_file_id=None).execution_options(synchronize_session=False))
     ids = list(await session.scalars(select(Discussion.id)))
     keys = [participant_key(secret, did, user_id) for did in ids]
     for pid in (await session.scalars(select(DiscussionParticipant.id).where(

@@ -387,8 +387,9 @@ async def question_count(session: AsyncSession, event_id: int) -> int:
 
 
 async def feedback(session: AsyncSession, event: Event | None, user: User, *, score: int | None = None,
-                   comment: str | None = None, now: datetime) -> None:
-    """Raises DomainError: unknown_event, not_attended, bad_choice, too_long (limit)."""
+                   comment: str | None = None, voice_file_id: str | None = None, now: datetime) -> None:
+    """The rating, and a comment: written, or a voice note (kept by its Telegram ``file_id``).
+    Raises DomainError: unknown_event, not_attended, bad_choice, too_long (limit)."""
     if event is None:
         raise DomainError("unknown_event")
     row = await rsvp_of(session, event.id, user.id)
@@ -403,8 +404,37 @@ async def feedback(session: AsyncSession, event: Event | None, user: User, *, sc
         if len(comment) > COMMENT_MAX:
             raise DomainError("too_long", limit=COMMENT_MAX)
         row.feedback_comment = comment or None
+    if voice_file_id is not None:
+        row.feedback_voice_file_id = voice_file_id[:255] or None
     row.updated_at = now
     await session.flush()
+
+
+@dataclass
+class Comment:
+    """A feedback comment as organizers see it: without the name."""
+
+    score: int | None
+    text: str | None
+    voice_file_id: str | None
+
+
+COMMENTED = (EventRsvp.feedback_comment.is_not(None) | EventRsvp.feedback_voice_file_id.is_not(None))
+
+
+async def comment_count(session: AsyncSession, event_id: int) -> int:
+    """How many who came left a comment or a voice note."""
+    return await session.scalar(select(func.count()).select_from(EventRsvp).where(
+        EventRsvp.event_id == event_id, COMMENTED)) or 0
+
+
+async def comments(session: AsyncSession, event_id: int, limit: int = 50) -> list[Comment]:
+    """The latest feedback comments and voice notes of an event, newest first."""
+    rows = await session.execute(
+        select(EventRsvp.feedback_score, EventRsvp.feedback_comment, EventRsvp.feedback_voice_file_id)
+        .where(EventRsvp.event_id == event_id, COMMENTED)
+        .order_by(EventRsvp.updated_at.desc(), EventRsvp.id.desc()).limit(limit))
+    return [Comment(score, text, voice) for score, text, voice in rows]
 
 
 # ------------------------------------------------------------------ personal data
@@ -418,7 +448,8 @@ async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]
     ):
         out.append({"event": row.event_id, "title": title, "answer": row.status,
                     "attended_at": row.attended_at.isoformat() if row.attended_at else None,
-                    "feedback_score": row.feedback_score, "feedback_comment": row.feedback_comment})
+                    "feedback_score": row.feedback_score, "feedback_comment": row.feedback_comment,
+                    "feedback_voice_note": row.feedback_voice_file_id is not None})
     for event_id, text in await session.execute(
         select(EventQuestion.event_id, EventQuestion.text).where(EventQuestion.user_id == user_id)
     ):
@@ -429,9 +460,11 @@ async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]
 async def forget(session: AsyncSession, user_id: int, now: datetime) -> None:
     """On /deleteme: attendance and past answers stay in the counts (the name is gone with the
     profile); a place held for a coming event is freed (the next one waiting gets it); their
-    questions for speakers and feedback comments, which they wrote, are deleted."""
+    questions for speakers and feedback comments (written or voice notes), which they made, are
+    deleted."""
     await session.execute(delete(EventQuestion).where(EventQuestion.user_id == user_id))
-    await session.execute(update(EventRsvp).where(EventRsvp.user_id == user_id).values(feedback_comment=None))
+    await session.execute(update(EventRsvp).where(EventRsvp.user_id == user_id).values(
+        feedback_comment=None, feedback_voice_file_id=None))
     rows = list(await session.scalars(
         select(EventRsvp).join(Event, Event.id == EventRsvp.event_id).where(
             EventRsvp.user_id == user_id, EventRsvp.status.in_(("going", "waitlist", "maybe")),

@@ -2,9 +2,9 @@
 
 Residents get an invitation, then one statement at a time with Agree / Disagree / Pass (the
 message changes in place to the next one: fewer-voted statements first, never one they voted on
-or wrote), add their own statement (a moderator approves it first: handlers/discussions/
-moderation.py) and come back later with "Show me more" or /discussions. Organizers open a
-discussion with /newdiscussion and follow it with /discussions: agreement per statement, common
+or wrote), add their own statement, typed or as a voice note (a moderator approves it first, and
+writes down what a voice note says: handlers/discussions/moderation.py) and come back later with
+"Show me more" or /discussions. Organizers open a discussion with /newdiscussion and follow it with /discussions: agreement per statement, common
 ground, divisive statements, opinion groups, as text and a chart. Closing at the set time is the
 periodic check's (``close_due``), from the database, so a restart loses nothing.
 """
@@ -161,6 +161,24 @@ async def got_statement(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
     settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
 ) -> None:
+    await _submit(message, state, session, bot, user, settings, i18n, delivery, poll_secret)
+
+
+@residents.message(StateFilter(DiscText.statement), F.voice)
+async def got_voice_statement(
+    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
+    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
+) -> None:
+    """A voice note instead of text: kept by its file_id; a moderator writes down what it says."""
+    assert message.voice is not None
+    await _submit(message, state, session, bot, user, settings, i18n, delivery, poll_secret,
+                  voice_file_id=message.voice.file_id)
+
+
+async def _submit(
+    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
+    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes, voice_file_id: str | None = None,
+) -> None:
     from handlers.discussions.moderation import post_card
 
     if user is None or not user.is_registered:
@@ -169,7 +187,8 @@ async def got_statement(
     discussion = await service.get(session, valid_id((await state.get_data()).get("d") or 0) or 0)
     key = key_of(poll_secret, discussion.id, user) if discussion else ""
     try:
-        found = await service.submit(session, discussion, message.text, user, key, delivery.now())
+        found = await service.submit(session, discussion, message.text, user, key, delivery.now(),
+                                     voice_file_id=voice_file_id)
     except DomainError as exc:
         if exc.code not in TEXT_ERRORS:
             await state.clear()
@@ -178,7 +197,7 @@ async def got_statement(
     await session.commit()
     await state.clear()
     assert discussion is not None
-    await message.answer(texts.statement_sent())
+    await message.answer(texts.statement_sent(voice=voice_file_id is not None))
     await post_card(bot, session, found, discussion, settings, i18n)
     text, markup = await next_view(session, discussion, user, key, i18n.current_locale)
     await message.answer(text, reply_markup=markup)
@@ -186,7 +205,7 @@ async def got_statement(
 
 @residents.message(StateFilter(DiscText.statement), NOT_COMMAND)
 async def statement_expected(message: Message) -> None:
-    await message.answer(texts.statement_error(DomainError("empty")))
+    await message.answer(texts.statement_expected())
 
 
 @deeplinks.deeplink("discussion")

@@ -2,6 +2,11 @@
 author not named) with Approve / Reject, the reason picked from a list. The author is told of
 the decision in their own language through the delivery engine. The same people as for reports
 may act, checked on the server for every press; of two presses at once one wins.
+
+A statement sent as a voice note has the voice note itself as its card (sent by file_id, so no
+one's account shows; the card is its caption). Residents vote on text, so a moderator writes down
+what it says by replying to the card; that goes through the checks of a typed statement and
+becomes its text. Until then Approve refuses.
 """
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ import logging
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Message
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import BaseFilter
+from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,11 +32,12 @@ from handlers.discussions.keyboards import StmtCb
 from handlers.moderation import InModeratorsChat, can_moderate
 from handlers.polls import valid_id
 from handlers.polls.texts import pick
-from handlers.shared import close_buttons, edit_text
+from handlers.shared import close_buttons
 from storage.models import Discussion, DiscussionStatement, utcnow
 
 log = logging.getLogger(__name__)
 router = Router(name="discussions-moderation")
+router.message.filter(InModeratorsChat())
 router.callback_query.filter(InModeratorsChat())
 
 NEWS_KIND = "statement-news"
@@ -41,9 +48,24 @@ def _card(statement: DiscussionStatement, discussion: Discussion, settings: Sett
     locale = settings.default_locale
     with i18n.use_locale(locale):
         text = texts.card(discussion.id, pick(discussion.question, locale, discussion.default_locale),
-                          statement.text, statement.status, statement.reason, by)
+                          statement.text, statement.status, statement.reason, by, voice=bool(statement.voice_file_id))
         markup = keyboards.card(statement.id, view) if statement.status == "pending" else None
     return text, markup
+
+
+async def _edit(callback: CallbackQuery, text: str, markup: Any) -> None:
+    """Edit the pressed card in place: its text, or its caption when the card is a voice note."""
+    message = callback.message
+    if not isinstance(message, Message):
+        return
+    try:
+        if message.voice is not None:
+            await message.edit_caption(caption=text, reply_markup=markup)
+        else:
+            await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
 
 
 async def post_card(bot: Bot, session: AsyncSession, statement: DiscussionStatement, discussion: Discussion,
@@ -55,7 +77,10 @@ async def post_card(bot: Bot, session: AsyncSession, statement: DiscussionStatem
         return
     text, markup = _card(statement, discussion, settings, i18n)
     try:
-        card = await bot.send_message(chat_id, text, reply_markup=markup)
+        if statement.voice_file_id:  # by file_id: the resident's account does not show
+            card = await bot.send_voice(chat_id, statement.voice_file_id, caption=text, reply_markup=markup)
+        else:
+            card = await bot.send_message(chat_id, text, reply_markup=markup)
     except TelegramAPIError as exc:
         log.warning("Could not post the card of statement #%s: %s", statement.id, exc)
         return
@@ -92,7 +117,7 @@ async def card_button(
         return
     action = callback_data.a
     if action in ("no", "back") and found.status == "pending":
-        await edit_text(callback, *_card(found, discussion, settings, i18n, view="reasons" if action == "no" else "main"))
+        await _edit(callback, *_card(found, discussion, settings, i18n, view="reasons" if action == "no" else "main"))
         return
     by = callback.from_user.full_name
     try:
@@ -109,21 +134,79 @@ async def card_button(
                 callback_answer.text = texts.card_closed()
                 await close_buttons(callback)
                 return
+            if exc.code == "needs_text":
+                callback_answer.text = texts.needs_text()
+                return
             callback_answer.text = texts.card_done(found.status) if found.status != "pending" else texts.vote_error(
                 "bad_statement")
-        await edit_text(callback, *_card(found, discussion, settings, i18n, by="—"))
+        await _edit(callback, *_card(found, discussion, settings, i18n, by="—"))
         return
     if found.author_id is not None:
         await campaigns_service.create_campaign(
             session, kind=NEWS_KIND, key=service.news_key(found.id), audience=Audience(user_ids=[found.author_id]),
             payload={"question": discussion.question, "default_locale": discussion.default_locale,
-                     "text": found.text, "approved": found.status == "approved", "reason": found.reason})
+                     "text": found.text, "approved": found.status == "approved", "reason": found.reason,
+                     "voice": bool(found.voice_file_id)})
     await session.commit()
     if delivery is not None:
         delivery.wake()
     with i18n.use_locale(settings.default_locale):
         callback_answer.text = texts.saved()
-    await edit_text(callback, *_card(found, discussion, settings, i18n, by=by))
+    await _edit(callback, *_card(found, discussion, settings, i18n, by=by))
+
+
+class VoiceCardReply(BaseFilter):
+    """A reply to the card of a voice statement (not a command)."""
+
+    async def __call__(self, message: Message, session: AsyncSession, **kwargs: Any) -> bool | dict[str, Any]:
+        reply = message.reply_to_message
+        if reply is None or (message.text or "").startswith("/"):
+            return False
+        found = await service.by_card(session, message.chat.id, reply.message_id)
+        if found is None or not found.voice_file_id:
+            return False
+        return {"statement": found}
+
+
+@router.message(VoiceCardReply())
+async def written_down(
+    message: Message, statement: DiscussionStatement, bot: Bot, session: AsyncSession, roles: set[str],
+    settings: Settings, i18n: I18n, delivery: Any = None,
+) -> None:
+    """A moderator's reply to a voice statement's card: what it says, as its text. The card then
+    shows it (and Approve works)."""
+    with i18n.use_locale(settings.default_locale):
+        if not await can_moderate(bot, message.chat.id, message.from_user, roles):
+            await message.reply(texts.not_allowed())
+            return
+        if message.text is None:
+            await message.reply(texts.transcript_expected())
+            return
+        try:
+            found = await service.transcribe(session, statement.id, message.text,
+                                             delivery.now() if delivery else utcnow())
+        except DomainError as exc:
+            await session.rollback()
+            if exc.code == "statement_done":
+                await message.reply(texts.card_done(exc.params.get("status", "")))
+            elif exc.code == "closed":
+                await message.reply(texts.card_closed())
+            else:
+                await message.reply(texts.transcript_error(exc))
+            return
+        await session.commit()
+    discussion = await service.get(session, found.discussion_id)
+    if discussion is not None and found.card_chat_id is not None and found.card_message_id is not None:
+        text, markup = _card(found, discussion, settings, i18n)
+        try:
+            await bot.edit_message_caption(chat_id=found.card_chat_id, message_id=found.card_message_id,
+                                           caption=text, reply_markup=markup)
+        except TelegramAPIError as exc:  # "not modified" (the same words again), or the card is gone
+            log.info("Could not update the card of statement #%s: %s", found.id, exc)
+    try:
+        await bot.set_message_reaction(message.chat.id, message.message_id, [ReactionTypeEmoji(emoji="👍")])
+    except TelegramAPIError:
+        pass
 
 
 def render_news(ctx: RenderContext) -> Outgoing:

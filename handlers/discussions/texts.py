@@ -106,7 +106,17 @@ def ask_statement(question: str) -> str:
         _("✍️ Write your statement in one sentence (up to {max} characters), something others can agree "
           "or disagree with, e.g. «The park needs more lighting».").format(max=STATEMENT_MAX),
         _("A moderator checks it before others see it; your name is not shown. /cancel stops."),
+        voice_too(),
     ])
+
+
+def voice_too() -> str:
+    return _("🎤 Or record a voice note: a moderator writes down what it says.")
+
+
+def statement_expected() -> str:
+    """Neither text nor a voice note."""
+    return statement_error(DomainError("empty")) + "\n" + voice_too()
 
 
 def statement_error(exc: DomainError) -> str:
@@ -130,7 +140,10 @@ def statement_error(exc: DomainError) -> str:
     return vote_error(code)
 
 
-def statement_sent() -> str:
+def statement_sent(voice: bool = False) -> str:
+    if voice:
+        return _("Thank you! A moderator will listen to your voice note and write down what it says; "
+                 "you will hear when others can vote on it.")
     return _("Thank you! A moderator will check your statement; you will hear when others can vote on it.")
 
 
@@ -155,9 +168,13 @@ def news(payload: dict[str, Any], locale: str) -> str:
     if payload["approved"]:
         return _("✅ Your statement {statement} is now shown to others in the discussion «{question}».").format(
             statement=quote(payload["text"], STATEMENT_MAX), question=question)
+    if payload["text"] or not payload.get("voice"):
+        head = _("Your statement {statement} was not added to the discussion «{question}».").format(
+            statement=quote(payload["text"], STATEMENT_MAX), question=question)
+    else:  # a voice note nobody wrote down
+        head = _("Your voice statement was not added to the discussion «{question}».").format(question=question)
     return "\n".join([
-        _("Your statement {statement} was not added to the discussion «{question}».").format(
-            statement=quote(payload["text"], STATEMENT_MAX), question=question),
+        head,
         _("Reason: {reason}").format(reason=reason(payload["reason"])),
         _("You can write another one with /discussions."),
     ])
@@ -165,19 +182,57 @@ def news(payload: dict[str, Any], locale: str) -> str:
 
 # -- moderators ------------------------------------------------------------------------------------
 
+VOICE_QUESTION_SHOWN = 200  # the question on a voice card: its caption stays within 1024 characters
+
+
 def card(discussion_id: int, question: str, text: str, status: str, reason_code: str | None,
-         by: str | None) -> str:
-    lines = [_("💬 <b>New statement</b> for discussion #{id}").format(id=discussion_id),
-             _("Question: {question}").format(question=esc(question)), "", "<b>" + esc(text) + "</b>", ""]
+         by: str | None, voice: bool = False) -> str:
+    """A statement's card; ``voice``: the card is the resident's voice note, with this as its caption."""
+    if voice:
+        lines = [_("🎤 <b>New voice statement</b> for discussion #{id}").format(id=discussion_id),
+                 _("Question: {question}").format(question=esc(shorten(question, VOICE_QUESTION_SHOWN))), ""]
+    else:
+        lines = [_("💬 <b>New statement</b> for discussion #{id}").format(id=discussion_id),
+                 _("Question: {question}").format(question=esc(question)), ""]
+    if text:
+        lines += ["<b>" + esc(text) + "</b>", ""]
     if status == "approved":
         lines.append(_("✅ Approved by {name}: residents can vote on it.").format(name=esc(by or "—")))
     elif status == "rejected":
         lines.append(_("🚫 Rejected by {name}: {reason}. The author was told.").format(
             name=esc(by or "—"), reason=reason(reason_code)))
+    elif voice and not text:
+        lines.append(_("Residents vote on text: a moderator listens and writes down what it says, replying to "
+                       "this card with the statement in one sentence (up to {max} characters). Then approve it, "
+                       "or reject it with a reason (the author is told; their name is not shown here).").format(
+            max=STATEMENT_MAX))
     else:
+        if voice:
+            lines.append(_("🎤 Written down from this voice note (reply to the card again to correct it)."))
         lines.append(_("Approve it to show it to residents, or reject it with a reason (the author is told; "
                        "their name is not shown here)."))
     return "\n".join(lines)
+
+
+def needs_text() -> str:
+    return _("Write down what the voice note says first: reply to the card with the statement as text. "
+             "Then approve it.")
+
+
+def transcript_error(exc: DomainError) -> str:
+    """A moderator's written-down statement that cannot be taken (the same checks as a typed one)."""
+    if exc.code == "duplicate":
+        text = _("This statement is already in the discussion: reject the voice note as a repeat, "
+                 "or write it down differently.")
+    elif exc.code in ("empty", "html", "too_short", "too_long"):
+        text = statement_error(exc)
+    else:
+        return vote_error(exc.code)
+    return text + "\n" + _("Reply to the card again with the text.")
+
+
+def transcript_expected() -> str:
+    return _("Please reply to the card with the statement as text.")
 
 
 def card_closed() -> str:

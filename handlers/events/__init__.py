@@ -7,11 +7,13 @@ Reminders, the speakers' questions and the feedback question are due by the data
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -42,7 +44,7 @@ from handlers.events import keyboards, texts
 from handlers.events import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.events.keyboards import EvCb, EvOrgCb, NewEvCb
 from handlers.polls import valid_id
-from handlers.polls.texts import only_organizers, pick
+from handlers.polls.texts import only_organizers, pick, split
 from handlers.shared import (
     MENU_EVENTS,
     NOT_COMMAND,
@@ -61,6 +63,7 @@ register(
     CommandSpec("newevent", N_("Create an event"), ORGANIZING),
 )
 
+log = logging.getLogger(__name__)
 OWNER = "event"  # of the shared audience picker's buttons
 router, staff = role_routers("events", ORGANIZING, only_organizers,
                              EvOrgCb.filter(), NewEvCb.filter(), AudCb.filter(F.owner == OWNER),
@@ -240,8 +243,29 @@ async def got_text(message: Message, state: FSMContext, session: AsyncSession, u
     await message.answer(texts.question_saved() if asking else texts.comment_saved())
 
 
+@residents.message(StateFilter(EventText.comment), F.voice)
+async def got_voice_comment(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
+                            delivery: DeliveryEngine) -> None:
+    """A voice note instead of a written comment: kept by its file_id, sent to the organizers as voice."""
+    data = await state.get_data()
+    event = await events_service.get_event(session, int(data.get("event") or 0))
+    await state.clear()
+    if user is None or message.voice is None:
+        return
+    try:
+        await events_service.feedback(session, event, user, voice_file_id=message.voice.file_id, now=delivery.now())
+    except DomainError as exc:
+        await message.answer(texts.refusal(exc.code))
+        return
+    await session.commit()
+    await message.answer(texts.comment_saved())
+
+
 @residents.message(StateFilter(EventText.question, EventText.comment), NOT_COMMAND)
-async def text_expected(message: Message) -> None:
+async def text_expected(message: Message, state: FSMContext) -> None:
+    if await state.get_state() == EventText.comment.state:
+        await message.answer(texts.comment_expected())
+        return
     await message.answer(texts.text_error(DomainError("empty")))
 
 
@@ -339,9 +363,13 @@ async def organizer_button(
     if action == "d":
         tally = (await events_service.tallies(session, [event.id]))[event.id]
         questions = await events_service.question_count(session, event.id)
-        text = texts.details(events_service.event_json(event), tally, questions, locale, settings.tz)
+        comments = await events_service.comment_count(session, event.id)
+        text = texts.details(events_service.event_json(event), tally, questions, locale, settings.tz, comments)
         channel = publish_button(settings, "event", event.id) if event.starts_at <= now else None
-        await message.answer(text, reply_markup=keyboards.details(event.id, event.status == "cancelled", channel))
+        await message.answer(text, reply_markup=keyboards.details(event.id, event.status == "cancelled", channel,
+                                                                  comments))
+    elif action == "fb":
+        await _send_comments(bot, message, session, event.id, title)
     elif action == "qr":
         me = await bot.me()
         link = f"https://t.me/{me.username}?start=checkin_{event.checkin_token}"
@@ -392,6 +420,26 @@ async def organizer_button(
             await message.answer(texts.ask_title(language_name(locale)))
         else:
             await message.answer(texts.ask_capacity(), reply_markup=keyboards.no_limit("ecap"))
+
+
+VOICES_SENT = 10  # feedback voice notes sent per press of "Comments" (the newest)
+
+
+async def _send_comments(bot: Bot, message: Message, session: AsyncSession, event_id: int, title: str) -> None:
+    """The feedback comments in a message (split within Telegram's limit), then the voice notes
+    as voice messages, each sent by its file_id (no resident's account shows)."""
+    found = await events_service.comments(session, event_id)
+    voices = [c for c in found if c.voice_file_id][:VOICES_SENT]
+    thread = message.message_thread_id if message.is_topic_message else None
+    for part in split(texts.comments_list(title, found, len(voices))):
+        await message.answer(part)
+    for item in voices:
+        assert item.voice_file_id is not None
+        try:
+            await bot.send_voice(message.chat.id, item.voice_file_id, caption=texts.voice_caption(title, item.score),
+                                 message_thread_id=thread)
+        except TelegramAPIError as exc:  # a file_id Telegram no longer knows: the others still go
+            log.info("Could not send a feedback voice note of event #%s: %s", event_id, exc)
 
 
 async def _apply_change(message: Message, state: FSMContext, session: AsyncSession, delivery: DeliveryEngine,

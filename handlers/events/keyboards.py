@@ -27,8 +27,8 @@ class EvCb(CallbackData, prefix="ev"):
 
 class EvOrgCb(CallbackData, prefix="eo"):
     """An organizer's button: d details | qr check-in code | att who came | m mark (u = users.id) |
-    t change time | p change place | n change title | k change places | c cancel (asks) |
-    cy cancel, confirmed."""
+    fb feedback comments (voice notes as voice) | t change time | p change place | n change title |
+    k change places | c cancel (asks) | cy cancel, confirmed."""
 
     action: str
     id: int
@@ -85,8 +85,10 @@ def organizer_list(ids: Sequence[int]) -> InlineKeyboardMarkup | None:
     return grid([(f"📋 #{event_id}", EvOrgCb(action="d", id=event_id)) for event_id in ids], 4)
 
 
-def details(event_id: int, cancelled: bool, channel: InlineKeyboardButton | None = None) -> InlineKeyboardMarkup:
-    """``channel``: the button that publishes a summary to the public channel (after the start)."""
+def details(event_id: int, cancelled: bool, channel: InlineKeyboardButton | None = None,
+            comments: int = 0) -> InlineKeyboardMarkup:
+    """``channel``: the button that publishes a summary to the public channel (after the start);
+    ``comments``: how many feedback comments there are to read (and listen to)."""
     kb = InlineKeyboardBuilder()
     kb.button(text=_("📷 Check-in code"), callback_data=EvOrgCb(action="qr", id=event_id))
     kb.button(text=_("✅ Who came"), callback_data=EvOrgCb(action="att", id=event_id))
@@ -98,6 +100,8 @@ def details(event_id: int, cancelled: bool, channel: InlineKeyboardButton | None
         kb.button(text=_("✖ Cancel the event"), callback_data=EvOrgCb(action="c", id=event_id))
     if channel is not None and not cancelled:
         kb.add(channel)
+    if comments:
+        kb.button(text=texts.comments_button(comments), callback_data=EvOrgCb(action="fb", id=event_id))
     kb.adjust(2, 2, 2, 1, 1)
     return kb.as_markup()
 

@@ -146,7 +146,12 @@ def text_error(exc: DomainError) -> str:
 
 
 def ask_comment() -> str:
-    return _("Thank you! Anything to add? Write a comment, or tap “Skip”.")
+    return "\n".join([_("Thank you! Anything to add? Write a comment, or tap “Skip”."),
+                      _("🎤 You can also record a voice note: the organizers listen to it.")])
+
+
+def comment_expected() -> str:
+    return _("Please write your comment as text or record a voice note (or tap “Skip”).")
 
 
 def comment_saved() -> str:
@@ -206,14 +211,47 @@ def counts(tally: Any, event: dict[str, Any]) -> str:
     return text
 
 
-def details(event: dict[str, Any], tally: Any, questions: int, locale: str, tz: ZoneInfo) -> str:
+def details(event: dict[str, Any], tally: Any, questions: int, locale: str, tz: ZoneInfo, comments: int = 0) -> str:
     lines = [card(event, locale, tz), "", _("<b>Answers:</b> {counts}").format(counts=counts(tally, event))]
     if tally.feedback:
         lines.append(_("Feedback: {score} of 5 from {count}").format(
             score=fmt_number(round(tally.score, 1), locale), count=tally.feedback))
+    if comments:
+        lines.append(_("Comments (written or voice notes): {count}").format(count=comments))
     if questions:
         lines.append(_("Questions for the speakers so far: {count}").format(count=questions))
     return "\n".join(lines)
+
+
+COMMENT_SHOWN = 300  # characters of a written comment in the organizers' list
+
+
+def comments_button(count: int) -> str:
+    return _("💬 Comments ({count})").format(count=count)
+
+
+def comments_list(title: str, items: list[Any], voices_sent: int) -> str:
+    """The feedback comments, newest first, without names; voice notes follow as voice messages
+    (``voices_sent`` of them)."""
+    lines = [_("💬 <b>Comments</b> on {title}, newest first (names are not shown):").format(title=esc(title)), ""]
+    voices = 0
+    for item in items:
+        score = f"⭐ {item.score}/5 · " if item.score else ""
+        if item.text:
+            lines.append("• " + score + "«" + esc(shorten(" ".join(item.text.split()), COMMENT_SHOWN)) + "»")
+        if item.voice_file_id:
+            voices += 1
+            lines.append("• " + score + (_("🎤 a voice note (below)") if voices <= voices_sent else
+                                         _("🎤 a voice note (not sent here: too many)")))
+    if len(lines) == 2:
+        lines.append(_("No comments yet."))
+    return "\n".join(lines)
+
+
+def voice_caption(title: str, score: int | None) -> str:
+    if score:
+        return _("🎤 Feedback on {title}, rated {score} of 5").format(title=esc(title), score=score)
+    return _("🎤 Feedback on {title}").format(title=esc(title))
 
 
 def checkin_caption(link: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -33,6 +34,7 @@ CARS = "Build a car park by the river"
 ROAD = "Close the riverside road to cars on weekends"
 SELL = "Sell part of the park to a developer"
 TREES = "Plant trees & shade for kids (age < 12)"
+TRANSCRIPT = "By the river: shade & benches for kids < 12"  # a moderator's words for a voice note
 
 
 def plan(i: int) -> dict[str, str]:
@@ -303,3 +305,95 @@ async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Ha
         assert "library" not in str(news.payload) and news.audience["user_ids"] == []
         assert all(k not in keys_before or k.startswith("gone:")
                    for k in await s.scalars(select(DiscussionParticipant.participant)))
+
+
+async def test_a_voice_statement_is_written_down_by_a_moderator_before_anyone_votes_on_it(
+        harness: Harness) -> None:
+    tune(harness, time_scale=50, progress_interval=0.05)
+    group = moderators_group(harness)
+    mod = await moderator(harness, group, 7003, "Mira")
+    org = await organizer(harness, 8400)
+    for i in range(2):
+        await resident(harness, 8401 + i, "en")
+    anna, bohdan = harness.fake.user(8401), harness.fake.user(8402)
+    await org.send("/newdiscussion")
+    await org.send("Where should the new playground go?")
+    await org.send("Next to the school")
+    await org.send("In the park")
+    await org.press("✅ That's all")
+    await org.press("✅ Open it for 4 residents")                               # the moderator lives here too
+    await finished(harness, (await _campaign(harness, "discussion")).id)
+
+    # -- a voice note instead of text: pending, its text empty, the card is the voice note ----------
+    await take_part(anna)
+    await anna.press("✍️ Add my statement")
+    assert "record a voice note" in anna.last.text
+    voice = await anna.send_voice(duration=9)
+    assert "listen to your voice note" in "\n".join(m.text for m in anna.messages[-2:])
+    async with harness.db() as s:
+        statement = await s.scalar(select(DiscussionStatement).where(DiscussionStatement.seed.is_(False)))
+        assert statement is not None and statement.status == "pending" and statement.text == ""
+        assert statement.voice_file_id == voice.file_id
+    card = group.last
+    assert card.kind == "voice" and card.file_id == voice.file_id                 # sent by file_id
+    assert "New voice statement" in card.text and "discussion #1" in card.text and "R8401" not in card.text
+    assert "replying to this card" in card.text and group.buttons(card) == ["✅ Approve", "🚫 Reject"]
+
+    answer = await group.press(mod, "✅ Approve", message=card)                  # nothing to vote on yet
+    assert answer is not None and "Write down what the voice note says first" in answer["text"]
+    async with harness.db() as s:
+        assert (await s.get(DiscussionStatement, statement.id)).status == "pending"  # type: ignore[union-attr]
+
+    stranger = harness.fake.user(8500, first_name="Sly")
+    group.add_member(stranger)
+    await group.send(stranger, "Sell the whole park", reply_to=card)              # not a moderator: refused
+    assert "only moderators" in group.last.text
+    await group.send_photo(mod, reply_to=card)
+    assert "with the statement as text" in group.last.text
+    await group.send(mod, "Hi", reply_to=card)                                    # the checks of a typed one
+    assert "too short" in group.last.text and "Reply to the card again" in group.last.text
+    await group.send(mod, "<b>Shade</b> by the river", reply_to=card)
+    assert "plain text" in group.last.text
+    await group.send(mod, "next to the SCHOOL!", reply_to=card)
+    assert "already in the discussion" in group.last.text
+    async with harness.db() as s:
+        assert (await s.get(DiscussionStatement, statement.id)).text == ""  # type: ignore[union-attr]
+    reply = await group.send(mod, TRANSCRIPT, reply_to=card)
+    assert TRANSCRIPT in card.text and "Written down from this voice note" in card.text
+    assert [m.reactions for m in group.history if m.message_id == reply.message_id] == [
+        [{"type": "emoji", "emoji": "👍"}]]                                         # taken
+    assert card.kind == "voice" and group.buttons(card) == ["✅ Approve", "🚫 Reject"]
+
+    await group.press(mod, "✅ Approve", message=card)
+    assert "Approved by" in card.text and group.buttons(card) == []
+    await finished(harness, (await _campaign(harness, "statement-news")).id)
+    assert "is now shown to others" in anna.last.text
+    assert "By the river: shade &amp; benches for kids &lt; 12" in anna.last.html
+    await group.send(mod, "Something else entirely", reply_to=card)               # decided: no more changes
+    assert "Someone decided already: approved" in group.last.text
+
+    # -- the others vote on the written-down text ---------------------------------------------------
+    await take_part(bohdan)
+    seen = await vote_through(bohdan, {"Next to the school": "a", "In the park": "d", TRANSCRIPT: "a"})
+    assert sorted(seen) == [TRANSCRIPT, "In the park", "Next to the school"]
+    assert "You have voted on all 3 statements" in bohdan.last.text
+
+    # -- a voice note nobody wrote down can still be rejected -----------------------------------------
+    await take_part(anna)
+    await anna.press("✍️ Add my statement")
+    await anna.send_voice()
+    await group.press(mod, "🚫 Reject", message=group.last)
+    await group.press(mod, "Not about the question", message=group.last)
+    assert "Rejected by" in group.last.text
+    await finished(harness, (await _campaign(harness, "statement-news")).id)
+    assert "Your voice statement was not added" in anna.last.text
+
+    await anna.send("/mydata")
+    data = json.loads(harness.fake.files[anna.last.file_id])  # type: ignore[index]
+    assert [(x["status"], x["voice_note"]) for x in data["discussion_statements"]] == [
+        ("approved", True), ("rejected", True)]
+    await anna.send("/deleteme")
+    await anna.press("🗑 Yes, delete my data")
+    async with harness.db() as s:
+        kept = list(await s.scalars(select(DiscussionStatement).where(DiscussionStatement.seed.is_(False))))
+        assert [(x.text, x.author_id, x.voice_file_id) for x in kept] == [(TRANSCRIPT, None, None)]

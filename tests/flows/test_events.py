@@ -3,6 +3,7 @@ the test controls: answers, waitlist, calendar file, reminders across restarts, 
 feedback, changes and cancellation."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -165,6 +166,63 @@ async def test_answers_waitlist_calendar_reminders_checkin_and_feedback(harness:
     assert org.last.buttons == ["☑️ R6002"]                           # going or came, by name
     await org.press("☑️ R6002")                                       # undo by hand
     assert org.last.buttons == ["⬜ R6002"]
+
+
+async def test_voice_feedback_reaches_the_organizer_as_voice(harness: Harness) -> None:
+    clock = Clock(NOW)
+    tune(harness, time_scale=20, progress_interval=0.05, now=clock)
+    org = await organizer(harness, 6400)
+    for tg_id in (6401, 6402):
+        await resident(harness, tg_id)
+    a, b = harness.fake.user(6401), harness.fake.user(6402)
+    event_id = await create_event(harness, org, capacity=None)
+    for who in (a, b):
+        await who.press("✅ Going", message=card_of(who))
+    async with harness.db() as s:
+        token = (await s.get(Event, event_id)).checkin_token  # type: ignore[union-attr]
+    clock.set(START + timedelta(minutes=5))
+    for who in (a, b):
+        await who.send(f"/start checkin_{token}")
+    clock.set(START + timedelta(hours=4))
+    assert harness.app is not None
+    await harness.app.due_checks()
+    await all_sent(harness, "event-feedback")
+
+    await a.press(a.buttons(a.last)[3])                              # 4 of 5, then a voice note
+    assert "voice note" in a.last.text
+    await a.send_sticker()                                           # neither: a clear answer, still waiting
+    assert "as text or record a voice note" in a.last.text
+    voice = await a.send_voice(duration=7)
+    assert a.last.text == "✅ Thank you for your feedback!"
+    await b.press(b.buttons(b.last)[4])
+    await b.send("Great, <thanks> & more of it")
+    async with harness.db() as s:
+        rows = {r.user_id: r for r in await s.scalars(select(EventRsvp).where(EventRsvp.event_id == event_id))}
+        mine = next(r for r in rows.values() if r.feedback_voice_file_id)
+        assert mine.feedback_voice_file_id == voice.file_id and mine.feedback_comment is None
+        assert mine.feedback_score == 4
+
+    await org.send("/events")
+    await org.press(f"📋 #{event_id}")
+    assert "Comments (written or voice notes): 2" in org.last.text
+    await org.press("💬 Comments (2)")
+    listing, sent = org.messages[-2], org.last
+    assert "«Great, &lt;thanks&gt; &amp; more of it»" in listing.html and "R6401" not in listing.text
+    assert "🎤 a voice note (below)" in listing.text
+    assert sent.kind == "voice" and sent.file_id == voice.file_id     # the note itself, by file_id
+    assert "rated 4 of 5" in sent.text and "Budget workshop" in sent.text
+
+    await a.send("/mydata")
+    data = json.loads(harness.fake.files[a.last.file_id])  # type: ignore[index]
+    assert data["events"][0]["feedback_voice_note"] is True
+    await a.send("/deleteme")
+    await a.press("🗑 Yes, delete my data")
+    async with harness.db() as s:
+        assert await s.scalar(select(EventRsvp.feedback_voice_file_id).where(
+            EventRsvp.feedback_voice_file_id.is_not(None))) is None
+        assert await s.scalar(select(EventRsvp.feedback_score).where(EventRsvp.id == mine.id)) == 4  # the count stays
+    await org.press(f"📋 #{event_id}", message=org.messages[-4])
+    assert "Comments (written or voice notes): 1" in org.last.text
 
 
 def _last_startswith(who: FakeUser, prefix: str):  # type: ignore[no-untyped-def]

@@ -1,5 +1,6 @@
 """mediators: offline residents (code, mediator, phone, link token), acting, "assisted" marks
 
+Also voice notes as event feedback and as discussion statements (their file_id).
 Columns only, no foreign keys: on SQLite they are added without rebuilding any table.
 
 Revision ID: 0011
@@ -20,8 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('discussion_statements', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('voice_file_id', sa.String(length=255), nullable=True))
+
     with op.batch_alter_table('event_rsvps', schema=None) as batch_op:
         batch_op.add_column(sa.Column('assisted_by', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('feedback_voice_file_id', sa.String(length=255), nullable=True))
 
     with op.batch_alter_table('poll_responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('assisted_by', sa.Integer(), nullable=True))
@@ -72,4 +77,8 @@ def downgrade() -> None:
         batch_op.drop_column('assisted_by')
 
     with op.batch_alter_table('event_rsvps', schema=None) as batch_op:
+        batch_op.drop_column('feedback_voice_file_id')
         batch_op.drop_column('assisted_by')
+
+    with op.batch_alter_table('discussion_statements', schema=None) as batch_op:
+        batch_op.drop_column('voice_file_id')
