@@ -421,26 +421,29 @@ async def got_language(callback: CallbackQuery, callback_data: PickCb, state: FS
 
 
 @staff.message(StateFilter(MedReg.phone), F.text, NOT_COMMAND)
-async def got_phone(message: Message, state: FSMContext) -> None:
+async def got_phone(message: Message, state: FSMContext, i18n: I18n) -> None:
     try:
         phone = mediators_service.clean_phone(message.text)
     except DomainError as exc:
         await message.answer(texts.error(exc), reply_markup=keyboards.skip_phone())
         return
-    await _ask_consent(message, state, phone)
+    await _ask_consent(message, state, i18n, phone)
 
 
 @staff.callback_query(StateFilter(MedReg.phone), PickCb.filter(F.step == "md_phone"))
-async def skipped_phone(callback: CallbackQuery, state: FSMContext) -> None:
+async def skipped_phone(callback: CallbackQuery, state: FSMContext, i18n: I18n) -> None:
     await close_buttons(callback)
     if isinstance(callback.message, Message):
-        await _ask_consent(callback.message, state, None)
+        await _ask_consent(callback.message, state, i18n, None)
 
 
-async def _ask_consent(message: Message, state: FSMContext, phone: str | None) -> None:
+async def _ask_consent(message: Message, state: FSMContext, i18n: I18n, phone: str | None) -> None:
     await state.update_data(phone=phone)
     await state.set_state(MedReg.consent)
-    await message.answer(texts.consent_text(), reply_markup=keyboards.consent())
+    with i18n.use_locale((await state.get_data()).get("language") or i18n.current_locale):
+        aloud = texts.consent_aloud()
+    await message.answer(f"{texts.consent_heading()}\n\n{aloud}\n\n{texts.consent_question()}",
+                         reply_markup=keyboards.consent())
 
 
 @staff.callback_query(StateFilter(MedReg.consent), PickCb.filter(F.step == "md_consent"))

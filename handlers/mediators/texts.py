@@ -105,20 +105,27 @@ def ask_phone() -> str:
              "admins see it. Type it, or tap Skip.")
 
 
-def consent_text() -> str:
+def consent_heading() -> str:
+    return _("(5/5) <b>Read this aloud to them</b> (in their language):")
+
+
+def consent_aloud() -> str:
+    """Called in the resident's language."""
     return _(
-        "(5/5) <b>Read this aloud to them:</b>\n\n"
         "“We will keep your name, district, language and, if you gave it, your phone number, so that "
         "I can report problems, answer polls and sign you up for events for you. Organizers see only "
-        "figures, not your name. You can ask me at any time to show you or delete everything we keep.”\n\n"
-        "Did you read it to them, and do they agree?"
+        "figures, not your name. You can ask me at any time to show you or delete everything we keep.”"
     )
+
+
+def consent_question() -> str:
+    return _("Did you read it to them, and do they agree?")
 
 
 def registered(user: User) -> str:
     return _(
         "✅ Registered: <b>{code}</b> · {name}.\n\n"
-        "Write the code down for them: with it any mediator of yours finds them quickly."
+        "Write the code down for them: with it you find them quickly next time."
     ).format(code=user.code, name=esc(user.display_name or "—"))
 
 

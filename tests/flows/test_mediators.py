@@ -41,7 +41,8 @@ async def register_offline(med: FakeUser, name: str, *, district: str = "Ostriv 
         await med.send(phone)
     else:
         await med.press("Skip")
-    assert "Read this aloud" in med.last.text
+    assert "Read this aloud" in med.last.text       # in the mediator's language; what is read, in theirs
+    assert ("We will keep your name" in med.last.text) == (language == "English")
     await med.press("✅ I read it aloud; they agree")
     found = re.search(r"M-\d{4,6}", med.last.text)
     assert found is not None and "Registered" in med.last.text
@@ -224,7 +225,7 @@ async def test_an_offline_resident_links_their_own_telegram_account(harness: Har
     await phone.send("/myreports")
     assert f"#{number}" in phone.last.text
 
-    again = harness.user(7501, first_name="Someone")
+    again = harness.user(7501, first_name="Someone", language_code="en")
     await again.send(f"/start link_{token}")
     assert "not valid any more" in again.last.text
     await maria.send(f"/act {rada}")
