@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from storage.models import (
     Campaign,
@@ -26,6 +26,7 @@ from storage.models import (
     PollQuestion,
     PollResponse,
     Proposal,
+    ProposalSupport,
     Report,
     ReportEvent,
     User,
@@ -138,3 +139,59 @@ async def known_data(h: Harness, organizer_tg: int | None = None) -> dict[str, i
             s.add(PollAnswer(response_id=response.id, question_id=question.id, choice=1))
         await s.commit()
         return {"poll": poll.id, "held": held.id}
+
+
+MEDIATED = ("Halyna Offline", "Ivan Offline", "Olha Linked", "Maria Mediator", "Petro Mediator")
+
+
+async def mediated_data(h: Harness, ids: dict[str, int]) -> dict[str, int]:
+    """On top of known_data: two community mediators (registered in September) and the offline
+    residents they registered, with what they did for them, worked out by hand for November:
+
+    offline residents 3 at the end of November (Halyna in October; Ivan and Olha in November, and
+    Olha has linked her own Telegram account since; Zoya, registered in November, erased her data),
+    so residents 10 (5 + 2 mediators + 3), 5 new; assisted in November: 1 report (a withdrawn one
+    and an October one do not count), 1 poll answer (so 3 of 5 reached answered: 60%), 1 event
+    answer (Halyna came: participants 3, check-ins 4), 1 proposal, 1 support; 2 mediators active.
+    """
+    async with h.db() as s:
+        maria = User(telegram_id=7300, display_name=MEDIATED[3], username="maria_m", language="uk", district="ostriv",
+                     registered_at=at(9, 1), created_at=at(9, 1), consent_at=at(9, 1))
+        petro = User(telegram_id=7301, display_name=MEDIATED[4], language="uk", district="ostriv",
+                     registered_at=at(9, 1), created_at=at(9, 1), consent_at=at(9, 1))
+        s.add_all([maria, petro])
+        await s.flush()
+
+        def offline(name: str | None, code: str, mediator: User, registered: datetime, **more: object) -> User:
+            values: dict[str, object] = {"telegram_id": None, "language": "uk", "district": "ostriv",
+                                         "phone": "+380 50 123 45 67", **more}
+            row = User(display_name=name, topics=[], code=code, mediator_id=mediator.id, registered_at=registered,
+                       created_at=registered, consent_at=registered, **values)
+            s.add(row)
+            return row
+
+        halyna = offline(MEDIATED[0], "M-1001", maria, at(10, 25))
+        ivan = offline(MEDIATED[1], "M-1002", maria, at(11, 12), language="ru", district="tsentralnyi")
+        olha = offline(MEDIATED[2], "M-1003", petro, at(11, 14), telegram_id=7302, linked_at=at(11, 20))
+        offline(None, "M-1004", petro, at(11, 9), deleted_at=at(11, 21))  # erased: not counted
+        await s.flush()
+
+        for who, created, status in ((halyna, at(11, 12), "new"), (ivan, at(11, 13), "withdrawn"),
+                                     (halyna, at(10, 28), "new")):
+            s.add(Report(user_id=who.id, category="lighting", district=who.district, description="Dark street",
+                         status=status, created_at=created, updated_at=created, assisted_by=maria.id))
+        response = PollResponse(poll_id=ids["poll"], participant="p-offline", district="ostriv", language="uk",
+                                step=1, created_at=at(11, 3), completed_at=at(11, 3), assisted_by=maria.id)
+        s.add(response)
+        await s.flush()
+        question = await s.scalar(select(PollQuestion.id).where(PollQuestion.poll_id == ids["poll"]))
+        s.add(PollAnswer(response_id=response.id, question_id=question, choice=0))  # "Near the school"
+        s.add(EventRsvp(event_id=ids["held"], user_id=halyna.id, status="going", attended_at=at(11, 15),
+                        created_at=at(11, 14), updated_at=at(11, 14), assisted_by=maria.id))
+        s.add(Proposal(user_id=ivan.id, title="A bench by the bus stop", problem="No bench.", solution="A bench.",
+                       district="tsentralnyi", category="infrastructure", language="ru", status="submitted",
+                       created_at=at(11, 15), updated_at=at(11, 15), assisted_by=petro.id))
+        benches = await s.scalar(select(Proposal.id).where(Proposal.title == "Benches in the park"))
+        s.add(ProposalSupport(proposal_id=benches, user_id=halyna.id, created_at=at(11, 16), assisted_by=maria.id))
+        await s.commit()
+        return {"maria": maria.id, "petro": petro.id, "halyna": halyna.id, "ivan": ivan.id, "olha": olha.id}

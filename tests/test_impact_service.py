@@ -10,7 +10,7 @@ from bot.services import impact
 from bot.services.errors import DomainError
 from tests.delivery_helpers import organizer
 from tests.harness import Harness
-from tests.impact_data import NOW, PERIOD, at, known_data
+from tests.impact_data import NOW, PERIOD, at, known_data, mediated_data
 
 KYIV = ZoneInfo("Europe/Kyiv")
 
@@ -98,3 +98,28 @@ async def test_digest_sections_and_empty_ones_left_out(harness: Harness) -> None
     assert week["proposals"]["new"] == 2 and week["proposals"]["top"][0][1] == "Benches in the park"
     assert "held" not in week  # no event in that week
     assert "polls" not in quiet and "held" not in quiet
+
+
+async def test_offline_residents_count_everywhere_and_what_mediators_did_shows_apart(harness: Harness) -> None:
+    await organizer(harness, 7000)
+    await mediated_data(harness, await known_data(harness, organizer_tg=7000))
+    async with harness.db() as s:
+        period = impact.parse_period(PERIOD, NOW, KYIV, await impact.first_data(s))
+        f = await impact.figures(s, period, NOW)
+        october = await impact.figures(s, impact.parse_period("2026-10", NOW, KYIV), NOW)
+        week = await impact.digest(s, at(11, 10), at(11, 17), at(11, 17), min_group=1)
+        quiet = await impact.digest(s, at(7, 1), at(7, 8), at(7, 8), min_group=1)
+    # offline residents are residents and participants like anyone else (the erased one is not)
+    assert (f.residents_total, f.residents_new) == (10, 5)
+    assert ("tsentralnyi", 2) in f.by_district and ("ru", 1) in f.by_language
+    assert (f.events_held, f.participants, f.attendances) == (2, 3, 4)
+    assert (f.reports_received, f.proposals.proposed) == (4, 3)
+    assert (f.polls, f.poll_invited, f.poll_answered, f.participation) == (1, 5, 3, 0.6)  # reached by a mediator
+    a = f.assisted
+    assert (a.offline_total, a.offline_new) == (3, 2)
+    assert (a.reports, a.poll_answers, a.rsvps, a.proposals, a.supports, a.actions, a.mediators) == (1, 1, 1, 1, 1, 5, 2)
+    o = october.assisted
+    assert (o.offline_total, o.offline_new, o.reports, o.actions, o.mediators) == (1, 1, 1, 1, 1)
+    assert week["assisted"] == {"offline_new": 2, "reports": 1, "poll_answers": 0, "rsvps": 1, "proposals": 1,
+                                "supports": 1, "mediators": 2}
+    assert "assisted" not in quiet

@@ -4,6 +4,10 @@ CSV is UTF-8 with a byte order mark, so spreadsheet programs open Cyrillic corre
 data (a reporter's or author's name) is in admins' exports only, and a reporter's name only when
 they allowed moderators to see it; the others get the pseudonym or nothing. Times are ISO 8601
 in the community's time zone, with the offset.
+
+What a community mediator did for an offline resident is marked: an ``assisted`` column (yes/no)
+on reports and proposals, counts of assisted answers on events and polls, and a table of the
+offline residents themselves (their codes, never names or phones).
 """
 from __future__ import annotations
 
@@ -19,7 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.services.users import pseudonym
-from storage.models import Event, Organisation, Poll, Proposal, Report, ReportPhoto, User
+from storage.models import (
+    Event,
+    EventRsvp,
+    Organisation,
+    Poll,
+    PollResponse,
+    Proposal,
+    ProposalSupport,
+    Report,
+    ReportPhoto,
+    User,
+)
 
 BOM = "\ufeff"
 OPEN311_OPEN = ("new", "accepted", "in_progress", "reopened")
@@ -27,6 +42,10 @@ OPEN311_OPEN = ("new", "accepted", "in_progress", "reopened")
 
 def local(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
+
+
+def yes_no(value: object) -> str:
+    return "yes" if value else "no"
 
 
 @dataclass
@@ -78,7 +97,8 @@ async def reports(session: AsyncSession, community: Community, tz: ZoneInfo, loc
         select(ReportPhoto.report_id, func.count()).group_by(ReportPhoto.report_id))).all())
     people = await _people(session, {r.user_id for r in reports if r.user_id}) if personal else {}
     header = ["number", "created", "updated", "status", "category", "category_name", "district", "district_name",
-              "description", "address", "latitude", "longitude", "photos", "reason", "routed_to", "duplicate_of"]
+              "description", "address", "latitude", "longitude", "photos", "reason", "routed_to", "duplicate_of",
+              "assisted"]
     if personal:
         header.append("reporter")
     rows = []
@@ -87,7 +107,8 @@ async def reports(session: AsyncSession, community: Community, tz: ZoneInfo, loc
         row = [r.id, local(r.created_at, tz), local(r.updated_at, tz), r.status, r.category,
                category.name(locale) if category else r.category, r.district or "",
                community.district_name(r.district, locale) if r.district else "", r.description, r.address,
-               r.latitude, r.longitude, photos.get(r.id, 0), r.reason, r.routed_to, r.duplicate_of]
+               r.latitude, r.longitude, photos.get(r.id, 0), r.reason, r.routed_to, r.duplicate_of,
+               yes_no(r.assisted_by)]
         if personal:
             person = people.get(r.user_id or 0)
             row.append("" if person is None else (
@@ -103,7 +124,7 @@ async def proposals(session: AsyncSession, community: Community, tz: ZoneInfo, l
     people = await _people(session, {p.user_id for p in proposals if p.user_id}) if personal else {}
     header = ["number", "title", "status", "district", "district_name", "category", "budget", "supporters",
               "progress", "organisation", "problem", "proposal", "submitted", "published", "accepted", "realised",
-              "reason", "duplicate_of"]
+              "reason", "duplicate_of", "assisted"]
     if personal:
         header.append("author")
     rows = []
@@ -113,7 +134,7 @@ async def proposals(session: AsyncSession, community: Community, tz: ZoneInfo, l
                else "", p.category, p.budget, p.supporters, p.progress,
                (org.name.get(locale) or next(iter(org.name.values()), "")) if org else "", p.problem, p.solution,
                local(p.created_at, tz), local(p.published_at, tz), local(p.accepted_at, tz),
-               local(p.realised_at, tz), p.reason, p.duplicate_of]
+               local(p.realised_at, tz), p.reason, p.duplicate_of, yes_no(p.assisted_by)]
         if personal:
             person = people.get(p.user_id or 0)
             row.append((person.display_name or pseudonym(person)) if person else "")
@@ -128,8 +149,10 @@ async def events(session: AsyncSession, tz: ZoneInfo, locale: str) -> Table:
     items = list(await session.scalars(select(Event).order_by(Event.starts_at, Event.id)))
     tallies = await events_service.tallies(session, [e.id for e in items])
     orgs = {o.id: o for o in await session.scalars(select(Organisation))}
+    assisted = await _assisted_counts(session, EventRsvp, EventRsvp.event_id)
     header = ["number", "kind", "title", "starts", "ends", "place", "capacity", "status", "organisation", "going",
-              "maybe", "cannot", "waitlist", "attended", "walk_ins", "feedback_answers", "feedback_average"]
+              "maybe", "cannot", "waitlist", "attended", "walk_ins", "feedback_answers", "feedback_average",
+              "assisted_answers"]
     rows = []
     for e in items:
         t = tallies[e.id]
@@ -137,7 +160,8 @@ async def events(session: AsyncSession, tz: ZoneInfo, locale: str) -> Table:
         rows.append([e.id, e.kind, _pick(e.title, locale, e.default_locale), local(e.starts_at, tz),
                      local(e.ends_at, tz), e.venue or e.online_url or "", e.capacity, e.status,
                      _pick(org.name, locale, "") if org else "", t.going, t.maybe, t.no, t.waitlist, t.attended,
-                     t.walkin, t.feedback, round(t.score, 2) if t.score is not None else None])
+                     t.walkin, t.feedback, round(t.score, 2) if t.score is not None else None,
+                     assisted.get(e.id, 0)])
     return Table("events", header, rows)
 
 
@@ -147,15 +171,16 @@ async def poll_results(session: AsyncSession, community: Community, locale: str,
     included (only how many wrote one)."""
     from bot.services import polls as polls_service
 
-    header = ["poll", "title", "status", "participants", "question", "question_text", "kind", "answer", "group",
-              "answered", "count", "percent"]
+    header = ["poll", "title", "status", "participants", "assisted_participants", "question", "question_text",
+              "kind", "answer", "group", "answered", "count", "percent"]
     rows: list[list[Any]] = []
+    assisted = await _assisted_counts(session, PollResponse, PollResponse.poll_id)
     for poll in await session.scalars(select(Poll).order_by(Poll.id)):
         result = await polls_service.results(session, poll, min_group)
         title = _pick(poll.title, locale, poll.default_locale)
         for n, q in enumerate(result.questions, 1):
-            base = [poll.id, title, poll.status, result.participants, n, _pick(q.text, locale, poll.default_locale),
-                    q.kind]
+            base = [poll.id, title, poll.status, result.participants, assisted.get(poll.id, 0), n,
+                    _pick(q.text, locale, poll.default_locale), q.kind]
             if q.kind == "text":
                 rows.append([*base, "", "all", q.answered, q.answered, None])
                 continue
@@ -193,6 +218,34 @@ async def discussion_results(session: AsyncSession, locale: str, min_group: int)
                              t.agree, t.disagree, t.passed, round(100 * t.agree / t.votes, 1) if t.votes else None,
                              s.consensus, s.divisive])
     return Table("discussion results", header, rows)
+
+
+async def _assisted_counts(session: AsyncSession, model: Any, key: Any) -> dict[int, int]:
+    """How many of a table's rows a mediator made for an offline resident, per ``key`` (an event, a poll)."""
+    return {k: int(n) for k, n in await session.execute(
+        select(key, func.count()).where(model.assisted_by.is_not(None)).group_by(key))}
+
+
+async def offline_residents(session: AsyncSession, community: Community, tz: ZoneInfo, locale: str) -> Table:
+    """The residents community mediators registered in person: code, district, language, the day,
+    whether they linked their own Telegram account since, and how many things a mediator did for
+    them (reports, proposals, event answers, supports and answers to polls that are not anonymous:
+    an anonymous answer is linked to no one). No names, no phones: organizers read this."""
+    people = list(await session.scalars(select(User).where(
+        User.code.is_not(None), User.mediator_id.is_not(None), User.deleted_at.is_(None))
+        .order_by(User.registered_at, User.id)))
+    actions: dict[int, int] = {}
+    for model in (Report, Proposal, EventRsvp, ProposalSupport, PollResponse):
+        for user_id, n in await session.execute(
+                select(model.user_id, func.count()).where(  # type: ignore[attr-defined]
+                    model.assisted_by.is_not(None), model.user_id.is_not(None))  # type: ignore[attr-defined]
+                .group_by(model.user_id)):  # type: ignore[attr-defined]
+            actions[user_id] = actions.get(user_id, 0) + int(n)
+    header = ["code", "district", "district_name", "language", "registered", "linked", "assisted_actions"]
+    rows = [[u.code, u.district or "", community.district_name(u.district, locale) if u.district else "", u.language,
+             u.registered_at.astimezone(tz).date().isoformat() if u.registered_at else "",
+             yes_no(u.telegram_id is not None or u.linked_at is not None), actions.get(u.id, 0)] for u in people]
+    return Table("offline residents", header, rows)
 
 
 def _pick(texts: dict[str, Any], locale: str, default: str) -> str:

@@ -14,7 +14,13 @@ Definitions (the same in /stats, the digest and the council report):
   resolution); resolution time runs from the report to that resolution, first response from
   the report to the first moderator's action or message to the reporter;
 * poll participation: people who answered the polls that started in the period, out of those
-  the invitation reached.
+  the invitation reached and the offline residents a mediator asked in person (their answers are
+  marked assisted; they get no invitation, having no Telegram);
+* offline residents (registered in person by a community mediator, bot/services/mediators.py) are
+  residents like any other and counted in every figure above; ``assisted`` shows them apart:
+  how many there are, and what mediators did for them in the period (reports and proposals made
+  in it, not withdrawn; poll answers, event answers and supports given in it), by how many
+  different mediators (those who acted for someone or registered someone in the period).
 """
 from __future__ import annotations
 
@@ -44,6 +50,7 @@ from storage.models import (
     Poll,
     PollResponse,
     Proposal,
+    ProposalSupport,
     Report,
     ReportEvent,
     User,
@@ -165,6 +172,31 @@ async def first_data(session: AsyncSession) -> datetime | None:
 # -- impact figures --------------------------------------------------------------------------------
 
 
+ASSISTED_COUNTS = ("offline_new", "reports", "poll_answers", "rsvps", "proposals", "supports")
+
+
+@dataclass
+class Assisted:
+    """Participation with a community mediator's help (see the definitions above)."""
+
+    offline_total: int = 0  # offline residents registered by mediators, at the period's end
+    offline_new: int = 0  # of them registered in the period
+    reports: int = 0
+    poll_answers: int = 0
+    rsvps: int = 0
+    proposals: int = 0
+    supports: int = 0
+    mediators: int = 0  # different mediators active in the period
+
+    @property
+    def actions(self) -> int:
+        return self.reports + self.poll_answers + self.rsvps + self.proposals + self.supports
+
+    def counts(self) -> dict[str, int]:
+        """What was done in the period, by kind (registrations first), as the texts list them."""
+        return {name: getattr(self, name) for name in ASSISTED_COUNTS}
+
+
 @dataclass
 class Figures:
     period: Period
@@ -187,6 +219,7 @@ class Figures:
     polls: int = 0
     poll_invited: int = 0
     poll_answered: int = 0
+    assisted: Assisted = field(default_factory=Assisted)
 
     @property
     def participation(self) -> float | None:
@@ -243,6 +276,36 @@ async def _report_times(session: AsyncSession, period: Period) -> tuple[list[tim
     return resolution, first, len(resolution)
 
 
+# what a mediator may do for an offline resident, and when each was done
+ASSISTED_ROWS: tuple[tuple[str, Any, Any], ...] = (
+    ("reports", Report, Report.created_at), ("poll_answers", PollResponse, PollResponse.created_at),
+    ("rsvps", EventRsvp, EventRsvp.created_at), ("proposals", Proposal, Proposal.created_at),
+    ("supports", ProposalSupport, ProposalSupport.created_at),
+)
+
+
+async def assisted(session: AsyncSession, since: datetime, until: datetime) -> Assisted:
+    """Offline residents (at ``until``) and what mediators did for them in [since, until)."""
+    out = Assisted()
+    offline = (User.mediator_id.is_not(None), User.registered_at.is_not(None), User.deleted_at.is_(None),
+               User.registered_at < until)
+    out.offline_total = await session.scalar(select(func.count()).select_from(User).where(*offline)) or 0
+    registered = list(await session.execute(select(User.mediator_id, func.count()).where(
+        *offline, User.registered_at >= since).group_by(User.mediator_id)))
+    out.offline_new = sum(int(n) for _m, n in registered)
+    mediators = {m for m, _n in registered}
+    for name, model, when in ASSISTED_ROWS:
+        where = [model.assisted_by.is_not(None), when >= since, when < until]
+        if model in (Report, Proposal):
+            where.append(model.status != "withdrawn")
+        rows = list(await session.execute(select(model.assisted_by, func.count()).where(*where)
+                                          .group_by(model.assisted_by)))
+        setattr(out, name, sum(int(n) for _m, n in rows))
+        mediators.update(m for m, _n in rows)
+    out.mediators = len(mediators)
+    return out
+
+
 async def figures(session: AsyncSession, period: Period, now: datetime) -> Figures:
     out = Figures(period)
     start, end = period.start, period.end
@@ -289,6 +352,11 @@ async def figures(session: AsyncSession, period: Period, now: datetime) -> Figur
             Delivery.status == "sent")) or 0
         out.poll_answered = await session.scalar(select(func.count()).select_from(PollResponse).where(
             PollResponse.poll_id.in_(invited), PollResponse.completed_at.is_not(None))) or 0
+        # offline residents get no invitation: the mediator who asked them reached them
+        out.poll_invited += await session.scalar(select(func.count()).select_from(PollResponse).where(
+            PollResponse.poll_id.in_(invited), PollResponse.completed_at.is_not(None),
+            PollResponse.assisted_by.is_not(None))) or 0
+    out.assisted = await assisted(session, start, end)
     return out
 
 
@@ -418,6 +486,9 @@ async def digest(session: AsyncSession, since: datetime, until: datetime, now: d
     if new_proposals or top:
         out["proposals"] = {"new": len(new_proposals), "new_titles": [list(r) for r in new_proposals[:3]],
                             "top": [list(r) for r in top]}
+    helped = await assisted(session, since, until)
+    if helped.offline_new or helped.actions:
+        out["assisted"] = {**helped.counts(), "mediators": helped.mediators}
     return out
 
 

@@ -1,6 +1,7 @@
 """/export for organizers and admins: reports and proposals as CSV (opens in spreadsheet
 programs, Cyrillic included), and reports as Open311 GeoReport v2 JSON for a city's systems.
-Personal data only in admins' files (see bot.services.exports)."""
+Personal data only in admins' files (see bot.services.exports); the offline residents' table has
+codes, never names or phones."""
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ register(CommandSpec("export", N_("Export reports and proposals (CSV, Open311)")
 
 
 class ExportCb(CallbackData, prefix="ex"):
-    what: str  # reports | proposals | events | polls | discussions | open311
+    what: str  # reports | proposals | events | polls | discussions | offline | open311
     fmt: str = "csv"  # csv | xlsx
 
 
@@ -38,7 +39,8 @@ router, staff = role_routers("exports", frozenset({"organizer"}), _refusal, Expo
 
 
 TABLES = {"reports": N_("📝 Reports"), "proposals": N_("💡 Proposals"), "events": N_("📅 Events"),
-          "polls": N_("📊 Poll results"), "discussions": N_("💬 Discussions")}
+          "polls": N_("📊 Poll results"), "discussions": N_("💬 Discussions"),
+          "offline": N_("🤝 Offline residents")}
 
 
 def _keyboard() -> InlineKeyboardMarkup:
@@ -47,7 +49,7 @@ def _keyboard() -> InlineKeyboardMarkup:
         for fmt in ("csv", "xlsx"):
             kb.button(text=f"{_(label)} · {fmt.upper()}", callback_data=ExportCb(what=what, fmt=fmt))
     kb.button(text=_("🗺 Reports for city systems (Open311 JSON)"), callback_data=ExportCb(what="open311"))
-    kb.adjust(2, 2, 2, 2, 2, 1)
+    kb.adjust(*[2] * len(TABLES), 1)
     return kb.as_markup()
 
 
@@ -84,6 +86,8 @@ async def export_file(
             table = await exports_service.events(session, tz, locale)
         elif callback_data.what == "discussions":
             table = await exports_service.discussion_results(session, locale, settings.discussion_min_group)
+        elif callback_data.what == "offline":
+            table = await exports_service.offline_residents(session, community, tz, locale)
         else:
             table = await exports_service.poll_results(session, community, locale, settings.poll_min_group)
         write = exports_service.to_csv if callback_data.fmt == "csv" else exports_service.to_xlsx

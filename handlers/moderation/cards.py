@@ -93,6 +93,16 @@ async def reporter_label(session: AsyncSession, report: Report) -> str:
     return texts.reporter_label(user.display_name, user.username, alias, report.show_identity)
 
 
+async def mediator_label(session: AsyncSession, mediator_id: int | None) -> str | None:
+    """Who filed or submitted something for an offline resident (None: the resident themselves)."""
+    if mediator_id is None:
+        return None
+    mediator = await users_service.by_id(session, mediator_id)
+    if mediator is None:
+        return texts.mediator_label(None, None, f"R-{mediator_id}")
+    return texts.mediator_label(mediator.display_name, mediator.username, pseudonym(mediator))
+
+
 async def render_card(
     session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
     view: str = "main",
@@ -102,10 +112,11 @@ async def render_card(
     photo_ids = await reports_service.photos(session, report.id)
     duplicates = await reports_service.possible_duplicates(session, report)
     who = await reporter_label(session, report)
+    mediator = await mediator_label(session, report.assisted_by)
     with i18n.use_locale(locale):
         text = texts.card(
             report, community=community, locale=locale, tz=settings.tz, reporter=who,
-            photo_count=len(photo_ids), duplicates=duplicates, last=last,
+            photo_count=len(photo_ids), duplicates=duplicates, last=last, mediator=mediator,
         )
         markup = card_keyboard(report, view, community, locale)
     return text, markup

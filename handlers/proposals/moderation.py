@@ -34,6 +34,7 @@ from bot.services.errors import DomainError
 from bot.services.proposals import Actor
 from bot.services.users import pseudonym
 from handlers.moderation import InModeratorsChat, can_moderate
+from handlers.moderation.cards import mediator_label
 from handlers.proposals import keyboards, texts
 from handlers.proposals.keyboards import PModCb
 from handlers.shared import edit_card, publish_button
@@ -57,10 +58,11 @@ async def _render(session: AsyncSession, proposal: Proposal, settings: Settings,
     author = await users_service.by_id(session, proposal.user_id) if proposal.user_id else None
     org = await orgs_service.get(session, proposal.org_id) if proposal.org_id else None
     events = await proposals_service.history(session, proposal.id)
+    mediator = await mediator_label(session, proposal.assisted_by)
     with i18n.use_locale(locale):
         who = pseudonym(author) if author else "—"  # as for reports: no name, the minimum
         text = texts.card(proposal, events, community, locale, settings.tz, who,
-                          orgs_service.name_of(org, locale) or None)
+                          orgs_service.name_of(org, locale) or None, mediator)
         markup = keyboards.moderation(proposal, publish_button(settings, "proposal", proposal.id))
     return text, markup
 

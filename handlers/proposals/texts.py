@@ -256,11 +256,18 @@ def withdrawn() -> str:
 
 
 def card(p: Proposal, events: list[ProposalEvent], community: Community, locale: str, tz: ZoneInfo,
-         author: str, org_name: str | None) -> str:
+         author: str, org_name: str | None, mediator: str | None = None) -> str:
+    """The card in the moderators' group; ``mediator``: who submitted it for an offline resident
+    (HTML-escaped), when a mediator did."""
     lines = [
         _("💡 <b>Proposal #{number}</b> — {status}").format(number=p.id, status=status_name(p.status)),
         f"<b>{esc(p.title)}</b>",
         _("From: {who}").format(who=author + (f" · {esc(org_name)}" if org_name else "")),
+    ]
+    if mediator is not None:
+        lines.append(_("🤝 Submitted with a mediator's help for an offline resident (mediator: {name})").format(
+            name=mediator))
+    lines += [
         _("District: {district}").format(district=esc(district_name(community, p.district, locale))),
         _("Kind: {category}").format(category=category_name(p.category)),
         _("Estimated budget: {budget}").format(budget=budget_text(p.budget, locale)),

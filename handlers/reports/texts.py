@@ -318,8 +318,10 @@ def card(
     photo_count: int,
     duplicates: list[int],
     last: ReportEvent | None,
+    mediator: str | None = None,
 ) -> str:
-    """The card in the moderators' group (always under 4096 characters)."""
+    """The card in the moderators' group (always under 4096 characters). ``mediator``: who filed
+    it for an offline resident (HTML-escaped), when a mediator did."""
     lines = [
         _("{icon} <b>Report #{number}</b> · {category}").format(
             icon=STATUS_ICONS.get(report.status, "📝"), number=report.id,
@@ -336,6 +338,8 @@ def card(
             count=photo_count))
     lines.append(_("📍 {place}").format(place=place(report.latitude, report.longitude, report.address)))
     lines.append(_("👤 {reporter}").format(reporter=reporter))
+    if mediator is not None:
+        lines.append(assisted_note(mediator))
     if duplicates:
         lines.append(_("⚠️ Possible duplicates: {numbers}").format(
             numbers=", ".join(f"#{n}" for n in duplicates)))
@@ -353,6 +357,16 @@ def card(
     if report.status == "duplicate" and report.duplicate_of:
         lines.append(_("Duplicate of #{number}").format(number=report.duplicate_of))
     return "\n".join(lines)[:4096]
+
+
+def assisted_note(mediator: str) -> str:
+    return _("🤝 Filed with a mediator's help for an offline resident (mediator: {name})").format(name=mediator)
+
+
+def mediator_label(name: str | None, username: str | None, pseudonym: str) -> str:
+    """A mediator as moderators see them: name and @username (escaped), or the pseudonym."""
+    handle = f"@{esc(username)}" if username else ""
+    return " ".join(filter(None, (esc(name or ""), handle))) or pseudonym
 
 
 def reporter_label(name: str | None, username: str | None, pseudonym: str, show: bool) -> str:

@@ -106,15 +106,17 @@ async def _send_figures(message: Message, asked: str, session: AsyncSession, set
     titles, album = texts.chart_titles(), []
     if f.by_district:
         bars = [(texts.resident_district(community, c, locale), n) for c, n in f.by_district[:12]]
-        album.append(("districts", charts.bar_chart(titles["districts"], bars)))
+        album.append(("districts", bars))
     if f.reports_by_category:
         bars = [(texts.category_name(community, c, locale), n) for c, n in f.reports_by_category[:12]]
-        album.append(("reports", charts.bar_chart(titles["reports"], bars)))
+        album.append(("reports", bars))
     p = f.proposals
     if p.proposed or p.accepted or p.realised:
-        bars = list(zip(texts.proposal_steps(), (p.proposed, p.accepted, p.realised), strict=True))
-        album.append(("proposals", charts.bar_chart(titles["proposals"], bars)))
-    photos = [InputMediaPhoto(media=BufferedInputFile(png, f"{name}.png"), caption=titles[name]) for name, png in album]
+        album.append(("proposals", list(zip(texts.proposal_steps(), (p.proposed, p.accepted, p.realised),
+                                            strict=True))))
+    # each chart carries its figures as text too, in its caption
+    photos = [InputMediaPhoto(media=BufferedInputFile(charts.bar_chart(titles[name], bars), f"{name}.png"),
+                              caption=texts.chart_caption(titles[name], bars, locale)) for name, bars in album]
     if len(photos) == 1:
         await message.answer_photo(photos[0].media, caption=photos[0].caption)
     elif photos:

@@ -29,8 +29,8 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-to
 .meta { color: #6b6b6b; } table { border-collapse: collapse; width: 100%; margin: 0.6em 0; }
 th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
 th { background: #eef3f9; } td.n { text-align: right; white-space: nowrap; }
-img { max-width: 100%; height: auto; } footer { margin-top: 3em; color: #6b6b6b; font-size: 0.9em; }
-@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table, img { break-inside: avoid; } }
+img { max-width: 100%; height: auto; } figure { margin: 0.6em 0; } footer { margin-top: 3em; color: #6b6b6b; font-size: 0.9em; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table, img, figure { break-inside: avoid; } }
 """
 
 
@@ -61,8 +61,12 @@ def _p(text: str, css: str = "") -> str:
     return f'<p class="{css}">{e(text)}</p>' if css else f"<p>{e(text)}</p>"
 
 
-def _chart(png: bytes, alt: str) -> str:
-    return f'<p><img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{e(alt)}"/></p>'
+def _chart(title_: str, bars: list[tuple[str, int]], locale: str) -> str:
+    """A bar chart with its figures written under it, so the picture is never their only place."""
+    png = charts.bar_chart(title_, bars)
+    figures = " · ".join(f"{name}: {fmt_number(value, locale)}" for name, value in bars)
+    return (f'<figure><img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{e(title_)}"/>'
+            f'<figcaption class="meta">{e(figures)}</figcaption></figure>')
 
 
 def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, now: datetime) -> bytes:
@@ -87,7 +91,7 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
                             [[texts.category_name(community, c, locale), texts.resident_district(community, d, locale),
                               n(k)] for c, d, k in data.hotspots], {2}))
         bars = [(texts.category_name(community, c, locale), v) for c, v in f.reports_by_category[:10]]
-        parts.append(_chart(charts.bar_chart(_("Reports by category"), bars), _("Reports by category")))
+        parts.append(_chart(_("Reports by category"), bars, locale))
     else:
         parts.append(_p(_('No reports in this period.')))
 

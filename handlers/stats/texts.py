@@ -12,7 +12,7 @@ from babel.dates import format_timedelta
 from bot.community import Community
 from bot.i18n import N_, esc, fmt_date, fmt_datetime, fmt_number, shorten
 from bot.services.errors import DomainError
-from bot.services.impact import Figures, Period
+from bot.services.impact import ASSISTED_COUNTS, Figures, Period
 from handlers.audience import language_name
 from handlers.polls.texts import pct, pick
 
@@ -97,6 +97,10 @@ def figure_lines(f: Figures, community: Community, locale: str) -> list[str]:
                  "👥 Residents: {total} registered ({new} new in this period)", f.residents_total).format(
             total=n(f.residents_total), new=n(f.residents_new)),
     ]
+    if f.assisted.offline_total:
+        lines.append("   " + ngettext("of them {count} offline resident, registered by a mediator",
+                                      "of them {count} offline residents, registered by mediators",
+                                      f.assisted.offline_total).format(count=n(f.assisted.offline_total)))
     if f.by_district:
         lines.append("   " + _("by district: {list}").format(list=_ranked(
             [(resident_district(community, c, locale), v) for c, v in f.by_district], locale)))
@@ -124,7 +128,41 @@ def figure_lines(f: Figures, community: Community, locale: str) -> list[str]:
             "📊 Polls: {count} run; participation {share} ({answered} of {invited} invited)", f.polls).format(
             count=n(f.polls), share=pct(min(f.poll_answered, f.poll_invited), f.poll_invited, locale),
             answered=n(min(f.poll_answered, f.poll_invited)), invited=n(f.poll_invited)))
+    if f.assisted.offline_new or f.assisted.actions:
+        lines.append(assisted_line(f.assisted.counts(), f.assisted.mediators, locale))
     return lines
+
+
+def assisted_list(counts: dict[str, int], locale: str) -> str:
+    """'2 offline residents registered, 1 report, 3 poll answers': the kinds that happened."""
+    parts = []
+    for kind, count in counts.items():
+        if not count:
+            continue
+        match kind:
+            case "offline_new":
+                text = ngettext("{count} offline resident registered", "{count} offline residents registered", count)
+            case "reports":
+                text = ngettext("{count} report", "{count} reports", count)
+            case "poll_answers":
+                text = ngettext("{count} poll answer", "{count} poll answers", count)
+            case "rsvps":
+                text = ngettext("{count} event answer", "{count} event answers", count)
+            case "proposals":
+                text = ngettext("{count} proposal", "{count} proposals", count)
+            case "supports":
+                text = ngettext("{count} proposal supported", "{count} proposals supported", count)
+            case _:
+                continue
+        parts.append(text.format(count=fmt_number(count, locale)))
+    return ", ".join(parts)
+
+
+def assisted_line(counts: dict[str, int], mediators: int, locale: str) -> str:
+    """Plain text: what community mediators did for offline residents (escape for HTML)."""
+    return ngettext("🤝 With a mediator's help: {list} ({count} mediator active)",
+                    "🤝 With a mediator's help: {list} ({count} mediators active)", mediators).format(
+        list=assisted_list(counts, locale), count=fmt_number(mediators, locale))
 
 
 def category_name(community: Community, code: str, locale: str) -> str:
@@ -149,6 +187,21 @@ def figures(f: Figures, community: Community, locale: str, tz: ZoneInfo) -> str:
 def chart_titles() -> dict[str, str]:
     return {"districts": _("Residents by district"), "reports": _("Reports by category"),
             "proposals": _("Proposals")}
+
+
+CAPTION_LIMIT = 1024  # of a photo's caption
+CAPTION_NAME = 60
+
+
+def chart_caption(title: str, bars: list[tuple[str, int]], locale: str) -> str:
+    """A chart's caption: its title and every figure it shows, as text (HTML-escaped), so the
+    picture is never the only place they are (a chart has at most 12 bars: this fits)."""
+    lines = [esc(title)] + [f"{esc(shorten(name, CAPTION_NAME))}: {fmt_number(value, locale)}"
+                            for name, value in bars]
+    while len("\n".join(lines)) > CAPTION_LIMIT - 2 and len(lines) > 2:  # only a safety net
+        lines.pop()
+        lines[-1] = "…"
+    return "\n".join(lines)
 
 
 def proposal_steps() -> list[str]:
@@ -267,6 +320,9 @@ def digest(payload: dict[str, Any], community: Community, locale: str, tz: ZoneI
         if proposals["top"]:
             lines.append(_("Most supported: {list}").format(list=" · ".join(
                 f"«{esc(short(t, 50))}» (#{i}) 👍 {n(s)}" for i, t, s in proposals["top"])))
+    if helped := data.get("assisted"):
+        counts = {k: int(helped.get(k) or 0) for k in ASSISTED_COUNTS}
+        lines += ["", esc(assisted_line(counts, int(helped.get("mediators", 0)), locale))]
     if len(lines) == 1:
         lines.append(_("Nothing new in this period."))
     text = "\n".join(lines)

@@ -129,3 +129,39 @@ def uk(h: Harness, msgid: str) -> str:
     text = h.app.i18n.gettext(msgid, locale="uk")
     assert text != msgid  # translated
     return text
+
+
+async def test_assisted_marks_and_the_offline_residents_table_without_names_or_phones(harness: Harness) -> None:
+    from tests.impact_data import MEDIATED, known_data, mediated_data
+
+    ids = await known_data(harness)
+    await mediated_data(harness, ids)
+    org = await organizer(harness, 6100)
+    await org.send("/export")
+    await org.press("🤝 Offline residents · CSV")
+    assert org.last.filename.startswith("hromada-offline-residents-")
+    raw = harness.fake.files[org.last.file_id].decode("utf-8-sig")  # type: ignore[index]
+    assert not any(name in raw for name in MEDIATED) and "+380" not in raw and "7302" not in raw
+    rows = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
+    assert list(rows[0]) == ["code", "district", "district_name", "language", "registered", "linked",
+                             "assisted_actions"]
+    assert [(r["code"], r["district"], r["language"], r["registered"], r["linked"], r["assisted_actions"])
+            for r in rows] == [("M-1001", "ostriv", "uk", "2026-10-25", "no", "4"),  # 2 reports, an RSVP, a support
+                               ("M-1002", "tsentralnyi", "ru", "2026-11-12", "no", "2"),  # a report, a proposal
+                               ("M-1003", "ostriv", "uk", "2026-11-14", "yes", "0")]  # the erased M-1004 is not there
+
+    await org.press("📝 Reports · CSV")
+    reports = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
+    assert [r["assisted"] for r in reports] == ["no"] * 5 + ["yes"] * 3
+    await org.press("💡 Proposals · XLSX")
+    sheet = load_workbook(io.BytesIO(harness.fake.files[org.last.file_id])).active  # type: ignore[index]
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assisted = cells[0].index("assisted")
+    assert [(row[1], row[assisted]) for row in cells[1:] if row[assisted] == "yes"] == [("A bench by the bus stop", "yes")]
+    assert sum(row[assisted] == "no" for row in cells[1:]) == 5
+    await org.press("📅 Events · CSV")
+    events = {r["number"]: r["assisted_answers"] for r in _csv(harness, org.last.file_id)}  # type: ignore[arg-type]
+    assert events[str(ids["held"])] == "1" and sum(int(v) for v in events.values()) == 1
+    await org.press("📊 Poll results · CSV")
+    results = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
+    assert {(r["participants"], r["assisted_participants"]) for r in results} == {("3", "1")}

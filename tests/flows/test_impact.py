@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from storage.models import Campaign
 from tests.delivery_helpers import Clock, finished, organizer, resident, tune
 from tests.harness import ORGANIZERS_CHAT, Harness
-from tests.impact_data import NOW, PEOPLE, known_data
+from tests.impact_data import MEDIATED, NOW, PEOPLE, at, known_data, mediated_data
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 
@@ -35,7 +35,12 @@ async def test_stats_text_and_charts_for_a_known_period(harness: Harness) -> Non
                  "📊 Polls: 1 run; participation 50% (2 of 4 invited)"):
         assert line in text, line
     charts = [m for m in org.messages if m.kind == "photo"]
-    assert [m.text for m in charts] == ["Residents by district", "Reports by category", "Proposals"]
+    assert [m.text.split("\n")[0] for m in charts] == ["Residents by district", "Reports by category", "Proposals"]
+    # every chart has its figures as text too: all of them, in its caption
+    assert charts[0].text.split("\n")[1:] == ["Ostriv (the Island): 2", "district not given: 1",
+                                              "Suburban communities: 1", "Tsentralnyi district: 1"]
+    assert charts[1].text.split("\n")[1:] == ["Roads and pavements: 2", "Street lighting: 1"]
+    assert charts[2].text.split("\n")[1:] == ["proposed: 2", "accepted: 3", "realised: 1"]
     assert all(harness.fake.files[m.file_id].startswith(b"\x89PNG") for m in charts)  # type: ignore[index]
     assert not any(name in text for name in PEOPLE)
 
@@ -93,6 +98,9 @@ async def test_council_report_is_a_well_formed_document_in_the_chosen_language(h
     assert "Trees & <shade> for the yard" in body                            # escaped, and read back as typed
     assert not any(name in body for name in PEOPLE)                          # no personal data
     assert raw.count(b"data:image/png;base64,") == 1                        # the chart is inside
+    caption = root.find(f".//{XHTML}figure/{XHTML}figcaption")              # with its figures as text
+    assert caption is not None and [part.split(": ")[1] for part in (caption.text or "").split(" · ")] == ["2", "1"]
+    assert (caption.text or "").startswith("Дороги")
 
     await org.send("/report_for_council 2026-07")                          # nothing happened then
     await org.press("English")
@@ -148,3 +156,35 @@ async def test_digest_daily_privately_and_weekly_to_the_group_once_across_restar
     await due()
     assert len([m for m in harness.fake.bot_messages(7000) if m.text.startswith("🗞")]) == 2
     assert len([m for m in harness.fake.bot_messages(ORGANIZERS_CHAT) if m.text.startswith("🗞")]) == 1
+
+
+async def test_stats_council_and_digest_show_what_mediators_did_for_offline_residents(harness: Harness) -> None:
+    tune(harness, now=Clock(NOW))
+    org = await organizer(harness, 7000)
+    await mediated_data(harness, await known_data(harness, organizer_tg=7000))
+    await org.send("/stats 2026-11")
+    text = next(m.text for m in org.messages if m.text.startswith("📈"))
+    for line in ("👥 Residents: 10 registered (5 new in this period)",
+                 "   of them 3 offline residents, registered by mediators",
+                 "📅 Events held: 2; participants: 3 different people (4 check-ins)",
+                 "📊 Polls: 1 run; participation 60% (3 of 5 invited)",
+                 "🤝 With a mediator's help: 2 offline residents registered, 1 report, 1 poll answer, 1 event answer, "
+                 "1 proposal, 1 proposal supported (2 mediators active)"):
+        assert line in text.split("\n"), line
+    assert not any(name in text for name in PEOPLE + MEDIATED)
+
+    await org.send("/report_for_council 2026-11")
+    await org.press("English")
+    body = "".join(ET.fromstring(harness.fake.files[org.last.file_id]).itertext())  # type: ignore[index]
+    assert "of them 3 offline residents, registered by mediators" in body and "(2 mediators active)" in body
+    assert not any(name in body for name in PEOPLE + MEDIATED)
+
+    assert harness.app is not None
+    from bot.services import impact
+    from handlers.stats import texts
+    async with harness.db() as s:
+        data = await impact.digest(s, at(11, 10), at(11, 17), at(11, 17), min_group=1)
+    with harness.app.i18n.context(), harness.app.i18n.use_locale("en"):
+        digest = texts.digest({"frequency": "weekly", "data": data}, harness.app.community, "en", harness.settings.tz)
+    assert ("🤝 With a mediator's help: 2 offline residents registered, 1 report, 1 event answer, 1 proposal, "
+            "1 proposal supported (2 mediators active)") in digest

@@ -346,3 +346,26 @@ async def test_deleteme_takes_the_name_off_the_cards(harness: Harness) -> None:
     card = card_of(group, number)
     assert "Anna" not in card.text and "anna6001" not in card.text.lower() and "R-" in card.text
     assert "Accepted" in card.text and "✅ Accept" not in card.buttons  # still the same report
+
+
+async def test_card_of_a_report_filed_by_a_mediator_says_so(harness: Harness) -> None:
+    from storage.models import User
+
+    group, anna, olha, _petro = await _setup(harness)
+    number = await file_report(anna)
+    assert "mediator" not in card_of(group, number).text
+    await register(harness, 6201, "Maria")
+    async with harness.db() as s:  # as if Maria, a community mediator, had filed it for an offline resident
+        mediator = await s.scalar(select(User).where(User.telegram_id == 6201))
+        assert mediator is not None
+        mediator.display_name = "Maria <Mediator>"
+        report = await s.get(Report, number)
+        assert report is not None
+        report.assisted_by = mediator.id
+        await s.commit()
+    await group.press(olha, "✅ Accept", message=card_of(group, number))
+    card = card_of(group, number)
+    assert ("🤝 Filed with a mediator's help for an offline resident (mediator: Maria <Mediator> @maria6201)"
+            in card.text.split("\n"))
+    assert "Anna" not in card.text and "Resident R-" in card.text  # the reporter stays as they chose
+    assert "Accepted" in card.text

@@ -375,3 +375,25 @@ async def test_list_pages_filters_and_order_by_support(harness: Harness) -> None
     await anna.press("🔎 Status")
     await anna.press("🎉 Realised")
     assert "No proposals here yet" in anna.last.text and "Ostriv (the Island), 🎉 Realised" in anna.last.text
+
+
+async def test_card_of_a_proposal_submitted_by_a_mediator_says_so(harness: Harness) -> None:
+    group = moderators_group(harness)
+    olha = await moderator(harness, group, 6101, "Olha")
+    anna = await register(harness, 6001, "Anna")
+    number = await propose(anna)
+    assert "mediator" not in card(group, number).text
+    async with harness.db() as s:  # as if a mediator without a name or username had submitted it for someone
+        mediator = User(telegram_id=6202, language="en", topics=[])
+        s.add(mediator)
+        await s.flush()
+        found = await s.get(Proposal, number)
+        assert found is not None
+        found.assisted_by = mediator.id
+        await s.commit()
+        mediator_id = mediator.id
+    await group.press(olha, "📣 Publish", message=card(group, number))
+    text = card(group, number).text
+    assert (f"🤝 Submitted with a mediator's help for an offline resident (mediator: R-{mediator_id})"
+            in text.split("\n"))
+    assert "From: R-" in text and "Anna" not in text
