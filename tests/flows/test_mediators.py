@@ -103,6 +103,19 @@ async def test_mediator_files_reports_and_answers_a_poll_for_two_offline_residen
         report = await s.get(Report, number)
         assert report is not None and report.assisted_by is None and report.user_id == me.id
 
+    # the moderators see which reports a mediator filed, and by whom
+    assisted = [m.text for m in group.messages
+                if "🤝 Filed with a mediator's help for an offline resident (mediator: Maria" in m.text]
+    assert len(assisted) == 2 and any("Rozova" in t for t in assisted) and any("Lipova 8" in t for t in assisted)
+    assert not any("fallen tree" in t for t in assisted)
+    # the organizer's figures count them apart
+    await org.send("/stats")
+    await org.press("Last 7 days")
+    figures = next(m.text for m in reversed(org.messages) if m.text.startswith("📈"))
+    assert "of them 2 offline residents, registered by mediators" in figures
+    assert "🤝 With a mediator's help: 2 offline residents registered, 2 reports, 2 poll answers (1 mediator active)" \
+        in figures
+
 
 async def test_mediators_see_and_act_only_for_their_own_residents(harness: Harness) -> None:
     maria = await mediator(harness, 7001, "Maria")
