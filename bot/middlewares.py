@@ -113,7 +113,8 @@ class ActingBanner(BaseRequestMiddleware):
         if (code is not None and isinstance(method, SendMessage | EditMessageText) and method.chat_id == chat
                 and not method.entities):
             banner = _("🤝 Acting for {code}").format(code=code)
-            if len(method.text) + len(banner) + 2 <= 4096:
+            # (an edit may start from the message's own text, which has it already)
+            if not method.text.startswith(banner) and len(method.text) + len(banner) + 2 <= 4096:
                 method = method.model_copy(update={"text": f"{banner}\n\n{method.text}"})
         return await make_request(bot, method)
 

@@ -80,7 +80,8 @@ async def test_mediator_files_reports_and_answers_a_poll_for_two_offline_residen
         assert f"You are acting for {code}" in maria.last.text
         assert maria.reply_keyboard is not None and maria.reply_keyboard[0] == f"⏹ Stop acting for {code}"
         number = await file_report(maria, text=f"The street lamp at {lamp} is broken")
-        assert maria.last.text.startswith(f"🤝 Acting for {code}")          # every screen says for whom
+        assert maria.last.text.startswith(f"🤝 Acting for {code}")          # every screen says for whom,
+        assert all(m.text.count("🤝 Acting for") == 1 for m in maria.messages[-8:])  # once, also when edited
         await maria.send("📊 Polls")
         await maria.press(maria.buttons()[0])
         await maria.press("City library", message=poll_message(maria))
