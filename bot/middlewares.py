@@ -132,8 +132,9 @@ class ActingMiddleware(BaseMiddleware):
         data["mediator"] = None
         data["mediator_roles"] = None
         user, chat = data.get("user"), data.get("event_chat")
-        if user is None or user.acting_for_id is None or chat is None or chat.type != "private":
-            return await handler(event, data)
+        if (user is None or user.acting_for_id is None or chat is None or chat.type != "private"
+                or not isinstance(event, Update) or (event.message is None and event.callback_query is None)):
+            return await handler(event, data)  # (the mediator blocking the bot is about the mediator)
         session: AsyncSession = data["session"]
         state = await mediators_service.acting(session, user, data["roles"])
         if state is None:
@@ -148,7 +149,9 @@ class ActingMiddleware(BaseMiddleware):
         session.info["assisted_by"], session.info["acting_for"] = user.id, resident.id
         token, chat_token = acting_code.set(resident.code), acting_chat.set(chat.id)
         try:
-            return await handler(event, data)
+            result = await handler(event, data)
+            await session.flush()  # marked while the session still knows for whom
+            return result
         finally:
             acting_code.reset(token)
             acting_chat.reset(chat_token)

@@ -61,3 +61,31 @@ def test_upgrade_downgrade_upgrade_without_drift(scratch_url: str) -> None:
     _in_thread(command.downgrade, alembic_config(scratch_url), "base")
     upgrade_sync(scratch_url)
     assert asyncio.run(_drift(scratch_url)) == []
+
+
+def test_adding_and_removing_columns_keeps_every_row(scratch_url: str) -> None:
+    """SQLite rebuilds a table to drop a column; the rows pointing at it (a resident's role) stay."""
+    from sqlalchemy import text
+
+    async def rows(sql: str) -> int:
+        engine = create_engine(scratch_url)
+        async with engine.begin() as conn:
+            found = (await conn.execute(text(sql))).scalar_one()
+        await engine.dispose()
+        return int(found)
+
+    async def seed() -> None:
+        engine = create_engine(scratch_url)
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO users (id, telegram_id, language, topics, created_at, updated_at) "
+                                    "VALUES (1, 111, 'en', '[]', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+            await conn.execute(text("INSERT INTO user_roles (user_id, role, granted_at) "
+                                    "VALUES (1, 'organizer', CURRENT_TIMESTAMP)"))
+        await engine.dispose()
+
+    cfg = alembic_config(scratch_url)
+    _in_thread(upgrade_sync, scratch_url, "0010")
+    asyncio.run(seed())
+    _in_thread(upgrade_sync, scratch_url, "head")
+    _in_thread(command.downgrade, cfg, "0010")
+    assert asyncio.run(rows("SELECT count(*) FROM user_roles")) == 1

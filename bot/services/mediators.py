@@ -16,10 +16,16 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import discussions as discussions_service
 from bot.services import polls as polls_service
 from bot.services.errors import DomainError
 from bot.services.users import TOPICS, clean_name
 from storage.models import (
+    Discussion,
+    DiscussionParticipant,
+    DiscussionStatement,
+    DiscussionVote,
+    EventQuestion,
     EventRsvp,
     GroupMember,
     Poll,
@@ -244,7 +250,26 @@ async def _merge(session: AsyncSession, old: User, new: User, secret: bytes) -> 
     groups = select(GroupMember.group_id).where(GroupMember.user_id == new.id)
     await session.execute(delete(GroupMember).where(GroupMember.user_id == old.id, GroupMember.group_id.in_(groups)))
     await session.execute(update(GroupMember).where(GroupMember.user_id == old.id).values(user_id=new.id))
-    # poll answers are found by a keyed hash of the person: re-key them
+    await session.execute(update(EventQuestion).where(EventQuestion.user_id == old.id).values(user_id=new.id))
+    await session.execute(update(DiscussionStatement).where(DiscussionStatement.author_id == old.id)
+                          .values(author_id=new.id))
+    # discussion votes and poll answers are found by a keyed hash of the person: re-key them
+    discussion_ids = list(await session.scalars(select(Discussion.id))) or [0]
+    new_dkeys = {did: discussions_service.participant_key(secret, did, new.id) for did in discussion_ids}
+    joined = set(await session.scalars(select(DiscussionParticipant.discussion_id).where(
+        DiscussionParticipant.participant.in_(list(new_dkeys.values())))))
+    old_dkeys = [discussions_service.participant_key(secret, did, old.id) for did in discussion_ids]
+    for participant in list(await session.scalars(select(DiscussionParticipant).where(
+            DiscussionParticipant.participant.in_(old_dkeys)))):
+        if participant.discussion_id in joined:
+            # they voted themselves too: their own votes stay, the mediator's go (and leave the counts)
+            for statement_id in await session.scalars(select(DiscussionVote.statement_id).where(
+                    DiscussionVote.participant_id == participant.id)):
+                await session.execute(update(DiscussionStatement).where(DiscussionStatement.id == statement_id)
+                                      .values(votes=DiscussionStatement.votes - 1))
+            await session.delete(participant)
+            continue
+        participant.participant = new_dkeys[participant.discussion_id]
     poll_ids = list(await session.scalars(select(Poll.id)))
     old_keys = [polls_service.participant_key(secret, pid, old.id) for pid in poll_ids]
     new_keys = {pid: polls_service.participant_key(secret, pid, new.id) for pid in poll_ids}

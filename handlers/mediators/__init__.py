@@ -126,10 +126,11 @@ async def revoked_mid_step(message: Message, state: FSMContext) -> None:
 
 
 @router.message(F.text.startswith("⏹"))
-async def stop(message: Message, session: AsyncSession, **data: Any) -> None:
+async def stop(message: Message, state: FSMContext, session: AsyncSession, **data: Any) -> None:
     me, _roles = _me(data)
     if me is None:
         return
+    await state.clear()  # a step half-done for the resident is not finished as the mediator
     target = await mediators_service.stop_acting(session, me)
     await session.commit()
     await message.answer(texts.acting_stopped(target.code if target else None), reply_markup=_menu_as(None))
@@ -304,6 +305,7 @@ async def on_resident(
         await session.commit()
         await edit_text(callback, texts.deleted(code), None)
         if acting_code.get() == code:  # they deleted the resident they were acting for
+            await state.clear()
             await message.answer(texts.acting_stopped(code), reply_markup=_menu_as(None))
     elif action == "k":
         token = await mediators_service.link_token(session, target)

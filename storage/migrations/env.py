@@ -28,6 +28,10 @@ async def _run_async(url: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # Batch mode rebuilds a table by dropping it: with foreign keys on, that would delete
+                # (or null) every row pointing at it. Off for the migration (outside a transaction).
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             await conn.run_sync(_configure)
             await conn.commit()
     finally:

@@ -8,8 +8,19 @@ from sqlalchemy import select
 
 from bot.fakeapi import FakeUser
 from bot.services import users as us
-from storage.models import EventRsvp, PollResponse, Proposal, ProposalSupport, Report, User
-from tests.delivery_helpers import Clock, organizer, resident, tune
+from storage.models import (
+    DiscussionParticipant,
+    DiscussionStatement,
+    EventRsvp,
+    PollResponse,
+    Proposal,
+    ProposalSupport,
+    Report,
+    User,
+)
+from tests.delivery_helpers import Clock, finished, organizer, resident, tune
+from tests.flows.test_discussions import _campaign as discussion_campaign
+from tests.flows.test_discussions import take_part, vote_through
 from tests.flows.test_events import NOW, create_event
 from tests.flows.test_proposals import card as proposal_card
 from tests.flows.test_proposals import open_in_list, propose
@@ -313,3 +324,52 @@ async def test_mediator_rsvps_and_supports_a_proposal_for_a_resident(harness: Ha
         assert support is not None and support.user_id == offline.id and support.assisted_by == me.id
         published = await s.get(Proposal, number)
         assert published is not None and published.assisted_by is None  # Anna's own, whoever supports it
+
+
+async def test_stopping_mid_step_leaves_nothing_half_done_for_the_mediator(harness: Harness) -> None:
+    maria = await mediator(harness, 7001, "Maria")
+    rada = await register_offline(maria, "Baba Rada")
+    await maria.send(f"/act {rada}")
+    await maria.send("/report")
+    await maria.press("Street lighting")
+    await maria.send("Rada's own problem at Rozova 3")
+    await maria.send(f"⏹ Stop acting for {rada}")
+    await maria.send("/cancel")
+    assert "nothing to cancel" in maria.last.text            # her report for Rada is not hers to finish
+    maria.block()                                             # and leaving the bot is about Maria, not Rada
+    await harness.fake.settle()
+    async with harness.db() as s:
+        assert list(await s.scalars(select(Report))) == []
+        offline = await s.scalar(select(User).where(User.code == rada))
+        assert offline is not None and offline.unreachable_at is None
+
+
+async def test_linking_keeps_one_set_of_discussion_votes(harness: Harness) -> None:
+    tune(harness, time_scale=50, progress_interval=0.05)
+    org = await organizer(harness, 8400)
+    ivan_phone = await register(harness, 7600, "Ivan")
+    maria = await mediator(harness, 7001, "Maria")
+    ivan = await register_offline(maria, "Ivan", language="English")
+    await org.send("/newdiscussion")
+    await org.send("Where should the new playground go?")
+    await org.send("Next to the school")
+    await org.send("In the park")
+    await org.press("✅ That's all")
+    await org.press(next(b for b in org.buttons() if b.startswith("✅ Open it")))
+    await finished(harness, (await discussion_campaign(harness, "discussion")).id)
+    await take_part(ivan_phone)
+    await vote_through(ivan_phone, {"Next to the school": "d", "In the park": "d"})   # his own votes
+    await maria.send(f"/act {ivan}")
+    await maria.send("/start discussion_1")
+    await vote_through(maria, {"Next to the school": "a", "In the park": "a"})
+    await maria.send(f"⏹ Stop acting for {ivan}")
+    await maria.send(ivan)
+    await maria.press("🔗 Link their Telegram")
+    token = re.search(r"start=link_([\w-]+)", maria.last.text).group(1)  # type: ignore[union-attr]
+    await ivan_phone.send(f"/start link_{token}")
+    await ivan_phone.press(ivan_phone.buttons()[0])
+    assert "Your history is with you now" in ivan_phone.last.text
+    async with harness.db() as s:
+        assert len(list(await s.scalars(select(DiscussionParticipant)))) == 1   # he counts once
+        votes = dict((await s.execute(select(DiscussionStatement.text, DiscussionStatement.votes))).all())
+        assert votes == {"Next to the school": 1, "In the park": 1}
