@@ -60,6 +60,16 @@ async def register_offline(med: FakeUser, name: str, *, district: str = "Ostriv 
     return found.group(0)
 
 
+async def link(med: FakeUser, code: str, phone: FakeUser) -> None:
+    """The mediator's 🔗 link, opened and confirmed on the resident's own phone."""
+    await med.send(code)
+    await med.press("🔗 Link their Telegram")
+    token = re.search(r"start=link_([\w-]+)", med.last.text).group(1)  # type: ignore[union-attr]
+    await phone.send(f"/start link_{token}")
+    await phone.press(phone.buttons()[0])
+    assert "Your history is with you now" in phone.last.text
+
+
 async def _user(h: Harness, code: str) -> User:
     async with h.db() as s:
         found = await s.scalar(select(User).where(User.code == code))
@@ -272,13 +282,7 @@ async def test_linking_to_an_account_that_registered_itself_keeps_one_answer_per
     await maria.press("City library", message=poll_message(maria))
     number = await file_report(maria, text="The bench on Lipova is broken")
     await maria.send(f"⏹ Stop acting for {ivan}")
-    await maria.send(ivan)
-    await maria.press("🔗 Link their Telegram")
-    token = re.search(r"start=link_([\w-]+)", maria.last.text).group(1)  # type: ignore[union-attr]
-
-    await ivan_phone.send(f"/start link_{token}")
-    await ivan_phone.press(ivan_phone.buttons()[0])
-    assert "Your history is with you now" in ivan_phone.last.text
+    await link(maria, ivan, ivan_phone)
     async with harness.db() as s:
         me = await us.by_telegram_id(s, 7600)
         report = await s.get(Report, number)
@@ -363,12 +367,7 @@ async def test_linking_keeps_one_set_of_discussion_votes(harness: Harness) -> No
     await maria.send("/start discussion_1")
     await vote_through(maria, {"Next to the school": "a", "In the park": "a"})
     await maria.send(f"⏹ Stop acting for {ivan}")
-    await maria.send(ivan)
-    await maria.press("🔗 Link their Telegram")
-    token = re.search(r"start=link_([\w-]+)", maria.last.text).group(1)  # type: ignore[union-attr]
-    await ivan_phone.send(f"/start link_{token}")
-    await ivan_phone.press(ivan_phone.buttons()[0])
-    assert "Your history is with you now" in ivan_phone.last.text
+    await link(maria, ivan, ivan_phone)
     async with harness.db() as s:
         assert len(list(await s.scalars(select(DiscussionParticipant)))) == 1   # he counts once
         votes = dict((await s.execute(select(DiscussionStatement.text, DiscussionStatement.votes))).all())
