@@ -33,6 +33,7 @@ from storage.models import (
     DiscussionVote,
     User,
 )
+from storage.queries import close_if_open
 
 QUESTION_MAX = 300
 STATEMENT_MIN = 5
@@ -392,15 +393,7 @@ async def due(session: AsyncSession, now: datetime) -> list[int]:
 
 async def close(session: AsyncSession, discussion_id: int, now: datetime) -> Discussion | None:
     """Close an open discussion; None if it was not open (closed by a tap or another run)."""
-    result = await session.execute(
-        update(Discussion).where(Discussion.id == discussion_id, Discussion.status == "open")
-        .values(status="closed", closed_at=now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        return None
-    found = await session.get(Discussion, discussion_id)
-    assert found is not None
-    await session.refresh(found)
-    return found
+    return await close_if_open(session, Discussion, discussion_id, now)
 
 
 # -- results -------------------------------------------------------------------------------------

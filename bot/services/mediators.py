@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import discussions as discussions_service
 from bot.services import polls as polls_service
 from bot.services.errors import DomainError
-from bot.services.users import TOPICS, clean_name
+from bot.services.users import TOPICS, clean_name, erase_user
 from storage.models import (
     Discussion,
     DiscussionParticipant,
@@ -177,9 +177,7 @@ async def acting(session: AsyncSession, mediator: User, roles: set[str]) -> Acti
 async def erase(session: AsyncSession, target: User, poll_secret: bytes) -> list[Report]:
     """On the resident's request: everything personal goes, as with /deleteme. Returns the
     reports whose moderators' cards showed the name (to be re-rendered)."""
-    from bot.services import users as users_service
-
-    named = await users_service.erase_user(session, target, poll_secret)
+    named = await erase_user(session, target, poll_secret)
     await session.execute(update(User).where(User.acting_for_id == target.id).values(acting_for_id=None)
                           .execution_options(synchronize_session="fetch"))
     await session.flush()

@@ -26,6 +26,7 @@ from bot.services.campaigns import Audience, cancel_campaign, create_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
 from storage.models import AppSecret, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
+from storage.queries import close_if_open
 
 KINDS = ("single", "multi", "scale", "text")
 CHOICE_KINDS = ("single", "multi")
@@ -496,16 +497,7 @@ async def due_polls(session: AsyncSession, now: datetime) -> list[int]:
 
 async def close_poll(session: AsyncSession, poll_id: int, now: datetime) -> Poll | None:
     """Close an open poll; None if it was not open (closed already, by a tap or another run)."""
-    result = await session.execute(
-        update(Poll).where(Poll.id == poll_id, Poll.status == "open").values(status="closed", closed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    poll = await session.get(Poll, poll_id)
-    assert poll is not None
-    await session.refresh(poll)
-    return poll
+    return await close_if_open(session, Poll, poll_id, now)
 
 
 async def poll_messages(session: AsyncSession, poll: Poll) -> dict[str, int]:
