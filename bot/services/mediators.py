@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import discussions as discussions_service
@@ -114,11 +114,20 @@ async def residents(
     session: AsyncSession, actor: User, roles: set[str], query: str | None = None, offset: int = 0,
 ) -> tuple[list[User], int]:
     """The offline residents the actor manages (newest first), optionally matching a name or code:
-    one page and the total."""
-    rows = list(await session.scalars(select(User).where(*_managed(actor, roles)).order_by(User.id.desc())))
-    if query:
-        code, wanted = normal_code(query), _same_name(query)
-        rows = [u for u in rows if u.code == code or wanted in _same_name(u.display_name or "")]
+    one page and the total. A page or a code is found by the database; a part of a name is
+    compared here (SQLite's lower() knows only ASCII, and names are Cyrillic)."""
+    where = _managed(actor, roles)
+    if not query:
+        total = await session.scalar(select(func.count()).select_from(User).where(*where)) or 0
+        page = await session.scalars(select(User).where(*where).order_by(User.id.desc()).offset(offset).limit(PAGE))
+        return list(page), total
+    code = normal_code(query)
+    if code:
+        rows = list(await session.scalars(select(User).where(*where, User.code == code)))
+    else:
+        wanted = _same_name(query)
+        rows = [u for u in await session.scalars(select(User).where(*where).order_by(User.id.desc()))
+                if wanted in _same_name(u.display_name or "")]
     return rows[offset:offset + PAGE], len(rows)
 
 

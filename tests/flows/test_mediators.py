@@ -372,3 +372,28 @@ async def test_linking_keeps_one_set_of_discussion_votes(harness: Harness) -> No
         assert len(list(await s.scalars(select(DiscussionParticipant)))) == 1   # he counts once
         votes = dict((await s.execute(select(DiscussionStatement.text, DiscussionStatement.votes))).all())
         assert votes == {"Next to the school": 1, "In the park": 1}
+
+
+async def test_residents_list_pages_and_finds_by_name_or_code(harness: Harness) -> None:
+    from bot.services import mediators as ms
+    from storage.models import utcnow
+
+    maria = await mediator(harness, 7001, "Maria")
+    rada = await register_offline(maria, "Баба Рада")
+    async with harness.db() as s:
+        me = await us.by_telegram_id(s, 7001)
+        assert me is not None
+        for n in range(8):
+            await ms.register(s, me, name=f"Neighbour {n}", district="ostriv", language="bg", phone=None, now=utcnow())
+        await s.commit()
+    await maria.send("/residents")
+    assert "9 people" in maria.last.text and "Neighbour 7" in maria.last.text and rada not in maria.last.text
+    await maria.press("▶️")                                   # the oldest one is on the second page
+    assert rada in maria.last.text and "Neighbour 7" not in maria.last.text
+    await maria.press("🔎 Find")
+    await maria.send("рада")                                  # part of a name, any case, Cyrillic
+    assert "1 person" in maria.last.text and rada in maria.last.text
+    await maria.send(f"/residents {rada.replace('-', '').lower()}")
+    assert "1 person" in maria.last.text and rada in maria.last.text
+    await maria.send("/residents Olga")
+    assert "Nobody matches" in maria.last.text
