@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.menus import publish_default_commands
-from bot.middlewares import ActingBanner, ActingMiddleware, ApologyMiddleware, DbSessionMiddleware, InFlight, UserMiddleware
+from bot.middlewares import ActingBanner, ActingMiddleware, ApologyMiddleware, InFlight, UserMiddleware
+from bot.updates import DeferredReplies, Poller, UpdatePath, UpdateUnit, deferred_wake, prepare_router
 from bot.scheduler import DUE_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
 from handlers import build_router
@@ -47,6 +50,8 @@ class App:
     inflight: InFlight
     background: list[asyncio.Task[None]] = field(default_factory=list)
     delivery: DeliveryEngine | None = None
+    path: UpdatePath | None = None  # the update path (bot.updates)
+    poller: Poller | None = None
     scheduler: Any = None  # AsyncIOScheduler: a trigger only (bot.scheduler)
     due_checks: Any = None  # polls to close, event reminders... that are due (also run by the scheduler)
 
@@ -55,6 +60,8 @@ class App:
             shutdown_scheduler(self.scheduler)
         if self.delivery is not None:
             await self.delivery.stop()  # finishes the sends in flight and records them
+        if self.path is not None:
+            await self.path.stop()
         for task in self.background:
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
@@ -92,6 +99,7 @@ def create_bot(settings: Settings) -> Bot:
         else AiohttpSession()
     )
     session.middleware(ActingBanner())
+    session.middleware(DeferredReplies())  # after the banner: what is kept already has it
     return Bot(
         token=settings.bot_token or "",
         session=session,
@@ -117,22 +125,28 @@ def create_dispatcher(
     i18n: I18n,
     community: Community,
     inflight: InFlight,
+    path: UpdatePath,
 ) -> Dispatcher:
     storage, isolation = _fsm(settings, sessionmaker)
-    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # aiogram's FSM middleware would read the state in a session of its own before ours: the
+    # update unit (bot.updates) takes its place, inside the update's session
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     dp["settings"] = settings
     dp["community"] = community
     dp["sessionmaker"] = sessionmaker
     dp.update.outer_middleware(inflight)
-    # Order matters: session -> user and roles -> locale -> apology (inside all of them) -> a
-    # mediator acting for a resident (the user changes, the locale stays the mediator's).
-    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    # Order matters: the unit of work (isolation lock, session, handled record, replies after the
+    # commit) -> user and roles -> locale -> apology (inside all of them) -> a mediator acting for
+    # a resident (the user changes, the locale stays the mediator's).
+    dp.update.outer_middleware(UpdateUnit(path, dp))
     dp.update.outer_middleware(UserMiddleware(settings))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n))
     dp.update.outer_middleware(ApologyMiddleware())
     dp.update.outer_middleware(ActingMiddleware())
     dp.callback_query.middleware(CallbackAnswerMiddleware())
-    dp.include_router(build_router())
+    router = build_router()
+    dp.include_router(router)
+    prepare_router(dp)
     return dp
 
 
@@ -143,12 +157,14 @@ async def build_app(settings: Settings) -> App:
     i18n = create_i18n(settings.default_locale)
     bot = create_bot(settings)
     inflight = InFlight()
-    dp = create_dispatcher(settings, sessionmaker, i18n, community, inflight)
-    app = App(settings, bot, dp, engine, sessionmaker, i18n, community, inflight)
+    path = UpdatePath(sessionmaker, bot)
+    dp = create_dispatcher(settings, sessionmaker, i18n, community, inflight, path)
+    app = App(settings, bot, dp, engine, sessionmaker, i18n, community, inflight, path=path)
     dp["app"] = app
     delivery = app.delivery = dp["delivery"] = DeliveryEngine(
         sessionmaker, bot, i18n, settings=settings, community=community
     )
+    delivery.wake = deferred_wake(delivery.wake)  # type: ignore[method-assign]  # after the update's commit
     scheduler = app.scheduler = create_scheduler(settings.tz)
     attach_delivery(scheduler, delivery)
 
@@ -190,6 +206,7 @@ async def build_app(settings: Settings) -> App:
         async with sessionmaker() as session:  # handlers get it as `poll_secret`
             dp["poll_secret"] = await load_secret(session, settings.secret_key)
         await publish_default_commands(bot, settings, i18n)
+        await path.start()
         await delivery.start()
         scheduler.start()
         await due_checks()  # what fell due while the bot was down is done now
@@ -201,56 +218,90 @@ async def build_app(settings: Settings) -> App:
 UPDATE_CONCURRENCY = 8  # below the database pool (10 + 10 overflow): an update may hold two connections
 
 
-async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks: bool = True) -> None:
-    """Long polling until SIGTERM/SIGINT (or stop_polling), then drain in-flight updates."""
+async def run_polling(app: App, *, handle_signals: bool = True) -> None:
+    """Long polling (bot.updates.Poller) until SIGTERM/SIGINT (or ``app.poller.stop()``), then
+    the running updates finish and Telegram is told which are done."""
+    import signal
+
+    poller = app.poller = Poller(app.dp, app.bot, concurrency=UPDATE_CONCURRENCY,
+                                 allowed_updates=app.dp.resolve_used_update_types())
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, poller.stop)
     try:
-        await app.dp.start_polling(
-            app.bot,
-            handle_signals=handle_signals,
-            handle_as_tasks=handle_as_tasks,
-            close_bot_session=False,
-            allowed_updates=app.dp.resolve_used_update_types(),
-            # at most this many updates at once: a burst (5,000 residents voting) waits at
-            # Telegram instead of for database connections (where updates timed out and were lost)
-            tasks_concurrency_limit=UPDATE_CONCURRENCY,
-        )
-        # updates still waiting for their user's lock are tasks aiogram started but InFlight has
-        # not seen yet: wait for those too (aiogram keeps them in a private set)
-        pending = set(getattr(app.dp, "_handle_update_tasks", ()))
-        if pending:
-            await asyncio.wait(pending, timeout=30)
+        await app.bot.delete_webhook()
+        await app.dp.emit_startup(bot=app.bot)
+        await poller.run()
         await app.inflight.drain()
     finally:
+        with contextlib.suppress(Exception):
+            await app.dp.emit_shutdown(bot=app.bot)
         await app.close()
 
 
-async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str = "0.0.0.0") -> None:
-    """Webhook mode: an aiohttp server on WEBHOOK_PORT; SIGTERM/SIGINT (or `stop`) end it after
-    the updates in flight are handled. Requests without WEBHOOK_SECRET's header are refused."""
+def webhook_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, or one derived from the bot token (the same in every worker): Telegram
+    sends it with every update and anything without it is refused."""
+    if settings.webhook_secret:
+        return settings.webhook_secret
+    return hashlib.sha256(f"hromada-webhook:{settings.bot_token}".encode()).hexdigest()[:48]
+
+
+async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str | None = None,
+                      reuse_port: bool = False, set_webhook: bool = True) -> None:
+    """Webhook mode: an aiohttp server on WEBHOOK_HOST:WEBHOOK_PORT. Each update is answered 200
+    only once it is finished (committed, replies sent or handed to the reply outbox); one that
+    could not be handled now gets 500, so Telegram delivers it again. Requests without the secret
+    header get 401; a body that is not an update gets 400. SIGTERM/SIGINT (or ``stop``) end it
+    after the updates in flight are handled."""
+    import hmac
+    import json
     import signal
 
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
+    from aiogram.types import Update
+
+    from bot.updates import UpdateFailed
 
     settings = app.settings
     assert settings.webhook_url
-    web_app = web.Application()
+    secret = webhook_secret(settings)
     path = "/" + settings.webhook_url.split("://", 1)[1].partition("/")[2]
-    # each update is handled before its request is answered, and Telegram sends at most
-    # max_connections at once: the same bound on updates in flight as polling's
-    SimpleRequestHandler(app.dp, app.bot, secret_token=settings.webhook_secret,
-                         handle_in_background=False).register(web_app, path=path)
-    setup_application(web_app, app.dp, bot=app.bot)
-    runner = web.AppRunner(web_app)
+    limit = asyncio.Semaphore(UPDATE_CONCURRENCY)
+
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
+        try:
+            body = json.loads(await request.read())
+            update = Update.model_validate(body, context={"bot": app.bot})
+        except Exception:  # noqa: BLE001 - garbage from whoever reached the port: no traceback
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        async with limit:
+            try:
+                await app.dp.feed_update(app.bot, update)
+            except UpdateFailed:
+                return web.json_response({"ok": False}, status=500)  # Telegram tries again later
+            except Exception:  # noqa: BLE001 - a bug: logged, and not worth Telegram's retries
+                log.exception("Update %s failed", update.update_id)
+        return web.json_response({})
+
+    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app.router.add_post(path, receive)
+    runner = web.AppRunner(web_app, access_log=None)
+    await app.dp.emit_startup(bot=app.bot)
     await runner.setup()
-    await web.TCPSite(runner, host, settings.webhook_port).start()
-    await app.bot.set_webhook(
-        settings.webhook_url,
-        secret_token=settings.webhook_secret,
-        max_connections=UPDATE_CONCURRENCY,
-        allowed_updates=app.dp.resolve_used_update_types(),
-    )
-    log.info("Webhook server on port %s, path %s", settings.webhook_port, path)
+    await web.TCPSite(runner, host or settings.webhook_host, settings.webhook_port, reuse_port=reuse_port).start()
+    if set_webhook:
+        await app.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=secret,
+            max_connections=UPDATE_CONCURRENCY,
+            allowed_updates=app.dp.resolve_used_update_types(),
+        )
+    log.info("Webhook server on %s:%s, path %s", host or settings.webhook_host, settings.webhook_port, path)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -258,8 +309,10 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str = "
             loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
-        await app.inflight.drain()
     finally:
-        await runner.cleanup()
+        await runner.shutdown()  # no new requests; those in flight finish
         await app.inflight.drain()
+        await runner.cleanup()
+        with contextlib.suppress(Exception):
+            await app.dp.emit_shutdown(bot=app.bot)
         await app.close()

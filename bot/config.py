@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_port: int = 8080
+    webhook_host: str = "127.0.0.1"  # behind the reverse proxy; 0.0.0.0 only if Telegram reaches this host directly
     community_file: Path = Path("communities/kherson.toml")
     # delivery engine
     send_rate_per_sec: float = 30.0

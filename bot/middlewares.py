@@ -20,7 +20,7 @@ from bot.commands import effective_roles
 from bot.config import Settings
 from bot.services import mediators as mediators_service
 from bot.services import users as users_service
-from storage.fsm import update_session
+from bot.updates import RETRYABLE_API, discard_captured, retryable_db_error
 
 log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -51,24 +51,6 @@ class InFlight(BaseMiddleware):
         except TimeoutError:
             log.warning("%s updates were still being handled at shutdown", self.count)
             return False
-
-
-class DbSessionMiddleware(BaseMiddleware):
-    """One session per update, committed when the handler returns."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.sessionmaker() as session:
-            data["session"] = session
-            token = update_session.set(session)
-            try:
-                result = await handler(event, data)
-                await session.commit()
-                return result
-            finally:
-                update_session.reset(token)
 
 
 class UserMiddleware(BaseMiddleware):
@@ -187,14 +169,14 @@ class ApologyMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
-        except TelegramBadRequest as exc:
-            if "query is too old" not in exc.message:
-                return await self._failed(event, data)
-            # A late or repeated tap: the work is done (and committed), only the spinner's answer
-            # could not be sent. Nothing to apologise for, and nobody to apologise to.
-            log.info("Update %s: the button's answer came too late", getattr(event, "update_id", "?"))
-            return None
-        except Exception:
+        except RETRYABLE_API:
+            raise  # Telegram failing: bot.updates runs the update again (nothing was committed)
+        except Exception as exc:
+            if retryable_db_error(exc):
+                raise  # the database failing: bot.updates runs the update again
+            if isinstance(exc, TelegramBadRequest) and "query is too old" in exc.message:
+                log.info("Update %s: the button's answer came too late", getattr(event, "update_id", "?"))
+                return None
             return await self._failed(event, data)
 
     async def _failed(self, event: TelegramObject, data: dict[str, Any]) -> None:
@@ -204,6 +186,8 @@ class ApologyMiddleware(BaseMiddleware):
         session: AsyncSession | None = data.get("session")
         if session is not None:
             await session.rollback()
+        discard_captured()
+        data["update_failed"] = True
         await self._apologise(event, data.get("bot"))
 
     async def _apologise(self, event: TelegramObject, bot: Bot | None) -> None:

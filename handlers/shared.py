@@ -32,6 +32,7 @@ from bot.services.users import TOPICS
 
 log = logging.getLogger(__name__)
 from storage.models import Campaign
+from bot.updates import live_calls
 
 TOPIC_NAMES = {
     "reports": N_("Local problems and their fixes"),
@@ -130,6 +131,7 @@ async def edit_text(callback: CallbackQuery, text: str, markup: Any) -> None:
                 raise
 
 
+@live_calls
 async def launch(
     message: Message, session: AsyncSession, delivery: DeliveryEngine, locale: str, *, kind: str,
     payload: dict[str, Any], audience: Audience, key: str, count: int, created_by: int | None, now: datetime,

@@ -692,3 +692,26 @@ class DiscussionVote(Base):
         ForeignKey("discussion_statements.id", ondelete="CASCADE"), primary_key=True, index=True)
     vote: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The update path (bot/updates.py) ---------------------------------------------------------------
+
+
+class HandledUpdate(Base):
+    """One Telegram update whose effects are committed: written in the update's own transaction,
+    so a re-delivered update is recognised and not run again. ``replies`` are the Bot API calls
+    of its work (sent after the commit), kept so that a reply Telegram did not take is sent later
+    (``outbox``: waiting for Telegram; claimed by one worker through ``lease_until``). Rows are
+    pruned after two days."""
+
+    __tablename__ = "handled_updates"
+    __table_args__ = (Index("ix_handled_updates_outbox", "outbox", "next_attempt_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    outbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)  # the work failed: only the apology was sent

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App, build_app
+from bot.app import App, build_app, run_polling
 from bot.config import Settings
 from bot.fakeapi import FakeTelegram, FakeUser
 
@@ -66,30 +66,41 @@ class Harness:
         self.on_build: list[Callable[[App], None]] = []
         self.failed_updates = _FailedUpdates()
         self.expect_failed_updates = False  # a test of the apology itself sets it
+        # Bot API calls Telegram refused (4xx but 429) fail the test, unless it expects them
+        self.expect_rejected: Callable[[Any], bool] | bool = False
+        self._startup_calls: set[int] = set()
+
+    def rejected_calls(self) -> list[Any]:
+        expected = self.expect_rejected
+        # (at start the bot sets the menus of the staff chats, which a test makes only later)
+        return [c for i, c in enumerate(self.fake.calls) if i not in self._startup_calls
+                and not c.ok and c.error_code is not None and 400 <= c.error_code < 500 and c.error_code != 429
+                and not (expected is True or (callable(expected) and expected(c)))]
 
     async def start(self) -> None:
         self.app = await build_app(self.settings)
         for hook in self.on_build:
             hook(self.app)
-        self._polling = asyncio.create_task(
-            self.app.dp.start_polling(
-                self.app.bot,
-                handle_signals=False,
-                handle_as_tasks=False,
-                close_bot_session=False,
-                polling_timeout=30,
-                allowed_updates=self.app.dp.resolve_used_update_types(),
-            )
-        )
+        first, polls = len(self.fake.calls), self.fake._poll_seq
+        self._polling = asyncio.create_task(run_polling(self.app, handle_signals=False))
+        # polling starts once start-up is done (menus set, the delivery engine running)
+        await self.fake.wait_for(lambda: self.fake._poll_seq > polls or self._polling.done(), timeout=30)
+        if self._polling.done():
+            self._polling.result()  # start-up failed: say why
         await self.fake.settle()
+        self._startup_calls.update(i for i in range(first, len(self.fake.calls))
+                                   if self.fake.calls[i].method in ("setMyCommands", "deleteMyCommands", "setChatMenuButton"))
 
     async def stop(self) -> None:
         if self.app is None:
             return
         if self._polling is not None:
-            await self.app.dp.stop_polling()
-            await asyncio.wait_for(self._polling, 10)
-        await self.app.close()
+            while self.app.poller is None:  # (stopped before it started)
+                await asyncio.sleep(0.01)
+            self.app.poller.stop()
+            await asyncio.wait_for(self._polling, 30)  # run_polling closes the app
+        else:
+            await self.app.close()
         self.app = None
 
     async def restart(self) -> None:
@@ -122,3 +133,5 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
             logging.getLogger("bot.middlewares").removeHandler(h.failed_updates)
         if not h.expect_failed_updates:
             assert not h.failed_updates.failed, f"the bot failed on updates: {h.failed_updates.failed}"
+        rejected = [f"{c.method} {c.error_code} {c.description}" for c in h.rejected_calls()]
+        assert not rejected, f"the bot made calls Telegram would reject: {rejected}"

@@ -272,6 +272,7 @@ class FakeTelegram:
 
         # update queue and synchronisation
         self._pending: list[dict[str, Any]] = []
+        self.sent_updates: list[dict[str, Any]] = []  # every update ever queued, in order
         self._next_update_id = 1
         self._allowed_updates: list[str] | None = None
         self._changed = asyncio.Event()
@@ -288,6 +289,9 @@ class FakeTelegram:
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_busy = False
         self._webhook_error: tuple[int, str] | None = None
+
+        # an outage: these methods (all when None) answer this error until heal()
+        self._outage: tuple[frozenset[str] | None, ApiError] | None = None
 
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
@@ -448,9 +452,18 @@ class FakeTelegram:
         update = {"update_id": self._next_update_id, update_type: payload}
         self._next_update_id += 1
         self._pending.append(update)
+        self.sent_updates.append(update)
         self._short_idle = False
         self._notify()
         return update
+
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Deliver an earlier update again, as Telegram does when the bot stopped before it
+        confirmed it (or a webhook answer did not arrive)."""
+        self._pending.append(copy.deepcopy(update))
+        self._pending.sort(key=lambda u: u["update_id"])
+        self._short_idle = False
+        self._notify()
 
     async def settle(self, timeout: float | None = None) -> None:
         """Wait until the bot confirmed every queued update and is waiting for more.
@@ -626,9 +639,24 @@ class FakeTelegram:
             self.stats[str(error.code)] += 1
             self.stats["errors"] += 1
 
+    def outage(self, methods: set[str] | None = None, code: int = 502, description: str = "Bad Gateway") -> None:
+        """Telegram fails: ``methods`` (e.g. {"sendMessage"}; all but getUpdates when None) answer
+        ``code`` until :meth:`heal`. Such answers are faults, not rejections."""
+        names = frozenset(m.lower() for m in methods) if methods is not None else None
+        self._outage = (names, ApiError(code, description))
+
+    def heal(self) -> None:
+        self._outage = None
+        self._notify()
+
     async def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Run one Bot API method; returns (HTTP status, Telegram-shaped body)."""
         ts = time.monotonic()
+        if self._outage is not None and method.lower() != "getupdates":
+            names, error = self._outage
+            if names is None or method.lower() in names:
+                self._record(method, params, error, ts)
+                return error.code, error.payload()
         handler = self._methods.get(method.lower())
         try:
             if handler is None:

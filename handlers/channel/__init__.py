@@ -33,6 +33,7 @@ from handlers.polls import valid_id
 from handlers.discussions.texts import results as discussion_results
 from handlers.polls.texts import pick, results_text, split
 from handlers.shared import NOT_COMMAND, ChannelCb, close_buttons, grid
+from bot.updates import live_calls
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def _chat(settings: Settings) -> int | str:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
+@live_calls
 async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, kind: str, ref_id: int,
                   by: int, render: Callable[[str], str], start: str, now: Any, photo: str | None = None) -> str:
     """Post in the channel's languages, once; returns what to tell the person who pressed.

@@ -34,6 +34,7 @@ from handlers.polls import valid_id
 from handlers.polls.texts import pick
 from handlers.shared import close_buttons
 from storage.models import Discussion, DiscussionStatement, utcnow
+from bot.updates import live_calls
 
 log = logging.getLogger(__name__)
 router = Router(name="discussions-moderation")
@@ -68,6 +69,7 @@ async def _edit(callback: CallbackQuery, text: str, markup: Any) -> None:
             raise
 
 
+@live_calls
 async def post_card(bot: Bot, session: AsyncSession, statement: DiscussionStatement, discussion: Discussion,
                     settings: Settings, i18n: I18n) -> None:
     """The card of a new statement; one that cannot be posted now is posted by the next check."""

@@ -30,6 +30,7 @@ from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from handlers.shared import edit_card
 from storage.models import Report, ReportEvent
+from bot.updates import live_calls
 
 if TYPE_CHECKING:
     from bot.delivery import DeliveryEngine
@@ -145,6 +146,7 @@ async def _thread_for(bot: Bot, session: AsyncSession, chat_id: int, report: Rep
     return topic.message_thread_id
 
 
+@live_calls
 async def post_card(
     bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
 ) -> bool:
@@ -179,6 +181,7 @@ async def post_card(
     return True
 
 
+@live_calls
 async def follow_category(
     bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
 ) -> bool:
@@ -231,6 +234,7 @@ def relayed_note(text: str, media: Relayed | None) -> str:
     return " ".join(part for part in (f"[{media[0]}]" if media else "", text) if part)
 
 
+@live_calls
 async def send_relayed(bot: Bot, chat_id: int, text: str, media: Relayed | None, **kwargs: Any) -> Message:
     """Text, or a photo / voice note (sent by file_id, so no one's account shows) with it as caption."""
     if media is None:

@@ -39,6 +39,7 @@ from handlers.proposals import keyboards, texts
 from handlers.proposals.keyboards import PModCb
 from handlers.shared import edit_card, publish_button
 from storage.models import Proposal, ProposalEvent, User
+from bot.updates import live_calls
 
 log = logging.getLogger(__name__)
 router = Router(name="proposals-moderation")
@@ -67,6 +68,7 @@ async def _render(session: AsyncSession, proposal: Proposal, settings: Settings,
     return text, markup
 
 
+@live_calls
 async def show_card(bot: Bot, session: AsyncSession, proposal: Proposal, settings: Settings,
                     community: Community, i18n: I18n, again: bool = False) -> None:
     """Post the card of a new proposal; for a reworked one, update its card and say so under it."""

@@ -29,6 +29,7 @@ from handlers.reports import keyboards, texts
 from handlers.reports.keyboards import MyCb, RepCb
 from handlers.shared import MENU_REPORT, MenuText, main_menu
 from storage.models import Report, User
+from bot.updates import live
 
 log = logging.getLogger(__name__)
 router = Router(name="reports")
@@ -195,7 +196,8 @@ async def description_other(message: Message) -> None:
 
 async def _ask_photos(message: Message, state: FSMContext) -> None:
     await state.set_state(ReportFlow.photos)
-    prompt = await message.answer(texts.ask_photos(), reply_markup=keyboards.photos_done(0))
+    with live():  # its id is kept, to take its buttons away later
+        prompt = await message.answer(texts.ask_photos(), reply_markup=keyboards.photos_done(0))
     await state.update_data(photo_msg=None, photo_prompt=prompt.message_id)
 
 
@@ -225,7 +227,8 @@ async def photo(message: Message, state: FSMContext, bot: Bot) -> None:
             pass  # not modified (same text) or gone: a new message is fine too
         if overflow and data.get("overflow_told"):
             return
-    sent = await message.answer(text, reply_markup=markup)
+    with live():
+        sent = await message.answer(text, reply_markup=markup)
     await state.update_data(photo_msg=sent.message_id, overflow_told=overflow or data.get("overflow_told", False))
 
 
