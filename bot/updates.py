@@ -120,7 +120,38 @@ class Captured:
     live: int = 0  # > 0 inside live(): calls go out at once
     answered: set[str] = field(default_factory=set)
     wake: Callable[[], None] | None = None  # the delivery engine, woken after the commit
+    # what the messages this update edits show now (the pressed button's message, then each
+    # captured edit): an edit that would change nothing is not sent (Telegram refuses it)
+    shown: dict[tuple[int, int], tuple[str | None, Any]] = field(default_factory=dict)
+
+    def see(self, message: Any) -> None:
+        if message is None or getattr(message, "message_id", None) is None or not hasattr(message, "chat"):
+            return
+        text = message.html_text if (message.text is not None or message.caption is not None) else None
+        self.shown[(message.chat.id, message.message_id)] = (text, _markup(message.reply_markup))
+
+    def changes_nothing(self, method: TelegramMethod[Any]) -> bool:
+        if not isinstance(method, (methods.EditMessageText, methods.EditMessageReplyMarkup, methods.EditMessageCaption)):
+            return False
+        if method.inline_message_id is not None or method.message_id is None or not isinstance(method.chat_id, int):
+            return False
+        key = (method.chat_id, method.message_id)
+        markup = _markup(method.reply_markup)
+        before = self.shown.get(key)
+        if isinstance(method, methods.EditMessageReplyMarkup):
+            after = (before[0] if before else None, markup)
+        else:
+            after = (method.text if isinstance(method, methods.EditMessageText) else method.caption, markup)
+        self.shown[key] = after
+        return before is not None and before == after
     closed: bool = False  # the update is done: a task it started sends at once
+
+
+def _markup(markup: Any) -> Any:
+    if markup is None:
+        return None
+    dumped = markup.model_dump(mode="json", exclude_none=True)
+    return dumped if dumped.get("inline_keyboard") else None
 
 
 def discard_captured() -> None:
@@ -206,6 +237,9 @@ class DeferredReplies(BaseRequestMiddleware):
                 log.debug("Update %s: a second answer to one callback query dropped", buf.update_id)
                 return True  # type: ignore[return-value]
             buf.answered.add(method.callback_query_id)
+        elif buf.changes_nothing(method):
+            log.debug("Update %s: an edit that changes nothing is not sent", buf.update_id)
+            return True  # type: ignore[return-value]
         buf.calls.append(method)
         return _placeholder(method)  # type: ignore[no-any-return]
 
@@ -444,6 +478,8 @@ class UpdatePath:
 
     async def _attempt(self, handler: Handler, event: Update, data: dict[str, Any], update_id: int) -> Any:
         buf = Captured(update_id)
+        if event.callback_query is not None:
+            buf.see(event.callback_query.message)
         async with self.sessionmaker() as session:
             if self.seen_max is None or update_id <= self.seen_max:
                 row = await session.get(HandledUpdate, update_id)
@@ -584,7 +620,7 @@ class Poller:
     above it are remembered, so one fetched again is not started twice. When an update finishes
     while a long poll is waiting, the poll is re-issued so Telegram hears of it promptly."""
 
-    def __init__(self, dp: Dispatcher, bot: Bot, *, concurrency: int, timeout: int = 25,
+    def __init__(self, dp: Dispatcher, bot: Bot, *, concurrency: int, timeout: int = 10,
                  allowed_updates: list[str] | None = None) -> None:
         self.dp, self.bot = dp, bot
         self.concurrency = concurrency

@@ -133,5 +133,5 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
             logging.getLogger("bot.middlewares").removeHandler(h.failed_updates)
         if not h.expect_failed_updates:
             assert not h.failed_updates.failed, f"the bot failed on updates: {h.failed_updates.failed}"
-        rejected = [f"{c.method} {c.error_code} {c.description}" for c in h.rejected_calls()]
+        rejected = [f"{c.method} {c.error_code} {c.description} ({str(c.params)[:300]})" for c in h.rejected_calls()]
         assert not rejected, f"the bot made calls Telegram would reject: {rejected}"
