@@ -208,6 +208,7 @@ class DeliveryEngine:
         self._apply_config()
         self._wake = asyncio.Event()
         self._monitor_wake = asyncio.Event()
+        self._lease_wake = asyncio.Event()
         self._results: list[_Result] = []
         self._results_ready = asyncio.Event()
         self._flush_lock = asyncio.Lock()
@@ -243,6 +244,7 @@ class DeliveryEngine:
         """Change settings (tests: time_scale, backoff_base, ...); takes effect at once."""
         self.config = replace(self.config, **changes)
         self._apply_config()
+        self._lease_wake.set()  # a new lease time: renew now
 
     @property
     def running(self) -> bool:
@@ -340,7 +342,8 @@ class DeliveryEngine:
     async def _lease_loop(self) -> None:
         """Renew the leases of the rows this engine holds; take back rows whose lease expired."""
         while True:
-            await asyncio.sleep(max(0.05, self.config.lease / 4))
+            self._lease_wake.clear()
+            await _wait(self._lease_wake, max(0.05, self.config.lease / 4))
             try:
                 await self._renew()
                 await self._recover_expired()
