@@ -4,23 +4,42 @@ Life of a delivery row::
 
     pending --claim--> sending --send--> sent | blocked | failed | cancelled
        ^                  |
-       +-- 429 / 5xx / network / chat busy (next_attempt_at later) --+
+       +-- 429 / 5xx / network / chat busy / outage (next_attempt_at later) --+
 
 * **Claim**: one transaction moves due rows to ``sending`` (``WITH due AS MATERIALIZED (SELECT
-  ... LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE ... RETURNING``), up to ``concurrency`` rows ahead.
-  At most ``concurrency`` sends are started and not yet recorded at any moment: a send keeps its
-  slot until its outcome is committed.
-* **Crash safety**: on start every ``sending`` row goes back to ``pending``. So after a SIGKILL
-  nothing is lost, and only sends that were started and not recorded (<= concurrency) can reach a
-  resident twice. One sender process per database (polling allows one bot process anyway).
+  ... LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE ... RETURNING``), up to ``concurrency`` rows ahead,
+  and writes a **lease** on each: ``lease_holder`` (this engine's ``worker_id``,
+  ``hostname:pid:random``) and ``lease_until`` (now + ``lease``). At most ``concurrency`` sends are
+  started and not yet recorded at any moment: a send keeps its slot until its outcome is committed.
+* **Leases**: the holder renews its leases every ``lease``/4 while it works on the rows. Only a
+  row whose lease expired (its holder crashed or hung and stopped renewing) goes back to
+  ``pending``: at start and at every renewal round, never rows a live engine holds. Outcomes are
+  written only while the row is still ours (``WHERE lease_holder = worker_id``), so a holder that
+  hung past its lease cannot overwrite the engine that took over. So several engines (workers)
+  can drain one PostgreSQL database; after a SIGKILL nothing is lost, and only sends that were
+  started and not recorded (<= concurrency) can reach a resident twice.
+* **One rate limit for all engines**: with ``REDIS_URL`` set, every send takes its slot from one
+  token bucket in Redis (:mod:`bot.delivery.shared_limiter`: an atomic Lua script; overall
+  ``SEND_RATE_PER_SEC``, 1 a second per chat, 20 a minute per group, a 429 pauses every engine).
+  Without Redis (one process) the in-process :class:`RateLimiter` does the same.
+* **Summary once**: a done or cancelled campaign is closed (final progress, summary,
+  ``finished_at``) by the one engine whose conditional UPDATE claimed its finishing
+  (``finish_holder``/``finish_lease_until``; an expired claim is taken over).
+* **Outages** (:mod:`bot.delivery.breaker`): retryable errors (5xx, network) from several sends
+  in a row, to at least two chats, open a circuit breaker: every send waits; one probe send goes
+  out after 1 s, then at growing intervals up to 30 s (``probe_base``/``probe_max``, divided by
+  ``time_scale``); when it succeeds the queue drains. Sends that fail while it is open do not
+  count as attempts, so an outage of any length marks nothing ``failed``; before a row fails for
+  good on a 5xx/network error, ``getMe`` checks that Telegram itself is up.
 * **Stop** (SIGTERM, App.close): no new claims; sends already on the wire finish and their outcome
   is written; rows claimed or waiting for a rate-limit slot go back to pending untouched.
 * **Outcomes** are written in small batches (half the slots, or ``flush_interval``), which is
   what lets one process send over 1,000 messages a second when the limits allow it.
 * **Errors**: 429 pauses everything for ``retry_after`` (the attempt is not counted); 403 and
   "chat not found" mark the resident unreachable (``User.unreachable_at``), no retry; 5xx and
-  network errors retry with exponential backoff, 1 try + ``max_retries``, then ``failed``; other
-  400s fail at once with Telegram's description.
+  network errors (Telegram up) retry with exponential backoff, 1 try + ``max_retries``, then
+  ``failed``; other 400s fail at once with Telegram's description. Error texts stored or logged
+  never carry the bot token (:func:`bot.delivery.redact.redact`).
 
 The database is the source of truth for what is due (scheduled campaigns, retries, quiet hours);
 ``bot.scheduler`` only wakes the engine up at the right moment.
