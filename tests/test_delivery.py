@@ -651,3 +651,43 @@ async def test_a_late_report_card_is_posted_once_by_two_checkers(harness: Harnes
     await asyncio.gather(check(), check(), check())
     assert card_of(group, number) is not None
     assert len([m for m in group.messages if m.buttons]) == 1  # posted once
+
+
+def test_breaker_opens_on_an_outage_not_on_one_broken_chat_and_probes_at_growing_intervals() -> None:
+    from bot.delivery.breaker import CircuitBreaker
+
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=3, probe_base=1.0, probe_max=4.0, clock=lambda: now[0])
+    assert not any(breaker.failure(7) for _ in range(10))  # one chat failing: that chat's problem
+    assert not breaker.is_open
+    breaker.success()  # the other chats' messages go out
+    assert [breaker.failure(c) for c in (1, 2, 3)] == [False, False, True]  # several chats: Telegram is down
+    assert breaker.is_open and breaker.failure(4)  # sends failing meanwhile are not counted
+    intervals = []
+    for _ in range(4):
+        start = now[0]
+        while not breaker.try_probe():
+            now[0] += 0.25
+        intervals.append(now[0] - start)
+        assert not breaker.try_probe()  # one probe at a time
+        breaker.failure(None)  # still down
+    assert intervals == [1.0, 2.0, 4.0, 4.0]  # growing, capped
+    now[0] += 4.0
+    assert breaker.try_probe()
+    breaker.success()
+    assert not breaker.is_open
+
+
+async def test_shared_limiter_spaces_two_engines_and_shares_a_429_pause(redis_client: Any) -> None:
+    from bot.delivery.shared_limiter import RedisRateLimiter
+
+    client, prefix = redis_client
+    one, two = (RedisRateLimiter(client, prefix, rate=10, time_scale=1) for _ in range(2))
+    assert await one.acquire(100) == 0
+    assert await two.acquire(100, max_chat_wait=0.0) > 0.5  # the chat's one message a second is shared
+    assert await two.acquire(-100) == 0  # another chat: after the shared global slot
+    assert await one.acquire(-100, max_chat_wait=0.0) > 2.0  # a group: 20 a minute, shared too
+    one.pause(2)  # a 429 seen by one engine
+    await asyncio.sleep(0.05)
+    assert await two.acquire(200, max_chat_wait=0.0) == 0  # waits out the pause, then goes
+    assert two.calls >= 2  # it was told to wait at least once

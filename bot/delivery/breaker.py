@@ -82,6 +82,17 @@ class CircuitBreaker:
             self._probe_out = False
             self._notify()
 
+    def try_probe(self) -> bool:
+        """Without waiting: True when the caller may probe now (it holds the probe: report the
+        outcome with :meth:`success` or :meth:`failure`)."""
+        if self.state == OPEN and self.clock() >= self._open_until:
+            self.state = HALF_OPEN
+        if self.state == HALF_OPEN and not self._probe_out:
+            self._probe_out = True
+            self.probes += 1
+            return True
+        return False
+
     async def wait(self, stop: Callable[[], bool] | None = None) -> str:
         """Wait until a send may go out: "go", or "probe" (the one send of a half-open breaker;
         report its outcome, or :meth:`released`), or "" when ``stop()`` became true first."""

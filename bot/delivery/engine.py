@@ -634,6 +634,18 @@ class DeliveryEngine:
         self.counters["failed"] += 1
         return self._result(job, "failed", error=exc.message)
 
+    async def _telegram_reachable(self) -> bool:
+        """False while the breaker is open; when no send is left to probe with, the monitor probes
+        with ``getMe`` (at the breaker's pace) so that a finished campaign's summary is not held."""
+        if not self.breaker.is_open:
+            return True
+        if self.breaker.try_probe():
+            if await self._telegram_up():
+                self.breaker.success()
+            else:
+                self.breaker.failure(None)
+        return not self.breaker.is_open
+
     async def _telegram_up(self) -> bool:
         """Before a row fails for good on a 5xx / network error: is it Telegram that is down?"""
         try:
@@ -831,7 +843,7 @@ class DeliveryEngine:
                     campaign.status = "done"
                     log.info("Campaign %s done: %s", campaign.id, counts[campaign.id])
             if campaign.status in campaigns_service.FINAL:
-                if stats.sending == 0 and not self._stopping and not self.breaker.is_open:
+                if stats.sending == 0 and not self._stopping and await self._telegram_reachable():
                     await self._finish(campaign, stats)
             elif campaign.progress_chat_id is not None:
                 await self._update_progress(campaign, stats)

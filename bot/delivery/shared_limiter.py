@@ -13,8 +13,14 @@ Same interface as :class:`bot.delivery.limiter.RateLimiter` (``acquire``, ``paus
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
+
+from bot.delivery.limiter import RateLimiter
+
+log = logging.getLogger(__name__)
 
 # KEYS: global TAT, chat TAT, pause. ARGV: global interval, chat interval, mode, pause seconds.
 # mode "take": returns {"ok"} or {"chat"|"global"|"pause", wait-seconds-as-string}.
@@ -60,6 +66,9 @@ class RedisRateLimiter:
         self.pauses = 0
         self.calls = 0
         self._script = redis.register_script(_SCRIPT)
+        # Redis unreachable: this engine limits itself meanwhile (and says so), it does not stop
+        self.local = RateLimiter()
+        self._redis_down_until = 0.0
         self.configure(rate, private_interval, group_per_minute, time_scale)
 
     def configure(self, rate: float, private_interval: float, group_per_minute: int, time_scale: float) -> None:
@@ -69,6 +78,7 @@ class RedisRateLimiter:
         self.interval = window / rate if rate > 0 else 0.0
         self.private_interval = private_interval / scale
         self.group_interval = (60.0 / group_per_minute) / scale if group_per_minute > 0 else 0.0
+        self.local.configure(rate, private_interval, group_per_minute, time_scale)
 
     def _keys(self, chat_id: int) -> list[str]:
         return [f"{self.prefix}:global", f"{self.prefix}:chat:{chat_id}", f"{self.prefix}:pause"]
@@ -81,8 +91,15 @@ class RedisRateLimiter:
         while True:
             if stop is not None and stop():
                 return 0.001
+            if time.monotonic() < self._redis_down_until:
+                return await self.local.acquire(chat_id, max_chat_wait, stop)
             self.calls += 1
-            verdict, wait_s = await self._script(keys=keys, args=[repr(self.interval), repr(spacing), "take", "0"])
+            try:
+                verdict, wait_s = await self._script(keys=keys, args=[repr(self.interval), repr(spacing), "take", "0"])
+            except Exception as exc:  # noqa: BLE001 - any Redis failure
+                log.warning("The shared rate limit is unavailable (%s); limiting this engine alone for 5 s", exc)
+                self._redis_down_until = time.monotonic() + 5.0
+                continue
             verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
             if verdict == "ok":
                 return 0.0
@@ -94,6 +111,7 @@ class RedisRateLimiter:
     def pause(self, retry_after: float) -> None:
         """A 429 (retry_after in Telegram seconds): every engine waits."""
         self.pauses += 1
+        self.local.pause(retry_after)
         seconds = retry_after / self.scale
         task = asyncio.ensure_future(self._script(keys=self._keys(0), args=["0", "0", "pause", repr(seconds)]))
         task.add_done_callback(lambda t: t.exception())
