@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import random
@@ -115,6 +116,9 @@ RETRYABLE = (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedErro
              ClientError, TimeoutError, OSError)
 
 
+DEFAULT_PREFIX = "hromada:delivery"
+
+
 @dataclass
 class DeliveryConfig:
     """Tuning of the engine. ``time_scale`` > 1 runs Telegram's clock faster (tests, benchmarks):
@@ -133,11 +137,12 @@ class DeliveryConfig:
     monitor_interval: float = 0.5
     idle_poll: float = 15.0  # safety net when nothing wakes the engine up
     stop_timeout: float = 10.0
-    lease: float = 60.0  # real seconds a claimed row stays ours without renewal (renewed every lease/4)
+    lease: float = 30.0  # real seconds a claimed row stays ours without renewal (renewed every lease/4)
     breaker_threshold: int = 5  # retryable errors in a row (>= 2 chats) that mean Telegram is down
     probe_base: float = 1.0  # first probe after an outage is detected; doubles up to probe_max
     probe_max: float = 30.0
-    redis_prefix: str = "hromada:delivery"  # the shared rate limit's keys (REDIS_URL set)
+    # the shared rate limit's keys (REDIS_URL set); by default one limit per bot and database
+    redis_prefix: str = DEFAULT_PREFIX
     quiet_hours: tuple[int, int] | None = None
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     default_locale: str = "en"
@@ -256,6 +261,9 @@ class DeliveryEngine:
         self.limiter.configure(c.rate_per_sec, c.private_interval, c.group_per_minute, c.time_scale)
         if hasattr(self.limiter, "prefix"):
             self.limiter.prefix = c.redis_prefix
+            if c.redis_prefix == DEFAULT_PREFIX:  # engines of one bot on one database share it
+                url = str(self.sessionmaker.kw["bind"].url) if "bind" in self.sessionmaker.kw else ""
+                self.limiter.prefix = f"{DEFAULT_PREFIX}:{self.bot.id}:{hashlib.sha1(url.encode()).hexdigest()[:8]}"
         self.breaker.configure(c.breaker_threshold, c.probe_base, c.probe_max, c.time_scale)
         self.quiet = QuietHours(c.quiet_hours, c.tz)
 
@@ -310,7 +318,8 @@ class DeliveryEngine:
             for task in pending:
                 task.cancel()
             if pending:
-                log.warning("%s sends did not finish in time; they are retried after the restart", len(pending))
+                log.warning("%s sends did not finish in time; they are retried when their lease expires",
+                            len(pending))
                 await asyncio.gather(*pending, return_exceptions=True)
         self._closing = True
         self._results_ready.set()
@@ -845,7 +854,7 @@ class DeliveryEngine:
             if campaign.status in campaigns_service.FINAL:
                 if stats.sending == 0 and not self._stopping and await self._telegram_reachable():
                     await self._finish(campaign, stats)
-            elif campaign.progress_chat_id is not None:
+            elif campaign.progress_chat_id is not None and not self.breaker.is_open:
                 await self._update_progress(campaign, stats)
 
     def _live(self, campaign: Campaign, stats: Stats) -> Stats:
