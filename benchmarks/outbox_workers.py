@@ -186,7 +186,8 @@ async def outage(workdir: Path, *, residents: int, outage_s: float, scale: float
     fake = FakeTelegram(token=TOKEN, bot_username="bench_bot", port=free_port())
     await fake.start()
     try:
-        campaign_id = await with_progress(db, residents, progress_message(fake))
+        progress = progress_message(fake)
+        campaign_id = await with_progress(db, residents, progress)
         base.fake_users(fake, residents)
         rec = base.Recorder()
         fake.on_bot_message = rec
@@ -222,7 +223,7 @@ async def outage(workdir: Path, *, residents: int, outage_s: float, scale: float
             "failed": counts.get("failed", 0), "failed_during": during.get("failed", 0),
             "duplicates": sum(n - 1 for n in rec.per_chat.values() if n > 1),
             "502s": sum(1 for c in fake.calls[:refused_from] if c.error_code == 502),
-            "summaries": len([m for m in fake.bot_messages(ORGANIZER) if m.text != "Sending…"]),
+            "summaries": len([m for m in fake.bot_messages(ORGANIZER) if m.message_id != progress]),
             "sent_before": sent_before, "drained_s": drained, "counts": counts,
         }
     finally:
