@@ -904,6 +904,12 @@ class DeliveryEngine:
         out = self.render_progress(self.progress_context(campaign, "running", self._live(campaign, stats), locale))
         if out is None or out.text == state.text:
             return
+        async with self.sessionmaker() as session:  # another engine may be closing it right now
+            closing = (await session.execute(
+                select(Campaign.finish_holder, Campaign.finished_at).where(Campaign.id == campaign.id)
+            )).first()
+        if closing is not None and (closing.finish_holder is not None or closing.finished_at is not None):
+            return
         state.edited_at = mono
         state.text = out.text
         await self._edit(campaign, out)
