@@ -8,6 +8,8 @@ code as `hromada run`: long polling, the delivery engine, SIGTERM/SIGKILL) again
 1. limits on: Telegram's limits time-scaled (x5: 150 msg/s); achieved rate / configured limit, 429s.
 2. limits off: the sender's own ceiling (msg/s) on SQLite and PostgreSQL.
 3. crash: SIGKILL at random points of a 2,000-recipient campaign five times; lost and duplicates.
+
+Several engines on PostgreSQL + Redis and a Telegram outage: benchmarks/outbox_workers.py.
 """
 from __future__ import annotations
 
@@ -62,7 +64,8 @@ def child_main(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signal.SIGUSR1, dump_tasks)  # the parent asks when we hang
         app = await build_app(settings)
         assert app.delivery is not None
-        app.delivery.configure(time_scale=args.time_scale, concurrency=args.concurrency)
+        # a short lease: after a SIGKILL the restarted bot takes the killed one's rows back sooner
+        app.delivery.configure(time_scale=args.time_scale, concurrency=args.concurrency, lease=5.0)
         await run_polling(app)
 
     profile = os.environ.get("HROMADA_BENCH_PROFILE")  # write a cProfile of the bot here

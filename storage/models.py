@@ -167,6 +167,10 @@ class Campaign(Base):
     # The organizer's progress message, edited in place while the campaign runs.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Who is closing the campaign (final progress, summary) and until when: a conditional UPDATE
+    # claims it, so with several engines the summary goes out once; an expired claim is taken over.
+    finish_holder: Mapped[str | None] = mapped_column(String(64))
+    finish_lease_until: Mapped[datetime | None]
     # Made by a representative for their organisation (shown as from it; theirs to manage).
     org_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
@@ -197,6 +201,10 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(255))
     sent_at: Mapped[datetime | None]
+    # A ``sending`` row's lease: the engine (``hostname:pid:random``) that claimed it renews it
+    # while it works on it; only an expired lease (the holder crashed or hung) goes back to pending.
+    lease_holder: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
 
 class MediaFile(Base):
@@ -242,6 +250,8 @@ class Report(Assisted, Base):
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     card_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A late card being posted (reports_service.without_card claims it until then): one poster.
+    card_claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     stale_notified_at: Mapped[datetime | None]

@@ -107,3 +107,40 @@ async def organizer(h: Harness, tg_id: int, lang: str = "en", district: str = "s
         await us.grant_role(s, user, "organizer", None)
         await s.commit()
     return who
+
+
+async def many_residents(h: Harness, first_tg_id: int, n: int, lang: str = "en") -> list[int]:
+    """``n`` registered residents at once (one commit); returns their Telegram ids."""
+    from storage.models import User, utcnow
+
+    ids = list(range(first_tg_id, first_tg_id + n))
+    now = utcnow()
+    for tg_id in ids:
+        h.user(tg_id, first_name=f"R{tg_id}", language_code=lang)
+    async with h.db() as s:
+        s.add_all([
+            User(telegram_id=tg_id, language=lang, display_name=f"R{tg_id}", district="ostriv",
+                 topics=["polls"], consent_at=now, registered_at=now)
+            for tg_id in ids
+        ])
+        await s.commit()
+    return ids
+
+
+def second_engine(h: Harness, redis: Any = None, **changes: Any) -> DeliveryEngine:
+    """Another delivery engine on the same database, as in a second worker process (its own bot
+    session and worker id); ``changes`` tune its config like :func:`tune`."""
+    from dataclasses import replace
+
+    from bot.app import create_bot
+
+    assert h.app is not None
+    changes.setdefault("quiet_hours", None)
+    config = replace(engine(h).config, **changes)
+    return DeliveryEngine(h.app.sessionmaker, create_bot(h.settings), h.app.i18n, config,
+                          settings=h.settings, community=h.app.community, redis=redis)
+
+
+async def close_engine(eng: DeliveryEngine) -> None:
+    await eng.stop()
+    await eng.bot.session.close()

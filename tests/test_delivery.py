@@ -1,6 +1,7 @@
 """The delivery engine through the real app and the fake Bot API, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,12 +26,17 @@ from tests.delivery_helpers import (
     GREETING,
     Clock,
     bot_texts,
+    close_engine,
     counts,
     engine,
     finished,
+    many_residents,
+    organizer,
     resident,
+    second_engine,
     status,
     tune,
+    until,
 )
 from tests.harness import ORGANIZERS_CHAT, Harness
 
@@ -364,3 +370,324 @@ async def test_rows_in_flight_at_a_crash_are_sent_after_restart(harness: Harness
     await harness.start()
     assert await finished(harness, campaign_id) == {"sent": len(chats)}
     assert all(len(harness.fake.bot_messages(c)) == 1 for c in chats)
+
+
+# ------------------------------------------------------------------ several engines, outages, leases
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+async def redis_client() -> Any:
+    """A Redis connection and a key prefix of this test's own; its keys are deleted afterwards."""
+    import os
+    import uuid
+
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001
+        await client.aclose()
+        if os.environ.get("CI") or os.environ.get("HROMADA_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    prefix = f"hromada-test:{uuid.uuid4().hex[:12]}"
+    yield client, prefix
+    keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+def _sends(fake: Any) -> list[Any]:
+    return [c for c in fake.calls if c.method.lower() == "sendmessage"]
+
+
+async def test_start_leaves_rows_a_live_engine_holds_and_takes_back_expired_ones(harness: Harness) -> None:
+    """A restart (or a second worker) never resets what another live engine is sending: only rows
+    whose lease expired go back to pending."""
+    tune(harness, lease=0.4)
+    chats = [3200 + i for i in range(4)]
+    for tg_id in chats:
+        await resident(harness, tg_id)
+    await harness.stop()
+    db = create_engine(harness.settings.database_url)
+    async with create_sessionmaker(db)() as s:
+        campaign = await cs.create_campaign(s, kind="test-echo", payload={"texts": GREETING}, audience=Audience())
+        await cs.start_campaign(s, campaign.id)
+        held_until = datetime.now(UTC) + timedelta(hours=1)
+        await s.execute(update(Delivery).values(status="sending", attempts=1, lease_holder="other:1:live",
+                                                lease_until=held_until))
+        await s.commit()
+        campaign_id = campaign.id
+    await harness.start()
+    eng = engine(harness)
+    await until(lambda: _renewed(eng, 3))  # several renew-and-recover rounds went by
+    assert await counts(harness, campaign_id) == {"sending": len(chats)}  # not stolen
+    assert all(not harness.fake.bot_messages(c) for c in chats)
+    async with create_sessionmaker(db)() as s:  # the other engine died: its lease runs out
+        await s.execute(update(Delivery).values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
+        await s.commit()
+    await db.dispose()
+    assert await finished(harness, campaign_id) == {"sent": len(chats)}
+    assert all(len(harness.fake.bot_messages(c)) == 1 for c in chats)
+    assert eng.counters["recovered"] == len(chats)
+
+
+async def _renewed(eng: Any, rounds: int) -> bool:
+    return eng.counters["renewals"] >= rounds
+
+
+async def test_claims_are_never_stolen_from_a_live_worker(harness: Harness) -> None:
+    """Two engines on one database. The first holds rows (its sends hang) and keeps renewing: the
+    second does not take them. When the first stops renewing (hung or killed), the second takes
+    them over within the lease time; the first's late outcomes do not overwrite the second's."""
+    if harness.settings.database_url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL")
+    lease = 0.6
+    first = tune(harness, lease=lease)
+    fake = harness.fake
+    chats = [3300 + i for i in range(8)]
+    for tg_id in chats:
+        await resident(harness, tg_id)
+    hung = asyncio.Event()
+    held: Counter[int] = Counter()
+    original = fake._methods["sendmessage"]
+    phase = {"hang": True}
+
+    async def send(p: dict[str, Any]) -> Any:
+        if phase["hang"]:
+            held[p["chat_id"]] += 1
+            await hung.wait()
+            raise ApiError(502, "Bad Gateway")  # the first worker's late requests never arrive
+        return original(p)
+
+    fake._methods["sendmessage"] = send
+    campaign_id = await enqueue(harness)
+    await fake.wait_for(lambda: sum(held.values()) == len(chats))
+    second = second_engine(harness, lease=lease)
+    await second.start()
+    try:
+        await until(lambda: _renewed(first, 6))  # 1.5 leases with the rows held
+        assert await counts(harness, campaign_id) == {"sending": len(chats)}
+        async with harness.db() as s:
+            holders = set((await s.scalars(select(Delivery.lease_holder))).all())
+        assert holders == {first.worker_id}
+        assert second.counters["recovered"] == 0 and second.counters["sent"] == 0
+        # the first worker hangs: it stops renewing its leases
+        first._loops[3].cancel()
+        phase["hang"] = False
+        assert await finished(harness, campaign_id, timeout=4 * lease + 5) == {"sent": len(chats)}
+        assert second.counters["recovered"] == len(chats) and second.counters["sent"] == len(chats)
+        hung.set()  # the first worker's sends finally fail: its outcomes are not written over them
+        await until(lambda: _true_after(first))
+        assert await counts(harness, campaign_id) == {"sent": len(chats)}
+        assert [len(fake.bot_messages(c)) for c in chats] == [1] * len(chats)
+    finally:
+        hung.set()
+        await close_engine(second)
+
+
+async def _true_after(eng: Any) -> bool:
+    return eng.inflight == 0
+
+
+async def test_two_engines_drain_one_campaign_once_and_summarise_once(harness: Harness) -> None:
+    if harness.settings.database_url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL")
+    first = tune(harness, rate_per_sec=0, private_interval=0, concurrency=32)
+    fake = harness.fake
+    org = await organizer(harness, 3499)
+    chats = await many_residents(harness, 40_000, 2000)
+    progress = await harness.app.bot.send_message(org.id, "Sending…")  # type: ignore[union-attr]
+    second = second_engine(harness, rate_per_sec=0, private_interval=0, concurrency=32)
+    await second.start()
+    try:
+        async with harness.db() as s:
+            campaign = await cs.create_campaign(
+                s, kind="test-echo", payload={"texts": GREETING}, audience=Audience(topics=["polls"]),
+                progress_chat_id=org.id, progress_message_id=progress.message_id,
+            )
+            await s.commit()
+        first.wake()
+        second.wake()
+        assert await finished(harness, campaign.id, timeout=60) == {"sent": len(chats)}
+        per_chat = Counter(c.params["chat_id"] for c in _sends(fake) if c.ok)
+        assert all(per_chat[c] == 1 for c in chats), [c for c in chats if per_chat[c] != 1][:10]
+        assert first.counters["sent"] > 0 and second.counters["sent"] > 0  # both worked on it
+        assert first.counters["sent"] + second.counters["sent"] == len(chats)
+        await asyncio.sleep(1.5)  # both monitors had several looks at the finished campaign
+        summaries = [m for m in fake.bot_messages(org.id) if m.message_id != progress.message_id]
+        assert len(summaries) == 1 and "delivered to 2,000 recipients" in summaries[0].text
+        assert first.counters["summaries"] + second.counters["summaries"] == 1
+    finally:
+        await close_engine(second)
+
+
+async def test_two_engines_share_one_rate_limit_through_redis(harness: Harness, redis_client: Any) -> None:
+    """Each engine would send at the configured 30 a second; together they stay at 30 (the fake
+    Bot API counts the sends over its limit as 429s). Time-scaled x10."""
+    if harness.settings.database_url.startswith("sqlite"):
+        pytest.skip("several workers need PostgreSQL")
+    client, prefix = redis_client
+    fake = harness.fake
+    fake.limits = Limits(enabled=True, time_scale=10, global_per_sec=30)
+    settings = dict(rate_per_sec=30, time_scale=10, redis_prefix=prefix)
+    await engine(harness).stop()  # the harness' engine runs without Redis; two that share it instead
+    engines = [second_engine(harness, redis=client, **settings) for _ in range(2)]
+    for eng in engines:
+        await eng.start()
+    try:
+        chats = await many_residents(harness, 50_000, 400)
+        async with harness.db() as s:
+            campaign = await cs.create_campaign(s, kind="test-echo", payload={"texts": GREETING},
+                                                audience=Audience(topics=["polls"]))
+            await s.commit()
+        for eng in engines:
+            eng.wake()
+        assert await finished(harness, campaign.id, timeout=40) == {"sent": len(chats)}
+        assert all(eng.counters["sent"] > 50 for eng in engines)  # both sent a good share
+        assert fake.stats["429"] <= 3, fake.stats  # together within the one limit
+        assert all(len(fake.bot_messages(c)) == 1 for c in chats)
+    finally:
+        for eng in engines:
+            await close_engine(eng)
+
+
+def _refused_url() -> str:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+async def test_outbox_pauses_through_an_outage_and_drains_after(harness: Harness) -> None:
+    """Telegram answers 502 to everything, then refuses connections: a long outage compressed by
+    short probe intervals (0.02 s growing to 0.25 s; in production 1 s growing to 30 s). Nothing
+    fails, nothing is lost, nothing is sent twice; attempts during the outage do not count."""
+    from aiogram.client.telegram import TelegramAPIServer
+
+    eng = tune(harness, rate_per_sec=30, time_scale=1, max_retries=2, backoff_base=0.01,
+               probe_base=0.02, probe_max=0.25)
+    fake = harness.fake
+    chats = [3600 + i for i in range(40)]
+    for tg_id in chats:
+        await resident(harness, tg_id)
+    real_call = fake._call
+
+    async def bad_gateway(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        fake._record(method, params, ApiError(502, "Bad Gateway"))
+        return 502, ApiError(502, "Bad Gateway").payload()
+
+    campaign_id = await enqueue(harness)
+    await fake.wait_for(lambda: sum(bool(fake.bot_messages(c)) for c in chats) >= 5)
+    fake._call = bad_gateway  # type: ignore[method-assign]
+    await asyncio.sleep(3.0)
+    assert eng.breaker.is_open and eng.breaker.opened >= 1
+    api = eng._session.api  # type: ignore[union-attr]
+    eng._session.api = TelegramAPIServer.from_base(_refused_url())  # type: ignore[union-attr]
+    await asyncio.sleep(3.0)
+    during = await counts(harness, campaign_id)
+    assert "failed" not in during and during.get("sent", 0) < len(chats)
+    assert eng.breaker.probes >= 10  # it kept probing, at growing intervals
+    fake._call = real_call  # type: ignore[method-assign]
+    eng._session.api = api  # type: ignore[union-attr]
+    assert await finished(harness, campaign_id, timeout=20) == {"sent": len(chats)}
+    assert [len(fake.bot_messages(c)) for c in chats] == [1] * len(chats)
+    assert not eng.breaker.is_open and eng.counters["outage_deferred"] > 0
+    async with harness.db() as s:
+        attempts = (await s.scalars(select(Delivery.attempts).where(Delivery.campaign_id == campaign_id))).all()
+    assert max(attempts) <= 2  # the outage's attempts were not counted (max_retries=2 would have failed them)
+
+
+async def test_bot_token_never_stored_in_errors(harness: Harness) -> None:
+    from bot.delivery.redact import redact
+
+    token = harness.settings.bot_token
+    assert token and redact(f"POST http://x/bot{token}/sendMessage failed", token) == \
+        "POST http://x/bot<token>/sendMessage failed"
+    assert "<token>" in redact("http://api.telegram.org/bot1234567:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe")
+    tune(harness, max_retries=0)
+    fake = harness.fake
+    broken, fine = 3700, 3701
+    for tg_id in (broken, fine):
+        await resident(harness, tg_id)
+    original = fake._methods["sendmessage"]
+
+    def send(p: dict[str, Any]) -> Any:
+        if p.get("chat_id") == broken:
+            raise ApiError(500, f"Internal Server Error at {fake.base_url}/bot{token}/sendMessage")
+        return original(p)
+
+    fake._methods["sendmessage"] = send
+    campaign_id = await enqueue(harness)
+    assert await finished(harness, campaign_id) == {"sent": 1, "failed": 1}
+    async with harness.db() as s:
+        errors = [e for e in (await s.scalars(select(Delivery.error))).all() if e]
+    assert errors and all(token not in e for e in errors) and any("<token>" in e for e in errors)
+
+
+async def test_a_late_report_card_is_posted_once_by_two_checkers(harness: Harness) -> None:
+    from handlers.moderation.cards import run_report_checks
+    from storage.models import utcnow as now_utc
+    from tests.flows.helpers import register
+    from tests.flows.reports_helpers import card_of, file_report, moderator, moderators_group
+
+    anna = await register(harness, 3801, "Anna")
+    number = await file_report(anna)  # the moderators' group is not there yet: no card
+    group = moderators_group(harness)
+    await moderator(harness, group, 3802, "Olha")
+    app = harness.app
+    assert app is not None
+    later = now_utc() + timedelta(minutes=2)
+
+    async def check() -> Any:
+        return await run_report_checks(app.sessionmaker, app.bot, app.settings, app.i18n, app.delivery,
+                                       now=later, community=app.community)
+
+    await asyncio.gather(check(), check(), check())
+    assert card_of(group, number) is not None
+    assert len([m for m in group.messages if m.buttons]) == 1  # posted once
+
+
+def test_breaker_opens_on_an_outage_not_on_one_broken_chat_and_probes_at_growing_intervals() -> None:
+    from bot.delivery.breaker import CircuitBreaker
+
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=3, probe_base=1.0, probe_max=4.0, clock=lambda: now[0])
+    assert not any(breaker.failure(7) for _ in range(10))  # one chat failing: that chat's problem
+    assert not breaker.is_open
+    breaker.success()  # the other chats' messages go out
+    assert [breaker.failure(c) for c in (1, 2, 3)] == [False, False, True]  # several chats: Telegram is down
+    assert breaker.is_open and breaker.failure(4)  # sends failing meanwhile are not counted
+    intervals = []
+    for _ in range(4):
+        start = now[0]
+        while not breaker.try_probe():
+            now[0] += 0.25
+        intervals.append(now[0] - start)
+        assert not breaker.try_probe()  # one probe at a time
+        breaker.failure(None)  # still down
+    assert intervals == [1.0, 2.0, 4.0, 4.0]  # growing, capped
+    now[0] += 4.0
+    assert breaker.try_probe()
+    breaker.success()
+    assert not breaker.is_open
+
+
+async def test_shared_limiter_spaces_two_engines_and_shares_a_429_pause(redis_client: Any) -> None:
+    from bot.delivery.shared_limiter import RedisRateLimiter
+
+    client, prefix = redis_client
+    one, two = (RedisRateLimiter(client, prefix, rate=10, time_scale=1) for _ in range(2))
+    assert await one.acquire(100) == 0
+    assert await two.acquire(100, max_chat_wait=0.0) > 0.5  # the chat's one message a second is shared
+    assert await two.acquire(-100) == 0  # another chat: after the shared global slot
+    assert await one.acquire(-100, max_chat_wait=0.0) > 2.0  # a group: 20 a minute, shared too
+    one.pause(2)  # a 429 seen by one engine
+    await asyncio.sleep(0.05)
+    assert await two.acquire(200, max_chat_wait=0.0) == 0  # waits out the pause, then goes
+    assert two.calls >= 2  # it was told to wait at least once

@@ -4,23 +4,42 @@ Life of a delivery row::
 
     pending --claim--> sending --send--> sent | blocked | failed | cancelled
        ^                  |
-       +-- 429 / 5xx / network / chat busy (next_attempt_at later) --+
+       +-- 429 / 5xx / network / chat busy / outage (next_attempt_at later) --+
 
 * **Claim**: one transaction moves due rows to ``sending`` (``WITH due AS MATERIALIZED (SELECT
-  ... LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE ... RETURNING``), up to ``concurrency`` rows ahead.
-  At most ``concurrency`` sends are started and not yet recorded at any moment: a send keeps its
-  slot until its outcome is committed.
-* **Crash safety**: on start every ``sending`` row goes back to ``pending``. So after a SIGKILL
-  nothing is lost, and only sends that were started and not recorded (<= concurrency) can reach a
-  resident twice. One sender process per database (polling allows one bot process anyway).
+  ... LIMIT n [FOR UPDATE SKIP LOCKED]) UPDATE ... RETURNING``), up to ``concurrency`` rows ahead,
+  and writes a **lease** on each: ``lease_holder`` (this engine's ``worker_id``,
+  ``hostname:pid:random``) and ``lease_until`` (now + ``lease``). At most ``concurrency`` sends are
+  started and not yet recorded at any moment: a send keeps its slot until its outcome is committed.
+* **Leases**: the holder renews its leases every ``lease``/4 while it works on the rows. Only a
+  row whose lease expired (its holder crashed or hung and stopped renewing) goes back to
+  ``pending``: at start and at every renewal round, never rows a live engine holds. Outcomes are
+  written only while the row is still ours (``WHERE lease_holder = worker_id``), so a holder that
+  hung past its lease cannot overwrite the engine that took over. So several engines (workers)
+  can drain one PostgreSQL database; after a SIGKILL nothing is lost, and only sends that were
+  started and not recorded (<= concurrency) can reach a resident twice.
+* **One rate limit for all engines**: with ``REDIS_URL`` set, every send takes its slot from one
+  token bucket in Redis (:mod:`bot.delivery.shared_limiter`: an atomic Lua script; overall
+  ``SEND_RATE_PER_SEC``, 1 a second per chat, 20 a minute per group, a 429 pauses every engine).
+  Without Redis (one process) the in-process :class:`RateLimiter` does the same.
+* **Summary once**: a done or cancelled campaign is closed (final progress, summary,
+  ``finished_at``) by the one engine whose conditional UPDATE claimed its finishing
+  (``finish_holder``/``finish_lease_until``; an expired claim is taken over).
+* **Outages** (:mod:`bot.delivery.breaker`): retryable errors (5xx, network) from several sends
+  in a row, to at least two chats, open a circuit breaker: every send waits; one probe send goes
+  out after 1 s, then at growing intervals up to 30 s (``probe_base``/``probe_max``, divided by
+  ``time_scale``); when it succeeds the queue drains. Sends that fail while it is open do not
+  count as attempts, so an outage of any length marks nothing ``failed``; before a row fails for
+  good on a 5xx/network error, ``getMe`` checks that Telegram itself is up.
 * **Stop** (SIGTERM, App.close): no new claims; sends already on the wire finish and their outcome
   is written; rows claimed or waiting for a rate-limit slot go back to pending untouched.
 * **Outcomes** are written in small batches (half the slots, or ``flush_interval``), which is
   what lets one process send over 1,000 messages a second when the limits allow it.
 * **Errors**: 429 pauses everything for ``retry_after`` (the attempt is not counted); 403 and
   "chat not found" mark the resident unreachable (``User.unreachable_at``), no retry; 5xx and
-  network errors retry with exponential backoff, 1 try + ``max_retries``, then ``failed``; other
-  400s fail at once with Telegram's description.
+  network errors (Telegram up) retry with exponential backoff, 1 try + ``max_retries``, then
+  ``failed``; other 400s fail at once with Telegram's description. Error texts stored or logged
+  never carry the bot token (:func:`bot.delivery.redact.redact`).
 
 The database is the source of truth for what is due (scheduled campaigns, retries, quiet hours);
 ``bot.scheduler`` only wakes the engine up at the right moment.
@@ -29,8 +48,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
 import random
+import secrets
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -52,7 +75,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendDocument, SendMessage, SendPhoto
+from aiogram.methods import EditMessageReplyMarkup, GetMe, EditMessageText, SendDocument, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientError
@@ -72,7 +95,9 @@ from bot.delivery.kinds import (
     get_kind,
     maybe_await,
 )
+from bot.delivery.breaker import CircuitBreaker
 from bot.delivery.limiter import RateLimiter
+from bot.delivery.redact import redact
 from bot.delivery.quiet import QuietHours
 from bot.delivery.session import JsonAiohttpSession
 from bot.services import campaigns as campaigns_service
@@ -89,6 +114,9 @@ UNREACHABLE_MARKERS = ("chat not found", "user is deactivated", "peer_id_invalid
 ANALYZE_AFTER = 1000  # recipients; see DeliveryEngine._refresh_statistics
 RETRYABLE = (TelegramServerError, TelegramNetworkError, TelegramUnauthorizedError, ClientDecodeError,
              ClientError, TimeoutError, OSError)
+
+
+DEFAULT_PREFIX = "hromada:delivery"
 
 
 @dataclass
@@ -109,6 +137,12 @@ class DeliveryConfig:
     monitor_interval: float = 0.5
     idle_poll: float = 15.0  # safety net when nothing wakes the engine up
     stop_timeout: float = 10.0
+    lease: float = 30.0  # real seconds a claimed row stays ours without renewal (renewed every lease/4)
+    breaker_threshold: int = 5  # retryable errors in a row (>= 2 chats) that mean Telegram is down
+    probe_base: float = 1.0  # first probe after an outage is detected; doubles up to probe_max
+    probe_max: float = 30.0
+    # the shared rate limit's keys (REDIS_URL set); by default one limit per bot and database
+    redis_prefix: str = DEFAULT_PREFIX
     quiet_hours: tuple[int, int] | None = None
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     default_locale: str = "en"
@@ -170,6 +204,7 @@ class DeliveryEngine:
         settings: Settings | None = None,
         community: Community | None = None,
         now: Callable[[], datetime] = utcnow,
+        redis: Any = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bot = bot
@@ -178,12 +213,26 @@ class DeliveryEngine:
         self.settings = settings
         self.community = community
         self.now = now
-        self.limiter = RateLimiter()
+        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._redis: Any = redis
+        self._own_redis = False
+        if self._redis is None and settings is not None and settings.redis_url:
+            from redis.asyncio import Redis
+
+            self._redis = Redis.from_url(settings.redis_url)
+            self._own_redis = True
+        self.limiter: Any = RateLimiter()
+        if self._redis is not None:
+            from bot.delivery.shared_limiter import RedisRateLimiter
+
+            self.limiter = RedisRateLimiter(self._redis, self.config.redis_prefix)
+        self.breaker = CircuitBreaker()
         self.counters: Counter[str] = Counter()
         self.on_next_due: Callable[[float], None] | None = None  # set by bot.scheduler
         self._apply_config()
         self._wake = asyncio.Event()
         self._monitor_wake = asyncio.Event()
+        self._lease_wake = asyncio.Event()
         self._results: list[_Result] = []
         self._results_ready = asyncio.Event()
         self._flush_lock = asyncio.Lock()
@@ -210,12 +259,19 @@ class DeliveryEngine:
     def _apply_config(self) -> None:
         c = self.config
         self.limiter.configure(c.rate_per_sec, c.private_interval, c.group_per_minute, c.time_scale)
+        if hasattr(self.limiter, "prefix"):
+            self.limiter.prefix = c.redis_prefix
+            if c.redis_prefix == DEFAULT_PREFIX:  # engines of one bot on one database share it
+                url = str(self.sessionmaker.kw["bind"].url) if "bind" in self.sessionmaker.kw else ""
+                self.limiter.prefix = f"{DEFAULT_PREFIX}:{self.bot.id}:{hashlib.sha1(url.encode()).hexdigest()[:8]}"
+        self.breaker.configure(c.breaker_threshold, c.probe_base, c.probe_max, c.time_scale)
         self.quiet = QuietHours(c.quiet_hours, c.tz)
 
     def configure(self, **changes: Any) -> None:
         """Change settings (tests: time_scale, backoff_base, ...); takes effect at once."""
         self.config = replace(self.config, **changes)
         self._apply_config()
+        self._lease_wake.set()  # a new lease time: renew now
 
     @property
     def running(self) -> bool:
@@ -226,18 +282,14 @@ class DeliveryEngine:
         return self._inflight
 
     async def start(self) -> None:
-        """Recover rows left ``sending`` by a crash, then start sending."""
+        """Take back rows whose lease expired (their holder crashed), then start sending.
+        Rows another live engine holds stay its own."""
         if self._started:
             return
         self._apply_config()
-        async with self.sessionmaker() as session, session.begin():
+        async with self.sessionmaker() as session:
             self._postgres = session.get_bind().dialect.name == "postgresql"
-            recovered = await session.execute(
-                update(Delivery).where(Delivery.status == "sending").values(status="pending")
-                .execution_options(synchronize_session=False)
-            )
-            if recovered.rowcount:
-                log.warning("Recovered %s deliveries that were in flight at the last stop", recovered.rowcount)
+        await self._recover_expired()
         self._session = JsonAiohttpSession(api=self.bot.session.api, timeout=self.bot.session.timeout)
         self._started = True
         self._stopping = False
@@ -246,6 +298,7 @@ class DeliveryEngine:
             asyncio.create_task(self._send_loop(), name="delivery-send"),
             asyncio.create_task(self._flush_loop(), name="delivery-flush"),
             asyncio.create_task(self._monitor_loop(), name="delivery-monitor"),
+            asyncio.create_task(self._lease_loop(), name="delivery-lease"),
         ]
         self.wake()
 
@@ -258,14 +311,15 @@ class DeliveryEngine:
             return
         self._stopping = True
         self.wake()
-        send_loop, flush_loop, monitor_loop = self._loops
+        send_loop, flush_loop, monitor_loop, lease_loop = self._loops
         await asyncio.gather(send_loop, return_exceptions=True)
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=self.config.stop_timeout)
             for task in pending:
                 task.cancel()
             if pending:
-                log.warning("%s sends did not finish in time; they are retried after the restart", len(pending))
+                log.warning("%s sends did not finish in time; they are retried when their lease expires",
+                            len(pending))
                 await asyncio.gather(*pending, return_exceptions=True)
         self._closing = True
         self._results_ready.set()
@@ -274,6 +328,8 @@ class DeliveryEngine:
         for task in late:
             task.cancel()
         await asyncio.gather(flush_loop, monitor_loop, return_exceptions=True)
+        lease_loop.cancel()
+        await asyncio.gather(lease_loop, return_exceptions=True)
         if self._results:
             log.warning("%s delivery outcomes were not recorded; those rows are retried after the restart",
                         len(self._results))
@@ -282,6 +338,10 @@ class DeliveryEngine:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._own_redis and self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+            self._own_redis = False
         log.info("Delivery engine stopped: %s", dict(self.counters))
 
     def wake(self) -> None:
@@ -304,6 +364,54 @@ class DeliveryEngine:
         """A campaign was cancelled (after the commit): drop its queued sends at once."""
         self._cancelled.add(campaign_id)
         self.wake()
+
+    # ------------------------------------------------------------------ leases
+
+    async def _lease_loop(self) -> None:
+        """Renew the leases of the rows this engine holds; take back rows whose lease expired."""
+        while True:
+            self._lease_wake.clear()
+            await _wait(self._lease_wake, max(0.05, self.config.lease / 4))
+            try:
+                await self._renew()
+                await self._recover_expired()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("Could not renew delivery leases: %s", redact(str(exc), self.bot.token))
+
+    async def _renew(self) -> int:
+        table = Delivery.__table__
+        async with self._writing(), self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(table).where(table.c.status == "sending", table.c.lease_holder == self.worker_id)
+                .values(lease_until=utcnow() + timedelta(seconds=self.config.lease))
+            )
+        self.counters["renewals"] += 1
+        return int(result.rowcount or 0)
+
+    async def _recover_expired(self) -> int:
+        """Rows left ``sending`` by an engine that stopped renewing (crashed or hung) go back to
+        pending; never rows this engine or another live one holds."""
+        table = Delivery.__table__
+        now = utcnow()
+        async with self._writing(), self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(table)
+                .where(
+                    table.c.status == "sending",
+                    or_(table.c.lease_until.is_(None), table.c.lease_until < now),
+                    or_(table.c.lease_holder.is_(None), table.c.lease_holder != self.worker_id),
+                )
+                .values(status="pending", lease_holder=None, lease_until=None)
+            )
+        recovered = int(result.rowcount or 0)
+        if recovered:
+            self.counters["recovered"] += recovered
+            log.warning("Took back %s deliveries whose sender stopped (lease expired)", recovered)
+            self._idle_flag = False
+            self._wake.set()
+        return recovered
 
     # ------------------------------------------------------------------ sending
 
@@ -370,7 +478,8 @@ class DeliveryEngine:
         claim = (
             update(table)
             .where(table.c.id.in_(select(due_ids.c.id)), table.c.status == "pending")
-            .values(status="sending", attempts=table.c.attempts + 1)
+            .values(status="sending", attempts=table.c.attempts + 1, lease_holder=self.worker_id,
+                    lease_until=utcnow() + timedelta(seconds=self.config.lease))
             .returning(table.c.id, table.c.campaign_id, table.c.user_id, table.c.chat_id,
                        table.c.attempts, table.c.next_attempt_at)
         )
@@ -426,7 +535,8 @@ class DeliveryEngine:
             self._inflight -= 1
             raise
         except Exception as exc:
-            log.exception("Delivery %s failed unexpectedly", job.id)
+            log.error("Delivery %s failed unexpectedly: %s", job.id,
+                      redact(f"{type(exc).__name__}: {exc}", self.bot.token))
             result = self._retry(job, f"{type(exc).__name__}: {exc}")
         self._results.append(result)
         self._results_ready.set()
@@ -435,7 +545,9 @@ class DeliveryEngine:
                 delay: float | None = None, **kw: Any) -> _Result:
         next_at = job.next_attempt_at if delay is None else self.now() + timedelta(seconds=delay)
         attempts = job.attempts - 1 if refund else job.attempts
-        return _Result(job, status, attempts, next_at, error=error[:255] if error else None, **kw)
+        if error:
+            error = redact(error, self.bot.token)[:255]
+        return _Result(job, status, attempts, next_at, error=error or None, **kw)
 
     def _retry(self, job: _Job, error: str) -> _Result:
         if job.attempts > self.config.max_retries:
@@ -470,35 +582,40 @@ class DeliveryEngine:
             return self._result(job, "cancelled", error="skipped by the renderer", refund=True)
 
         cid = job.campaign_id
-        wait = await self.limiter.acquire(job.chat_id, stop=lambda: self._stopping or cid in self._cancelled)
-        if cid in self._cancelled:
-            return self._result(job, "cancelled", refund=True)
-        if wait > 0:  # this chat is busy (or we are stopping): come back later, attempt not counted
+        stop = lambda: self._stopping or cid in self._cancelled  # noqa: E731
+        gate = await self.breaker.wait(stop)  # Telegram down: everything waits here
+        if not gate:
+            if cid in self._cancelled:
+                return self._result(job, "cancelled", refund=True)
+            return self._result(job, "pending", refund=True)
+        wait = await self.limiter.acquire(job.chat_id, stop=stop)
+        if cid in self._cancelled or wait > 0:
+            if gate == "probe":
+                self.breaker.released()
+            if cid in self._cancelled:
+                return self._result(job, "cancelled", refund=True)
+            # this chat is busy (or we are stopping): come back later, attempt not counted
             return self._result(job, "pending", refund=True, delay=wait)
         try:
             message_id = await self._send(job.chat_id, out)
-        except TelegramRetryAfter as exc:
-            self.counters["429"] += 1
-            self.limiter.pause(exc.retry_after)
-            return self._result(job, "pending", refund=True, error="429",
-                                delay=exc.retry_after / self.limiter.scale)
-        except TelegramMigrateToChat as exc:
-            self.counters["failed"] += 1
-            return self._result(job, "failed", error=f"the group moved to {exc.migrate_to_chat_id}")
-        except TelegramForbiddenError as exc:
-            self.counters["blocked"] += 1
-            return self._result(job, "blocked", error=exc.message, mark_unreachable=True)
-        except TelegramBadRequest as exc:
-            if any(marker in exc.message.lower() for marker in UNREACHABLE_MARKERS):
-                self.counters["blocked"] += 1
-                return self._result(job, "blocked", error=exc.message, mark_unreachable=True)
-            self.counters["failed"] += 1
-            return self._result(job, "failed", error=exc.message)
         except RETRYABLE as exc:
-            return self._retry(job, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            if self.breaker.failure(job.chat_id):  # Telegram is down: the attempt does not count
+                self.counters["outage_deferred"] += 1
+                return self._result(job, "pending", refund=True, error=f"Telegram unreachable: {error}")
+            if job.attempts > self.config.max_retries and not await self._telegram_up():
+                self.breaker.trip()
+                self.counters["outage_deferred"] += 1
+                return self._result(job, "pending", refund=True, error=f"Telegram unreachable: {error}")
+            return self._retry(job, error)
         except TelegramAPIError as exc:
-            self.counters["failed"] += 1
-            return self._result(job, "failed", error=exc.message)
+            self.breaker.success()  # Telegram answered
+            return self._refused(job, exc)
+        except BaseException:
+            if gate == "probe":
+                self.breaker.released()
+            raise
+        self.breaker.success()
         self.counters["sent"] += 1
         progress = self._progress.setdefault(cid, _Progress())
         stamp = time.monotonic()
@@ -506,6 +623,48 @@ class DeliveryEngine:
         if progress.first_sent is None:
             progress.first_sent = stamp
         return self._result(job, "sent", message_id=message_id, sent_at=self.now())
+
+    def _refused(self, job: _Job, exc: TelegramAPIError) -> _Result:
+        """Telegram answered the send with an error."""
+        if isinstance(exc, TelegramRetryAfter):
+            self.counters["429"] += 1
+            self.limiter.pause(exc.retry_after)
+            return self._result(job, "pending", refund=True, error="429",
+                                delay=exc.retry_after / self.limiter.scale)
+        if isinstance(exc, TelegramMigrateToChat):
+            self.counters["failed"] += 1
+            return self._result(job, "failed", error=f"the group moved to {exc.migrate_to_chat_id}")
+        if isinstance(exc, TelegramForbiddenError):
+            self.counters["blocked"] += 1
+            return self._result(job, "blocked", error=exc.message, mark_unreachable=True)
+        if isinstance(exc, TelegramBadRequest) and any(m in exc.message.lower() for m in UNREACHABLE_MARKERS):
+            self.counters["blocked"] += 1
+            return self._result(job, "blocked", error=exc.message, mark_unreachable=True)
+        self.counters["failed"] += 1
+        return self._result(job, "failed", error=exc.message)
+
+    async def _telegram_reachable(self) -> bool:
+        """False while the breaker is open; when no send is left to probe with, the monitor probes
+        with ``getMe`` (at the breaker's pace) so that a finished campaign's summary is not held."""
+        if not self.breaker.is_open:
+            return True
+        if self.breaker.try_probe():
+            if await self._telegram_up():
+                self.breaker.success()
+            else:
+                self.breaker.failure(None)
+        return not self.breaker.is_open
+
+    async def _telegram_up(self) -> bool:
+        """Before a row fails for good on a 5xx / network error: is it Telegram that is down?"""
+        try:
+            assert self._session is not None
+            await self._session(self.bot, GetMe(), timeout=10)
+        except RETRYABLE:
+            return False
+        except Exception:  # noqa: BLE001 - Telegram answered something: it is up
+            return True
+        return True
 
     async def _send(self, chat_id: int, out: Outgoing) -> int:
         media = out.media
@@ -592,8 +751,11 @@ class DeliveryEngine:
         table = Delivery.__table__
         stmt = (
             update(table)
-            .where(table.c.id == bindparam("b_id"))
+            # only a row still ours: had our lease expired (we hung) another engine may hold it now
+            .where(table.c.id == bindparam("b_id"), table.c.lease_holder == self.worker_id)
             .values(
+                lease_holder=None,
+                lease_until=None,
                 status=bindparam("b_status"),
                 attempts=bindparam("b_attempts"),
                 next_attempt_at=bindparam("b_next"),
@@ -690,9 +852,9 @@ class DeliveryEngine:
                     campaign.status = "done"
                     log.info("Campaign %s done: %s", campaign.id, counts[campaign.id])
             if campaign.status in campaigns_service.FINAL:
-                if stats.sending == 0 and not self._stopping:
+                if stats.sending == 0 and not self._stopping and await self._telegram_reachable():
                     await self._finish(campaign, stats)
-            elif campaign.progress_chat_id is not None:
+            elif campaign.progress_chat_id is not None and not self.breaker.is_open:
                 await self._update_progress(campaign, stats)
 
     def _live(self, campaign: Campaign, stats: Stats) -> Stats:
@@ -742,14 +904,40 @@ class DeliveryEngine:
         out = self.render_progress(self.progress_context(campaign, "running", self._live(campaign, stats), locale))
         if out is None or out.text == state.text:
             return
+        async with self.sessionmaker() as session:  # another engine may be closing it right now
+            closing = (await session.execute(
+                select(Campaign.finish_holder, Campaign.finished_at).where(Campaign.id == campaign.id)
+            )).first()
+        if closing is not None and (closing.finish_holder is not None or closing.finished_at is not None):
+            return
         state.edited_at = mono
         state.text = out.text
         await self._edit(campaign, out)
 
+    async def _claim_finish(self, campaign_id: int) -> bool:
+        """One engine closes a campaign: a conditional UPDATE takes the finishing (with a lease, so
+        a holder that crashed before the summary went out is taken over)."""
+        now = utcnow()
+        async with self._writing(), self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign_id, Campaign.finished_at.is_(None),
+                    or_(Campaign.finish_holder.is_(None), Campaign.finish_holder == self.worker_id,
+                        Campaign.finish_lease_until.is_(None), Campaign.finish_lease_until < now),
+                )
+                .values(finish_holder=self.worker_id, finish_lease_until=now + timedelta(seconds=self.config.lease))
+                .execution_options(synchronize_session=False)
+            )
+        return bool(result.rowcount)
+
     async def _finish(self, campaign: Campaign, stats: Stats) -> None:
-        """Close a done or cancelled campaign: final progress text, the summary, finished_at."""
+        """Close a done or cancelled campaign: final progress text, the summary, finished_at.
+        Once, also with several engines (:meth:`_claim_finish`)."""
+        if not await self._claim_finish(campaign.id):
+            return
         if campaign.status == "cancelled" and stats.pending:
-            async with self.sessionmaker() as session, session.begin():
+            async with self._writing(), self.sessionmaker() as session, session.begin():
                 await session.execute(
                     update(Delivery).where(Delivery.campaign_id == campaign.id, Delivery.status == "pending")
                     .values(status="cancelled").execution_options(synchronize_session=False)
@@ -769,13 +957,26 @@ class DeliveryEngine:
                         campaign.progress_chat_id, summary.text, reply_markup=summary.reply_markup,
                         reply_to_message_id=campaign.progress_message_id, allow_sending_without_reply=True,
                     )
+                except RETRYABLE as exc:  # Telegram down: keep the campaign open, try again later
+                    log.warning("Could not send the summary of campaign %s (retried): %s", campaign.id,
+                                redact(str(exc), self.bot.token))
+                    async with self._writing(), self.sessionmaker() as session, session.begin():
+                        await session.execute(
+                            update(Campaign).where(Campaign.id == campaign.id,
+                                                   Campaign.finish_holder == self.worker_id)
+                            .values(finish_holder=None, finish_lease_until=None)
+                            .execution_options(synchronize_session=False)
+                        )
+                    return
                 except TelegramAPIError as exc:
-                    log.warning("Could not send the summary of campaign %s: %s", campaign.id, exc)
-        async with self.sessionmaker() as session, session.begin():
+                    log.warning("Could not send the summary of campaign %s: %s", campaign.id,
+                                redact(str(exc), self.bot.token))
+        async with self._writing(), self.sessionmaker() as session, session.begin():
             await session.execute(
                 update(Campaign).where(Campaign.id == campaign.id, Campaign.finished_at.is_(None))
                 .values(finished_at=self.now()).execution_options(synchronize_session=False)
             )
+        self.counters["summaries"] += 1
         self._progress.pop(campaign.id, None)
 
     async def _edit(self, campaign: Campaign, out: Outgoing) -> None:
@@ -790,7 +991,8 @@ class DeliveryEngine:
             if "not modified" not in exc.message:
                 log.warning("Could not update the progress of campaign %s: %s", campaign.id, exc.message)
         except (TelegramAPIError, ClientError, TimeoutError) as exc:
-            log.warning("Could not update the progress of campaign %s: %s", campaign.id, exc)
+            log.warning("Could not update the progress of campaign %s: %s", campaign.id,
+                        redact(str(exc), self.bot.token))
 
     async def _next_due_delay(self) -> float | None:
         """Seconds until something is due (a scheduled campaign, a retry, the end of quiet hours)."""

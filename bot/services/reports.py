@@ -430,16 +430,41 @@ async def remember_topic(session: AsyncSession, chat_id: int, category: str, thr
 # -- periodic checks (triggered by the scheduler; the database says what is due) ------------------
 
 
-async def without_card(session: AsyncSession, now: datetime | None = None, limit: int = 5) -> list[Report]:
+async def without_card(session: AsyncSession, now: datetime | None = None, limit: int = 5,
+                       claim_for: timedelta = timedelta(minutes=2)) -> list[Report]:
     """Open reports whose card could not be posted (the group was unreachable): tried again, a few
-    per run, so a backlog after an outage stays within the group's 20 messages a minute."""
+    per run, so a backlog after an outage stays within the group's 20 messages a minute.
+
+    Each one is claimed for ``claim_for`` with a conditional UPDATE: two workers running the check
+    at once never post the same card twice. Commit before posting; :func:`release_card_claim` when
+    the card could not be posted (otherwise the claim expires on its own)."""
     now = now or utcnow()
+    due = (
+        Report.status.in_(OPEN), Report.card_message_id.is_(None),
+        Report.created_at <= now - timedelta(minutes=1),
+        or_(Report.card_claimed_until.is_(None), Report.card_claimed_until <= now),
+    )
+    claimed: list[int] = []
+    for report_id in list(await session.scalars(select(Report.id).where(*due).order_by(Report.id).limit(limit))):
+        result = await session.execute(
+            update(Report).where(Report.id == report_id, *due).values(card_claimed_until=now + claim_for)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            claimed.append(report_id)
+    if not claimed:
+        return []
     return list(await session.scalars(
-        select(Report).where(
-            Report.status.in_(OPEN), Report.card_message_id.is_(None),
-            Report.created_at <= now - timedelta(minutes=1),
-        ).order_by(Report.id).limit(limit)
+        select(Report).where(Report.id.in_(claimed)).order_by(Report.id).execution_options(populate_existing=True)
     ))
+
+
+async def release_card_claim(session: AsyncSession, report_id: int) -> None:
+    """The late card could not be posted: the next check may try again."""
+    await session.execute(
+        update(Report).where(Report.id == report_id, Report.card_message_id.is_(None))
+        .values(card_claimed_until=None).execution_options(synchronize_session=False)
+    )
 
 
 async def claim_stale(session: AsyncSession, hours: int, now: datetime | None = None) -> list[Report]:

@@ -315,9 +315,12 @@ async def run_report_checks(
     raised once per period of silence and asked once per resolution."""
     async with sessionmaker() as session:
         if community is not None:
+            late = await reports_service.without_card(session, now)  # claimed: no other worker posts them
+            await session.commit()
             with i18n.context(), i18n.use_locale(settings.default_locale):
-                for report in await reports_service.without_card(session, now):
-                    await post_card(bot, session, report, settings, community, i18n)
+                for report in late:
+                    if not await post_card(bot, session, report, settings, community, i18n):
+                        await reports_service.release_card_claim(session, report.id)
                     await session.commit()
         stale = await reports_service.claim_stale(session, settings.report_stale_hours, now)
         followups = await reports_service.claim_followups(session, now)
