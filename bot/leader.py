@@ -74,6 +74,9 @@ class Leader:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        if self.is_leader and self._conn is not None:
+            with contextlib.suppress(Exception):  # free it now: a new process may start at once
+                await self._conn.fetchval("SELECT pg_advisory_unlock($1)", self.key, timeout=5)
         await self._drop_connection()
         self._set(False)
 

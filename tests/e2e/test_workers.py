@@ -97,7 +97,19 @@ def _update(update_id: int, user_id: int) -> dict:
 
 
 async def _post(port: int, update: dict, pids: list[int]) -> int | None:
-    """POST one update on a new connection, as Telegram does; the pid of the worker that took it."""
+    """POST one update on a new connection, as Telegram does (again if the connection was reset:
+    one that reached a worker just as it closed its socket); the pid of the worker that took it."""
+    for attempt in range(3):
+        try:
+            return await _post_once(port, update, pids)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.5)
+    return None
+
+
+async def _post_once(port: int, update: dict, pids: list[int]) -> int | None:
     import json
 
     body = json.dumps(update).encode()
@@ -109,6 +121,8 @@ async def _post(port: int, update: dict, pids: list[int]) -> int | None:
                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
         await writer.drain()
         status = await asyncio.wait_for(reader.readline(), 30)  # answered once the update is handled
+        if not status:
+            raise ConnectionResetError("closed without an answer")
         assert b" 200 " in status, status
         return _owner_pid(client_port, port, pids)  # the connection is still open (keep-alive)
     finally:
@@ -184,6 +198,14 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
             assert served == set(pids.values())
             for n in range(16):
                 assert any("Hello" in m.text for m in fake.bot_messages(base + n)), n
+            # their registration step is kept in Redis, where every worker finds it
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(REDIS_URL)
+            try:
+                assert [k async for k in redis.scan_iter(f"fsm:*:{base}:{base}:*")]
+            finally:
+                await redis.aclose()
 
             # SIGKILL the leader: the other keeps answering, takes the scheduled work over, and
             # the supervisor starts the dead one again
@@ -203,6 +225,13 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
                 fake.user(base + n, first_name="Resident", language_code="en")
                 await _post(port, _update(1000 + n, base + n), list(restarted.values()))
                 assert any("Hello" in m.text for m in fake.bot_messages(base + n)), n
+            # SIGTERM to one worker: it finishes and exits, the other keeps serving, it comes back
+            os.kill(restarted[other_index], signal.SIGTERM)
+            for n in range(30, 34):
+                fake.user(base + n, first_name="Resident", language_code="en")
+                await _post(port, _update(1000 + n, base + n), list(restarted.values()))
+                assert any("Hello" in m.text for m in fake.bot_messages(base + n)), n
+            await run.until(rf"Worker {other_index} \(pid \d+\) exited with code 0; starting it again")
             # through Telegram's own webhook delivery too
             olena = fake.user(base + 99, first_name="Olena", language_code="en")
             await olena.send("/start", wait=False)
@@ -245,3 +274,35 @@ async def test_several_workers_need_webhook_postgresql_and_redis(tmp_path: Path,
     expected = {"sqlite": "PostgreSQL", "no-redis": "REDIS_URL", "polling": "WEBHOOK_URL"}[case]
     assert expected in lines[0]
     assert time.monotonic() - started < 20
+
+
+async def test_the_supervisor_restarts_a_dead_child_and_stops_them_all() -> None:
+    """bot.workers.Supervisor with stand-in children (no bot): a killed one is started again, a
+    SIGTERM reaches all of them and the supervisor returns 0 once they are done."""
+    from bot.workers import Supervisor
+
+    script = "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); time.sleep(600)"
+    supervisor = Supervisor(2, command=lambda index: [sys.executable, "-c", script])
+    task = asyncio.create_task(supervisor.run())
+    try:
+        while len(supervisor.procs) < 2:
+            await asyncio.sleep(0.05)
+        first = supervisor.procs[0]
+        await asyncio.sleep(0.5)
+        first.kill()
+        for _ in range(100):
+            if supervisor.procs[0] is not first:
+                break
+            await asyncio.sleep(0.1)
+        assert supervisor.procs[0] is not first and supervisor.procs[0].returncode is None
+        assert first.returncode == -signal.SIGKILL
+        await asyncio.sleep(0.5)
+        supervisor.stop()
+        assert await asyncio.wait_for(task, 30) == 0
+        assert all(p.returncode == 0 for p in supervisor.procs.values())
+    finally:
+        if not task.done():
+            task.cancel()
+        for proc in supervisor.procs.values():
+            if proc.returncode is None:
+                proc.kill()
