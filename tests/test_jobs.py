@@ -147,3 +147,17 @@ async def test_a_leader_whose_connection_is_killed_stops_leading_and_another_tak
         await admin.close()
         await first.stop()
         await second.stop()
+
+
+async def test_with_redis_conversation_state_and_each_persons_update_order_are_shared(tmp_path: Path) -> None:
+    """What several workers need: aiogram's RedisStorage and RedisEventIsolation (bot.app._fsm)."""
+    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/h.db", "http://127.0.0.1:9",
+                             redis_url="redis://127.0.0.1:6379/0")
+    app = await build_app(settings)
+    try:
+        assert isinstance(app.dp.storage, RedisStorage)
+        assert isinstance(app.dp.fsm.events_isolation, RedisEventIsolation)
+    finally:
+        await app.close()

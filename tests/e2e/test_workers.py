@@ -211,6 +211,7 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
             # the supervisor starts the dead one again
             leader_index = int(leaders[0][1])
             other_index = 1 - leader_index
+            killed_at = time.monotonic()
             os.kill(pids[leader_index], signal.SIGKILL)
             for n in range(16, 22):
                 fake.user(base + n, first_name="Resident", language_code="en")
@@ -218,6 +219,8 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
                 assert any("Hello" in m.text for m in fake.bot_messages(base + n)), n
             await run.until(rf"Worker {leader_index} \(pid \d+\) was killed by signal 9; starting it again")
             await run.until(rf"Worker {other_index} \(pid \d+\) is now the leader", timeout=60)
+            print(f"leader taken over {time.monotonic() - killed_at:.1f} s after the SIGKILL "
+                  "(LEADER_RETRY_SECONDS=1)")
             await run.until(r"Webhook server on port", 3, timeout=180)
             restarted = run.workers()
             assert restarted[leader_index] != pids[leader_index] and restarted[other_index] == pids[other_index]
@@ -241,6 +244,9 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
 
             proc.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(proc.wait(), 60)
+        except BaseException:
+            print("\n".join(run.lines[-60:]))  # what the workers said, for the failure
+            raise
         finally:
             if proc.returncode is None:
                 proc.kill()
@@ -253,25 +259,28 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
             assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
-@pytest.mark.parametrize("case", ["sqlite", "no-redis", "polling"])
+@pytest.mark.parametrize("case", ["sqlite", "no-redis", "polling", "setting"])
 async def test_several_workers_need_webhook_postgresql_and_redis(tmp_path: Path, pg_url: str, case: str) -> None:
     env = _env(BOT_TOKEN=TOKEN, TELEGRAM_API_URL="http://127.0.0.1:9", DATABASE_URL=pg_url, REDIS_URL=REDIS_URL,
                WEBHOOK_URL="http://127.0.0.1:9/hook")
-    if case == "sqlite":
+    args = ["--workers", "2"]
+    if case in ("sqlite", "setting"):  # "setting": WORKERS=2 in the environment, no option
         env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/h.db"
+        if case == "setting":
+            env["WORKERS"], args = "2", []
     elif case == "no-redis":
         del env["REDIS_URL"]
     else:
         del env["WEBHOOK_URL"]
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", "--workers", "2", cwd=tmp_path, env=env,
+        sys.executable, "-m", "bot.cli", "run", *args, cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     lines = err.decode().strip().splitlines()
     assert proc.returncode == 2
     assert len(lines) == 1 and lines[0].startswith("hromada: Setting WORKERS: 2 workers need "), lines
-    expected = {"sqlite": "PostgreSQL", "no-redis": "REDIS_URL", "polling": "WEBHOOK_URL"}[case]
+    expected = {"sqlite": "PostgreSQL", "setting": "PostgreSQL", "no-redis": "REDIS_URL", "polling": "WEBHOOK_URL"}[case]
     assert expected in lines[0]
     assert time.monotonic() - started < 20
 
