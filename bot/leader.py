@@ -136,4 +136,9 @@ class Leader:
     async def _loop(self) -> None:
         while not self._closing:
             await asyncio.sleep(self.retry_seconds)
-            await self._attempt()
+            try:
+                await self._attempt()
+            except Exception:  # noqa: BLE001 - whatever went wrong, keep trying (not leading)
+                log.exception("Leader lock: unexpected error")
+                self._set(False)
+                await self._drop_connection()

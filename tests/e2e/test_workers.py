@@ -120,7 +120,7 @@ async def _post_once(port: int, update: dict, pids: list[int]) -> int | None:
                      b"X-Telegram-Bot-Api-Secret-Token: s3cret\r\n"
                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
         await writer.drain()
-        status = await asyncio.wait_for(reader.readline(), 30)  # answered once the update is handled
+        status = await asyncio.wait_for(reader.readline(), 60)  # answered once the update is handled
         if not status:
             raise ConnectionResetError("closed without an answer")
         assert b" 200 " in status, status
