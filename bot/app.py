@@ -21,14 +21,16 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import jobs
 from bot.community import Community, load_community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
+from bot.leader import Leader
 from bot.menus import publish_default_commands
 from bot.middlewares import ActingBanner, ActingMiddleware, ApologyMiddleware, InFlight, UserMiddleware
 from bot.updates import DeferredReplies, Poller, UpdatePath, UpdateUnit, deferred_wake, prepare_router
-from bot.scheduler import DUE_CHECK_SECONDS, add_periodic, attach_delivery, attach_report_checks, create_scheduler
+from bot.scheduler import attach_delivery, attach_job, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
 from handlers import build_router
 from storage.db import create_engine, create_sessionmaker
@@ -53,11 +55,14 @@ class App:
     path: UpdatePath | None = None  # the update path (bot.updates)
     poller: Poller | None = None
     scheduler: Any = None  # AsyncIOScheduler: a trigger only (bot.scheduler)
-    due_checks: Any = None  # polls to close, event reminders... that are due (also run by the scheduler)
+    due_checks: Any = None  # the jobs that run at start (polls to close, event reminders...), once
+    leader: Leader | None = None  # is this worker the one that runs scheduled work (bot.leader)
 
     async def close(self) -> None:
         if self.scheduler is not None:
             shutdown_scheduler(self.scheduler)
+        if self.leader is not None:
+            await self.leader.stop()  # another worker takes the scheduled work over
         if self.delivery is not None:
             await self.delivery.stop()  # finishes the sends in flight and records them
         if self.path is not None:
@@ -150,6 +155,15 @@ def create_dispatcher(
     return dp
 
 
+def _job_runner(job: jobs.Job, context: jobs.JobContext, leader: Leader) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        if job.leader and not leader.is_leader:
+            return
+        await jobs.run(job, context)
+
+    return run
+
+
 async def build_app(settings: Settings) -> App:
     community = load_community(settings.community_file)
     engine = create_engine(settings.database_url)
@@ -167,38 +181,29 @@ async def build_app(settings: Settings) -> App:
     delivery.wake = deferred_wake(delivery.wake)  # type: ignore[method-assign]  # after the update's commit
     scheduler = app.scheduler = create_scheduler(settings.tz)
     attach_delivery(scheduler, delivery)
-
-    async def report_checks() -> None:
-        from handlers.moderation.cards import run_report_checks
-        from handlers.discussions.moderation import post_missing_cards as post_statement_cards
-        from handlers.proposals.moderation import post_missing_cards
-
-        try:
-            await run_report_checks(sessionmaker, bot, settings, i18n, delivery, community=community)
-            await post_missing_cards(sessionmaker, bot, settings, community, i18n)
-            await post_statement_cards(sessionmaker, bot, settings, i18n)
-        except Exception:
-            log.exception("Report checks failed")
-
-    attach_report_checks(scheduler, report_checks)
+    leader = app.leader = Leader(settings.database_url, retry_seconds=settings.leader_retry_seconds)
+    context = jobs.JobContext(sessionmaker, bot, settings, i18n, delivery, community)
+    # every feature's jobs (registered when build_router imported the handlers), each wrapped:
+    # an error is logged and the next run happens; leader jobs run only in the elected worker
+    for job in jobs.registered():
+        attach_job(scheduler, job, _job_runner(job, context, leader))
 
     async def due_checks() -> None:
-        """Polls and discussions that close, event reminders, questions and feedback, and digests
-        that are due."""
-        from handlers.discussions import close_due as close_discussions
-        from handlers.events import check_due
-        from handlers.polls import close_due
-        from handlers.stats import queue_digests
-
-        for name, check in (("Poll", close_due), ("Discussion", close_discussions), ("Event", check_due),
-                            ("Digest", queue_digests)):
-            try:
-                await check(sessionmaker, settings, delivery)
-            except Exception:
-                log.exception("%s checks failed", name)
+        """The jobs that also run at start (polls and discussions that close, event reminders,
+        questions and feedback, digests), once now, wherever this is called."""
+        for job in jobs.registered():
+            if job.at_start:
+                await jobs.run(job, context)
 
     app.due_checks = due_checks
-    add_periodic(scheduler, "due-checks", due_checks, DUE_CHECK_SECONDS)
+
+    started = asyncio.Event()
+
+    def leading_changed(leading: bool) -> None:
+        if leading and started.is_set():  # a takeover: what fell due while the leader was down
+            app.background.append(asyncio.create_task(due_checks()))
+
+    leader.on_change.append(leading_changed)
 
     async def on_startup() -> None:
         from bot.services.polls import load_secret
@@ -209,7 +214,9 @@ async def build_app(settings: Settings) -> App:
         await path.start()
         await delivery.start()
         scheduler.start()
-        await due_checks()  # what fell due while the bot was down is done now
+        if await leader.start():
+            await due_checks()  # what fell due while the bot was down is done now
+        started.set()
 
     dp.startup.register(on_startup)
     return app

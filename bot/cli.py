@@ -4,10 +4,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def _settings(**overrides: object) -> Settings:
@@ -45,16 +50,19 @@ def _reason(exc: BaseException) -> str:
     return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-async def _run(settings: Settings) -> None:
+async def _open(settings: Settings, *, migrate: bool = True) -> App:
+    """Migrations (unless a supervisor applied them), then the app, checked: Telegram accepts the
+    token, Redis answers."""
     from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 
-    from bot.app import build_app, run_polling, run_webhook
+    from bot.app import build_app
     from storage.migrate import upgrade
 
-    try:
-        await upgrade(settings.database_url)
-    except Exception as exc:  # noqa: BLE001 - any failure here means the database cannot be used
-        raise StartupError(f"Setting DATABASE_URL: cannot open the database ({_reason(exc)})") from None
+    if migrate:
+        try:
+            await upgrade(settings.database_url)
+        except Exception as exc:  # noqa: BLE001 - any failure here means the database cannot be used
+            raise StartupError(f"Setting DATABASE_URL: cannot open the database ({_reason(exc)})") from None
     app = await build_app(settings)
     try:
         await app.bot.get_me()
@@ -70,10 +78,31 @@ async def _run(settings: Settings) -> None:
         except Exception as exc:  # noqa: BLE001 - whatever the client raises, Redis is not usable
             await app.close()
             raise StartupError(f"Setting REDIS_URL: cannot connect to Redis ({_reason(exc)})") from None
-    if settings.webhook_url:
+    return app
+
+
+async def _run(settings: Settings, worker_index: int | None = None) -> None:
+    from bot.app import run_polling, run_webhook
+
+    app = await _open(settings, migrate=worker_index is None)
+    if worker_index is not None:  # one of `--workers N`'s children (bot.workers)
+        from bot.workers import SkipSetWebhook
+
+        assert app.leader is not None
+        app.leader.name = f"{worker_index} (pid {os.getpid()})"
+        if worker_index != 0:
+            app.bot.session.middleware(SkipSetWebhook())
+        await run_webhook(app, reuse_port=True)
+    elif settings.webhook_url:
         await run_webhook(app)
     else:
         await run_polling(app)
+
+
+async def _check(settings: Settings) -> None:
+    """The supervisor's start: migrations and checks once, before any worker starts."""
+    app = await _open(settings)
+    await app.close()
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -83,9 +112,20 @@ def cmd_run(args: argparse.Namespace) -> None:
         print("No BOT_TOKEN set: starting the offline sandbox (a local fake Telegram).")
         cmd_sandbox(args)
         return
+    workers = args.workers if getattr(args, "workers", None) is not None else settings.workers
+    problem = settings.workers_problem(workers) if workers >= 1 else "Setting WORKERS: expected 1 or more"
+    if problem:
+        print(f"hromada: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     _logging(settings.log_level)
+    worker_index = getattr(args, "worker_index", None)
     try:
-        asyncio.run(_run(settings))
+        if workers > 1 and worker_index is None:
+            from bot.workers import supervise
+
+            asyncio.run(_check(settings))
+            raise SystemExit(asyncio.run(supervise(workers)))
+        asyncio.run(_run(settings, worker_index))
     except StartupError as exc:
         print(f"hromada: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -162,7 +202,11 @@ def _fill_english(po_path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hromada", description="Hromada community assistant")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="apply migrations and run the bot (sandbox without BOT_TOKEN)")
+    run = sub.add_parser("run", help="apply migrations and run the bot (sandbox without BOT_TOKEN)")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="webhook worker processes sharing WEBHOOK_PORT (default: WORKERS, 1); "
+                          "more than 1 needs PostgreSQL and REDIS_URL")
+    run.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     sandbox = sub.add_parser("sandbox", help="chat with the bot offline, in this terminal")
     sandbox.add_argument("--database", help="database URL (default: data/sandbox.db)")
     migrate = sub.add_parser("migrate", help="apply database migrations")

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     webhook_port: int = 8080
     webhook_host: str = "127.0.0.1"  # behind the reverse proxy; 0.0.0.0 only if Telegram reaches this host directly
+    # several worker processes sharing WEBHOOK_PORT (webhook mode, PostgreSQL and Redis; bot.workers)
+    workers: int = Field(default=1, ge=1, le=64)
+    # how often a worker that is not the leader tries to take the leader lock (and the leader
+    # checks its connection), in seconds (bot.leader)
+    leader_retry_seconds: float = Field(default=12.0, gt=0, le=60)
     community_file: Path = Path("communities/kherson.toml")
     # delivery engine
     send_rate_per_sec: float = 30.0
@@ -180,6 +185,22 @@ class Settings(BaseSettings):
     @property
     def sandbox(self) -> bool:
         return self.bot_token is None
+
+    def workers_problem(self, workers: int | None = None) -> str | None:
+        """Why several workers cannot run with these settings (one line naming the setting), or None."""
+        count = self.workers if workers is None else workers
+        if count <= 1:
+            return None
+        if not self.webhook_url:
+            return (f"Setting WORKERS: {count} workers need webhook mode (WEBHOOK_URL); long polling runs "
+                    "as one process, since Telegram allows one poller")
+        if self.database_url.startswith("sqlite"):
+            return (f"Setting WORKERS: {count} workers need PostgreSQL in DATABASE_URL; SQLite is for "
+                    "one process")
+        if not self.redis_url:
+            return (f"Setting WORKERS: {count} workers need REDIS_URL, where they share conversation "
+                    "state and each person's update order")
+        return None
 
 
 def parse_quiet_hours(value: str) -> tuple[int, int] | None:

@@ -14,6 +14,7 @@ only in the worker that holds the leader lock (bot.leader), so with several work
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -73,3 +74,22 @@ def job(name: str, *, seconds: float | None = None, cron: dict[str, Any] | None 
         return func
 
     return decorate
+
+
+log = logging.getLogger(__name__)
+
+
+async def run(job_: Job, ctx: JobContext) -> bool:
+    """Run one job once; an exception is logged (the next run happens as usual). True if it ran
+    without an error."""
+    try:
+        await job_.func(ctx)
+    except Exception:
+        log.exception("Job %s failed", job_.name)
+        return False
+    return True
+
+
+def registered() -> list[Job]:
+    """Every feature's jobs (the handlers' modules register theirs when imported)."""
+    return list(JOBS.values())

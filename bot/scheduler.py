@@ -7,9 +7,9 @@ code up, so nothing is lost or done twice across restarts:
   campaign, a retry, the end of quiet hours), re-armed whenever the engine goes idle;
 * ``delivery-sweep``: a periodic wake-up, a safety net.
 
-Features add their own periodic triggers with :func:`add_periodic` / :func:`add_cron` (for
-example "every Monday 09:00: create the weekly digest campaign with key digest:2026-W48"; the
-campaign key makes a repeated or late trigger harmless).
+Features declare their periodic work in :mod:`bot.jobs` (``@jobs.job("poll-close", seconds=30)``);
+bot.app triggers each job here (:func:`attach_job`) under its name. The database says what is due
+(a campaign key such as digest:2026-W48 makes a repeated or late trigger harmless).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 if TYPE_CHECKING:
     from bot.delivery import DeliveryEngine
+    from bot.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,16 @@ def attach_delivery(scheduler: AsyncIOScheduler, engine: DeliveryEngine, sweep_s
     scheduler.add_job(wake, "interval", seconds=sweep_seconds, id="delivery-sweep", replace_existing=True)
 
 
-REPORT_CHECK_SECONDS = 600
+REPORT_CHECK_SECONDS = 600  # stale reports, "is it fixed?", cards not posted yet
 DUE_CHECK_SECONDS = 30  # polls close, reminders go out within this many seconds of their time
 
 
-def attach_report_checks(
-    scheduler: AsyncIOScheduler, check: Callable[[], Awaitable[None]], seconds: float = REPORT_CHECK_SECONDS
-) -> None:
-    """Issue reports: periodically raise stale reports and ask "is it fixed?" when due (the
-    database says what is due, so a missed or repeated run changes nothing)."""
-    add_periodic(scheduler, "report-checks", check, seconds)
+def attach_job(scheduler: AsyncIOScheduler, job: Job, func: Callable[[], Awaitable[None]]) -> None:
+    """Trigger ``func`` (the job, wrapped by bot.app) by the job's period or cron (in TIMEZONE)."""
+    if job.seconds is not None:
+        add_periodic(scheduler, job.name, func, job.seconds)
+    else:
+        add_cron(scheduler, job.name, func, **dict(job.cron or ()))
 
 
 def add_periodic(

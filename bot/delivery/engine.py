@@ -901,9 +901,13 @@ class DeliveryEngine:
         if state.edited_at and mono - state.edited_at < self.config.progress_interval:
             return
         locale = await self._organizer_locale(campaign)
+        if not state.text:  # what the message shows since it was posted (handlers.shared.launch)
+            posted = self.render_progress(self.progress_context(
+                campaign, "running", Stats(total=stats.total, pending=stats.total), locale))
+            state.text = posted.text if posted is not None else ""
         out = self.render_progress(self.progress_context(campaign, "running", self._live(campaign, stats), locale))
         if out is None or out.text == state.text:
-            return
+            return  # (Telegram refuses an edit that changes nothing)
         async with self.sessionmaker() as session:  # another engine may be closing it right now
             closing = (await session.execute(
                 select(Campaign.finish_holder, Campaign.finished_at).where(Campaign.id == campaign.id)

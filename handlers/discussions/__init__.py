@@ -23,12 +23,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import charts
+from bot import charts, jobs
 from bot.commands import CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
 from bot.i18n import N_, fmt_datetime
+from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import discussions as service
 from bot.services.campaigns import Audience
@@ -338,6 +339,11 @@ async def close_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Se
     if closed:
         delivery.wake()
     return closed
+
+
+@jobs.job("discussion-close", seconds=DUE_CHECK_SECONDS, at_start=True)
+async def close_due_job(ctx: jobs.JobContext) -> None:
+    await close_due(ctx.sessionmaker, ctx.settings, ctx.delivery)
 
 
 def render_invitation(ctx: RenderContext) -> Outgoing:

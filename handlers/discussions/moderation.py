@@ -21,8 +21,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.config import Settings
 from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.scheduler import REPORT_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import discussions as service
 from bot.services.campaigns import Audience
@@ -99,6 +101,11 @@ async def post_missing_cards(sessionmaker: Any, bot: Bot, settings: Settings, i1
             discussion = await service.get(session, statement.discussion_id)
             if discussion is not None:
                 await post_card(bot, session, statement, discussion, settings, i18n)
+
+
+@jobs.job("statement-cards", seconds=REPORT_CHECK_SECONDS)
+async def post_missing_cards_job(ctx: jobs.JobContext) -> None:
+    await post_missing_cards(ctx.sessionmaker, ctx.bot, ctx.settings, ctx.i18n)
 
 
 @router.callback_query(StmtCb.filter())

@@ -22,6 +22,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import jobs
 from bot.commands import ORGANIZING, CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
@@ -29,6 +30,7 @@ from bot.delivery import DeliveryEngine
 from bot.i18n import N_
 from bot.ics import event_ics
 from bot.qr import qr_png
+from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import events as events_service
 from bot.services import orgs as orgs_service
@@ -337,6 +339,11 @@ async def check_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Se
     if created:
         delivery.wake()
     return created
+
+
+@jobs.job("event-due", seconds=DUE_CHECK_SECONDS, at_start=True)
+async def check_due_job(ctx: jobs.JobContext) -> None:
+    await check_due(ctx.sessionmaker, ctx.settings, ctx.delivery)
 
 
 # ================================================================== organizers: /events

@@ -18,9 +18,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.scheduler import REPORT_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import reports as reports_service
 from bot.services.campaigns import Audience
@@ -334,3 +336,8 @@ async def run_report_checks(
     if followups and delivery is not None:
         delivery.wake()
     return len(stale), len(followups)
+
+
+@jobs.job("report-checks", seconds=REPORT_CHECK_SECONDS)
+async def report_checks_job(ctx: jobs.JobContext) -> None:
+    await run_report_checks(ctx.sessionmaker, ctx.bot, ctx.settings, ctx.i18n, ctx.delivery, community=ctx.community)

@@ -21,12 +21,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import charts
+from bot import charts, jobs
 from bot.commands import ORGANIZING, CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import N_, fmt_datetime
+from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
@@ -457,6 +458,11 @@ async def close_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Se
                 closed += 1
                 _stop_sending(delivery, poll)
     return closed
+
+
+@jobs.job("poll-close", seconds=DUE_CHECK_SECONDS, at_start=True)
+async def close_due_job(ctx: jobs.JobContext) -> None:
+    await close_due(ctx.sessionmaker, ctx.settings, ctx.delivery)
 
 
 def _stop_sending(delivery: DeliveryEngine, poll: Poll | None) -> None:

@@ -22,9 +22,11 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.scheduler import REPORT_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
 from bot.services import proposals as proposals_service
@@ -107,6 +109,11 @@ async def post_missing_cards(sessionmaker: Any, bot: Bot, settings: Settings, co
                 await session.commit()
                 posted += proposal.card_message_id is not None
     return posted
+
+
+@jobs.job("proposal-cards", seconds=REPORT_CHECK_SECONDS)
+async def post_missing_cards_job(ctx: jobs.JobContext) -> None:
+    await post_missing_cards(ctx.sessionmaker, ctx.bot, ctx.settings, ctx.community, ctx.i18n)
 
 
 async def _under_card(bot: Bot, proposal: Proposal, text: str) -> None:

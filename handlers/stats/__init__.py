@@ -18,12 +18,13 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import charts
+from bot import charts, jobs
 from bot.commands import ORGANIZING, CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
 from bot.i18n import N_
+from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import impact
 from bot.services.errors import DomainError
 from handlers.audience import language_name
@@ -238,3 +239,8 @@ async def queue_digests(sessionmaker: async_sessionmaker[AsyncSession], settings
     if created:
         delivery.wake()
     return len(created)
+
+
+@jobs.job("digests", seconds=DUE_CHECK_SECONDS, at_start=True)
+async def queue_digests_job(ctx: jobs.JobContext) -> None:
+    await queue_digests(ctx.sessionmaker, ctx.settings, ctx.delivery)
