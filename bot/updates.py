@@ -145,6 +145,7 @@ class Captured:
         self.shown[key] = after
         return before is not None and before == after
     closed: bool = False  # the update is done: a task it started sends at once
+    after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
 
 def _markup(markup: Any) -> Any:
@@ -154,6 +155,18 @@ def _markup(markup: Any) -> Any:
     return dumped if dumped.get("inline_keyboard") else None
 
 
+async def after_commit(work: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``work()`` once the update is committed and its replies are sent, outside its
+    transaction (a moderators' card: posted with Telegram's answer, its message id kept in a
+    session of its own). Outside an update it runs now. If the process dies before, the periodic
+    check that posts missing cards does it."""
+    buf = _captured.get()
+    if buf is None or buf.closed:
+        await work()
+    else:
+        buf.after.append(work)
+
+
 def discard_captured() -> None:
     """The update's work was rolled back: what it was going to say is not said (an apology
     follows instead)."""
@@ -161,6 +174,7 @@ def discard_captured() -> None:
     if buf is not None:
         buf.calls.clear()
         buf.answered.clear()
+        buf.after.clear()
 
 
 def deferred_wake(wake: Callable[[], None]) -> Callable[[], None]:
@@ -230,6 +244,11 @@ class DeferredReplies(BaseRequestMiddleware):
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         buf = _captured.get()
+        if buf is not None and buf.live and buf.calls and not buf.closed and isinstance(method, DEFERRED):
+            # a call that goes out at once keeps its place: what the update said before it goes first
+            earlier, buf.calls = buf.calls, []
+            now = time.time()
+            await send_calls(bot, buf.update_id, [(c, now) for c in earlier])
         if buf is None or buf.live or buf.closed or not isinstance(method, DEFERRED):
             return await make_request(bot, method)
         if isinstance(method, methods.AnswerCallbackQuery):
@@ -514,6 +533,11 @@ class UpdatePath:
         if buf.wake is not None:
             buf.wake()
         await self.deliver(update_id, buf.calls)
+        for work in buf.after:
+            try:
+                await work()
+            except Exception:  # noqa: BLE001 - the update is done; the periodic check repeats it
+                log.exception("Update %s: work after the commit failed", update_id)
         return result
 
     async def _again(self, row: HandledUpdate) -> None:

@@ -292,6 +292,7 @@ class FakeTelegram:
 
         # an outage: these methods (all when None) answer this error until heal()
         self._outage: tuple[frozenset[str] | None, ApiError] | None = None
+        self._outage_updates = False  # getUpdates fails too
 
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
@@ -588,6 +589,13 @@ class FakeTelegram:
         except ApiError as error:
             self._record(method, {}, error)
             return web.json_response(error.payload(), status=error.code)
+        if self._outage is not None and self._outage[1].code == 0 and (
+                method.lower() != "getupdates" or self._outage_updates) and (
+                self._outage[0] is None or method.lower() in self._outage[0]):
+            self._record(method, params, self._outage[1])
+            if request.transport is not None:
+                request.transport.abort()  # the connection drops: no answer at all
+            return web.Response(status=500)
         status, body = await self._call(method, params)
         return web.json_response(body, status=status)
 
@@ -639,11 +647,14 @@ class FakeTelegram:
             self.stats[str(error.code)] += 1
             self.stats["errors"] += 1
 
-    def outage(self, methods: set[str] | None = None, code: int = 502, description: str = "Bad Gateway") -> None:
+    def outage(self, methods: set[str] | None = None, code: int = 502, description: str = "Bad Gateway",
+               *, updates_too: bool = False) -> None:
         """Telegram fails: ``methods`` (e.g. {"sendMessage"}; all but getUpdates when None) answer
-        ``code`` until :meth:`heal`. Such answers are faults, not rejections."""
+        ``code`` until :meth:`heal`; ``code=0`` drops the connection instead of answering. Such
+        answers are faults, not rejections."""
         names = frozenset(m.lower() for m in methods) if methods is not None else None
         self._outage = (names, ApiError(code, description))
+        self._outage_updates = updates_too
 
     def heal(self) -> None:
         self._outage = None
@@ -652,7 +663,7 @@ class FakeTelegram:
     async def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Run one Bot API method; returns (HTTP status, Telegram-shaped body)."""
         ts = time.monotonic()
-        if self._outage is not None and method.lower() != "getupdates":
+        if self._outage is not None and (method.lower() != "getupdates" or self._outage_updates):
             names, error = self._outage
             if names is None or method.lower() in names:
                 self._record(method, params, error, ts)

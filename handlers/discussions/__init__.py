@@ -10,6 +10,7 @@ periodic check's (``close_due``), from the database, so a restart loses nothing.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
 from bot.i18n import N_, fmt_datetime
 from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
+from bot.updates import after_commit
 from bot.services import discussions as service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
@@ -160,27 +162,28 @@ async def resident_button(
 @residents.message(StateFilter(DiscText.statement), F.text, NOT_COMMAND)
 async def got_statement(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
-    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
+    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes, sessionmaker: Any,
 ) -> None:
-    await _submit(message, state, session, bot, user, settings, i18n, delivery, poll_secret)
+    await _submit(message, state, session, bot, user, settings, i18n, delivery, poll_secret, sessionmaker)
 
 
 @residents.message(StateFilter(DiscText.statement), F.voice)
 async def got_voice_statement(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
-    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
+    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes, sessionmaker: Any,
 ) -> None:
     """A voice note instead of text: kept by its file_id; a moderator writes down what it says."""
     assert message.voice is not None
-    await _submit(message, state, session, bot, user, settings, i18n, delivery, poll_secret,
+    await _submit(message, state, session, bot, user, settings, i18n, delivery, poll_secret, sessionmaker,
                   voice_file_id=message.voice.file_id)
 
 
 async def _submit(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
-    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes, voice_file_id: str | None = None,
+    settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes, sessionmaker: Any,
+    voice_file_id: str | None = None,
 ) -> None:
-    from handlers.discussions.moderation import post_card
+    from handlers.discussions.moderation import post_card_of
 
     if user is None or not user.is_registered:
         await state.clear()
@@ -199,7 +202,7 @@ async def _submit(
     await state.clear()
     assert discussion is not None
     await message.answer(texts.statement_sent(voice=voice_file_id is not None))
-    await post_card(bot, session, found, discussion, settings, i18n)
+    await after_commit(functools.partial(post_card_of, sessionmaker, found.id, bot, settings, i18n))
     text, markup = await next_view(session, discussion, user, key, i18n.current_locale)
     await message.answer(text, reply_markup=markup)
 

@@ -92,6 +92,19 @@ async def post_card(bot: Bot, session: AsyncSession, statement: DiscussionStatem
     await session.commit()
 
 
+async def post_card_of(sessionmaker: Any, statement_id: int, bot: Bot, settings: Settings, i18n: I18n) -> None:
+    """A new statement's card, after it was committed (bot.updates.after_commit)."""
+    async with sessionmaker() as session:
+        statement = await session.get(DiscussionStatement, statement_id)
+        if statement is None or statement.card_message_id is not None:
+            return
+        discussion = await service.get(session, statement.discussion_id)
+        if discussion is not None:
+            with i18n.context():
+                await post_card(bot, session, statement, discussion, settings, i18n)
+        await session.commit()
+
+
 async def post_missing_cards(sessionmaker: Any, bot: Bot, settings: Settings, i18n: I18n) -> None:
     """The periodic check: cards that could not be posted earlier (the group was unreachable)."""
     if settings.moderators_chat_id is None:

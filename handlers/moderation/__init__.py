@@ -152,17 +152,18 @@ async def card_button(
     if service_action not in reports_service.ACTIONS:
         alert(_("This button is no longer active."))
         return
+    report_id = report.id  # (a rollback expires what the session loaded)
     try:
-        await _apply(bot, session, report.id, service_action, callback_data.st, value or None,
+        await _apply(bot, session, report_id, service_action, callback_data.st, value or None,
                      actor_of(callback.from_user, user), settings, community, i18n, delivery)
     except DomainError as exc:
         await session.rollback()
         alert(_refusal(exc))
-        fresh = await reports_service.get(session, report.id)
+        fresh = await reports_service.get(session, report_id)
         if fresh is not None:
             await refresh_card(bot, session, fresh, settings, community, i18n)
         return
-    done = await reports_service.get(session, report.id)
+    done = await reports_service.get(session, report_id)
     alert(texts.status_name(done.status if done else ""), False)
 
 

@@ -183,6 +183,18 @@ async def post_card(
     return True
 
 
+async def post_card_of(sessionmaker: Any, report_id: int, bot: Bot, settings: Settings, community: Community,
+                       i18n: I18n) -> None:
+    """A new report's card, after the report was committed (bot.updates.after_commit)."""
+    async with sessionmaker() as session:
+        report = await reports_service.get(session, report_id)
+        if report is None or report.card_message_id is not None:
+            return
+        with i18n.context():
+            await post_card(bot, session, report, settings, community, i18n)
+        await session.commit()
+
+
 @live_calls
 async def follow_category(
     bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,

@@ -4,6 +4,8 @@ supported first; support once, withdraw it), /myproposals (follow yours, rework 
 moderators sent back). The moderators' side is in ``handlers.proposals.moderation``."""
 from __future__ import annotations
 
+import functools
+
 import math
 from typing import Any
 
@@ -25,6 +27,7 @@ from bot.services import orgs as orgs_service
 from bot.services import proposals as proposals_service
 from bot.services.errors import DomainError
 from bot.services.proposals import ProposalDraft
+from bot.updates import after_commit
 from handlers.orgs import texts as org_texts
 from handlers.proposals import keyboards, moderation, texts
 from handlers.proposals.keyboards import ProjCb, WizCb
@@ -223,6 +226,7 @@ EDIT_STEPS = {"title": Propose.title, "problem": Propose.problem, "solution": Pr
 async def review_step(
     callback: CallbackQuery, callback_data: WizCb, state: FSMContext, session: AsyncSession, bot: Bot,
     user: User, settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
+    sessionmaker: Any,
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
@@ -261,8 +265,8 @@ async def review_step(
     await session.commit()
     again = draft.proposal_id is not None
     await message.answer(texts.submitted(proposal.id, again))
-    await moderation.show_card(bot, session, proposal, settings, community, i18n, again=again)
-    await session.commit()
+    await after_commit(functools.partial(moderation.show_card_of, sessionmaker, proposal.id, bot, settings,
+                                         community, i18n, again))
 
 
 # -- lists and details ---------------------------------------------------------------------------

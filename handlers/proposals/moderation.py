@@ -95,6 +95,18 @@ async def show_card(bot: Bot, session: AsyncSession, proposal: Proposal, setting
         log.warning("Could not post the card of proposal #%s: %s", proposal.id, exc)
 
 
+async def show_card_of(sessionmaker: Any, proposal_id: int, bot: Bot, settings: Settings, community: Community,
+                       i18n: I18n, again: bool = False) -> None:
+    """A submitted proposal's card, after the proposal was committed (bot.updates.after_commit)."""
+    async with sessionmaker() as session:
+        proposal = await proposals_service.get(session, proposal_id)
+        if proposal is None:
+            return
+        with i18n.context():
+            await show_card(bot, session, proposal, settings, community, i18n, again=again)
+        await session.commit()
+
+
 async def post_missing_cards(sessionmaker: Any, bot: Bot, settings: Settings, community: Community, i18n: I18n,
                              now: Any = None) -> int:
     """The periodic check: cards that could not be posted (the group was unreachable) are posted

@@ -29,7 +29,9 @@ from handlers.reports import keyboards, texts
 from handlers.reports.keyboards import MyCb, RepCb
 from handlers.shared import MENU_REPORT, MenuText, main_menu
 from storage.models import Report, User
-from bot.updates import live
+import functools
+
+from bot.updates import after_commit, live
 
 log = logging.getLogger(__name__)
 router = Router(name="reports")
@@ -219,14 +221,12 @@ async def photo(message: Message, state: FSMContext, bot: Bot) -> None:
     markup = keyboards.photos_done(len(draft.photos))
     status_id = data.get("photo_msg")
     if status_id:
-        try:
-            await bot.edit_message_text(text=text, chat_id=message.chat.id, message_id=status_id,
-                                        reply_markup=markup)
-            return
-        except TelegramAPIError:
-            pass  # not modified (same text) or gone: a new message is fine too
         if overflow and data.get("overflow_told"):
-            return
+            return  # said once: the same words again would change nothing
+        await bot.edit_message_text(text=text, chat_id=message.chat.id, message_id=status_id, reply_markup=markup)
+        if overflow:
+            await state.update_data(overflow_told=True)
+        return
     with live():
         sent = await message.answer(text, reply_markup=markup)
     await state.update_data(photo_msg=sent.message_id, overflow_told=overflow or data.get("overflow_told", False))
@@ -381,7 +381,7 @@ async def chose_identity(
 @router.callback_query(StateFilter(ReportFlow.review), RepCb.filter(F.step == "review"))
 async def review_done(
     callback: CallbackQuery, callback_data: RepCb, state: FSMContext, session: AsyncSession, bot: Bot,
-    user: User | None, settings: Settings, community: Community, i18n: I18n,
+    user: User | None, settings: Settings, community: Community, i18n: I18n, sessionmaker: Any,
 ) -> None:
     message = callback.message
     assert message is not None
@@ -398,10 +398,10 @@ async def review_done(
         return
     await state.clear()
     await _close(callback, _("✅ Send the report"))
-    await session.commit()  # the report is safe even if posting the card fails
-    await mod_cards.post_card(bot, session, report, settings, community, i18n)
-    await session.commit()
     await message.answer(texts.sent(report.id), reply_markup=main_menu())
+    # after the commit, in a session of its own: the report is safe even if posting the card fails
+    await after_commit(functools.partial(mod_cards.post_card_of, sessionmaker, report.id, bot, settings,
+                                         community, i18n))
 
 
 # -- /myreports ------------------------------------------------------------------------------------

@@ -210,38 +210,24 @@ async def _check(url: str, poll_id: int, out: Outcome, registrants: int, voters:
         await engine.dispose()
 
 
-async def crash_run(url: str, *, registrants: int, voters: int, kills: int, sigterms: int = 1,
-                    seed: int = 1, timeout: float = 120.0, log_dir: Path | None = None) -> Outcome:
+async def run_residents(url: str, *, registrants: int, voters: int, chaos: Any, seed: int = 1,
+                        timeout: float = 120.0, log_dir: Path | None = None, label: str = "") -> Outcome:
+    """The residents' journeys against the real bot process while ``await chaos(fake, bot, out,
+    done)`` does its damage (``done()`` is true once every resident finished)."""
     from bot.fakeapi import FakeTelegram
 
     random.seed(seed)
     out = Outcome(registrants=registrants, voters=voters)
     poll_id = await prepare(url, voters)
     log_dir = log_dir or Path(os.environ.get("TMPDIR", "/tmp"))
-    log = log_dir / f"crash-bot-{os.getpid()}-{seed}.log"
+    log = log_dir / f"crash-bot-{os.getpid()}-{seed}{label}.log"
     started = time.monotonic()
     async with FakeTelegram(token=TOKEN, settle_timeout=timeout) as fake:
         bot = BotProcess(fake.base_url, url, log)
         await bot.start()
         people = [asyncio.create_task(_registrant(fake, i, out, timeout)) for i in range(registrants)]
         people += [asyncio.create_task(_voter(fake, i, out, timeout)) for i in range(voters)]
-
-        async def chaos() -> None:
-            moments = ["kill"] * kills + ["term"] * sigterms
-            random.shuffle(moments)
-            for what in moments:
-                await asyncio.sleep(random.uniform(1.0, 4.0))
-                if all(p.done() for p in people):
-                    return
-                if what == "kill":
-                    await bot.kill()
-                    out.kills += 1
-                else:
-                    await bot.terminate()
-                    out.sigterms += 1
-                await bot.start()
-
-        chaos_task = asyncio.create_task(chaos())
+        chaos_task = asyncio.create_task(chaos(fake, bot, out, lambda: all(p.done() for p in people)))
         try:
             await asyncio.gather(*people)
             await chaos_task
@@ -259,3 +245,26 @@ async def crash_run(url: str, *, registrants: int, voters: int, kills: int, sigt
     if out.wrong or out.stuck:
         print(f"bot log: {log}", file=sys.stderr)
     return out
+
+
+async def crash_run(url: str, *, registrants: int, voters: int, kills: int, sigterms: int = 1,
+                    seed: int = 1, timeout: float = 120.0, log_dir: Path | None = None) -> Outcome:
+    """SIGKILL ``kills`` times and SIGTERM ``sigterms`` times at random moments, restarting each time."""
+
+    async def chaos(fake: Any, bot: BotProcess, out: Outcome, done: Any) -> None:
+        moments = ["kill"] * kills + ["term"] * sigterms
+        random.shuffle(moments)
+        for what in moments:
+            await asyncio.sleep(random.uniform(1.0, 4.0))
+            if done():
+                return
+            if what == "kill":
+                await bot.kill()
+                out.kills += 1
+            else:
+                await bot.terminate()
+                out.sigterms += 1
+            await bot.start()
+
+    return await run_residents(url, registrants=registrants, voters=voters, chaos=chaos, seed=seed,
+                               timeout=timeout, log_dir=log_dir)

@@ -177,7 +177,7 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         run = Run(proc)
         try:
-            await run.until(r"Webhook server on port", 2, timeout=180)  # a busy CI machine is slow
+            await run.until(r"Webhook server on ", 2, timeout=180)  # a busy CI machine is slow
             assert len(fake.calls_to("setWebhook")) == 1  # only worker 0 tells Telegram
             pids = run.workers()
             assert sorted(pids) == [0, 1]
@@ -221,7 +221,7 @@ async def test_two_workers_share_the_port_survive_a_kill_and_stop_on_sigterm(tmp
             await run.until(rf"Worker {other_index} \(pid \d+\) is now the leader", timeout=60)
             print(f"leader taken over {time.monotonic() - killed_at:.1f} s after the SIGKILL "
                   "(LEADER_RETRY_SECONDS=1)")
-            await run.until(r"Webhook server on port", 3, timeout=180)
+            await run.until(r"Webhook server on ", 3, timeout=180)
             restarted = run.workers()
             assert restarted[leader_index] != pids[leader_index] and restarted[other_index] == pids[other_index]
             for n in range(22, 30):
