@@ -36,6 +36,8 @@ from tests.e2e import crash_driver  # noqa: E402
 
 def telegram_fault(seconds: float, code: int, updates_too: bool = False) -> Any:
     async def chaos(fake: Any, bot: Any, out: Any, done: Any) -> None:
+        while fake._poll_seq == 0:  # the bot is up and polling (it does not start without Telegram)
+            await asyncio.sleep(0.1)
         await asyncio.sleep(1.5)
         fake.outage(None, code, "Bad Gateway" if code else "dropped", updates_too=updates_too)
         await asyncio.sleep(seconds)

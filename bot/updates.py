@@ -530,14 +530,14 @@ class UpdatePath:
                 _captured.reset(buf_token)
                 update_session.reset(session_token)
         self.stats["handled"] += 1
-        if buf.wake is not None:
-            buf.wake()
         await self.deliver(update_id, buf.calls)
         for work in buf.after:
             try:
                 await work()
             except Exception:  # noqa: BLE001 - the update is done; the periodic check repeats it
                 log.exception("Update %s: work after the commit failed", update_id)
+        if buf.wake is not None:
+            buf.wake()
         return result
 
     async def _again(self, row: HandledUpdate) -> None:

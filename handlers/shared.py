@@ -32,7 +32,7 @@ from bot.services.users import TOPICS
 
 log = logging.getLogger(__name__)
 from storage.models import Campaign
-from bot.updates import live_calls
+from bot.updates import after_commit
 
 TOPIC_NAMES = {
     "reports": N_("Local problems and their fixes"),
@@ -131,7 +131,6 @@ async def edit_text(callback: CallbackQuery, text: str, markup: Any) -> None:
                 raise
 
 
-@live_calls
 async def launch(
     message: Message, session: AsyncSession, delivery: DeliveryEngine, locale: str, *, kind: str,
     payload: dict[str, Any], audience: Audience, key: str, count: int, created_by: int | None, now: datetime,
@@ -139,9 +138,8 @@ async def launch(
     urgent: bool = False, org_id: int | None = None,
 ) -> Campaign:
     """Create a wizard's campaign (``owner``, e.g. the poll, gets its ``campaign_id``), say so
-    (``created`` gives the text),
-    post the progress message the engine keeps edited (before the commit, so the engine always
-    has it), commit, and wake the engine."""
+    (``created`` gives the text), and once it is committed post the progress message the engine
+    keeps edited, then wake the engine."""
     campaign = await campaigns_service.create_campaign(
         session, kind=kind, payload=payload, audience=audience, send_at=send_at, urgent=urgent,
         created_by=created_by, key=key, progress_chat_id=message.chat.id, now=now,
@@ -156,8 +154,20 @@ async def launch(
     ctx = delivery.progress_context(campaign, phase, Stats(total=count, pending=count), locale)
     out = delivery.render_progress(ctx)
     assert out is not None
-    progress = await message.answer(out.text, reply_markup=out.reply_markup)
-    campaign.progress_message_id = progress.message_id
+    campaign_id, chat_id, bot = campaign.id, message.chat.id, message.bot
+
+    async def post_progress() -> None:  # after the commit, before the engine is woken
+        assert bot is not None
+        try:
+            progress = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup)
+        except TelegramAPIError as exc:
+            log.warning("Could not post the progress of campaign %s: %s", campaign_id, exc)
+            return
+        async with delivery.sessionmaker() as other:
+            await campaigns_service.set_progress_message(other, campaign_id, progress.message_id)
+            await other.commit()
+
+    await after_commit(post_progress)
     await session.commit()
     delivery.wake()
     return campaign

@@ -441,12 +441,11 @@ async def _renewed(eng: Any, rounds: int) -> bool:
     return eng.counters["renewals"] >= rounds
 
 
+@pytest.mark.postgres_only
 async def test_claims_are_never_stolen_from_a_live_worker(harness: Harness) -> None:
     """Two engines on one database. The first holds rows (its sends hang) and keeps renewing: the
     second does not take them. When the first stops renewing (hung or killed), the second takes
     them over within the lease time; the first's late outcomes do not overwrite the second's."""
-    if harness.settings.database_url.startswith("sqlite"):
-        pytest.skip("several workers need PostgreSQL")
     lease = 0.6
     first = tune(harness, lease=lease)
     fake = harness.fake
@@ -495,9 +494,8 @@ async def _true_after(eng: Any) -> bool:
     return eng.inflight == 0
 
 
+@pytest.mark.postgres_only
 async def test_two_engines_drain_one_campaign_once_and_summarise_once(harness: Harness) -> None:
-    if harness.settings.database_url.startswith("sqlite"):
-        pytest.skip("several workers need PostgreSQL")
     first = tune(harness, rate_per_sec=0, private_interval=0, concurrency=32)
     fake = harness.fake
     org = await organizer(harness, 3499)
@@ -527,11 +525,10 @@ async def test_two_engines_drain_one_campaign_once_and_summarise_once(harness: H
         await close_engine(second)
 
 
+@pytest.mark.postgres_only
 async def test_two_engines_share_one_rate_limit_through_redis(harness: Harness, redis_client: Any) -> None:
     """Each engine would send at the configured 30 a second; together they stay at 30 (the fake
     Bot API counts the sends over its limit as 429s). Time-scaled x10."""
-    if harness.settings.database_url.startswith("sqlite"):
-        pytest.skip("several workers need PostgreSQL")
     client, prefix = redis_client
     fake = harness.fake
     fake.limits = Limits(enabled=True, time_scale=10, global_per_sec=30)

@@ -303,3 +303,9 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if when - now > timedelta(days=366):
         raise DomainError("time_too_far")
     return when
+
+
+async def set_progress_message(session: AsyncSession, campaign_id: int, message_id: int) -> None:
+    """The organizer's progress message, posted once the campaign was committed."""
+    await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(progress_message_id=message_id)
+                          .execution_options(synchronize_session=False))
