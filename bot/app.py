@@ -305,7 +305,7 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str | N
         await app.bot.set_webhook(
             settings.webhook_url,
             secret_token=secret,
-            max_connections=UPDATE_CONCURRENCY,
+            max_connections=min(100, UPDATE_CONCURRENCY * max(1, settings.workers)),  # each worker takes its share
             allowed_updates=app.dp.resolve_used_update_types(),
         )
     log.info("Webhook server on %s:%s, path %s", host or settings.webhook_host, settings.webhook_port, path)

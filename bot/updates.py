@@ -530,7 +530,10 @@ class UpdatePath:
                 _captured.reset(buf_token)
                 update_session.reset(session_token)
         self.stats["handled"] += 1
-        await self.deliver(update_id, buf.calls)
+        try:  # the update is committed: from here on nothing may run it again
+            await self.deliver(update_id, buf.calls)
+        except Exception:  # noqa: BLE001 - the database failing while the replies were handed over
+            log.exception("Update %s: its replies could not be kept for a retry", update_id)
         for work in buf.after:
             try:
                 await work()
