@@ -184,3 +184,59 @@ def test_no_filter_or_handler_of_the_router_runs_in_a_thread() -> None:
     probe = next(o for o in found if getattr(o, "magic", None) is not None)
     assert probe.awaitable
     assert F.data.startswith("pv:").resolve  # (magic filters are what aiogram would thread)
+
+
+async def send_discussion(h: Harness, seeds: int = 4) -> int:
+    from bot.services import discussions as ds
+
+    now = utcnow()
+    async with h.db() as s:
+        discussion = await ds.create(s, {"en": "What should the district do first?"},
+                                     [f"Statement number {n + 1}" for n in range(seeds)], Audience().to_json(),
+                                     now + timedelta(days=7), "en", None, now)
+        payload = {"discussion": {"id": discussion.id, "question": discussion.question,
+                                  "default_locale": "en", "closes_at": discussion.closes_at.isoformat()}}
+        campaign = await create_campaign(s, kind="discussion", payload=payload, audience=Audience(), now=now)
+        discussion.campaign_id = campaign.id
+        await s.commit()
+        discussion_id, campaign_id = discussion.id, campaign.id
+    assert h.app is not None and h.app.delivery is not None
+    h.app.delivery.wake()
+    await finished(h, campaign_id)
+    return discussion_id
+
+
+async def test_a_discussion_vote_costs_few_statements(harness: Harness) -> None:
+    from storage.models import DiscussionStatement, DiscussionVote
+
+    tune(harness)
+    await resident(harness, 7051)
+    await resident(harness, 7052)
+    discussion_id = await send_discussion(harness)
+    a, b = harness.fake.user(7051), harness.fake.user(7052)
+    await b.press("💬 Take part")
+    await b.press("👍 Agree")  # the discussion is read once in this process, then cached
+    await a.press("💬 Take part")
+    counter = counted(harness)
+    try:
+        first = a.messages[-1]
+        vote = first.inline_keyboard[0][0]["callback_data"]  # (the message becomes the next statement)
+        answer = await a.press("👍 Agree", message=first)
+        assert answer is not None and answer["text"] == "Saved ✅"
+        assert "Statement number" in a.messages[-1].text and a.messages[-1].edits == 1
+        statements, commits = counter.per_update[0]
+        # user, participant, vote, the statement's counter, the next statement
+        assert statements <= 5 + FSM_READ and commits == 1, str(counter)
+        # the same tap again (re-delivered): the vote stays one, the counter too
+        counter.reset()
+        answer = await a.press_data(vote, message=first)
+        assert answer is not None and answer["text"] == "Saved ✅"
+        statements, commits = counter.per_update[0]
+        assert statements <= 5 + FSM_READ and commits == 1, str(counter)
+    finally:
+        counter.detach()
+    async with harness.db() as s:
+        assert await s.scalar(select(func.count()).select_from(DiscussionVote)) == 2
+        counts = list(await s.scalars(select(DiscussionStatement.votes).where(
+            DiscussionStatement.discussion_id == discussion_id).order_by(DiscussionStatement.id)))
+        assert sum(counts) == 2

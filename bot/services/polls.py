@@ -16,14 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import yaml
 from sqlalchemy import Integer, case, delete, exists, func, literal, literal_column, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import cache
+from bot.services.taps import audience_admits, insert_for
 from bot.services.campaigns import Audience, cancel_campaign, create_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
@@ -426,24 +426,9 @@ class CachedPoll:
     data: dict[str, Any]  # poll_json(): what the messages are rendered from
 
 
-# per database engine (a process has one; the tests make one per bot they start)
-_CACHES: WeakKeyDictionary[Any, dict[int, CachedPoll]] = WeakKeyDictionary()
-CACHE_MAX = 512
-
-
-def _cache(session: AsyncSession) -> dict[int, CachedPoll]:
-    engine = session.get_bind()
-    engine = getattr(engine, "engine", engine)
-    cache = _CACHES.get(engine)
-    if cache is None:
-        cache = _CACHES[engine] = {}
-    return cache
-
-
 async def cached_poll(session: AsyncSession, poll_id: int) -> CachedPoll | None:
     """The poll's structure, from memory after its first tap in this process (None: no such poll)."""
-    cache = _cache(session)
-    hit = cache.get(poll_id)
+    hit = cache.get(session, "poll", poll_id)
     if hit is not None:
         return hit
     poll = await get_poll(session, poll_id)
@@ -455,32 +440,7 @@ async def cached_poll(session: AsyncSession, poll_id: int) -> CachedPoll | None:
               for q in poll.questions),
         poll_json(poll),
     )
-    if len(cache) >= CACHE_MAX:
-        cache.pop(next(iter(cache)))
-    cache[poll_id] = hit
-    return hit
-
-
-def audience_admits(audience_json: dict[str, Any] | None, user: User) -> bool | None:
-    """Whether the resident is in the audience, from their row (and roles) alone, as
-    campaigns.resolve_audience(reachable=False) would answer; None when only the database can
-    say (working groups)."""
-    audience = Audience.from_json(audience_json)
-    if not audience.residents or not user.is_registered:
-        return False
-    if audience.user_ids is not None and user.id not in audience.user_ids:
-        return False
-    if audience.districts and user.district not in audience.districts:
-        return False
-    if audience.languages and user.language not in audience.languages:
-        return False
-    if audience.topics and not set(audience.topics).intersection(user.topics or ()):
-        return False
-    if audience.roles and not set(audience.roles).intersection(user.role_names):
-        return False
-    if audience.groups:
-        return None
-    return True
+    return cache.put(session, "poll", poll_id, hit)
 
 
 @dataclass
@@ -491,11 +451,6 @@ class TappedResponse:
     step: int
     completed_at: datetime | None
     chosen: int = 0  # the options of a multiple-choice question chosen before this tap, as bits
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _open(poll_id: int, now: datetime) -> Any:
@@ -533,13 +488,13 @@ async def tap(
     got = await _tap_response(session, conn, poll, position, user, key, now, advances=not (multi and survey),
                               chosen_of=question.id if multi else None)
     if got is None:
-        _cache(session).pop(poll.id, None)  # closed (or gone): nothing of it is needed any more
+        cache.drop(session, "poll", poll.id)  # closed (or gone): nothing of it is needed any more
         raise DomainError("closed")
     response, advanced = got
     advanced = advanced and survey and not multi
     where = (PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
     if not multi:
-        ins = _insert(session, PollAnswer).values(response_id=response.id, question_id=question.id, slot=-1,
+        ins = insert_for(session, PollAnswer).values(response_id=response.id, question_id=question.id, slot=-1,
                                                   choice=choice)
         ins = ins.on_conflict_do_update(
             index_elements=["response_id", "question_id", "slot"], set_={"choice": ins.excluded.choice},
@@ -551,7 +506,7 @@ async def tap(
     if chosen is None:  # an older message's button: a toggle, decided by what is stored
         chosen = choice not in before
     if chosen:
-        await conn.execute(_insert(session, PollAnswer).values(
+        await conn.execute(insert_for(session, PollAnswer).values(
             response_id=response.id, question_id=question.id, slot=choice, choice=choice,
         ).on_conflict_do_nothing(index_elements=["response_id", "question_id", "slot"]))
         mine = before | {choice}
@@ -581,7 +536,7 @@ async def _tap_response(
         literal(step), literal(now, type_=PollResponse.created_at.type),
         literal(done, type_=PollResponse.completed_at.type), literal(assisted, type_=PollResponse.assisted_by.type),
     ).where(_open(poll.id, now))
-    ins = _insert(session, PollResponse).from_select(columns, values)
+    ins = insert_for(session, PollResponse).from_select(columns, values)
     table = PollResponse.__table__.c
     survey_single = n > 1 and advances
     set_: dict[str, Any] = {}
