@@ -1,7 +1,11 @@
 """One aiogram Router per feature; `build_router` puts them in the order they must be tried."""
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
+from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
 
 
 def _detached(router: Router) -> Router:
@@ -12,6 +16,35 @@ def _detached(router: Router) -> Router:
         parent.sub_routers.remove(router)
         router._parent_router = None  # aiogram has no public detach
     return router
+
+
+def _inline(obj: CallableObject) -> None:
+    """aiogram runs a callable that is not a coroutine function (a magic filter such as
+    ``F.data.startswith(...)``, a lambda) in a thread (``asyncio.to_thread``) on every update it is
+    tried for. Ours are all quick: called inline instead, through a coroutine."""
+    if obj.awaitable:
+        return
+    sync = obj.callback
+
+    async def inline(*args: Any, **kwargs: Any) -> Any:
+        return sync(*args, **kwargs)
+
+    obj.callback = inline  # (the parameters aiogram passes were read from the original already)
+    obj.awaitable = True
+
+
+def callables(router: Router) -> list[CallableObject]:
+    """Every handler and filter of the router and its sub-routers (also the routers' own filters)."""
+    found: list[CallableObject] = []
+    for each in router.chain_tail:
+        for observer in each.observers.values():
+            handlers = list(observer.handlers)
+            if isinstance(observer, TelegramEventObserver):
+                handlers.append(observer._handler)  # the router's own filters (observer.filter(...))
+            for handler in handlers:
+                found.append(handler)
+                found.extend(getattr(handler, "filters", None) or ())
+    return found
 
 
 def build_router() -> Router:
@@ -66,4 +99,6 @@ def build_router() -> Router:
             )
         )
     )
+    for obj in callables(root):
+        _inline(obj)
     return root

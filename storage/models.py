@@ -379,16 +379,24 @@ class PollResponse(Assisted, Base):
 
 class PollAnswer(Base):
     """An answer to one question: ``choice`` is the option index (single/multi, one row per
-    chosen option) or the scale value; ``text`` a free-text answer."""
+    chosen option) or the scale value; ``text`` a free-text answer.
+
+    ``slot`` makes an answer one row a vote can write with ``INSERT … ON CONFLICT``: -1 for the
+    one answer of a single-choice, scale or text question (a new choice replaces it), the option
+    index for each chosen option of a multiple-choice question."""
 
     __tablename__ = "poll_answers"
-    __table_args__ = (Index("ix_poll_answers_question", "question_id", "choice"),)
+    __table_args__ = (
+        Index("ix_poll_answers_question", "question_id", "choice"),
+        UniqueConstraint("response_id", "question_id", "slot", name="uq_poll_answers_slot"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("poll_responses.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("poll_questions.id", ondelete="CASCADE"))
     choice: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+    slot: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
 
 
 class AppSecret(Base):

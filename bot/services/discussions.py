@@ -17,11 +17,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from dataclasses import dataclass
+
+from sqlalchemy import delete, exists, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from bot.services import cache
 from bot.services.campaigns import cancel_campaign, in_audience
+from bot.services.taps import audience_admits, insert_for
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, analyse
 from bot.services.orgs import parse_texts
@@ -149,23 +154,116 @@ async def may_take_part(session: AsyncSession, discussion: Discussion, user: Use
             or await in_audience(session, discussion.audience, user))
 
 
-async def next_statement(session: AsyncSession, discussion: Discussion, user: User,
-                         key: str) -> tuple[DiscussionStatement | None, int, int]:
+@dataclass(frozen=True)
+class Shown:
+    """The statement a resident is shown (only what the message needs)."""
+
+    id: int
+    text: str
+
+
+async def next_statement(session: AsyncSession, discussion: Discussion | CachedDiscussion, user: User,
+                         key: str, participant_id: int | None = None) -> tuple[Shown | None, int, int]:
     """The statement to show this resident next (fewest votes first; never one they voted on,
-    nor their own), with how many they voted on and how many there are for them."""
-    participant = await _participant(session, discussion.id, key)
+    nor their own), with how many they voted on and how many there are for them: one query
+    while there is one to show (``participant_id``: when the caller knows it)."""
+    if participant_id is None:
+        participant = await _participant(session, discussion.id, key)
+        participant_id = participant.id if participant is not None else -1
     theirs = (DiscussionStatement.discussion_id == discussion.id, DiscussionStatement.status == "approved",
               DiscussionStatement.author_id.is_(None) | (DiscussionStatement.author_id != user.id))
-    voted = select(DiscussionVote.statement_id).where(
-        DiscussionVote.participant_id == (participant.id if participant else -1))
-    found = await session.scalar(select(DiscussionStatement).where(*theirs, DiscussionStatement.id.not_in(voted))
-                                 .order_by(DiscussionStatement.votes, DiscussionStatement.id).limit(1))
-    total = await session.scalar(select(func.count()).select_from(DiscussionStatement).where(*theirs)) or 0
-    seen = 0
-    if participant is not None:
-        seen = await session.scalar(select(func.count()).select_from(DiscussionStatement).where(
-            *theirs, DiscussionStatement.id.in_(voted))) or 0
-    return found, seen, total
+    voted = select(DiscussionVote.statement_id).where(DiscussionVote.participant_id == participant_id)
+    other = aliased(DiscussionStatement)  # the counts are of all their statements, not of the one found
+    counted = (other.discussion_id == discussion.id, other.status == "approved",
+               other.author_id.is_(None) | (other.author_id != user.id))
+    total_q = select(func.count()).select_from(other).where(*counted).correlate_except(other)
+    seen_q = (select(func.count()).select_from(other).where(*counted, other.id.in_(voted))
+              .correlate_except(other, DiscussionVote))
+    row = (await session.execute(
+        select(DiscussionStatement.id, DiscussionStatement.text, total_q.scalar_subquery(), seen_q.scalar_subquery())
+        .where(*theirs, DiscussionStatement.id.not_in(voted))
+        .order_by(DiscussionStatement.votes, DiscussionStatement.id).limit(1)
+    )).first()
+    if row is not None:
+        return Shown(row[0], row[1]), int(row[3] or 0), int(row[2] or 0)
+    total, seen = (await session.execute(select(total_q.scalar_subquery(), seen_q.scalar_subquery()))).one()
+    return None, int(seen or 0), int(total or 0)
+
+
+# ------------------------------------------------------------------ the hot path: a vote tap
+
+@dataclass(frozen=True)
+class CachedDiscussion:
+    """What never changes once a discussion is opened, kept per process (bot/services/cache.py);
+    whether it is still open is checked by each vote's write."""
+
+    id: int
+    question: dict[str, Any]
+    default_locale: str
+    audience: dict[str, Any]
+    closes_at: datetime | None
+
+
+async def cached(session: AsyncSession, discussion_id: int) -> CachedDiscussion | None:
+    hit = cache.get(session, "discussion", discussion_id)
+    if hit is not None:
+        return hit
+    found = await get(session, discussion_id)
+    if found is None:
+        return None
+    return cache.put(session, "discussion", discussion_id, CachedDiscussion(
+        found.id, dict(found.question), found.default_locale, dict(found.audience or {}), found.closes_at))
+
+
+async def tap_vote(session: AsyncSession, discussion: CachedDiscussion | None, statement_id: int, choice: str,
+                   user: User, key: str, now: datetime) -> tuple[int, bool]:
+    """vote() in few statements: the participant made (or found) only while the discussion is
+    open (``INSERT … SELECT … WHERE EXISTS … ON CONFLICT … RETURNING``), the vote inserted only on
+    an approved statement of this discussion that is not the resident's own, else changed; the
+    statement's counter raised with a first vote. Returns (participant id, changed). Raises
+    DomainError as vote()."""
+    if discussion is None:
+        raise DomainError("unknown")
+    if discussion.closes_at is not None and discussion.closes_at <= now:
+        raise DomainError("closed")
+    if choice not in VOTES:
+        raise DomainError("bad_statement")
+    if audience_admits(discussion.audience, user) is not True:
+        if await _participant(session, discussion.id, key) is None:
+            if not await in_audience(session, discussion.audience, user):
+                raise DomainError("not_for_you")
+    conn = await session.connection()
+    table = DiscussionParticipant.__table__.c
+    is_open = exists().where(Discussion.id == discussion.id, Discussion.status == "open",
+                             or_(Discussion.closes_at.is_(None), Discussion.closes_at > now))
+    valid = exists().where(DiscussionStatement.id == statement_id, DiscussionStatement.discussion_id == discussion.id,
+                           DiscussionStatement.status == "approved",
+                           or_(DiscussionStatement.author_id.is_(None), DiscussionStatement.author_id != user.id))
+    made = insert_for(session, DiscussionParticipant).from_select(
+        ["discussion_id", "participant", "district", "created_at"],
+        select(literal(discussion.id), literal(key), literal(user.district, type_=table.district.type),
+               literal(now, type_=table.created_at.type)).where(is_open, valid))
+    made = made.on_conflict_do_update(index_elements=["discussion_id", "participant"],
+                                      set_={"district": table.district}).returning(table.id)
+    participant_id = (await conn.execute(made)).scalar()
+    if participant_id is None:  # closed, or not a statement they may vote on (only now is it asked which)
+        if (await conn.execute(select(is_open))).scalar():
+            raise DomainError("bad_statement")
+        cache.drop(session, "discussion", discussion.id)
+        raise DomainError("closed")
+    value = VOTES[choice]
+    votes = DiscussionVote.__table__.c
+    first = insert_for(session, DiscussionVote).values(
+        participant_id=participant_id, statement_id=statement_id, vote=value, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["participant_id", "statement_id"]).returning(votes.statement_id)
+    if (await conn.execute(first)).first() is not None:
+        await conn.execute(update(DiscussionStatement.__table__).where(DiscussionStatement.id == statement_id)
+                           .values(votes=DiscussionStatement.votes + 1))
+        return participant_id, True
+    await conn.execute(update(DiscussionVote.__table__).where(votes.participant_id == participant_id,
+                                                              votes.statement_id == statement_id)
+                       .values(vote=value, created_at=now))
+    return participant_id, True
 
 
 async def vote(session: AsyncSession, discussion: Discussion | None, statement_id: int, choice: str, user: User,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.campaigns import Audience, cancel_campaign, create_campaign, in_audience, parse_when
 from bot.services.errors import DomainError
+from bot.services.taps import audience_admits
 from storage.models import Campaign, Event, EventQuestion, EventRsvp, User
 
 KINDS = ("workshop", "discussion", "lecture", "meeting", "training")
@@ -261,7 +262,7 @@ async def answer(session: AsyncSession, event: Event | None, user: User, choice:
     await _lock(session, event)
     row = await rsvp_of(session, event.id, user.id)
     if row is None:
-        if not await in_audience(session, event.audience, user):
+        if audience_admits(event.audience, user) is not True and not await in_audience(session, event.audience, user):
             raise DomainError("not_for_you")
         row = EventRsvp(event_id=event.id, user_id=user.id, status="no", created_at=now, updated_at=now)
         session.add(row)
@@ -274,7 +275,7 @@ async def answer(session: AsyncSession, event: Event | None, user: User, choice:
         return Answer(previous, False)
     if choice == "going":
         going = await session.scalar(select(func.count()).where(
-            EventRsvp.event_id == event.id, EventRsvp.status == "going"))
+            EventRsvp.event_id == event.id, EventRsvp.status == "going")) if event.capacity is not None else 0
         if event.capacity is not None and (going or 0) >= event.capacity:
             row.status, row.waitlisted_at = "waitlist", now
         else:

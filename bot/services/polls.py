@@ -18,10 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, case, delete, exists, func, literal, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import cache
+from bot.services.taps import audience_admits, insert_for
 from bot.services.campaigns import Audience, cancel_campaign, create_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
@@ -384,7 +386,7 @@ async def vote(
             await session.execute(delete(PollAnswer).where(*where, PollAnswer.choice == choice))
             mine = sorted(c for c in current if c != choice)
         else:
-            session.add(PollAnswer(response_id=response.id, question_id=question.id, choice=choice))
+            session.add(PollAnswer(response_id=response.id, question_id=question.id, choice=choice, slot=choice))
             mine = sorted([*current, choice])
         changed = True
         if len(poll.questions) == 1:  # a quick poll has no "Next": the first choice answers it
@@ -399,6 +401,172 @@ async def vote(
         advanced = _advance(poll, response, position, now)
     await session.flush()
     return Answered(response, [c for c in mine if c is not None], changed, question.kind != "multi" and advanced)
+
+
+# ------------------------------------------------------------------ the hot path: a tap on a poll message
+
+@dataclass(frozen=True)
+class CachedQuestion:
+    id: int
+    kind: str
+    choices: int  # options (single, multi); 0 for scale and text
+
+
+@dataclass(frozen=True)
+class CachedPoll:
+    """What never changes once a poll is made (its questions, options, audience, anonymity, closing
+    time), kept per process. Whether it is still open is not kept: every vote's write checks it in
+    the database (:func:`tap`), so a poll closed by another process takes no vote here either."""
+
+    id: int
+    anonymous: bool
+    closes_at: datetime | None
+    audience: dict[str, Any]
+    questions: tuple[CachedQuestion, ...]
+    data: dict[str, Any]  # poll_json(): what the messages are rendered from
+
+
+async def cached_poll(session: AsyncSession, poll_id: int) -> CachedPoll | None:
+    """The poll's structure, from memory after its first tap in this process (None: no such poll)."""
+    hit = cache.get(session, "poll", poll_id)
+    if hit is not None:
+        return hit
+    poll = await get_poll(session, poll_id)
+    if poll is None:
+        return None
+    hit = CachedPoll(
+        poll.id, poll.anonymous, poll.closes_at, dict(poll.audience or {}),
+        tuple(CachedQuestion(q.id, q.kind, len(q.options or ()) if q.kind in CHOICE_KINDS else 0)
+              for q in poll.questions),
+        poll_json(poll),
+    )
+    return cache.put(session, "poll", poll_id, hit)
+
+
+@dataclass
+class TappedResponse:
+    """The resident's response row as a tap left it (what the handler needs of it)."""
+
+    id: int
+    step: int
+    completed_at: datetime | None
+    chosen: int = 0  # the options of a multiple-choice question chosen before this tap, as bits
+
+
+def _open(poll_id: int, now: datetime) -> Any:
+    return exists().where(Poll.id == poll_id, Poll.status == "open",
+                          or_(Poll.closes_at.is_(None), Poll.closes_at > now))
+
+
+async def tap(
+    session: AsyncSession, poll: CachedPoll | None, position: int, choice: int, user: User, key: str,
+    now: datetime, *, chosen: bool | None = None,
+) -> Answered:
+    """A tap on an option: single and scale replace the answer, multi sets (``chosen`` True) or
+    takes off (False) the option; ``chosen`` None (the buttons of older messages) toggles it.
+
+    A quick poll costs two statements: the response (``INSERT … SELECT … WHERE EXISTS (the poll is
+    open) ON CONFLICT DO UPDATE … RETURNING``) and the answer (``INSERT … ON CONFLICT DO UPDATE``);
+    a multiple choice reads the resident's choices back (three). Raises DomainError as vote()."""
+    if poll is None:
+        raise DomainError("unknown_poll")
+    if poll.closes_at is not None and poll.closes_at <= now:
+        raise DomainError("closed")
+    if not 0 <= position < len(poll.questions):
+        raise DomainError("unknown_question")
+    question = poll.questions[position]
+    valid = range(question.choices) if question.kind in CHOICE_KINDS else SCALE if question.kind == "scale" else ()
+    if choice not in valid:
+        raise DomainError("bad_choice")
+    if audience_admits(poll.audience, user) is not True:
+        if await response_of(session, poll.id, key) is None:
+            if not await campaigns_in_audience(session, poll.audience, user):
+                raise DomainError("not_for_you")
+    survey = len(poll.questions) > 1
+    multi = question.kind == "multi"
+    conn = await session.connection()
+    got = await _tap_response(session, conn, poll, position, user, key, now, advances=not (multi and survey),
+                              chosen_of=question.id if multi else None)
+    if got is None:
+        cache.drop(session, "poll", poll.id)  # closed (or gone): nothing of it is needed any more
+        raise DomainError("closed")
+    response, advanced = got
+    advanced = advanced and survey and not multi
+    where = (PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
+    if not multi:
+        ins = insert_for(session, PollAnswer).values(response_id=response.id, question_id=question.id, slot=-1,
+                                                  choice=choice)
+        ins = ins.on_conflict_do_update(
+            index_elements=["response_id", "question_id", "slot"], set_={"choice": ins.excluded.choice},
+            where=PollAnswer.choice.is_distinct_from(ins.excluded.choice),
+        ).returning(PollAnswer.id)
+        changed = (await conn.execute(ins)).first() is not None
+        return Answered(response, [choice], changed, advanced)  # type: ignore[arg-type]
+    before = {c for c in range(question.choices) if response.chosen >> c & 1}
+    if chosen is None:  # an older message's button: a toggle, decided by what is stored
+        chosen = choice not in before
+    if chosen:
+        await conn.execute(insert_for(session, PollAnswer).values(
+            response_id=response.id, question_id=question.id, slot=choice, choice=choice,
+        ).on_conflict_do_nothing(index_elements=["response_id", "question_id", "slot"]))
+        mine = before | {choice}
+    else:
+        await conn.execute(delete(PollAnswer).where(*where, PollAnswer.slot == choice))
+        mine = before - {choice}
+    return Answered(response, sorted(mine), True, False)  # type: ignore[arg-type]
+
+
+async def _tap_response(
+    session: AsyncSession, conn: Any, poll: CachedPoll, position: int, user: User, key: str, now: datetime,
+    *, advances: bool, chosen_of: int | None = None,
+) -> tuple[TappedResponse, bool] | None:
+    """The resident's response, made or moved past ``position`` in one statement, only while the
+    poll is open; None when it is not. With (response, advanced): advanced is True when this was
+    the first answer to the resident's current question (a survey then shows the next one).
+    ``chosen_of``: a multiple-choice question whose chosen options come back too (as bits)."""
+    n = len(poll.questions)
+    assisted = session.info.get("assisted_by")
+    step = position + 1 if advances else 0
+    done = now if advances and step >= n else None
+    columns = ["poll_id", "participant", "user_id", "district", "language", "step", "created_at",
+               "completed_at", "assisted_by"]
+    values = select(
+        literal(poll.id), literal(key), literal(None if poll.anonymous else user.id, type_=PollResponse.user_id.type),
+        literal(user.district, type_=PollResponse.district.type), literal(user.language, type_=PollResponse.language.type),
+        literal(step), literal(now, type_=PollResponse.created_at.type),
+        literal(done, type_=PollResponse.completed_at.type), literal(assisted, type_=PollResponse.assisted_by.type),
+    ).where(_open(poll.id, now))
+    ins = insert_for(session, PollResponse).from_select(columns, values)
+    table = PollResponse.__table__.c
+    survey_single = n > 1 and advances
+    set_: dict[str, Any] = {}
+    if advances:
+        moved = table.step <= position
+        set_["step"] = case((moved, step), else_=table.step)
+        if step >= n:
+            set_["completed_at"] = func.coalesce(table.completed_at, literal(now, type_=table.completed_at.type))
+    else:
+        set_["step"] = table.step
+    if assisted is not None and not poll.anonymous:
+        set_["assisted_by"] = assisted
+    # a survey's answer that moves nobody on: no row back (then it is read, below)
+    ins = ins.on_conflict_do_update(index_elements=["poll_id", "participant"], set_=set_,
+                                    where=(table.step <= position) if survey_single else None)
+    chosen: Any = literal(0)
+    if chosen_of is not None:  # (RETURNING names the row's columns unqualified: the subquery is written out)
+        chosen = literal_column(
+            "(SELECT COALESCE(SUM(1 << a.choice), 0) FROM poll_answers AS a WHERE a.response_id = poll_responses.id"
+            f" AND a.question_id = {int(chosen_of)})", Integer)
+    got = (table.id, table.step, table.completed_at, chosen.label("chosen"))
+    row = (await conn.execute(ins.returning(*got))).first()
+    if row is not None:
+        return TappedResponse(row.id, row.step, row.completed_at, int(row.chosen or 0)), True
+    if not survey_single:
+        return None
+    row = (await conn.execute(
+        select(*got).where(table.poll_id == poll.id, table.participant == key, _open(poll.id, now))
+    )).first()
+    return (TappedResponse(row.id, row.step, row.completed_at, int(row.chosen or 0)), False) if row else None
 
 
 async def answer_text(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.services import events as events_service
 from bot.services import discussions as discussions_service
@@ -51,7 +52,11 @@ def pseudonym(user: User) -> str:
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    """The person and their roles in one statement (a join): every update asks for them."""
+    result = await session.execute(
+        select(User).options(joinedload(User.roles)).where(User.telegram_id == telegram_id)
+    )
+    return result.unique().scalar_one_or_none()
 
 
 async def by_id(session: AsyncSession, user_id: int | None) -> User | None:

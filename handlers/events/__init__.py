@@ -106,12 +106,16 @@ def reminder_offsets(settings: Settings) -> tuple[timedelta, ...]:
 # ================================================================== residents
 
 async def _card(session: AsyncSession, event: Event, user: User | None, settings: Settings,
-                locale: str) -> tuple[str, Any]:
-    tally = (await events_service.tallies(session, [event.id]))[event.id]
-    mine = await events_service.rsvp_of(session, event.id, user.id) if user else None
+                locale: str, status: str | None = None) -> tuple[str, Any]:
+    """The event's card for this resident; ``status``: their answer, when the caller knows it."""
+    places = None
+    if event.capacity is not None:  # (without a limit there are no places to count)
+        places = events_service.places_left(event, (await events_service.tallies(session, [event.id]))[event.id])
+    if status is None and user is not None:
+        mine = await events_service.rsvp_of(session, event.id, user.id)
+        status = mine.status if mine else None
     data = events_service.event_json(event)
-    text = texts.card(data, locale, settings.tz, status=mine.status if mine else None,
-                      places=events_service.places_left(event, tally))
+    text = texts.card(data, locale, settings.tz, status=status, places=places)
     markup = None if event.status == "cancelled" else keyboards.event(event.id, event.version)
     return text, markup
 
@@ -175,15 +179,17 @@ async def event_button(
     except DomainError as exc:
         callback_answer.text = texts.refusal(exc.code)
         return
+    card = None
+    if cb.a not in ("yes", "off"):  # the card as it is now, read in the same transaction
+        card = await _card(session, event, user, settings, locale, status=result.status)
     await session.commit()
     if result.promoted:
         delivery.wake()
     callback_answer.text = texts.answer_saved(result.status)
-    if cb.a in ("yes", "off"):
+    if card is None:
         await close_buttons(callback)
         return
-    text, markup = await _card(session, event, user, settings, locale)
-    await edit_text(callback, text, markup)
+    await edit_text(callback, *card)
 
 
 async def _send_ics(message: Message, event: Event, locale: str) -> None:

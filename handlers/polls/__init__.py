@@ -33,7 +33,7 @@ from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
-from bot.services.polls import PollDraft, QuestionDraft
+from bot.services.polls import CachedPoll, PollDraft, QuestionDraft
 from handlers import acting
 from handlers import audience as audience_picker
 from handlers import deeplinks
@@ -60,6 +60,10 @@ router.include_router(residents)
 
 NOT_COMMAND = ~F.text.startswith("/")
 FILE_MAX = 100_000
+
+
+# a tap on an option: v (single, scale; a toggle on older multiple-choice buttons), + choose, - take off
+TAPS: dict[str, bool | None] = {"v": None, "+": True, "-": False}
 
 
 class PollText(StatesGroup):
@@ -96,10 +100,16 @@ def key_of(poll_secret: bytes, poll_id: int, user: User) -> str:
 
 # ================================================================== residents
 
+def _data(poll: Poll | CachedPoll) -> dict[str, Any]:
+    """What a poll's messages are rendered from (a cached poll keeps it made)."""
+    return poll.data if isinstance(poll, CachedPoll) else polls_service.poll_json(poll)
+
+
 async def send_question(
-    bot: Bot, chat_id: int, poll: Poll, position: int, mine: list[int | str], settings: Settings, locale: str
+    bot: Bot, chat_id: int, poll: Poll | CachedPoll, position: int, mine: list[int | str], settings: Settings,
+    locale: str,
 ) -> None:
-    data = polls_service.poll_json(poll)
+    data = _data(poll)
     survey = len(poll.questions) > 1
     await bot.send_message(
         chat_id, texts.question_text(data, position, locale, settings.tz, mine),
@@ -127,7 +137,7 @@ async def _show_step(
 
 
 async def _after_answer(
-    bot: Bot, chat_id: int, poll: Poll, answered: polls_service.Answered, position: int,
+    bot: Bot, chat_id: int, poll: Poll | CachedPoll, answered: polls_service.Answered, position: int,
     session: AsyncSession, settings: Settings, locale: str,
 ) -> None:
     """In a survey, the first answer to the resident's current question brings the next one."""
@@ -141,9 +151,9 @@ async def _after_answer(
     await send_question(bot, chat_id, poll, nxt, answers.get(nxt, []), settings, locale)
 
 
-async def _edit_question(callback: CallbackQuery, poll: Poll, position: int, mine: list[int | str],
+async def _edit_question(callback: CallbackQuery, poll: Poll | CachedPoll, position: int, mine: list[int | str],
                          settings: Settings, locale: str) -> None:
-    data = polls_service.poll_json(poll)
+    data = _data(poll)
     await edit_text(callback, texts.question_text(data, position, locale, settings.tz, mine),
                     keyboards.question(data, position, locale, mine, survey_next=len(poll.questions) > 1))
 
@@ -182,13 +192,27 @@ async def vote_button(
 
         callback_answer.text = texts.register_first()
         callback_answer.show_alert = True
-        payload = f"vote_{cb.p}_{cb.q}_{cb.o}" if cb.a == "v" else f"poll_{cb.p}"
+        payload = f"vote_{cb.p}_{cb.q}_{cb.o}" if cb.a in TAPS else f"poll_{cb.p}"
         await begin(message, callback.from_user, payload, state, session, settings, community, i18n)
         return
-    poll = await polls_service.get_poll(session, cb.p)
     now = delivery.now()
     locale = i18n.current_locale
     key = key_of(poll_secret, cb.p, user)
+    if cb.a in TAPS:  # the hot path: the poll's structure from memory, the vote in two or three statements
+        cached = await polls_service.cached_poll(session, cb.p)
+        try:
+            answered = await polls_service.tap(session, cached, cb.q, cb.o, user, key, now, chosen=TAPS[cb.a])
+        except DomainError as exc:
+            await _closed(callback, callback_answer, exc.code)
+            return
+        await session.commit()
+        assert cached is not None
+        callback_answer.text = texts.saved()
+        if answered.changed:
+            await _edit_question(callback, cached, cb.q, answered.mine, settings, locale)
+        await _after_answer(bot, message.chat.id, cached, answered, cb.q, session, settings, locale)
+        return
+    poll = await polls_service.get_poll(session, cb.p)
     try:
         if cb.a == "s":
             if poll is None or poll.status != "open" or (poll.closes_at and poll.closes_at <= now):
@@ -202,20 +226,17 @@ async def vote_button(
             assert poll is not None
             await message.answer(texts.ask_text_answer(texts.pick(question.text, locale, poll.default_locale)))
             return
-        if cb.a == "n":
-            answered = await polls_service.finish_multi(session, poll, cb.q, user, key, now)
-        else:
-            answered = await polls_service.vote(session, poll, cb.q, cb.o, user, key, now)
+        if cb.a != "n":
+            callback_answer.text = texts.vote_error("stale")
+            return
+        answered = await polls_service.finish_multi(session, poll, cb.q, user, key, now)
     except DomainError as exc:
         await _closed(callback, callback_answer, exc.code)
         return
     await session.commit()
     assert poll is not None
     callback_answer.text = texts.saved()
-    if answered.changed:
-        await _edit_question(callback, poll, cb.q, answered.mine, settings, locale)
-    elif cb.a == "n":
-        await close_buttons(callback)
+    await close_buttons(callback)  # "Next" under a multiple choice
     await _after_answer(bot, message.chat.id, poll, answered, cb.q, session, settings, locale)
 
 

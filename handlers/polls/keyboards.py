@@ -18,9 +18,10 @@ from handlers.shared import grid
 
 
 class VoteCb(CallbackData, prefix="pv"):
-    """A resident's button. a: v vote (o = option index or scale value) | n next (after a
-    multiple-choice question of a survey) | s start or continue | t write a text answer | x closed.
-    p = 0 is the organizer's preview."""
+    """A resident's button. a: v vote (o = option index or scale value) | + / - choose / take off
+    an option of a multiple-choice question (what the button does is in it, so a tap delivered
+    twice does the same) | n next (after a multiple-choice question of a survey) | s start or
+    continue | t write a text answer | x closed. p = 0 is the organizer's preview."""
 
     p: int
     q: int = 0
@@ -54,11 +55,13 @@ def question(poll: dict[str, Any], position: int, locale: str, mine: Sequence[in
         numbered = texts.needs_listing(options)
         for i, option in enumerate(options):
             label = f"{i + 1}. {shorten(option, 20)}" if numbered else option
+            action = "v"
             if q["kind"] == "multi":
                 label = ("☑️ " if i in mine else "⬜ ") + label
+                action = "-" if i in mine else "+"
             elif i in mine:
                 label = "✅ " + label
-            kb.button(text=label, callback_data=VoteCb(p=pid, q=position, o=i))
+            kb.button(text=label, callback_data=VoteCb(p=pid, q=position, a=action, o=i))
         sizes = [1] * len(options)
         if q["kind"] == "multi" and survey_next:
             kb.button(text=_("Next ➡️"), callback_data=VoteCb(p=pid, q=position, a="n"))
