@@ -1,8 +1,9 @@
 """The residents' hot path: what a tap costs the database, and no filter run in a thread.
 
-The statement counts are those of one update through the real Dispatcher (aiogram's own FSM
-middleware, the project's middlewares, the handler), counted by tests/sqlcount.py. The bounds
-are relative to the middlewares of today: the user and their roles are one statement.
+The statement counts are those of one update through the real Dispatcher (the update unit with
+its handled-update record, the project's middlewares, the handler), counted by tests/sqlcount.py:
+a vote is at most 4 statements and one commit (the record, the user and their roles, the
+response, the answer).
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from tests.delivery_helpers import finished, resident, tune
 from tests.harness import Harness
 from tests.sqlcount import SqlCounter
 
-# aiogram's FSM middleware reads the conversation state in a session of its own (the update
-# layer being rewritten will read it in the update's session, or not at all for a vote)
+# the update layer's own statement: the handled-update record, in the update's transaction (a
+# button reads no conversation state unless a state filter asks; bot/updates.py)
 FSM_READ = 1
 
 

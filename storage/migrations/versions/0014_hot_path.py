@@ -16,7 +16,7 @@ from alembic import op
 revision = '0014'
 # On the hotpath branch this follows 0011: 0012 and 0013 are written on other branches. At the
 # merge this becomes '0013' (the chain's previous head).
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
