@@ -24,6 +24,7 @@ from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
 from bot.services.users import pseudonym
+from handlers.guard import not_for_you
 from handlers.moderation import cards as mod_cards  # a module: the two packages import each other
 from handlers.reports import keyboards, texts
 from handlers.reports.keyboards import MyCb, RepCb
@@ -426,10 +427,11 @@ async def my_reports(
 @router.callback_query(MyCb.filter(F.action == "open"))
 async def open_report(
     callback: CallbackQuery, callback_data: MyCb, session: AsyncSession, user: User | None, settings: Settings,
-    community: Community, i18n: I18n,
+    community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
     report = await _own(session, callback_data.id, user)
     if report is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     await callback.message.answer(  # type: ignore[union-attr]
         texts.report_detail(report, community, i18n.current_locale, settings.tz),
@@ -442,6 +444,7 @@ async def ask_text(callback: CallbackQuery, callback_data: MyCb, state: FSMConte
                    user: User | None, callback_answer: CallbackAnswer) -> None:
     report = await _own(session, callback_data.id, user)
     if report is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     if report.status in reports_service.FINAL and callback_data.action == "info":
         callback_answer.text = texts.error_text(DomainError("report_final", status=report.status))
@@ -485,9 +488,10 @@ async def typed_text(
 
 @router.callback_query(MyCb.filter(F.action == "withdraw"))
 async def withdraw_ask(callback: CallbackQuery, callback_data: MyCb, session: AsyncSession,
-                       user: User | None) -> None:
+                       user: User | None, callback_answer: CallbackAnswer) -> None:
     report = await _own(session, callback_data.id, user)
     if report is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     await callback.message.answer(texts.confirm_withdraw(report.id),  # type: ignore[union-attr]
                                   reply_markup=keyboards.withdraw_confirm(report.id))
@@ -496,9 +500,10 @@ async def withdraw_ask(callback: CallbackQuery, callback_data: MyCb, session: As
 @router.callback_query(MyCb.filter(F.action == "wd_yes"))
 async def withdraw_yes(
     callback: CallbackQuery, callback_data: MyCb, bot: Bot, session: AsyncSession, user: User | None,
-    settings: Settings, community: Community, i18n: I18n,
+    settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
-    if user is None:
+    if user is None or await _own(session, callback_data.id, user) is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     try:
         report = await reports_service.withdraw(session, callback_data.id, user)
@@ -514,9 +519,10 @@ async def withdraw_yes(
 @router.callback_query(MyCb.filter(F.action.in_({"fixed", "notfixed"})))
 async def followup_answer(
     callback: CallbackQuery, callback_data: MyCb, bot: Bot, session: AsyncSession, user: User | None,
-    settings: Settings, community: Community, i18n: I18n,
+    settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
-    if user is None:
+    if user is None or await _own(session, callback_data.id, user) is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     fixed = callback_data.action == "fixed"
     try:
