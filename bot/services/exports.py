@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
-from bot.services.users import pseudonym
 from storage.models import (
     Event,
     EventRsvp,
@@ -132,8 +131,8 @@ async def reports(session: AsyncSession, community: Community, tz: ZoneInfo, loc
                yes_no(r.assisted_by)]
         if personal:
             person = people.get(r.user_id or 0)
-            row.append("" if person is None else (
-                person.display_name or pseudonym(person)) if r.show_identity else pseudonym(person))
+            alias = r.alias or ""  # the report's own pseudonym: it links no two reports
+            row.append(alias if person is None or not r.show_identity else (person.display_name or alias))
         rows.append(row)
     return Table("reports", header, rows)
 
@@ -158,7 +157,7 @@ async def proposals(session: AsyncSession, community: Community, tz: ZoneInfo, l
                local(p.realised_at, tz), p.reason, p.duplicate_of, yes_no(p.assisted_by)]
         if personal:
             person = people.get(p.user_id or 0)
-            row.append((person.display_name or pseudonym(person)) if person else "")
+            row.append((person.display_name or p.alias or "") if person else "")
         rows.append(row)
     return Table("proposals", header, rows)
 

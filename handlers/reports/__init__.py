@@ -23,7 +23,7 @@ from bot.i18n import esc
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
-from bot.services.users import pseudonym
+from bot.services.text import new_alias
 from handlers.guard import not_for_you
 from handlers.moderation import cards as mod_cards  # a module: the two packages import each other
 from handlers.reports import keyboards, texts
@@ -116,7 +116,7 @@ async def _to_moderators(
         body = (texts.resident_added if added else texts.resident_wrote)(report.id, who, text, limit)
     await reports_service.note(session, report.id, reports_service.Actor(user.id, user.telegram_id),
                                "info" if added else "from_reporter", mod_cards.relayed_note(text, media))
-    await mod_cards.post_under_card(bot, session, report, body, media)
+    await mod_cards.post_under_card(bot, session, report, body, media, author_id=user.id)
     return True
 
 
@@ -354,7 +354,8 @@ async def chose_district(
     await _save(state, draft)
     await _close(callback, district.name(i18n.current_locale))
     await state.set_state(ReportFlow.identity)
-    alias = pseudonym(user)
+    draft.alias = alias = draft.alias or new_alias()  # this report's own: never another report's
+    await _save(state, draft)
     await callback.message.answer(texts.ask_identity(alias), reply_markup=keyboards.identity(alias))  # type: ignore[union-attr]
 
 
@@ -371,7 +372,7 @@ async def chose_identity(
     await _close(callback, _("👤 Yes, show my name") if draft.show_identity else _("🙈 No, stay anonymous"))
     await state.set_state(ReportFlow.review)
     await callback.message.answer(  # type: ignore[union-attr]
-        texts.review(draft, community, i18n.current_locale, pseudonym(user), user.display_name or ""),
+        texts.review(draft, community, i18n.current_locale, draft.alias or "R-?", user.display_name or ""),
         reply_markup=keyboards.review(),
     )
 

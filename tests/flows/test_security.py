@@ -14,7 +14,7 @@ from bot.redact import MASK, redact_token
 from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services import users as users_service
-from storage.models import EventQuestion, Poll, Report, utcnow
+from storage.models import EventQuestion, Poll, PollAnswer, Report, utcnow
 from tests.delivery_helpers import organizer, resident
 from tests.flows.helpers import register
 from tests.flows.reports_helpers import file_report, moderator, moderators_group
@@ -198,3 +198,175 @@ async def test_digest_daily_from_an_admin_without_a_resident_record(harness: Har
     await admin.send("/digest")
     answer = await admin.press("👤 Daily")
     assert answer is not None and "register first" in answer["text"]
+
+
+# ------------------------------------------------------------------ 7. a link never votes by itself
+
+
+async def test_a_vote_link_preselects_the_choice_and_waits_for_a_confirmation(harness: Harness) -> None:
+    from tests.delivery_helpers import tune
+    from tests.flows.test_polls import create_single_poll
+
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 7071)
+    poll_id = await create_single_poll(harness, org)
+    anna = await register(harness, 7072, "Anna")
+    await anna.send(f"/start vote_{poll_id}_0_2")
+    assert "The link chose «Online» for you. Nothing is recorded yet" in anna.last.text
+    assert anna.last.buttons[0] == "✅ Confirm my vote"
+    async with harness.db() as s:
+        assert await s.scalar(select(func.count()).select_from(PollAnswer)) == 0
+    await anna.press("✅ Confirm my vote")
+    assert "Your answer: Online" in anna.last.text and "✅ Confirm my vote" not in anna.last.buttons
+    async with harness.db() as s:
+        assert await s.scalar(select(PollAnswer.choice)) == 2
+    await anna.send(f"/start vote_{poll_id}_0_2")
+    assert "«Online» is already your answer." in anna.last.text
+    await anna.send(f"/start vote_{poll_id}_0_1")  # another choice from a link: the old answer stays
+    await anna.send("/help")
+    async with harness.db() as s:
+        assert await s.scalar(select(PollAnswer.choice)) == 2
+
+
+# ------------------------------------------------------------------ 3. a pseudonym per report and proposal
+
+
+async def test_a_report_shown_with_the_name_unmasks_no_other_report_or_proposal(harness: Harness) -> None:
+    import re
+
+    from tests.flows.reports_helpers import card_of
+
+    group = moderators_group(harness)
+    olena = await register(harness, 7081, "Olena")
+    named = await file_report(olena, show_name=True)
+    anonymous = await file_report(olena, text="A second broken lamp on Perekopska street")
+    named_card, anonymous_card = card_of(group, named), card_of(group, anonymous)
+    assert "Olena" in named_card.text and "Olena" not in anonymous_card.text
+    alias_named = re.search(r"\((R-\w+)\)", named_card.text).group(1)  # type: ignore[union-attr]
+    alias_anonymous = re.search(r"Resident (R-\w+)", anonymous_card.text).group(1)  # type: ignore[union-attr]
+    assert alias_named != alias_anonymous and alias_named not in anonymous_card.text
+    await olena.send("/myreports")
+    await olena.press_data(f"myr:reply:{anonymous}", message=olena.last)
+    await olena.send("Call me, it is urgent")
+    relayed = group.last
+    assert "Olena" not in relayed.text and alias_named not in relayed.text and alias_anonymous in relayed.text
+    async with harness.db() as s:
+        reports = {r.id: r.alias for r in await s.scalars(select(Report))}
+        assert len(set(reports.values())) == 2
+
+
+async def test_a_proposal_from_an_organisation_shows_no_pseudonym_beside_it(harness: Harness) -> None:
+    from bot.services import proposals as proposals_service
+    from handlers.proposals.moderation import _render
+
+    rep_id = await resident(harness, 7091)
+    async with harness.db() as s:
+        user = await users_service.by_id(s, rep_id)
+        assert user is not None
+        org = await orgs_service.create(s, orgs_service.OrgDraft(name={"en": "Greens One"}), None)
+        draft = proposals_service.ProposalDraft(title="Benches", problem="Nowhere to sit in the park.",
+                                                solution="Ten benches.", district="ostriv", category="infrastructure")
+        mine = await proposals_service.submit(s, user, draft, None)
+        theirs = await proposals_service.submit(s, user, draft, org)
+        await s.commit()
+        assert harness.app is not None
+        app = harness.app
+        app.i18n.set_current(app.i18n)
+        personal_text, _m = await _render(s, mine, app.settings, app.community, app.i18n)
+        org_text, _m = await _render(s, theirs, app.settings, app.community, app.i18n)
+    assert f"From: {mine.alias}" in personal_text and mine.alias != theirs.alias
+    assert "From: Greens One" in org_text and "R-" not in org_text
+
+
+# ------------------------------------------------------------------ 5. /deleteme and the moderators' chat
+
+
+async def test_deleteme_deletes_every_relayed_message_that_names_the_person(harness: Harness) -> None:
+    from tests.flows.reports_helpers import card_of
+
+    group = moderators_group(harness)
+    zina = await register(harness, 7101, "Zinaida")
+    number = await file_report(zina, show_name=True)
+    await zina.send("/myreports")
+    await zina.press_data(f"myr:info:{number}", message=zina.last)
+    await zina.send("It is the third lamp, call me +380501112233")
+    await zina.send("/myreports")
+    await zina.press_data(f"myr:reply:{number}", message=zina.last)
+    await zina.send("I am at home after six")
+    relayed = [m for m in group.messages if m.reply_to_message_id == card_of(group, number).message_id]
+    assert len(relayed) == 2 and all("Zinaida" in m.text for m in relayed)
+    await zina.send("/deleteme")
+    await zina.press("🗑 Yes, delete my data")
+    still = [m.text for m in harness.fake.bot_messages(group.id)]
+    assert not any("Zinaida" in t or "380501112233" in t for t in still), still
+    assert "Zinaida" not in card_of(group, number).text
+
+
+async def test_deleteme_erases_free_text_poll_answers(harness: Harness) -> None:
+    from bot.services import polls as polls_service
+    from storage.models import PollResponse
+
+    user_id = await resident(harness, 7111)
+    now = utcnow()
+    async with harness.db() as s:
+        poll = await polls_service.create_poll(s, polls_service.PollDraft(questions=[polls_service.QuestionDraft(
+            kind="text", text={"en": "What should change?"})], closes_at=now + timedelta(days=7)),
+            default_locale="en", created_by=None, now=now)
+        user = await users_service.by_id(s, user_id)
+        assert user is not None
+        assert harness.app is not None
+        key = polls_service.participant_key(harness.app.dp["poll_secret"], poll.id, user_id)
+        await polls_service.answer_text(s, poll, 0, "I, Olena from flat 5, want a ramp", user, key, now)
+        await s.commit()
+    who = harness.fake.user(7111)
+    await who.send("/deleteme")
+    await who.press("🗑 Yes, delete my data")
+    async with harness.db() as s:
+        assert await s.scalar(select(func.count()).select_from(PollAnswer)) == 0
+        assert await s.scalar(select(func.count()).select_from(PollResponse)) == 1  # still counted as taking part
+
+
+# ------------------------------------------------------------------ 4. who got the results is not kept
+
+
+async def test_results_to_participants_keep_no_list_of_who_answered(harness: Harness) -> None:
+    from bot.services import polls as polls_service
+    from handlers.polls.kinds import forget_results_recipients
+    from storage.models import Campaign, Delivery
+    from tests.delivery_helpers import finished, tune
+
+    tune(harness, time_scale=20, progress_interval=0.05)
+    ids = [await resident(harness, 7120 + n) for n in range(3)]
+    now = utcnow()
+    async with harness.db() as s:
+        poll = await polls_service.create_poll(s, polls_service.PollDraft(questions=[polls_service.QuestionDraft(
+            kind="single", text={"en": "Where?"}, options=[{"en": "School"}, {"en": "Park"}])],
+            closes_at=now + timedelta(days=7)), default_locale="en", created_by=None, now=now)
+        for uid in ids[:2]:
+            user = await users_service.by_id(s, uid)
+            assert user is not None and harness.app is not None
+            key = polls_service.participant_key(harness.app.dp["poll_secret"], poll.id, uid)
+            await polls_service.vote(s, poll, 0, 1, user, key, now)
+        await polls_service.close_poll(s, poll.id, now)
+        await s.commit()
+        poll_id = poll.id
+    async with harness.db() as s:
+        poll = await s.get(Poll, poll_id)
+        assert poll is not None and harness.app is not None
+        assert await polls_service.publish_results(s, poll, harness.app.dp["poll_secret"], now, None, 1) == 2
+        await s.commit()
+        campaign = await s.scalar(select(Campaign).where(Campaign.kind == "poll-results"))
+        assert campaign is not None and campaign.audience["user_ids"] == []  # no list in the campaign
+    harness.app.delivery.wake()
+    assert await finished(harness, campaign.id) == {"sent": 2}
+    assert await forget_results_recipients(_JobCtx(harness)) == 2  # type: ignore[arg-type]
+    async with harness.db() as s:
+        assert await s.scalar(select(func.count()).select_from(Delivery).where(Delivery.campaign_id == campaign.id)) == 0
+        assert (await s.get(Campaign, campaign.id)).total == 2  # type: ignore[union-attr]
+    assert "Poll results" in harness.fake.user(7120).last.text
+
+
+class _JobCtx:
+    def __init__(self, h: Harness) -> None:
+        assert h.app is not None
+        self.sessionmaker = h.app.sessionmaker
