@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     public_channel_id: str | None = None
     public_channel_locales: Annotated[list[str], NoDecode] = Field(default_factory=list)  # empty: DEFAULT_LOCALE
 
+    def model_post_init(self, __context: object) -> None:
+        if self.bot_token:  # from the moment the token is known, no log line can carry it
+            from bot.redact import install
+
+            install(self.bot_token)
+
     @property
     def channel_locales(self) -> list[str]:
         return self.public_channel_locales or [self.default_locale]

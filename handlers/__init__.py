@@ -72,6 +72,7 @@ def build_router() -> Router:
     from handlers.proposals import moderation as proposals_moderation
 
     root = Router(name="root")
+    guard.install(root)  # forged ids in any button are refused before any feature sees them
     root.include_routers(
         *(
             _detached(r)

@@ -114,3 +114,20 @@ def refused(exc: DomainError) -> str:
     from handlers.orgs.texts import error_text
 
     return error_text(exc)
+
+
+async def not_theirs(callback: Any, callback_data: ActCb, session: AsyncSession, user: User | None = None,
+                     roles: set[str] | None = None, **kwargs: Any) -> bool:
+    """A filter for every "on whose behalf?" button: true when the person may not act for the
+    chosen organisation (or, being only a representative, for the platform). Ids are sequential,
+    so a forged ``act:newpoll:2`` is refused at the first tap, before any wizard starts."""
+    try:
+        await resolve(session, user, roles or set(), callback_data.org or None)
+    except DomainError:
+        return True
+    return False
+
+
+async def refuse_not_theirs(callback: Any, callback_answer: Any) -> None:
+    callback_answer.text = _("You can act only for the organisations you represent.")
+    callback_answer.show_alert = True

@@ -8,6 +8,8 @@ from typing import Any
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.guard import id_in_range
+
 # A handler gets a message *in the person's chat*, to answer there, the payload's rest, and the
 # handler data. Who the person is comes from data["user"]: after a registration the message is the
 # bot's own (message.from_user is the bot), so never read the person from the message.
@@ -28,7 +30,9 @@ def deeplink(prefix: str) -> Callable[[DeepLinkHandler], DeepLinkHandler]:
 async def dispatch(message: Message, payload: str, data: dict[str, Any]) -> None:
     prefix, _sep, rest = payload.partition("_")
     handler = _HANDLERS.get(prefix)
-    if handler is None:
+    # the one check of the numbers in every link: an id that fits no column never reaches a handler
+    numbers = [part for part in rest.split("_") if part.isascii() and part.isdigit()]
+    if handler is None or not all(id_in_range(part) for part in numbers):
         await message.answer(_("This link is not valid any more. Type /help to see what I can do."))
         return
     await handler(message, rest, data)

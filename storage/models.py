@@ -243,6 +243,8 @@ class Report(Assisted, Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(255))
     show_identity: Mapped[bool] = mapped_column(Boolean, default=False)
+    # what moderators see instead of the name: one per report, never shared with another report
+    alias: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     duplicate_of: Mapped[int | None] = mapped_column(Integer)
     routed_to: Mapped[str | None] = mapped_column(String(255))
@@ -293,6 +295,9 @@ class ReportMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    # the resident whose words or name the message carries (a relayed message, "added to #1"):
+    # /deleteme deletes it in the chat. None: the card (refreshed instead) or a moderator's words.
+    author_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ReportTopic(Base):
@@ -549,6 +554,7 @@ class Proposal(Assisted, Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_of: Mapped[int | None] = mapped_column(Integer)
     supporters: Mapped[int] = mapped_column(Integer, default=0)
+    alias: Mapped[str | None] = mapped_column(String(16))  # the author's pseudonym on this proposal only
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

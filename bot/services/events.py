@@ -252,6 +252,12 @@ async def _lock(session: AsyncSession, event: Event) -> None:
         await session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
 
 
+async def may_see(session: AsyncSession, event: Event, user: User) -> bool:
+    """Every action on an event (its card, the .ics file, a question, an answer) is for its audience,
+    or for someone who already answered it or came (ids are sequential: buttons can be forged)."""
+    return await rsvp_of(session, event.id, user.id) is not None or await in_audience(session, event.audience, user)
+
+
 async def answer(session: AsyncSession, event: Event | None, user: User, choice: str, now: datetime) -> Answer:
     """Going / maybe / can't go. "Going" when the event is full puts the resident on the waitlist;
     a place freed by "maybe"/"can't go" goes to the first one waiting.

@@ -22,7 +22,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
-from bot.services.users import pseudonym
 from storage.models import (
     Event,
     EventRsvp,
@@ -55,12 +54,23 @@ class Table:
     rows: list[list[Any]]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
+
+
+def csv_safe(value: Any) -> Any:
+    """A text cell that starts like a formula gets a leading apostrophe (OWASP's advice for CSV
+    injection): LibreOffice and Excel show it as text and never run it. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(table.header)
-    writer.writerows(["" if v is None else v for v in row] for row in table.rows)
+    writer.writerow([csv_safe(v) for v in table.header])
+    writer.writerows([csv_safe("" if v is None else v) for v in row] for row in table.rows)
     return out.getvalue().encode("utf-8")
 
 
@@ -71,17 +81,27 @@ def to_xlsx(table: Table) -> bytes:
     sheet = book.create_sheet(table.name[:31])
     sheet.append(table.header)
     for row in table.rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([_cell(sheet, v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is kept as text (a resident may type "=…")."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+def _cell(sheet: Any, value: Any) -> Any:
+    """Text is stored as a string cell (type ``s``, with the quote-prefix style for text that starts
+    like a formula), never as a formula, and as typed: no apostrophe added. Control characters,
+    which XLSX cannot hold, are dropped (what residents type is already cleaned on the way in)."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    if value.startswith(FORMULA_START):
+        cell.quotePrefix = True
+    return cell
 
 
 async def _people(session: AsyncSession, ids: set[int]) -> dict[int, User]:
@@ -111,8 +131,8 @@ async def reports(session: AsyncSession, community: Community, tz: ZoneInfo, loc
                yes_no(r.assisted_by)]
         if personal:
             person = people.get(r.user_id or 0)
-            row.append("" if person is None else (
-                person.display_name or pseudonym(person)) if r.show_identity else pseudonym(person))
+            alias = r.alias or ""  # the report's own pseudonym: it links no two reports
+            row.append(alias if person is None or not r.show_identity else (person.display_name or alias))
         rows.append(row)
     return Table("reports", header, rows)
 
@@ -137,7 +157,7 @@ async def proposals(session: AsyncSession, community: Community, tz: ZoneInfo, l
                local(p.realised_at, tz), p.reason, p.duplicate_of, yes_no(p.assisted_by)]
         if personal:
             person = people.get(p.user_id or 0)
-            row.append((person.display_name or pseudonym(person)) if person else "")
+            row.append((person.display_name or p.alias or "") if person else "")
         rows.append(row)
     return Table("proposals", header, rows)
 

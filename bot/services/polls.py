@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import cache
 from bot.services.taps import audience_admits, insert_for
-from bot.services.campaigns import Audience, cancel_campaign, create_campaign
+from bot.services.campaigns import Audience, cancel_campaign, create_campaign, start_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
-from storage.models import AppSecret, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
+from storage.models import AppSecret, Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
 from storage.queries import close_if_open
 
 KINDS = ("single", "multi", "scale", "text")
@@ -741,12 +741,32 @@ async def publish_results(session: AsyncSession, poll: Poll, secret: bytes, now:
     if not await mark_published(session, poll.id, now):
         raise DomainError("published")
     summary = await results(session, poll, min_group)
-    await create_campaign(
-        session, kind="poll-results", key=f"poll:{poll.id}:publish", now=now, created_by=created_by,
+    campaign = await create_campaign(
+        session, kind=RESULTS_KIND, key=f"poll:{poll.id}:publish", now=now, created_by=created_by,
         payload={"poll_id": poll.id, "default_locale": poll.default_locale, "results": summary.to_json()},
         audience=Audience(user_ids=user_ids),
     )
+    # who took part is found from the hashes now and goes straight into the outbox: the campaign
+    # keeps no list of them, and forget_results_recipients() drops each row once it is sent
+    await start_campaign(session, campaign.id, now)
+    campaign.audience = Audience(user_ids=[]).to_json()
     return len(user_ids)
+
+
+RESULTS_KIND = "poll-results"
+
+
+async def forget_results_recipients(session: AsyncSession) -> int:
+    """The outbox rows of "results to participants" that are done (sent, unreachable, failed) are
+    deleted: kept, they would say who answered a poll (for a small or unanimous one, also how).
+    Only once the campaign finished (its progress counts them until then); the campaign keeps its
+    totals. Returns how many rows went (the caller commits)."""
+    campaigns = select(Campaign.id).where(Campaign.kind == RESULTS_KIND, Campaign.finished_at.is_not(None))
+    result = await session.execute(
+        delete(Delivery).where(Delivery.campaign_id.in_(campaigns),
+                               Delivery.status.in_(("sent", "blocked", "failed", "cancelled")))
+        .execution_options(synchronize_session=False))
+    return max(result.rowcount or 0, 0)
 
 
 # ------------------------------------------------------------------ results
@@ -948,3 +968,5 @@ async def forget(session: AsyncSession, user_id: int, secret: bytes) -> None:
             update(PollResponse).where(PollResponse.id == rid)
             .values(user_id=None, participant="gone:" + secrets.token_hex(16))
         )
+    if ids:  # what they wrote in their own words goes too (it may name them); their choices stay counted
+        await session.execute(delete(PollAnswer).where(PollAnswer.response_id.in_(ids), PollAnswer.text.is_not(None)))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
+from bot.services.text import new_alias
 from storage.models import (
     Organisation,
     Proposal,
@@ -290,7 +291,8 @@ async def submit(session: AsyncSession, user: User, draft: ProposalDraft, org: O
         Proposal.user_id == user.id, Proposal.created_at > now - timedelta(days=1))) or 0
     if recent >= PER_DAY:
         raise DomainError("proposal_rate", limit=PER_DAY)
-    proposal = Proposal(user_id=user.id, language=user.language, status="submitted", created_at=now, **values)
+    proposal = Proposal(user_id=user.id, language=user.language, status="submitted", created_at=now,
+                        alias=new_alias(), **values)
     session.add(proposal)
     await session.flush()
     await _history(session, proposal.id, Actor(user.id), None, "submitted", now)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.errors import DomainError
+from bot.services.text import new_alias
 from storage.models import (
     Campaign,
     Delivery,
@@ -68,6 +69,7 @@ class Draft:
     address: str | None = None
     district: str | None = None
     show_identity: bool = False
+    alias: str | None = None  # this report's pseudonym, chosen when the resident is asked about their name
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Draft:
@@ -230,6 +232,7 @@ async def create(
         raise DomainError("report_incomplete")
     report = Report(
         user_id=user.id,
+        alias=draft.alias or new_alias(),
         category=draft.category,
         district=draft.district or user.district,
         description=draft.description,
@@ -392,10 +395,22 @@ async def set_card(
     await link_message(session, report.id, chat_id, message_id)
 
 
-async def link_message(session: AsyncSession, report_id: int, chat_id: int, message_id: int) -> None:
+async def link_message(session: AsyncSession, report_id: int, chat_id: int, message_id: int,
+                       author_id: int | None = None) -> None:
+    """``author_id``: the resident whose words or name the message carries (erased on /deleteme)."""
     if await session.get(ReportMessage, (chat_id, message_id)) is None:
-        session.add(ReportMessage(chat_id=chat_id, message_id=message_id, report_id=report_id))
+        session.add(ReportMessage(chat_id=chat_id, message_id=message_id, report_id=report_id, author_id=author_id))
         await session.flush()
+
+
+async def take_authored_messages(session: AsyncSession, user_id: int) -> list[tuple[int, int]]:
+    """Part of /deleteme: the (chat, message) ids of what the bot posted with this person's words
+    or name (relayed messages under cards), forgotten here; the caller deletes the messages."""
+    rows = list(await session.scalars(select(ReportMessage).where(ReportMessage.author_id == user_id)))
+    for row in rows:
+        await session.delete(row)
+    await session.flush()
+    return [(row.chat_id, row.message_id) for row in rows]
 
 
 async def by_message(session: AsyncSession, chat_id: int, message_id: int) -> Report | None:

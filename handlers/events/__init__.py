@@ -146,6 +146,9 @@ async def event_button(
     if event is None:
         callback_answer.text = texts.refusal("unknown_event")
         return
+    if not await events_service.may_see(session, event, user):
+        callback_answer.text, callback_answer.show_alert = texts.refusal("not_for_you"), True
+        return
     if cb.a == "open":
         text, markup = await _card(session, event, user, settings, locale)
         await message.answer(text, reply_markup=markup)
@@ -287,8 +290,7 @@ async def event_link(message: Message, rest: str, data: dict[str, Any]) -> None:
         await message.answer(texts.refusal("unknown_event"))
         return
     user: User = data["user"]
-    if await events_service.rsvp_of(session, event.id, user.id) is None \
-            and not await campaigns_service.in_audience(session, event.audience, user):
+    if not await events_service.may_see(session, event, user):
         await message.answer(texts.refusal("not_for_you"))
         return
     text, markup = await _card(session, event, user, data["settings"], user.language)

@@ -90,7 +90,7 @@ def card_keyboard(report: Report, view: str = "main", community: Community | Non
 
 async def reporter_label(session: AsyncSession, report: Report) -> str:
     user = await users_service.by_id(session, report.user_id)
-    alias = pseudonym(user) if user else f"R-{report.user_id or '?'}"
+    alias = report.alias or "R-?"  # this report's own pseudonym: it leads to no other report
     if user is None:
         return texts.reporter_label(None, None, alias, False)
     return texts.reporter_label(user.display_name, user.username, alias, report.show_identity)
@@ -259,7 +259,8 @@ async def send_relayed(bot: Bot, chat_id: int, text: str, media: Relayed | None,
 
 
 async def post_under_card(
-    bot: Bot, session: AsyncSession, report: Report, text: str, media: Relayed | None = None
+    bot: Bot, session: AsyncSession, report: Report, text: str, media: Relayed | None = None,
+    author_id: int | None = None,
 ) -> int | None:
     """A message in the moderators' group threaded under the card (a reply to it)."""
     if report.card_chat_id is None or report.card_message_id is None:
@@ -272,8 +273,29 @@ async def post_under_card(
     except TelegramAPIError as exc:
         log.warning("Could not post under the card of report #%s: %s", report.id, exc)
         return None
-    await reports_service.link_message(session, report.id, report.card_chat_id, message.message_id)
+    await reports_service.link_message(session, report.id, report.card_chat_id, message.message_id, author_id)
     return message.message_id
+
+
+async def delete_authored(bot: Bot, session: AsyncSession, user_id: int) -> int:
+    """/deleteme: every message the bot posted in the moderators' chat with the person's words or
+    name is deleted, or (a bot may not delete after 48 hours) replaced by a note. Returns how many."""
+    gone = texts.erased_message()
+    done = 0
+    for chat_id, message_id in await reports_service.take_authored_messages(session, user_id):
+        attempts = (
+            lambda c=chat_id, m=message_id: bot.delete_message(c, m),
+            lambda c=chat_id, m=message_id: bot.edit_message_text(gone, chat_id=c, message_id=m),
+            lambda c=chat_id, m=message_id: bot.edit_message_caption(chat_id=c, message_id=m, caption=gone),
+        )
+        for attempt in attempts:
+            try:
+                await attempt()
+            except TelegramAPIError:
+                continue
+            done += 1
+            break
+    return done
 
 
 async def notify_reporter(session: AsyncSession, report: Report, event: ReportEvent, kind: str = STATUS_KIND) -> bool:

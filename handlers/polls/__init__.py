@@ -300,7 +300,9 @@ async def poll_link(message: Message, rest: str, data: dict[str, Any]) -> None:
 
 @deeplinks.deeplink("vote")
 async def vote_link(message: Message, rest: str, data: dict[str, Any]) -> None:
-    """A vote tapped before registering, applied once the person is registered."""
+    """``/start vote_<poll>_<question>_<choice>`` (also a vote tapped before registering): the poll
+    is shown with that choice preselected and a button to confirm it; nothing is recorded until
+    the resident presses it (a link posted anywhere must not vote for whoever opens it)."""
     session: AsyncSession = data["session"]
     settings: Settings = data["settings"]
     user: User = data["user"]
@@ -313,18 +315,33 @@ async def vote_link(message: Message, rest: str, data: dict[str, Any]) -> None:
     assert position is not None and choice is not None
     poll = await polls_service.get_poll(session, poll_id)
     try:
-        answered = await polls_service.vote(
-            session, poll, position, choice, user, key_of(data["poll_secret"], poll_id, user), data["delivery"].now())
+        question = polls_service.open_question(poll, position, data["delivery"].now())
+        assert poll is not None
+        key = key_of(data["poll_secret"], poll_id, user)
+        response = await polls_service.response_of(session, poll.id, key)
+        if response is None and not await polls_service.in_audience(session, poll, user):
+            raise DomainError("not_for_you")
+        options = texts.option_texts(polls_service.poll_json(poll)["questions"][position], user.language,
+                                     poll.default_locale)
+        if question.kind in polls_service.CHOICE_KINDS and choice < len(options):
+            label = options[choice]
+        elif question.kind == "scale" and choice in polls_service.SCALE:
+            label = str(choice)
+        else:
+            raise DomainError("bad_choice")
     except DomainError as exc:
         await message.answer(texts.vote_error(exc.code))
         return
-    await session.commit()
-    assert poll is not None
-    await message.answer(texts.saved())
-    await send_question(message.bot, message.chat.id, poll, position, answered.mine, settings,  # type: ignore[arg-type]
-                        user.language)
-    await _after_answer(message.bot, message.chat.id, poll, answered, position, session, settings,  # type: ignore[arg-type]
-                        user.language)
+    mine = (await polls_service.answers_of(session, response)).get(position, [])
+    data_ = polls_service.poll_json(poll)
+    markup = keyboards.question(data_, position, user.language, mine, survey_next=len(poll.questions) > 1)
+    text = texts.question_text(data_, position, user.language, settings.tz, mine)
+    if choice in mine:
+        text += "\n\n" + texts.link_choice_kept(label)
+    else:
+        text += "\n\n" + texts.link_choice(label)
+        markup.inline_keyboard.insert(0, [keyboards.confirm_choice(poll.id, position, choice)])
+    await message.answer(text, reply_markup=markup)
 
 
 # ================================================================== /polls

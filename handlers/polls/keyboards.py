@@ -44,6 +44,13 @@ class NewPollCb(CallbackData, prefix="np"):
     value: str = ""
 
 
+def confirm_choice(poll_id: int, position: int, choice: int) -> InlineKeyboardButton:
+    """Under a poll opened from a link: the link's choice, recorded only when pressed (the same
+    button as the option's own)."""
+    return InlineKeyboardButton(text=_("✅ Confirm my vote"),
+                                callback_data=VoteCb(p=poll_id, q=position, o=choice).pack())
+
+
 def question(poll: dict[str, Any], position: int, locale: str, mine: Sequence[int | str] = (),
              *, survey_next: bool = False) -> InlineKeyboardMarkup:
     """The answer buttons; the resident's current answer is marked."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
 
+from bot import jobs
 from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.services import polls as polls_service
 from bot.services.polls import Results
 from handlers.polls import keyboards, texts
 from handlers.shared import publish_button
@@ -62,3 +64,13 @@ register_kind("poll", render_poll)
 register_kind("poll-closed", render_closed)
 register_kind("poll-results-org", render_results_org)
 register_kind("poll-results", render_results)
+
+
+@jobs.job("poll-results-forget", seconds=60, at_start=True)
+async def forget_results_recipients(ctx: jobs.JobContext) -> int:
+    """Who got a poll's results is who took part: once sent, those outbox rows go (see
+    polls_service.forget_results_recipients)."""
+    async with ctx.sessionmaker() as session:
+        gone = await polls_service.forget_results_recipients(session)
+        await session.commit()
+    return gone

@@ -512,3 +512,12 @@ def created(poll_id: int) -> str:
 
 def results_published() -> str:
     return _("✅ Results sent to the participants")
+
+
+def link_choice(option: str) -> str:
+    return _("The link chose «{option}» for you. Nothing is recorded yet: press «✅ Confirm my vote», "
+             "or choose another answer.").format(option=esc(option))
+
+
+def link_choice_kept(option: str) -> str:
+    return _("«{option}» is already your answer.").format(option=esc(option))

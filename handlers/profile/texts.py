@@ -53,4 +53,12 @@ def privacy() -> str:
         "<b>Your rights:</b> /mydata sends you everything we store about you as a file; "
         "/deleteme erases your personal data. Totals such as \"a resident of your district "
         "registered\" stay, without your name; published proposals stay public without your name."
+    ) + "\n" + _(
+        "<b>Pseudonyms:</b> each report and each proposal has its own (such as R-K7P2Q), so one where you "
+        "showed your name does not reveal your other ones; a proposal from an organisation shows only the "
+        "organisation. /deleteme also deletes what the bot passed on from you to the moderators' chat and "
+        "the answers you wrote in your own words in polls.\n"
+        "<b>Poll results sent to participants:</b> the list of who got them is not kept: it is worked out "
+        "from the anonymous poll's hashes when they are sent, and each one is forgotten once sent. An "
+        "anonymous poll keeps only a keyed hash of each participant, never their name."
     )

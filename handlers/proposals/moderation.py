@@ -34,7 +34,6 @@ from bot.services import users as users_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.proposals import Actor
-from bot.services.users import pseudonym
 from handlers.moderation import InModeratorsChat, can_moderate
 from handlers.moderation.cards import mediator_label
 from handlers.proposals import keyboards, texts
@@ -63,7 +62,9 @@ async def _render(session: AsyncSession, proposal: Proposal, settings: Settings,
     events = await proposals_service.history(session, proposal.id)
     mediator = await mediator_label(session, proposal.assisted_by)
     with i18n.use_locale(locale):
-        who = pseudonym(author) if author else "—"  # as for reports: no name, the minimum
+        # as for reports: no name, the minimum; this proposal's own pseudonym, and none at all beside
+        # an organisation (a pseudonym there would narrow the organisation down to one person)
+        who = "" if proposal.org_id is not None else "—" if author is None else (proposal.alias or "R-?")
         text = texts.card(proposal, events, community, locale, settings.tz, who,
                           orgs_service.name_of(org, locale) or None, mediator)
         markup = keyboards.moderation(proposal, publish_button(settings, "proposal", proposal.id))

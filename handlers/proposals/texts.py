@@ -262,7 +262,7 @@ def card(p: Proposal, events: list[ProposalEvent], community: Community, locale:
     lines = [
         _("💡 <b>Proposal #{number}</b> — {status}").format(number=p.id, status=status_name(p.status)),
         f"<b>{esc(p.title)}</b>",
-        _("From: {who}").format(who=author + (f" · {esc(org_name)}" if org_name else "")),
+        _("From: {who}").format(who=" · ".join(filter(None, (author, esc(org_name) if org_name else None)))),
     ]
     if mediator is not None:
         lines.append(_("🤝 Submitted with a mediator's help for an offline resident (mediator: {name})").format(

@@ -23,7 +23,8 @@ from bot.i18n import esc
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
-from bot.services.users import pseudonym
+from bot.services.text import new_alias
+from handlers.guard import not_for_you
 from handlers.moderation import cards as mod_cards  # a module: the two packages import each other
 from handlers.reports import keyboards, texts
 from handlers.reports.keyboards import MyCb, RepCb
@@ -118,7 +119,7 @@ async def _to_moderators(
         body = (texts.resident_added if added else texts.resident_wrote)(report.id, who, text, limit)
     await reports_service.note(session, report.id, reports_service.Actor(user.id, user.telegram_id),
                                "info" if added else "from_reporter", mod_cards.relayed_note(text, media))
-    await mod_cards.post_under_card(bot, session, report, body, media)
+    await mod_cards.post_under_card(bot, session, report, body, media, author_id=user.id)
     return True
 
 
@@ -356,7 +357,8 @@ async def chose_district(
     await _save(state, draft)
     await _close(callback, district.name(i18n.current_locale))
     await state.set_state(ReportFlow.identity)
-    alias = pseudonym(user)
+    draft.alias = alias = draft.alias or new_alias()  # this report's own: never another report's
+    await _save(state, draft)
     await callback.message.answer(texts.ask_identity(alias), reply_markup=keyboards.identity(alias))  # type: ignore[union-attr]
 
 
@@ -373,7 +375,7 @@ async def chose_identity(
     await _close(callback, _("👤 Yes, show my name") if draft.show_identity else _("🙈 No, stay anonymous"))
     await state.set_state(ReportFlow.review)
     await callback.message.answer(  # type: ignore[union-attr]
-        texts.review(draft, community, i18n.current_locale, pseudonym(user), user.display_name or ""),
+        texts.review(draft, community, i18n.current_locale, draft.alias or "R-?", user.display_name or ""),
         reply_markup=keyboards.review(),
     )
 
@@ -429,10 +431,11 @@ async def my_reports(
 @router.callback_query(MyCb.filter(F.action == "open"))
 async def open_report(
     callback: CallbackQuery, callback_data: MyCb, session: AsyncSession, user: User | None, settings: Settings,
-    community: Community, i18n: I18n,
+    community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
     report = await _own(session, callback_data.id, user)
     if report is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     await callback.message.answer(  # type: ignore[union-attr]
         texts.report_detail(report, community, i18n.current_locale, settings.tz),
@@ -445,6 +448,7 @@ async def ask_text(callback: CallbackQuery, callback_data: MyCb, state: FSMConte
                    user: User | None, callback_answer: CallbackAnswer) -> None:
     report = await _own(session, callback_data.id, user)
     if report is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     if report.status in reports_service.FINAL and callback_data.action == "info":
         callback_answer.text = texts.error_text(DomainError("report_final", status=report.status))
@@ -488,9 +492,10 @@ async def typed_text(
 
 @router.callback_query(MyCb.filter(F.action == "withdraw"))
 async def withdraw_ask(callback: CallbackQuery, callback_data: MyCb, session: AsyncSession,
-                       user: User | None) -> None:
+                       user: User | None, callback_answer: CallbackAnswer) -> None:
     report = await _own(session, callback_data.id, user)
     if report is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     await callback.message.answer(texts.confirm_withdraw(report.id),  # type: ignore[union-attr]
                                   reply_markup=keyboards.withdraw_confirm(report.id))
@@ -499,9 +504,10 @@ async def withdraw_ask(callback: CallbackQuery, callback_data: MyCb, session: As
 @router.callback_query(MyCb.filter(F.action == "wd_yes"))
 async def withdraw_yes(
     callback: CallbackQuery, callback_data: MyCb, bot: Bot, session: AsyncSession, user: User | None,
-    settings: Settings, community: Community, i18n: I18n,
+    settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
-    if user is None:
+    if user is None or await _own(session, callback_data.id, user) is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     try:
         report = await reports_service.withdraw(session, callback_data.id, user)
@@ -517,9 +523,10 @@ async def withdraw_yes(
 @router.callback_query(MyCb.filter(F.action.in_({"fixed", "notfixed"})))
 async def followup_answer(
     callback: CallbackQuery, callback_data: MyCb, bot: Bot, session: AsyncSession, user: User | None,
-    settings: Settings, community: Community, i18n: I18n,
+    settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer,
 ) -> None:
-    if user is None:
+    if user is None or await _own(session, callback_data.id, user) is None:
+        callback_answer.text, callback_answer.show_alert = not_for_you(), True
         return
     fixed = callback_data.action == "fixed"
     try:

@@ -439,3 +439,7 @@ def already_resolved_alert() -> str:
 
 def relayed_ok() -> str:
     return _("Sent to the reporter.")
+
+
+def erased_message() -> str:
+    return _("🗑 Removed: the resident deleted their data.")

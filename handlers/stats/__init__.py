@@ -202,14 +202,19 @@ async def digest(message: Message, session: AsyncSession, settings: Settings) ->
 
 @organizers.callback_query(DigestCb.filter())
 async def digest_set(callback: CallbackQuery, callback_data: DigestCb, session: AsyncSession, settings: Settings,
-                     user: User, delivery: DeliveryEngine, callback_answer: CallbackAnswer) -> None:
+                     user: User | None, delivery: DeliveryEngine, callback_answer: CallbackAnswer) -> None:
     frequency = callback_data.f if callback_data.f in impact.FREQUENCIES else None
+    if callback_data.to != "group" and user is None:  # an admin who never registered: no language to write in
+        callback_answer.text = _("To get a digest of your own, register first: type /start.")
+        callback_answer.show_alert = True
+        return
     if callback_data.to == "group":
         if settings.organizers_chat_id is None:
             callback_answer.text = _("This button is no longer active.")
             return
         chat_id, user_id = settings.organizers_chat_id, None
     else:
+        assert user is not None
         chat_id, user_id = callback.from_user.id, user.id
     await impact.subscribe(session, chat_id, user_id, frequency, callback.from_user.id, delivery.now())
     await session.commit()

@@ -98,7 +98,8 @@ async def test_organizer_files_have_no_names_admin_files_only_allowed_ones(harne
     sheet = load_workbook(io.BytesIO(harness.fake.files[org.last.file_id])).active  # type: ignore[index]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     assert cells[0][:4] == ["number", "created", "updated", "status"] and len(cells) == 5
-    assert cells[4][8] == "'=HYPERLINK(\"http://x\")"  # shown as text, never run as a formula
+    assert cells[4][8] == "=HYPERLINK(\"http://x\")"  # as typed, in a string cell: never run as a formula
+    assert list(sheet.iter_rows())[4][8].data_type == "s"
     await org.press("📅 Events · CSV")
     (event,) = _csv(harness, org.last.file_id)  # type: ignore[arg-type]
     assert (event["title"], event["going"], event["waitlist"], event["capacity"]) == ("Budget workshop", "1", "1", "1")

@@ -266,6 +266,10 @@ async def test_a_vote_before_registering_is_kept(harness: Harness) -> None:
     await stranger.press(stranger.buttons()[0])   # district
     await stranger.press(stranger.buttons()[-1])  # topics: done
     await stranger.press(stranger.buttons()[0])   # consent
+    assert "The link chose «Online» for you" in stranger.last.text  # kept, and asked to confirm
+    async with harness.db() as s:
+        assert await s.scalar(select(PollAnswer.choice)) is None
+    await stranger.press("✅ Confirm my vote")
     assert "Your answer: Online" in stranger.last.text
     async with harness.db() as s:
         assert await s.scalar(select(PollAnswer.choice)) == 2

@@ -90,7 +90,7 @@ async def test_location_sent_at_the_photo_step_is_taken_as_the_place(harness: Ha
     await anna.send_location(46.64, 32.62)
     assert all(not m.buttons for m in anna.messages if m.message_id == prompt.message_id)
     await anna.press("✅ Keep")
-    await anna.press("🙈 No, only “R-1”")
+    await anna.press("🙈 No, only “R-")
     await anna.press("✅ Send the report")
     report = await _report(harness, 1)
     assert (report.latitude, report.longitude) == (46.64, 32.62) and report.address is None

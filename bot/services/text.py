@@ -1,0 +1,26 @@
+"""What people type, cleaned once on the way in (handlers.typed_text installs it for every message).
+
+Control characters (``\\x07``, ``\\x0b``, a lone surrogate…) have no place in a description, an
+address, a name or an answer: they break XLSX exports (openpyxl refuses them), HTML and the
+terminals of whoever reads a log. Line breaks and tabs stay. Each one becomes a space, so the
+UTF-16 offsets of the message's entities (bold, links) still point at the same text.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # categories Cc and Cs, but \t and \n
+
+
+def without_controls(text: str) -> str:
+    return CONTROLS.sub(" ", text)
+
+
+ALIAS_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+def new_alias() -> str:
+    """The pseudonym of one report or proposal, such as ``R-K7P2Q``: random, so two items of one
+    person never share it and a report shown with the name unmasks no other."""
+    return "R-" + "".join(secrets.choice(ALIAS_ALPHABET) for _ in range(5))
