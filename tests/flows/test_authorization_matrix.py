@@ -50,7 +50,7 @@ RESIDENT_PREFIXES = {"lang", "pick", "rep", "myr", "pv", "ev", "pw", "pj", "dc",
 RESIDENT_ACTIONS = {"org": {"list", "show", "member", "rep", "leave", "done", "d"},
                     "wg": {"join", "leave", "page"}}
 # Tables a refused update may still touch, and why: none. (Kept as a set so a reason can be added.)
-MAY_CHANGE: set[str] = set()
+MAY_CHANGE: set[str] = {"handled_updates"}  # the record that an update was handled (bot/updates.py)
 APOLOGY = "went wrong"
 
 

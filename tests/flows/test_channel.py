@@ -126,8 +126,9 @@ async def test_realised_proposal_and_event_summary_with_a_photo(harness: Harness
     anna_user = harness.fake.user(6001)
     await anna_user.send(f"/start proposal_{proposal_id}")
     assert "Ramp at the library" in anna_user.last.text
-    await anna_user.send("/start proposal_99999999999")                      # a wrong link: the list
-    assert "Project proposals" in anna_user.last.text
+    await anna_user.send("/start proposal_99999999999")                      # a forged link: said plainly
+    assert "This link is not valid any more" in anna_user.last.text
+    await anna_user.send("/proposals")
     assert any("Ramp at the library" in b for b in anna_user.buttons())
     async with harness.db() as s:
         kinds = sorted(k for k in await s.scalars(select(ChannelPost.kind)))
