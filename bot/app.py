@@ -172,6 +172,7 @@ async def build_app(settings: Settings) -> App:
     bot = create_bot(settings)
     inflight = InFlight()
     path = UpdatePath(sessionmaker, bot)
+    path.i18n, path.default_locale = i18n, settings.default_locale
     dp = create_dispatcher(settings, sessionmaker, i18n, community, inflight, path)
     app = App(settings, bot, dp, engine, sessionmaker, i18n, community, inflight, path=path)
     dp["app"] = app
@@ -273,6 +274,8 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str | N
 
     settings = app.settings
     assert settings.webhook_url
+    assert app.path is not None
+    app.path.always_check = True  # a retried POST may reach this or another worker while the first runs
     secret = webhook_secret(settings)
     path = "/" + settings.webhook_url.split("://", 1)[1].partition("/")[2]
     limit = asyncio.Semaphore(UPDATE_CONCURRENCY)

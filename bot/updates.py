@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -125,7 +126,7 @@ class Captured:
     shown: dict[tuple[int, int], tuple[str | None, Any]] = field(default_factory=dict)
 
     def see(self, message: Any) -> None:
-        if message is None or getattr(message, "message_id", None) is None or not hasattr(message, "chat"):
+        if not isinstance(message, Message):  # (an inaccessible message: nothing known)
             return
         text = message.html_text if (message.text is not None or message.caption is not None) else None
         self.shown[(message.chat.id, message.message_id)] = (text, _markup(message.reply_markup))
@@ -429,7 +430,7 @@ class ReplyOutbox:
             row = (await session.scalars(query)).first()
             if row is None:
                 return False
-            row.lease_until = now + self.LEASE
+            row.lease_until = mine = now + self.LEASE
             row.attempts += 1
             update_id, stored = row.update_id, list(row.replies or [])
             await session.commit()
@@ -444,7 +445,9 @@ class ReplyOutbox:
             else:
                 self._pause = 0.0
                 values["outbox"] = False
-            await session.execute(update(HandledUpdate).where(HandledUpdate.update_id == update_id).values(**values))
+            # only while the claim is still ours (another worker may have taken an expired one)
+            await session.execute(update(HandledUpdate).where(HandledUpdate.update_id == update_id,
+                                                              HandledUpdate.lease_until == mine).values(**values))
             await session.commit()
         if rest:
             log.warning("Telegram is not taking replies; %s of update %s wait, next try in %.0f s",
@@ -469,6 +472,11 @@ class UpdatePath:
         self.bot = bot
         self.outbox = ReplyOutbox(sessionmaker, bot)
         self.seen_max: int | None = None  # the highest update id handled before this process started
+        # webhook mode: Telegram may deliver an update again to this or another worker while it
+        # runs; each update is then looked up (one primary-key read) before its handlers run
+        self.always_check = False
+        self.i18n: Any = None  # for an apology outside the middlewares (set by bot.app)
+        self.default_locale = "en"
         self.stats = {"handled": 0, "skipped": 0, "replayed": 0, "retried": 0, "handed_over": 0}
 
     async def start(self) -> None:
@@ -497,10 +505,11 @@ class UpdatePath:
 
     async def _attempt(self, handler: Handler, event: Update, data: dict[str, Any], update_id: int) -> Any:
         buf = Captured(update_id)
+        data.pop("update_failed", None)
         if event.callback_query is not None:
             buf.see(event.callback_query.message)
         async with self.sessionmaker() as session:
-            if self.seen_max is None or update_id <= self.seen_max:
+            if self.always_check or self.seen_max is None or update_id <= self.seen_max:
                 row = await session.get(HandledUpdate, update_id)
                 if row is not None:
                     await self._again(row)
@@ -512,7 +521,16 @@ class UpdatePath:
             try:
                 result = await handler(event, data)
                 session.commit = commit  # type: ignore[method-assign]
-                await session.flush()
+                try:
+                    await session.flush()  # what is still pending (outside the apology middleware)
+                except Exception as exc:
+                    if retryable_db_error(exc) or isinstance(exc, IntegrityError):
+                        raise
+                    log.exception("Update %s failed", update_id)
+                    await session.rollback()
+                    discard_captured()
+                    data["update_failed"] = True
+                    buf.after.append(functools.partial(apologise, self.bot, event, self.i18n, self.default_locale))
                 session.add(HandledUpdate(update_id=update_id, handled_at=utcnow(), replies=encode_calls(buf.calls),
                                           failed=bool(data.get("update_failed"))))
                 try:
@@ -567,6 +585,23 @@ class UpdatePath:
             self.stats["handed_over"] += 1
             rest = encode_calls(calls[done:]) or []
             await self.outbox.hand_over(update_id, rest)
+
+
+async def apologise(bot: Bot, update: Update, i18n: Any, default_locale: str) -> None:
+    """Best effort, outside the update's middlewares: the person learns that what they did was
+    not done (in their Telegram language where we have it)."""
+    if i18n is None:
+        return
+    sender = update.event.from_user if hasattr(update.event, "from_user") else None  # type: ignore[union-attr]
+    locale = getattr(sender, "language_code", None) or default_locale
+    locale = locale if locale in i18n.available_locales else default_locale
+    with i18n.context(), i18n.use_locale(locale):
+        text = i18n.gettext("Sorry, something went wrong on our side. Please try again in a moment.")
+    with contextlib.suppress(TelegramAPIError, ClientError, TimeoutError, OSError):
+        if update.callback_query is not None and isinstance(update.callback_query.message, Message):
+            await bot.send_message(update.callback_query.message.chat.id, text)
+        elif update.message is not None and update.message.chat.type == "private":
+            await bot.send_message(update.message.chat.id, text)
 
 
 class UpdateUnit(BaseMiddleware):
@@ -656,6 +691,7 @@ class Poller:
         self._queue: list[Update] = []  # fetched, not started
         self._running: dict[int, asyncio.Task[None]] = {}
         self._finished: set[int] = set()
+        self._failures: dict[int, int] = {}
         self._max_seen = 0
         self._progress = asyncio.Event()
         self._stop = asyncio.Event()
@@ -687,7 +723,6 @@ class Poller:
             offset = self.watermark
             poll = asyncio.create_task(self.bot(methods.GetUpdates(
                 offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates)))
-            self.confirmed = offset
             self._progress.clear()
             stop = asyncio.create_task(self._progress.wait())
             await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -699,8 +734,10 @@ class Poller:
             try:
                 updates = poll.result()
                 backoff = 1.0
+                self.confirmed = offset  # Telegram has it
             except TelegramConflictError:
-                continue  # our own earlier poll, superseded
+                await self._sleep(1.0)  # our own earlier poll superseded, or another poller
+                continue
             except (TelegramAPIError, ClientError, TimeoutError, OSError) as exc:
                 log.warning("getUpdates failed (%s); again in %.0f s", exc, backoff)
                 await self._sleep(backoff)
@@ -747,10 +784,20 @@ class Poller:
             await self.dp.feed_update(self.bot, u)
             self._finished.add(u.update_id)
         except UpdateFailed:
-            # the database or Telegram failed three times: tried again after a pause (this
-            # update and those after it wait at Telegram)
-            await asyncio.sleep(5)
-            self._queue.insert(0, u)
+            # the database or Telegram failed three times: tried again after a pause, in order
+            # (it waits at Telegram meanwhile); after three such rounds the person is told
+            self._failures[u.update_id] = rounds = self._failures.get(u.update_id, 0) + 1
+            if rounds >= 3:
+                log.error("Update %s failed %s times: given up, with an apology", u.update_id, rounds * 3)
+                app = self.dp.get("app")
+                await apologise(self.bot, u, getattr(app, "i18n", None), getattr(app, "settings", None)
+                                and app.settings.default_locale or "en")
+                self._failures.pop(u.update_id, None)
+                self._finished.add(u.update_id)
+            else:
+                await asyncio.sleep(5)
+                self._queue.append(u)
+                self._queue.sort(key=lambda q: q.update_id)
         except Exception:  # noqa: BLE001 - a bug: logged with its traceback, and not tried again
             log.exception("Update %s failed", u.update_id)
             self._finished.add(u.update_id)
