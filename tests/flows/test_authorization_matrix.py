@@ -210,12 +210,12 @@ async def test_staff_commands_from_people_without_the_role_change_nothing(harnes
 
 
 async def _tap(h: Harness, press: Any, data: str) -> dict | None:
-    """Press, then wait (up to 2 s) for the bot's answer to this query."""
+    """Press, then wait (up to 0.3 s after the fake settled) for the bot's answer to this query."""
     import asyncio
 
     before = len(h.fake.callback_answers)
     answer = await press(data)
-    for _ in range(40):
+    for _ in range(6):
         if answer is not None:
             return answer
         await asyncio.sleep(0.05)
