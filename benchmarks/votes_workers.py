@@ -119,6 +119,21 @@ def tree_cpu(pid: int) -> dict[int, float]:
     return out
 
 
+def services_cpu() -> float:
+    """CPU seconds of every PostgreSQL and Redis process on this machine (their backends included)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1].startswith(("postgres", "redis-server")):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of all cores, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -142,6 +157,9 @@ class WebhookBot(Child):
         else:
             workers = 2 if kind == "2 workers" else 1
             self.cmd = [sys.executable, "-m", "bot.cli", "run", "--workers", str(workers)]
+            profile = os.environ.get("HROMADA_BENCH_PROFILE")  # a cProfile of the one-worker process
+            if profile and workers == 1:
+                self.cmd[1:3] = ["-m", "cProfile", "-o", profile, "-m", "bot.cli"]
             self.env = {k: v for k, v in os.environ.items()
                         if not k.startswith(("BOT_", "DATABASE_", "WEBHOOK_", "REDIS_", "WORKERS", "LEADER_"))}
             self.env.update(
@@ -189,7 +207,7 @@ async def one_round(kind: str, url: str, redis: str, fake: Any, taps: Taps, mess
     await asyncio.sleep(0.5)  # the start-up work (the delivery engine's first look, the leader) is done
     assert bot.proc is not None
     answered, calls = taps.answered, len(fake.calls)
-    cpu0, busy0, fake0 = tree_cpu(bot.proc.pid), machine_busy(), time.process_time()
+    cpu0, busy0, fake0, db0 = tree_cpu(bot.proc.pid), machine_busy(), time.process_time(), services_cpu()
     t0 = time.perf_counter()
     for n, (uid, message) in enumerate(messages.items()):
         data = message.inline_keyboard[(n + turn) % OPTIONS][0]["callback_data"]
@@ -198,7 +216,7 @@ async def one_round(kind: str, url: str, redis: str, fake: Any, taps: Taps, mess
     want = answered + len(messages)
     await wait_until(lambda: taps.answered >= want, timeout=900, child=bot)
     seconds = taps.last_answer - t0
-    cpu1, busy1, fake1 = tree_cpu(bot.proc.pid), machine_busy(), time.process_time()
+    cpu1, busy1, fake1, db1 = tree_cpu(bot.proc.pid), machine_busy(), time.process_time(), services_cpu()
     methods = Counter(c.method.lower() for c in fake.calls[calls:])
     await bot.stop(timeout=90)
     fake._m_deletewebhook({})  # noqa: SLF001 - the next bot starts from a fresh webhook (no stale connections)
@@ -208,7 +226,7 @@ async def one_round(kind: str, url: str, redis: str, fake: Any, taps: Taps, mess
         "rate": n / seconds, "seconds": seconds, "pressing": pressing,
         "api": sum(c for m, c in methods.items() if m not in ("getupdates", "setwebhook")) / n,
         "cpu_ms": sum(per_process) * 1000 / n, "split": [round(c, 2) for c in per_process if c > 0.05],
-        "fake_ms": (fake1 - fake0) * 1000 / n,
+        "fake_ms": (fake1 - fake0) * 1000 / n, "db_ms": (db1 - db0) * 1000 / n,
         "busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
     }
     if kind != "bare":
@@ -249,7 +267,7 @@ async def run_all(url: str, redis: str, residents: int, rounds: int, kinds: tupl
                 results[kind].append(res)
                 print(f"  round {r + 1}: {kind:9} {res['rate']:7,.0f} votes/s ({res['seconds']:.2f} s; "
                       f"bot CPU {res['cpu_ms']:.2f} ms/vote, per process {res['split']} s; "
-                      f"fake {res['fake_ms']:.2f} ms/vote; machine {res['busy']:.0%} busy)", flush=True)
+                      f"fake {res['fake_ms']:.2f} ms/vote; PostgreSQL + Redis {res['db_ms']:.2f} ms/vote; machine {res['busy']:.0%} busy)", flush=True)
         problems = []
         if taps.alerts:
             problems.append(f"{taps.alerts} answers were not 'Saved ✅' or alerts: {dict(taps.texts.most_common(3))}")
@@ -268,7 +286,7 @@ def report(run: dict[str, Any]) -> None:
     med = {k: statistics.median(x["rate"] for x in v) for k, v in results.items()}
     print()
     header = ("bot", "votes/s (median; rounds)", "vs bare", "API calls/vote", "bot CPU ms/vote",
-              "fake CPU ms/vote", "machine busy")
+              "fake CPU ms/vote", "PostgreSQL+Redis CPU ms/vote", "machine busy")
     rows = []
     for kind, res in results.items():
         each = ", ".join(f"{x['rate']:,.0f}" for x in res)
@@ -277,6 +295,7 @@ def report(run: dict[str, Any]) -> None:
                      f"{statistics.median(x['api'] for x in res):.2f}",
                      f"{statistics.median(x['cpu_ms'] for x in res):.2f}",
                      f"{statistics.median(x['fake_ms'] for x in res):.2f}",
+                     f"{statistics.median(x['db_ms'] for x in res):.2f}",
                      f"{statistics.median(x['busy'] for x in res):.0%}"))
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
