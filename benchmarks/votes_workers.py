@@ -23,7 +23,11 @@ different option each round, so every tap edits the message) and times from the 
 last answerCallbackQuery; SIGTERM ends it. Votes are deleted before each hromada round. Printed:
 votes/s per round, medians, 2 workers / 1 worker against the target (>= 1.6x), each against the
 bare bot, Bot API calls per vote, CPU ms per vote of the bot processes, of this process (the
-fake Bot API) and the machine's busy share of its cores while the taps ran.
+fake Bot API), of PostgreSQL + Redis, and the machine's busy share of its cores while the taps ran.
+With two cores, the sum of those CPU figures bounds what two workers can reach (see the note printed).
+
+HROMADA_BENCH_PROFILE=FILE writes a cProfile of the one-worker process (start-up included);
+HROMADA_BENCH_PROFILE_FAKE=PREFIX one of this process (the fake) during each round's taps.
 """
 from __future__ import annotations
 
@@ -208,6 +212,12 @@ async def one_round(kind: str, url: str, redis: str, fake: Any, taps: Taps, mess
     assert bot.proc is not None
     answered, calls = taps.answered, len(fake.calls)
     cpu0, busy0, fake0, db0 = tree_cpu(bot.proc.pid), machine_busy(), time.process_time(), services_cpu()
+    profile = os.environ.get("HROMADA_BENCH_PROFILE_FAKE")  # a cProfile of this process (the fake) in the taps
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0 = time.perf_counter()
     for n, (uid, message) in enumerate(messages.items()):
         data = message.inline_keyboard[(n + turn) % OPTIONS][0]["callback_data"]
@@ -216,6 +226,9 @@ async def one_round(kind: str, url: str, redis: str, fake: Any, taps: Taps, mess
     want = answered + len(messages)
     await wait_until(lambda: taps.answered >= want, timeout=900, child=bot)
     seconds = taps.last_answer - t0
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(f"{profile}.{kind.replace(' ', '-')}")
     cpu1, busy1, fake1, db1 = tree_cpu(bot.proc.pid), machine_busy(), time.process_time(), services_cpu()
     methods = Counter(c.method.lower() for c in fake.calls[calls:])
     await bot.stop(timeout=90)
@@ -305,9 +318,17 @@ def report(run: dict[str, Any]) -> None:
     speedup = med["2 workers"] / med["1 worker"]
     print(f"2 workers / 1 worker: {speedup:.2f}x (target >= {TARGET_SPEEDUP}x: "
           f"{'yes' if speedup >= TARGET_SPEEDUP else 'NO'})")
+    one = results["1 worker"]
+    bot, rest = (statistics.median(x["cpu_ms"] for x in one),
+                 statistics.median(x["fake_ms"] + x["db_ms"] for x in one))
+    cores = os.cpu_count() or 1
+    if bot and cores < 4:  # one worker takes a core; the others share what is left with the rest
+        print(f"the ceiling on {cores} cores: one worker is bound by its core at {1000 / bot:,.0f} votes/s "
+              f"({bot:.2f} ms of CPU a vote); N workers by all cores at {cores * 1000 / (bot + rest):,.0f} votes/s "
+              f"(+ {rest:.2f} ms a vote of the fake, PostgreSQL and Redis on the same cores): at most "
+              f"{cores * bot / (bot + rest):.2f}x, if nothing else runs")
     for problem in run["problems"]:
         print(f"PROBLEM: {problem}")
-    cores = os.cpu_count()
     print(f"medians of the rounds; {run['residents']:,} residents tapping at once; PostgreSQL + Redis; webhook "
           f"max_connections {UPDATE_CONCURRENCY} per worker (bare: {UPDATE_CONCURRENCY}); this machine has "
           f"{cores} cores, which the workers share with the fake Bot API (this process), PostgreSQL and Redis")
