@@ -82,6 +82,24 @@ def child_hromada(args: argparse.Namespace) -> None:
 
 
 def child_bare(args: argparse.Namespace) -> None:
+    from bot.app import UPDATE_CONCURRENCY
+
+    bot, dp = bare_bot(args)
+
+    async def run() -> None:
+        cpu = _cpu_clock(dp)
+        try:
+            await dp.start_polling(bot, handle_as_tasks=True, tasks_concurrency_limit=UPDATE_CONCURRENCY,
+                                   allowed_updates=dp.resolve_used_update_types(), close_bot_session=True)
+        finally:
+            Path(args.stats).write_text(json.dumps({"cpu_s": cpu()}))
+
+    asyncio.run(run())
+
+
+def bare_bot(args: argparse.Namespace) -> tuple[Any, Any]:
+    """B: a Bot against the fake and a Dispatcher with one callback handler that answers the
+    tap and edits the message (the chosen option marked); no database. Also used by votes_workers.py."""
     import logging
 
     from aiogram import Bot, Dispatcher, F
@@ -90,8 +108,6 @@ def child_bare(args: argparse.Namespace) -> None:
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.enums import ParseMode
     from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-
-    from bot.app import UPDATE_CONCURRENCY
 
     logging.basicConfig(level=logging.WARNING, format="child %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiogram").setLevel(logging.ERROR)
@@ -114,15 +130,7 @@ def child_bare(args: argparse.Namespace) -> None:
                                               callback_data=button.callback_data)])
         await message.edit_text(message.html_text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
-    async def run() -> None:
-        cpu = _cpu_clock(dp)
-        try:
-            await dp.start_polling(bot, handle_as_tasks=True, tasks_concurrency_limit=UPDATE_CONCURRENCY,
-                                   allowed_updates=dp.resolve_used_update_types(), close_bot_session=True)
-        finally:
-            Path(args.stats).write_text(json.dumps({"cpu_s": cpu()}))
-
-    asyncio.run(run())
+    return bot, dp
 
 
 def _cpu_clock(dp: Any) -> Any:

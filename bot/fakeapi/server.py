@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
 from .client import FakeGroup, FakeUser
 from .html import HtmlError, check_url, parse_html, utf16_len
@@ -287,7 +287,8 @@ class FakeTelegram:
         # webhook
         self._webhook: dict[str, Any] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
-        self._webhook_busy = False
+        self._webhook_inflight: dict[int, asyncio.Task[None]] = {}  # update_id -> its POST
+        self._webhook_retry_at = 0.0  # after a failed POST no new one starts before this (loop time)
         self._webhook_error: tuple[int, str] | None = None
 
         # an outage: these methods (all when None) answer this error until heal()
@@ -517,7 +518,7 @@ class FakeTelegram:
         if self._pending:
             return False
         if self._webhook is not None:
-            return not self._webhook_busy
+            return not self._webhook_inflight
         return self._idle_polls > 0 or self._short_idle
 
     def _settle_report(self, timeout: float) -> str:
@@ -526,7 +527,7 @@ class FakeTelegram:
             kinds = [f"#{u['update_id']} {self._update_type(u)}" for u in self._pending[:10]]
             lines.append(f"Unconfirmed updates ({len(self._pending)}): {', '.join(kinds)}.")
         if self._webhook is not None:
-            lines.append(f"Webhook {self._webhook['url']} busy={self._webhook_busy}.")
+            lines.append(f"Webhook {self._webhook['url']} in flight={len(self._webhook_inflight)}.")
             if self._webhook_error:
                 lines.append(f"Last webhook error: {self._webhook_error[1]}.")
         elif self._last_poll is None:
@@ -1097,8 +1098,7 @@ class FakeTelegram:
         self._webhook = None
         if self._webhook_task is not None:
             self._webhook_task.cancel()
-            self._webhook_task = None
-        self._webhook_busy = False
+            self._webhook_task = None  # its POSTs in flight are cancelled as it ends
         self._notify()
         return True
 
@@ -1126,38 +1126,101 @@ class FakeTelegram:
                 pass
 
     async def _webhook_loop(self) -> None:
-        """POST pending updates one at a time; retry failed deliveries like Telegram."""
-        async with ClientSession(timeout=ClientTimeout(total=30)) as session:
-            while self._webhook is not None and not self._closing:
-                batch = self._deliverable(1)
-                event = self._changed
-                if not batch:
-                    await self._wait(event, 1.0)
-                    continue
-                update, hook = batch[0], self._webhook
-                headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
-                self._webhook_busy = True
-                delivered = False
-                try:
-                    async with session.post(hook["url"], json=update, headers=headers) as response:
-                        body = await response.read()
-                        if 200 <= response.status < 300:
-                            delivered = True
-                            await self._webhook_reply(body, response.content_type)
-                        else:
-                            reason = f"{response.status} {response.reason}"
-                            self._webhook_error = (_now(), f"Wrong response from the webhook: {reason}")
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:  # noqa: BLE001
-                    self._webhook_error = (_now(), f"{type(error).__name__}: {error}")
-                finally:
-                    if delivered and self._pending and self._pending[0] is update:
-                        self._pending.pop(0)
-                    self._webhook_busy = False
-                    self._notify()
-                if not delivered:
-                    await asyncio.sleep(0.2)
+        """POST pending updates like Telegram: up to ``max_connections`` at once, at most one per
+        chat in flight (a chat's updates arrive in order), each confirmed when its POST got a 2xx;
+        a failed one stays pending and is retried after a pause in which no new POST starts."""
+        loop = asyncio.get_running_loop()
+        inflight = self._webhook_inflight
+        chats: set[Any] = set()  # chats with an update in flight
+        try:
+            async with ClientSession(timeout=ClientTimeout(total=30), connector=TCPConnector(limit=0)) as session:
+                while self._webhook is not None and not self._closing:
+                    event, hook = self._changed, self._webhook
+                    wait = 1.0
+                    if (pause := self._webhook_retry_at - loop.time()) > 0:
+                        wait = pause
+                    else:
+                        for update in self._webhook_next(hook["max_connections"] - len(inflight), chats):
+                            chat = self._chat_key(update)
+                            chats.add(chat)
+                            inflight[update["update_id"]] = loop.create_task(
+                                self._webhook_post(session, hook, update, chat, chats))
+                    await self._wait(event, wait)
+        finally:
+            tasks = list(inflight.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            inflight.clear()
+            self._notify()
+
+    def _webhook_next(self, room: int, chats: set[Any]) -> list[dict[str, Any]]:
+        """Up to ``room`` pending updates to POST now: the first of each chat that has none in flight
+        (excluded update types are dropped like Telegram does)."""
+        picked: list[dict[str, Any]] = []
+        if room <= 0:
+            return picked
+        dropped = False
+        seen: set[Any] = set()  # chats passed over in this scan: their later updates wait too
+        for update in self._pending:
+            if not self._allowed(self._update_type(update)):
+                dropped = True
+                continue
+            chat = self._chat_key(update)
+            if chat in chats or chat in seen or update["update_id"] in self._webhook_inflight:
+                seen.add(chat)
+                continue
+            seen.add(chat)
+            picked.append(update)
+            if len(picked) >= room:
+                break
+        if dropped:
+            self._pending = [u for u in self._pending if self._allowed(self._update_type(u))]
+            self._notify()
+        return picked
+
+    @classmethod
+    def _chat_key(cls, update: dict[str, Any]) -> Any:
+        """The chat an update belongs to (its sender when it has no chat; None for chatless ones)."""
+        payload = update.get(cls._update_type(update))
+        if not isinstance(payload, dict):
+            return None
+        for holder in (payload, payload.get("message")):
+            if isinstance(holder, dict) and isinstance(holder.get("chat"), dict):
+                return holder["chat"].get("id")
+        for key in ("from", "user", "voter_chat"):
+            if isinstance(payload.get(key), dict):
+                return payload[key].get("id")
+        return None
+
+    async def _webhook_post(self, session: ClientSession, hook: dict[str, Any], update: dict[str, Any],
+                            chat: Any, chats: set[Any]) -> None:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
+        delivered = False
+        try:
+            async with session.post(hook["url"], json=update, headers=headers) as response:
+                body = await response.read()
+                if 200 <= response.status < 300:
+                    delivered = True
+                    await self._webhook_reply(body, response.content_type)
+                else:
+                    reason = f"{response.status} {response.reason}"
+                    self._webhook_error = (_now(), f"Wrong response from the webhook: {reason}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            self._webhook_error = (_now(), f"{type(error).__name__}: {error}")
+        finally:
+            if delivered:
+                for i, pending in enumerate(self._pending):
+                    if pending is update:
+                        del self._pending[i]
+                        break
+            else:
+                self._webhook_retry_at = asyncio.get_running_loop().time() + 0.2
+            self._webhook_inflight.pop(update["update_id"], None)
+            chats.discard(chat)
+            self._notify()
 
     async def _webhook_reply(self, body: bytes, content_type: str) -> None:
         """Execute a method returned in the webhook response body, as Telegram does."""

@@ -416,6 +416,56 @@ async def test_webhook_delivery(fake: FakeTelegram, http: ClientSession) -> None
         await runner.cleanup()
 
 
+async def test_webhook_delivers_concurrently_one_per_chat_in_order(fake: FakeTelegram, http: ClientSession) -> None:
+    """Like Telegram, up to max_connections POSTs at once, but never two of one chat at a time, so
+    each person's updates arrive in order; a failed POST is retried and confirmed once it got a 2xx."""
+    received: dict[int, list[str]] = {}
+    inflight: dict[int, int] = {}
+    peaks = {"all": 0, "chat": 0}
+    failed: set[str] = set()
+
+    async def hook(request: web.Request) -> web.Response:
+        update = await request.json()
+        chat, text = update["message"]["chat"]["id"], update["message"]["text"]
+        inflight[chat] = inflight.get(chat, 0) + 1
+        peaks["all"] = max(peaks["all"], sum(inflight.values()))
+        peaks["chat"] = max(peaks["chat"], inflight[chat])
+        try:
+            await asyncio.sleep(0.03)
+            if text == "b1" and text not in failed:  # the first try of one update fails
+                failed.add(text)
+                return web.Response(status=500)
+            received.setdefault(chat, []).append(text)
+            return web.Response()
+        finally:
+            inflight[chat] -= 1
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        url = f"http://127.0.0.1:{port}/hook"
+        assert (await call(http, fake, "setWebhook", url=url, max_connections=3))[0] == 200
+        people = {name: fake.user(2000 + n, first_name=name) for n, name in enumerate("abcde")}
+        for i in range(4):
+            for name, person in people.items():
+                await person.send(f"{name}{i}", wait=False)
+        await fake.settle(timeout=10)
+        assert received == {2000 + n: [f"{name}{i}" for i in range(4)] for n, name in enumerate("abcde")}
+        assert failed == {"b1"}
+        assert peaks == {"all": 3, "chat": 1}
+        _, info = await call(http, fake, "getWebhookInfo")
+        assert info["result"]["pending_update_count"] == 0
+        assert "500" in info["result"]["last_error_message"]
+    finally:
+        await call(http, fake, "deleteWebhook")
+        await runner.cleanup()
+
+
 async def test_commands_menu_and_group_admins(fake: FakeTelegram, bot: Bot) -> None:
     await bot.set_my_commands([BotCommand(command="start", description="Почати")])
     await bot.set_my_commands([BotCommand(command="report", description="Report")], language_code="en")
