@@ -244,6 +244,29 @@ async def one_round(which: str, url: str, fake: Any, taps: Taps, messages: dict[
     return out
 
 
+
+async def poll_everyone(fake: Any, url: str, residents: int, workdir: Path, log_name: str) -> tuple[Any, Any, dict[int, Any]]:
+    """Set-up shared by the vote benchmarks: the residents, and the real campaign (the polling
+    child) sending the poll to every one of them; returns the recorder, the taps and each
+    resident's poll message."""
+    fake_users(fake, residents)
+    sent = Recorder()
+    fake.on_bot_message = sent
+    taps = Taps(fake)
+    child = BotProcess("hromada", url, fake.base_url, workdir / "setup.json", workdir / log_name)
+    await child.start()
+    await wait_until(lambda: sent.count >= residents, timeout=900, child=child)
+    await asyncio.sleep(0.5)
+    await child.stop()
+    messages = {}
+    for i in range(residents):
+        uid = BASE_TG_ID + i
+        message = next((m for m in reversed(fake.bot_messages(uid)) if m.buttons), None)
+        if message is None or len(message.buttons) != OPTIONS:
+            raise RuntimeError(f"resident {uid} did not get the poll message")
+        messages[uid] = message
+    return sent, taps, messages
+
 async def run_database(label: str, url: str, residents: int, rounds: int, workdir: Path) -> dict[str, Any]:
     from benchmarks.polls import prepare_poll
     from bot.fakeapi import FakeTelegram
@@ -251,23 +274,7 @@ async def run_database(label: str, url: str, residents: int, rounds: int, workdi
     await prepare_poll(url, residents)
     results: dict[str, list[dict[str, Any]]] = {"hromada": [], "bare": []}
     async with FakeTelegram(token=TOKEN, bot_username="bench_bot") as fake:
-        fake_users(fake, residents)
-        sent = Recorder()
-        fake.on_bot_message = sent
-        taps = Taps(fake)
-        # set-up: the real campaign sends the poll to everyone
-        child = BotProcess("hromada", url, fake.base_url, workdir / "setup.json", workdir / "hromada.log")
-        await child.start()
-        await wait_until(lambda: sent.count >= residents, timeout=900, child=child)
-        await asyncio.sleep(0.5)
-        await child.stop()
-        messages = {}
-        for i in range(residents):
-            uid = BASE_TG_ID + i
-            message = next((m for m in reversed(fake.bot_messages(uid)) if m.buttons), None)
-            if message is None or len(message.buttons) != OPTIONS:
-                raise RuntimeError(f"resident {uid} did not get the poll message")
-            messages[uid] = message
+        sent, taps, messages = await poll_everyone(fake, url, residents, workdir, "hromada.log")
         turn = 0
         for r in range(rounds):
             for which in ("hromada", "bare"):
@@ -324,7 +331,7 @@ def report(runs: list[dict[str, Any]], skipped: list[str]) -> None:
             print(f"{run['label']}: PROBLEM: {problem}")
     print(f"medians of the rounds (each round's figure in brackets); {runs[0]['residents'] if runs else 0:,} "
           f"residents tapping at once; both bots poll with at most {UPDATE_CONCURRENCY} updates at once; "
-          "SQL statements and commits are those of the updates (aiogram's FSM middleware included)")
+          "SQL statements and commits are those of the updates (the handled-update record included)")
     from benchmarks.polls import machine
 
     print(machine())

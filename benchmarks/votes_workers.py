@@ -49,17 +49,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.delivery import (  # noqa: E402 - after the path set-up
-    BASE_TG_ID,
     PG_DEFAULT,
     TOKEN,
     Child,
-    Recorder,
     drop_pg,
-    fake_users,
     pg_database,
     wait_until,
 )
-from benchmarks.votes import OPTIONS, BotProcess, Taps, bare_bot, reset_votes, stored_votes  # noqa: E402
+from benchmarks.votes import OPTIONS, BotProcess, Taps, bare_bot, poll_everyone, reset_votes, stored_votes  # noqa: E402
 
 TARGET_SPEEDUP = 1.6
 SECRET = "b3nch"
@@ -255,23 +252,7 @@ async def run_all(url: str, redis: str, residents: int, rounds: int, kinds: tupl
     await prepare_poll(url, residents)
     results: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     async with FakeTelegram(token=TOKEN, bot_username="bench_bot") as fake:
-        fake_users(fake, residents)
-        sent = Recorder()
-        fake.on_bot_message = sent
-        taps = Taps(fake)
-        # set-up: the real campaign sends the poll to everyone (votes.py's polling child)
-        child = BotProcess("hromada", url, fake.base_url, workdir / "setup.json", workdir / "setup.log")
-        await child.start()
-        await wait_until(lambda: sent.count >= residents, timeout=900, child=child)
-        await asyncio.sleep(0.5)
-        await child.stop()
-        messages = {}
-        for i in range(residents):
-            uid = BASE_TG_ID + i
-            message = next((m for m in reversed(fake.bot_messages(uid)) if m.buttons), None)
-            if message is None or len(message.buttons) != OPTIONS:
-                raise RuntimeError(f"resident {uid} did not get the poll message")
-            messages[uid] = message
+        sent, taps, messages = await poll_everyone(fake, url, residents, workdir, "setup.log")
         turn = 0
         for r in range(rounds):
             for kind in kinds:
