@@ -10,9 +10,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import SUPPORTED_LOCALES
+from bot.i18n import shorten
 from bot.services.polls import SCALE
 from handlers.audience import language_name
-from bot.i18n import shorten
 from handlers.polls import texts
 from handlers.shared import grid
 

@@ -17,8 +17,8 @@ from babel.numbers import format_percent
 from bot.community import Community
 from bot.i18n import N_, esc, fmt_datetime, fmt_number, shorten
 from bot.services.errors import DomainError
-from handlers.acting import from_line
 from bot.services.polls import SCALE, Group, QuestionResult, Results
+from handlers.acting import from_line
 from handlers.audience import language_name
 
 KIND_NAMES = {
