@@ -47,7 +47,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Router, methods
 from aiogram.client.default import Default
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.exceptions import (
@@ -147,6 +150,21 @@ class Captured:
         return before is not None and before == after
     closed: bool = False  # the update is done: a task it started sends at once
     after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    # a captured call's placeholder (by id) -> (placeholder, call); and a call (by id) -> what to
+    # do with Telegram's answer once it is sent, or when Telegram refused it (see ``when_sent``)
+    placeholders: dict[int, tuple[Any, TelegramMethod[Any]]] = field(default_factory=dict)
+    hooks: dict[int, tuple[SentHook, RefusedHook | None]] = field(default_factory=dict)
+    answered_hooks: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)  # due, in call order
+
+    def sent(self, call: TelegramMethod[Any], result: Any) -> None:
+        hook = self.hooks.pop(id(call), None)
+        if hook is not None:
+            self.answered_hooks.append(functools.partial(hook[0], result))
+
+    def refused(self, call: TelegramMethod[Any], exc: TelegramAPIError) -> None:
+        hook = self.hooks.pop(id(call), None)
+        if hook is not None and hook[1] is not None:
+            self.answered_hooks.append(functools.partial(hook[1], exc))
 
 
 def _markup(markup: Any) -> Any:
@@ -168,6 +186,35 @@ async def after_commit(work: Callable[[], Awaitable[Any]]) -> None:
         buf.after.append(work)
 
 
+SentHook = Callable[[Any], Awaitable[Any]]
+RefusedHook = Callable[[TelegramAPIError], Awaitable[Any]]
+
+
+async def when_sent(sent: Any, work: SentHook, refused: RefusedHook | None = None, *,
+                    session: AsyncSession | None = None) -> None:
+    """``sent`` is what a Bot API call returned inside an update (a placeholder: the call goes out
+    after the commit). Once Telegram has taken it, ``work(message)`` runs with Telegram's answer
+    (a message id to keep, say), after the commit and outside the update's transaction, still in
+    the person's isolation lock (their next update sees what it stored). ``refused(exc)`` runs if
+    Telegram refused the call for good (the person blocked the bot). A call that goes to the reply
+    outbox (Telegram down) runs neither. Outside an update, or for a call that went out at once,
+    ``work`` runs now. ``session``: the update's session, which ``work`` writes with; after the
+    commit it is used again for a transaction of its own, committed here."""
+    buf = _captured.get()
+    entry = buf.placeholders.get(id(sent)) if buf is not None else None
+    if buf is None or entry is None or entry[0] is not sent:
+        await work(sent)
+        return
+    if session is not None:
+        async def work_and_commit(message: Any, db: AsyncSession = session) -> None:
+            await work(message)
+            await db.commit()
+
+        buf.hooks[id(entry[1])] = (work_and_commit, refused)
+    else:
+        buf.hooks[id(entry[1])] = (work, refused)
+
+
 def discard_captured() -> None:
     """The update's work was rolled back: what it was going to say is not said (an apology
     follows instead)."""
@@ -176,6 +223,8 @@ def discard_captured() -> None:
         buf.calls.clear()
         buf.answered.clear()
         buf.after.clear()
+        buf.hooks.clear()
+        buf.answered_hooks.clear()
 
 
 def deferred_wake(wake: Callable[[], None]) -> Callable[[], None]:
@@ -249,7 +298,7 @@ class DeferredReplies(BaseRequestMiddleware):
             # a call that goes out at once keeps its place: what the update said before it goes first
             earlier, buf.calls = buf.calls, []
             now = time.time()
-            await send_calls(bot, buf.update_id, [(c, now) for c in earlier])
+            await send_calls(bot, buf.update_id, [(c, now) for c in earlier], report=buf)
         if buf is None or buf.live or buf.closed or not isinstance(method, DEFERRED):
             return await make_request(bot, method)
         if isinstance(method, methods.AnswerCallbackQuery):
@@ -261,7 +310,9 @@ class DeferredReplies(BaseRequestMiddleware):
             log.debug("Update %s: an edit that changes nothing is not sent", buf.update_id)
             return True  # type: ignore[return-value]
         buf.calls.append(method)
-        return _placeholder(method)  # type: ignore[no-any-return]
+        placeholder = _placeholder(method)
+        buf.placeholders[id(placeholder)] = (placeholder, method)
+        return placeholder  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- storing calls
@@ -322,9 +373,10 @@ class Outcome:
 
 
 async def send_calls(bot: Bot, update_id: int, calls: list[tuple[TelegramMethod[Any], float]],
-                     *, max_wait: float = 2.0) -> int:
+                     *, max_wait: float = 2.0, report: Captured | None = None) -> int:
     """Send ``calls`` in order; return how many are done (sent, or refused for good). Stops at
-    the first call Telegram could not take now (5xx, network, a 429 longer than ``max_wait``)."""
+    the first call Telegram could not take now (5xx, network, a 429 longer than ``max_wait``).
+    ``report`` hears of each call sent or refused (its ``when_sent`` hooks)."""
     done = 0
     for call, made_at in calls:
         if isinstance(call, methods.AnswerCallbackQuery) and time.time() - made_at > CALLBACK_ANSWER_TTL:
@@ -332,7 +384,9 @@ async def send_calls(bot: Bot, update_id: int, calls: list[tuple[TelegramMethod[
             continue
         while True:
             try:
-                await bot(call)
+                result = await bot(call)
+                if report is not None:
+                    report.sent(call, result)
                 break
             except TelegramRetryAfter as exc:
                 if exc.retry_after > max_wait:
@@ -346,12 +400,18 @@ async def send_calls(bot: Bot, update_id: int, calls: list[tuple[TelegramMethod[
                     log.debug("Update %s: %s", update_id, exc.message)
                 else:
                     log.warning("Update %s: Telegram refused a %s: %s", update_id, type(call).__name__, exc.message)
+                if report is not None:
+                    report.refused(call, exc)
                 break
             except TelegramForbiddenError as exc:
                 log.info("Update %s: %s", update_id, exc.message)
+                if report is not None:
+                    report.refused(call, exc)
                 break
             except TelegramAPIError as exc:
                 log.warning("Update %s: Telegram refused a %s: %s", update_id, type(call).__name__, exc)
+                if report is not None:
+                    report.refused(call, exc)
                 break
         done += 1
     return done
@@ -549,10 +609,10 @@ class UpdatePath:
                 update_session.reset(session_token)
         self.stats["handled"] += 1
         try:  # the update is committed: from here on nothing may run it again
-            await self.deliver(update_id, buf.calls)
+            await self.deliver(update_id, buf.calls, buf)
         except Exception:  # noqa: BLE001 - the database failing while the replies were handed over
             log.exception("Update %s: its replies could not be kept for a retry", update_id)
-        for work in buf.after:
+        for work in [*buf.answered_hooks, *buf.after]:
             try:
                 await work()
             except Exception:  # noqa: BLE001 - the update is done; the periodic check repeats it
@@ -576,11 +636,11 @@ class UpdatePath:
         if done < len(calls):
             await self.outbox.hand_over(row.update_id, stored[done:])
 
-    async def deliver(self, update_id: int, calls: list[TelegramMethod[Any]]) -> None:
+    async def deliver(self, update_id: int, calls: list[TelegramMethod[Any]], buf: Captured | None = None) -> None:
         if not calls:
             return
         now = time.time()
-        done = await send_calls(self.bot, update_id, [(c, now) for c in calls])
+        done = await send_calls(self.bot, update_id, [(c, now) for c in calls], report=buf)
         if done < len(calls):
             self.stats["handed_over"] += 1
             rest = encode_calls(calls[done:]) or []

@@ -14,7 +14,13 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import BaseFilter, Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, ForceReply, Message, ReactionTypeEmoji, ReplyParameters
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    Message,
+    ReactionTypeEmoji,
+    ReplyParameters,
+)
 from aiogram.types import User as TgUser
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
@@ -27,8 +33,15 @@ from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
+from bot.updates import when_sent
 from handlers.moderation.cards import (
-    CAPTION_TEXT_MAX, ModCb, follow_category, notify_reporter, refresh_card, relayable_media, relayed_note,
+    CAPTION_TEXT_MAX,
+    ModCb,
+    follow_category,
+    notify_reporter,
+    refresh_card,
+    relayable_media,
+    relayed_note,
     send_relayed,
 )
 from handlers.reports import keyboards as resident_keyboards
@@ -249,13 +262,18 @@ async def relay_to_reporter(
     with i18n.use_locale(reporter.language):
         body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else 3500)
         markup = resident_keyboards.reply_button(report.id)
-    try:
-        sent = await send_relayed(bot, reporter.telegram_id, body, media, reply_markup=markup)
-    except TelegramAPIError as exc:
-        log.info("Could not relay to the reporter of #%s: %s", report.id, exc)
-        await message.reply(_("The reporter can no longer be reached."))
-        return
-    await reports_service.link_message(session, report.id, reporter.telegram_id, sent.message_id)
+    report_id, chat_id = report.id, reporter.telegram_id
+    unreachable = _("The reporter can no longer be reached.")
+
+    async def link(sent: Message) -> None:  # once Telegram has it (after the update's commit)
+        await reports_service.link_message(session, report_id, chat_id, sent.message_id)
+
+    async def refused(exc: TelegramAPIError) -> None:
+        log.info("Could not relay to the reporter of #%s: %s", report_id, exc)
+        await message.reply(unreachable)
+
+    await when_sent(await send_relayed(bot, chat_id, body, media, reply_markup=markup), link, refused,
+                    session=session)
     await reports_service.note(session, report.id, actor_of(message.from_user, user), "to_reporter",  # type: ignore[arg-type]
                                relayed_note(text, media))
     await _react(bot, message)

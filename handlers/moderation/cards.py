@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyParameters
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -25,14 +30,14 @@ from bot.delivery import Outgoing, RenderContext, register_kind
 from bot.scheduler import REPORT_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.services import reports as reports_service
-from bot.services.campaigns import Audience
 from bot.services import users as users_service
+from bot.services.campaigns import Audience
 from bot.services.users import pseudonym
+from bot.updates import live_calls, when_sent
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from handlers.shared import edit_card
 from storage.models import Report, ReportEvent
-from bot.updates import live_calls
 
 if TYPE_CHECKING:
     from bot.delivery import DeliveryEngine
@@ -248,7 +253,6 @@ def relayed_note(text: str, media: Relayed | None) -> str:
     return " ".join(part for part in (f"[{media[0]}]" if media else "", text) if part)
 
 
-@live_calls
 async def send_relayed(bot: Bot, chat_id: int, text: str, media: Relayed | None, **kwargs: Any) -> Message:
     """Text, or a photo / voice note (sent by file_id, so no one's account shows) with it as caption."""
     if media is None:
@@ -265,15 +269,20 @@ async def post_under_card(
     """A message in the moderators' group threaded under the card (a reply to it)."""
     if report.card_chat_id is None or report.card_message_id is None:
         return None
+    chat_id, report_id = report.card_chat_id, report.id
     try:
         message = await send_relayed(
-            bot, report.card_chat_id, text, media, message_thread_id=report.card_thread_id,
+            bot, chat_id, text, media, message_thread_id=report.card_thread_id,
             reply_parameters=ReplyParameters(message_id=report.card_message_id, allow_sending_without_reply=True),
         )
     except TelegramAPIError as exc:
         log.warning("Could not post under the card of report #%s: %s", report.id, exc)
         return None
-    await reports_service.link_message(session, report.id, report.card_chat_id, message.message_id, author_id)
+
+    async def link(sent: Message) -> None:  # once Telegram has it (after the update's commit)
+        await reports_service.link_message(session, report_id, chat_id, sent.message_id, author_id)
+
+    await when_sent(message, link, session=session)
     return message.message_id
 
 

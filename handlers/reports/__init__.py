@@ -3,6 +3,7 @@ place, district, anonymity, review) and /myreports (status, add information, wit
 Replies to the moderators' relayed messages go back under the report's card."""
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -24,15 +25,15 @@ from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
 from bot.services.text import new_alias
+from bot.updates import after_commit, when_sent
 from handlers.guard import not_for_you
-from handlers.moderation import cards as mod_cards  # a module: the two packages import each other
+from handlers.moderation import (
+    cards as mod_cards,  # a module: the two packages import each other
+)
 from handlers.reports import keyboards, texts
 from handlers.reports.keyboards import MyCb, RepCb
 from handlers.shared import MENU_REPORT, MenuText, main_menu
 from storage.models import Report, User
-import functools
-
-from bot.updates import after_commit, live
 
 log = logging.getLogger(__name__)
 router = Router(name="reports")
@@ -199,9 +200,16 @@ async def description_other(message: Message) -> None:
 
 async def _ask_photos(message: Message, state: FSMContext) -> None:
     await state.set_state(ReportFlow.photos)
-    with live():  # its id is kept, to take its buttons away later
-        prompt = await message.answer(texts.ask_photos(), reply_markup=keyboards.photos_done(0))
-    await state.update_data(photo_msg=None, photo_prompt=prompt.message_id)
+    await state.update_data(photo_msg=None, photo_prompt=None)
+    prompt = await message.answer(texts.ask_photos(), reply_markup=keyboards.photos_done(0))
+    # its id is kept once Telegram has it (after the commit), to take its buttons away later
+    await when_sent(prompt, lambda sent: _keep(state, photo_prompt=sent.message_id))
+
+
+async def _keep(state: FSMContext, **ids: int) -> None:
+    """Message ids kept in the conversation once Telegram has sent them (see when_sent)."""
+    if await state.get_state() == ReportFlow.photos.state:
+        await state.update_data(**ids)
 
 
 @router.message(StateFilter(ReportFlow.photos), F.photo)
@@ -228,9 +236,9 @@ async def photo(message: Message, state: FSMContext, bot: Bot) -> None:
         if overflow:
             await state.update_data(overflow_told=True)
         return
-    with live():
-        sent = await message.answer(text, reply_markup=markup)
-    await state.update_data(photo_msg=sent.message_id, overflow_told=overflow or data.get("overflow_told", False))
+    sent = await message.answer(text, reply_markup=markup)
+    await state.update_data(overflow_told=overflow or data.get("overflow_told", False))
+    await when_sent(sent, lambda real: _keep(state, photo_msg=real.message_id))
 
 
 @router.message(StateFilter(ReportFlow.photos), F.document)

@@ -169,6 +169,19 @@ async def test_permissions_and_simultaneous_presses(harness: Harness) -> None:
     assert (await _report(harness, number)).status == "resolved"
 
 
+async def test_a_reply_to_a_reporter_who_blocked_the_bot_says_so(harness: Harness) -> None:
+    """The relayed message goes out after the commit; Telegram's refusal still reaches the
+    moderator, as a reply to their message."""
+    group, anna, olha, _petro = await _setup(harness)
+    number = await file_report(anna)
+    anna.block()
+    harness.expect_rejected = lambda c: "blocked" in (c.description or "")  # the relay to Anna, expected
+    said = await group.send(olha, "Which entrance exactly?", reply_to=card_of(group, number))
+    await harness.fake.settle()
+    told = [m for m in group.messages if m.reply_to_message_id == said.message_id]
+    assert told and "can no longer be reached" in told[-1].text
+
+
 async def test_relay_both_ways_keeps_the_reporter_anonymous(harness: Harness) -> None:
     seen: list[str] = []
     harness.fake.on_bot_message = lambda m, event: seen.append(m.text) if m.chat_id == MODERATORS_CHAT else None
