@@ -5,8 +5,9 @@ are in the channel's languages and link back to the bot; each is published once.
 links those posts carry (`start=polls`, `start=events`, `start=proposal_<id>`)."""
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -27,13 +28,13 @@ from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
+from bot.updates import after_commit
 from handlers.channel import texts
 from handlers.deeplinks import deeplink
-from handlers.polls import valid_id
 from handlers.discussions.texts import results as discussion_results
+from handlers.polls import valid_id
 from handlers.polls.texts import pick, results_text, split
 from handlers.shared import NOT_COMMAND, ChannelCb, close_buttons, grid
-from bot.updates import live_calls
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,36 @@ def _chat(settings: Settings) -> int | str:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
-@live_calls
+Tell = Callable[[str], Awaitable[Any]]
+
+
 async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, kind: str, ref_id: int,
-                  by: int, render: Callable[[str], str], start: str, now: Any, photo: str | None = None) -> str:
-    """Post in the channel's languages, once; returns what to tell the person who pressed.
-    Everything is prepared before the post is claimed; a post that failed before anything
-    reached the channel is released (the button works again), one that got partly out is kept."""
+                  by: int, render: Callable[[str], str], start: str, now: Any, photo: str | None = None, *,
+                  sessionmaker: Any, tell: Tell) -> str | None:
+    """Post in the channel's languages, once. The post is claimed with the update (a second tap,
+    here or in another worker, finds the claim) and goes out after the commit, in a session of
+    its own: a database fault can no longer post twice, and no Bot API call waits inside the
+    transaction. ``tell`` gets the outcome (posted, or failed and released so the button works
+    again); returns what to say at once instead (it is there already), or None."""
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={start}"
     parts = []
     for locale in settings.channel_locales:
         with i18n.use_locale(locale):
             parts.append(render(locale) + "\n\n" + texts.join_line(link, me.username or ""))
-    text, chat = texts.blocks(parts), _chat(settings)
+    text = texts.blocks(parts)
     if not await channel_service.claim(session, kind, ref_id, by, now):
         return texts.already()
+    outcome = {True: texts.published(), False: texts.failed()}  # in the presser's language, made now
+    await after_commit(functools.partial(_post, bot, sessionmaker, _chat(settings), kind, ref_id, text, parts,
+                                         photo, lambda ok: tell(outcome[ok])))
+    return None
+
+
+async def _post(bot: Bot, sessionmaker: Any, chat: int | str, kind: str, ref_id: int, text: str, parts: list[str],
+                photo: str | None, tell: Callable[[bool], Awaitable[Any]]) -> None:
+    """After the claim was committed: the post itself; one that failed before anything reached
+    the channel is released, one that got partly out is kept."""
     first = None
     try:
         if photo is not None:
@@ -81,11 +97,14 @@ async def publish(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18
     except Exception as exc:  # noqa: BLE001 - whatever failed, the claim must not stay behind empty
         log.warning("Could not post to the public channel %s: %s", chat, exc)
         if first is None:
-            await channel_service.release(session, kind, ref_id)
-            return texts.failed()
+            async with sessionmaker() as session:
+                await channel_service.release(session, kind, ref_id)
+            await tell(False)
+            return
     assert first is not None
-    await channel_service.done(session, kind, ref_id, first.message_id)
-    return texts.published()
+    async with sessionmaker() as session:
+        await channel_service.done(session, kind, ref_id, first.message_id)
+    await tell(True)
 
 
 async def _may(what: str, org_id: int | None, callback: CallbackQuery, session: AsyncSession, bot: Bot,
@@ -112,8 +131,18 @@ async def _publishes(session: AsyncSession, user: Any, roles: set[str], org_id: 
 @router.callback_query(ChannelCb.filter())
 async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, session: AsyncSession, bot: Bot,
                          roles: set[str], user: Any, settings: Settings, community: Community, i18n: I18n,
-                         delivery: DeliveryEngine, state: FSMContext, callback_answer: CallbackAnswer) -> None:
+                         delivery: DeliveryEngine, state: FSMContext, callback_answer: CallbackAnswer,
+                         sessionmaker: Any) -> None:
     what, ref_id, now = callback_data.what, valid_id(callback_data.id) or 0, delivery.now()
+
+    async def tell(text: str) -> None:  # the toast waits for the post (the button is answered once)
+        await bot.answer_callback_query(callback.id, text=text, show_alert=True)
+
+    def posting(said: str | None) -> str | None:
+        if said is None:
+            callback_answer.disable()
+        return said
+
     if not settings.public_channel_id or what not in ("poll", "proposal", "event", "eventgo", "discussion"):
         callback_answer.text = texts.gone()
         return
@@ -130,8 +159,9 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
             callback_answer.text = texts.gone()
             return
         render = await _results(what, item, session, settings, community)
-        callback_answer.text = await publish(bot, session, settings, i18n, what, item.id, callback.from_user.id,
-                                             render, f"{what}s", now)
+        callback_answer.text = posting(await publish(bot, session, settings, i18n, what, item.id,
+                                                     callback.from_user.id, render, f"{what}s", now,
+                                                     sessionmaker=sessionmaker, tell=tell))
     elif what == "proposal":
         proposal = item
         if proposal is None or proposal.status != "realised":
@@ -140,7 +170,8 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
         callback_answer.text = await publish(
             bot, session, settings, i18n, "proposal", proposal.id, callback.from_user.id,
             lambda loc: texts.realised(proposal, community, loc), f"proposal_{proposal.id}", now,
-            photo=proposal.photo_file_id)
+            photo=proposal.photo_file_id, sessionmaker=sessionmaker, tell=tell)
+        callback_answer.text = posting(callback_answer.text)
     else:
         event = item
         if event is None or event.status == "cancelled":
@@ -162,8 +193,8 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
         if await state.get_state() == ChannelPhoto.photo.state:  # an old Skip must not end another wizard
             await state.clear()
         await close_buttons(callback)
-        callback_answer.text = await _publish_event(bot, session, settings, i18n, event.id, callback.from_user.id,
-                                                    None, now)
+        callback_answer.text = posting(await _publish_event(bot, session, settings, i18n, event.id,
+                                                            callback.from_user.id, None, now, sessionmaker, tell))
 
 
 async def _results(what: str, item: Any, session: AsyncSession, settings: Settings,
@@ -178,7 +209,7 @@ async def _results(what: str, item: Any, session: AsyncSession, settings: Settin
 
 
 async def _publish_event(bot: Bot, session: AsyncSession, settings: Settings, i18n: I18n, event_id: int, by: int,
-                         photo: str | None, now: Any) -> str:
+                         photo: str | None, now: Any, sessionmaker: Any, tell: Tell) -> str | None:
     event = await events_service.get_event(session, event_id)
     if event is None:
         return texts.gone()
@@ -186,12 +217,13 @@ async def _publish_event(bot: Bot, session: AsyncSession, settings: Settings, i1
     return await publish(bot, session, settings, i18n, "event", event.id, by,
                          lambda loc: texts.event_summary(event, tally.attended, tally.going, tally.feedback,
                                                          tally.score, loc, settings.tz),
-                         "events", now, photo=photo)
+                         "events", now, photo=photo, sessionmaker=sessionmaker, tell=tell)
 
 
 @router.message(StateFilter(ChannelPhoto.photo), F.photo)
 async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: set[str], user: Any,
-                    settings: Settings, i18n: I18n, delivery: DeliveryEngine, state: FSMContext) -> None:
+                    settings: Settings, i18n: I18n, delivery: DeliveryEngine, state: FSMContext,
+                    sessionmaker: Any) -> None:
     data = await state.get_data()
     await state.clear()
     event = await events_service.get_event(session, valid_id(data.get("event", 0)) or 0)
@@ -202,8 +234,10 @@ async def got_photo(message: Message, session: AsyncSession, bot: Bot, roles: se
         await message.answer(texts.not_allowed())
         return
     assert message.photo and message.from_user
-    await message.answer(await _publish_event(bot, session, settings, i18n, int(data.get("event", 0)),
-                                              message.from_user.id, message.photo[-1].file_id, delivery.now()))
+    said = await _publish_event(bot, session, settings, i18n, int(data.get("event", 0)), message.from_user.id,
+                                message.photo[-1].file_id, delivery.now(), sessionmaker, message.answer)
+    if said is not None:
+        await message.answer(said)
 
 
 @router.message(StateFilter(ChannelPhoto.photo), NOT_COMMAND)

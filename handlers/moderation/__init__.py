@@ -6,6 +6,7 @@ conditional update on the status the card showed, so a stale or simultaneous pre
 """
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -33,11 +34,11 @@ from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
-from bot.updates import when_sent
+from bot.updates import after_commit, when_sent
 from handlers.moderation.cards import (
     CAPTION_TEXT_MAX,
     ModCb,
-    follow_category,
+    follow_category_of,
     notify_reporter,
     refresh_card,
     relayable_media,
@@ -97,7 +98,7 @@ def actor_of(tg_user: TgUser, user: User | None) -> Actor:
 
 async def _apply(
     bot: Bot, session: AsyncSession, report_id: int, action: str, expected: str, detail: str | None,
-    actor: Actor, settings: Settings, community: Community, i18n: I18n, delivery: Any,
+    actor: Actor, settings: Settings, community: Community, i18n: I18n, delivery: Any, sessionmaker: Any = None,
 ) -> None:
     """Change the report, edit its card, notify the reporter. Raises DomainError."""
     report, event = await reports_service.act(
@@ -105,8 +106,10 @@ async def _apply(
         followup_days=settings.report_followup_days,
     )
     await notify_reporter(session, report, event)
-    if action != "category" or not await follow_category(bot, session, report, settings, community, i18n):
-        await refresh_card(bot, session, report, settings, community, i18n)
+    await refresh_card(bot, session, report, settings, community, i18n)
+    if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
+        await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings, community,
+                                             i18n))
     await session.commit()
     if delivery is not None:
         delivery.wake()
@@ -122,7 +125,7 @@ def _refusal(exc: DomainError) -> str:
 async def card_button(
     callback: CallbackQuery, callback_data: ModCb, bot: Bot, session: AsyncSession, state: FSMContext,
     user: User | None, roles: set[str], settings: Settings, community: Community, i18n: I18n,
-    callback_answer: CallbackAnswer, delivery: Any = None,
+    callback_answer: CallbackAnswer, delivery: Any = None, sessionmaker: Any = None,
 ) -> None:
     def alert(text: str, show: bool = True) -> None:
         callback_answer.text, callback_answer.show_alert = text, show
@@ -168,7 +171,7 @@ async def card_button(
     report_id = report.id  # (a rollback expires what the session loaded)
     try:
         await _apply(bot, session, report_id, service_action, callback_data.st, value or None,
-                     actor_of(callback.from_user, user), settings, community, i18n, delivery)
+                     actor_of(callback.from_user, user), settings, community, i18n, delivery, sessionmaker)
     except DomainError as exc:
         await session.rollback()
         alert(_refusal(exc))
@@ -189,7 +192,7 @@ async def cancel_input(message: Message, state: FSMContext) -> None:
 @router.message(StateFilter(ModInput), F.text & ~F.text.startswith("/"))
 async def typed_input(
     message: Message, bot: Bot, session: AsyncSession, state: FSMContext, user: User | None, roles: set[str],
-    settings: Settings, community: Community, i18n: I18n, delivery: Any = None,
+    settings: Settings, community: Community, i18n: I18n, delivery: Any = None, sessionmaker: Any = None,
 ) -> None:
     current = await state.get_state()
     data = await state.get_data()
@@ -199,7 +202,8 @@ async def typed_input(
         return
     try:
         await _apply(bot, session, int(data["report_id"]), action, str(data["expected"]), message.text,
-                     actor_of(message.from_user, user), settings, community, i18n, delivery)  # type: ignore[arg-type]
+                     actor_of(message.from_user, user), settings, community, i18n, delivery,  # type: ignore[arg-type]
+                     sessionmaker)
     except DomainError as exc:
         await session.rollback()
         if exc.code in ("report_number", "report_missing", "report_duplicate_self", "report_too_long",

@@ -200,6 +200,19 @@ async def post_card_of(sessionmaker: Any, report_id: int, bot: Bot, settings: Se
         await session.commit()
 
 
+async def follow_category_of(sessionmaker: Any, report_id: int, bot: Bot, settings: Settings, community: Community,
+                             i18n: I18n) -> None:
+    """After a category change was committed: the card follows its category's topic, in a
+    session of its own (no Bot API call waits inside the moderator's transaction)."""
+    async with sessionmaker() as session:
+        report = await reports_service.get(session, report_id)
+        if report is None:
+            return
+        with i18n.context():
+            await follow_category(bot, session, report, settings, community, i18n)
+        await session.commit()
+
+
 @live_calls
 async def follow_category(
     bot: Bot, session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
