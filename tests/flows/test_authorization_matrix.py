@@ -55,9 +55,15 @@ APOLOGY = "went wrong"
 
 
 def factories() -> dict[str, type[CallbackData]]:
+    import importlib
+    import pkgutil
+
     import handlers
 
-    handlers.build_router()  # every feature module imported: every factory defined
+    # every feature module imported, so every factory is defined (not build_router(): that would
+    # take the feature routers away from the running bot's dispatcher)
+    for module in pkgutil.walk_packages(handlers.__path__, "handlers."):
+        importlib.import_module(module.name)
     found: dict[str, type[CallbackData]] = {}
     stack = list(CallbackData.__subclasses__())
     while stack:
@@ -224,9 +230,6 @@ async def _tap(h: Harness, press: Any, data: str) -> dict | None:
     return answer
 
 
-@pytest.mark.xfail(reason="after the first act:* presses the fake API records no answer for the next ones "
-                   "(204 of 213; each alone is answered): under investigation; the database checks pass",
-                   strict=False)
 async def test_staff_buttons_from_people_without_the_role_change_nothing(harness: Harness) -> None:
     world = await _world(harness)
     group = moderators_group(harness)
@@ -264,7 +267,9 @@ async def test_staff_buttons_from_people_without_the_role_change_nothing(harness
                 assert APOLOGY not in (answer.get("text") or "").lower(), (actor, data, answer)
             after = await snapshot(harness)
             assert not changed(before, after), (actor, data, changed(before, after))
-    for data in [p for p in presses if p.startswith("md:")]:
+    # another mediator's resident, by a forged id (list, search and register name nobody: any
+    # mediator may use them)
+    for data in [p for p in presses if p.startswith("md:") and p.split(":")[1] not in ("l", "s", "r")]:
         forged = data.replace(":1:", f":{world['offline']}:", 1)
         answer = await _tap(harness, lambda d: mediator_b.press_data(d, message=mediator_b.messages[-1]), forged)
         tried += 1
