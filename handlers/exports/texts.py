@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from babel import Locale
 from babel.numbers import get_currency_symbol
 
 from bot.community import Community
-from bot.i18n import N_, fmt_date, fmt_number
+from bot.i18n import N_, fmt_date, fmt_number, language_in
 from bot.services.exports import Sheet, Table
 from handlers.events.texts import KIND_NAMES as EVENT_KINDS
 from handlers.polls.texts import KIND_NAMES as POLL_KINDS
@@ -79,14 +78,6 @@ def _localized(mapping: dict[str, str], code: Any) -> str:
     return _(mapping[code]) if code in mapping else str(code)
 
 
-def language_name(code: str, locale: str) -> str:
-    """A language's name in the reader's language ('англійська' for en in uk), from CLDR."""
-    try:
-        return Locale.parse(code).get_display_name(locale) or code
-    except (ValueError, TypeError):
-        return code
-
-
 def currency_symbol(community: Community, locale: str) -> str | None:
     return get_currency_symbol(community.currency, locale=locale) if community.currency else None
 
@@ -113,7 +104,7 @@ def sheet(table: Table, community: Community, locale: str) -> Sheet:
             case "author":
                 return _localized(AUTHORS, code)
             case "language":
-                return language_name(str(code), locale)
+                return language_in(str(code), locale)
             case "group":
                 if code == "all":
                     return _("Everyone")
