@@ -390,7 +390,7 @@ async def test_a_voice_statement_is_written_down_by_a_moderator_before_anyone_vo
 
     await anna.send("/mydata")
     data = json.loads(harness.fake.files[anna.last.file_id])  # type: ignore[index]
-    assert [(x["status"], x["voice_note"]) for x in data["discussion_statements"]] == [
+    assert [(x["status_code"], x["voice_note"]) for x in data["discussion_statements"]] == [
         ("approved", True), ("rejected", True)]
     await anna.send("/deleteme")
     await anna.press("🗑 Yes, delete my data")
