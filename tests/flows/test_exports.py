@@ -291,3 +291,12 @@ async def test_xlsx_is_for_people_in_their_language_with_real_types(harness: Har
         ("School", 0.0, "0.0%"), ("Park", 1.0, "0.0%")]
     assert {r[tr(harness, "Group", lang)].value for r in rows} == {tr(harness, "Everyone", lang)}
     assert {r[tr(harness, "Title", lang)].value for r in rows} == {"Where first?"}
+
+    await org.press(tr(harness, "🗺 Reports for city systems (Open311 JSON)", lang))
+    services = json.loads(harness.fake.files[org.messages[-2].file_id])  # type: ignore[index]
+    requests = json.loads(harness.fake.files[org.last.file_id])  # type: ignore[index]
+    _open311("service", services)
+    _open311("request", requests)
+    assert requests[0]["status_notes"] == tr(harness, "Resolved", lang)  # in the requester's language
+    assert requests[0]["address"].endswith("Острів" if lang == "uk" else "Острова")
+    assert {s["service_name"] for s in services} >= {"Вуличне освітлення" if lang == "uk" else "Улично осветление"}
