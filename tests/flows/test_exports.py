@@ -256,6 +256,7 @@ async def test_xlsx_is_for_people_in_their_language_with_real_types(harness: Har
     for column in sheet.columns:  # widths fitted: every column at least as wide as its header's words
         letter = column[0].column_letter
         assert sheet.column_dimensions[letter].width >= 8
+    assert sheet.column_dimensions[reported.column_letter].width >= len("01.12.2026 23:59")  # never "2026-11-0"
     long_cell = list(sheet.iter_rows(min_row=5, max_row=5))[0][header.index(tr(harness, "Description", lang))]
     assert long_cell.alignment.wrap_text and long_cell.data_type == "s"
     assert not any(c.data_type == TYPE_FORMULA for row in sheet.iter_rows() for c in row)
