@@ -1,156 +1,117 @@
-"""Horizontal bar charts rendered to PNG bytes with Pillow.
+"""Horizontal bar charts rendered to PNG bytes with matplotlib.
 
-The bot sends these pictures (poll results, report statistics and the like)
-*alongside* the same figures written out as text: the chart is a convenience
-for a quick glance, the text stays the accessible source for people who cannot
-see images or whose client does not show them. Keep it that way: never send a
-chart as the only carrier of information.
+The bot sends these pictures (poll results, discussion results, report statistics, the council
+document) *alongside* the same figures written out as text: the chart is a convenience for a
+quick glance, the text stays the accessible source for people who cannot see images or whose
+client does not show them. Keep it that way: never send a chart as the only carrier of
+information.
 
-The module is pure: no aiogram, no database, no I/O apart from reading a font
-file. The same input always gives the same bytes.
+What the picture promises: the title, the subtitle (the caller's n and period) and every label
+are wrapped to the width they have and never cut; each bar has its value written beside it; an
+optional note under the bars (a scale's meaning, say); emoji are removed from all chart text
+(the font has none). The font is DejaVu Sans, which matplotlib bundles: no system font needed.
+
+The module is pure: no aiogram, no database, no I/O. The same input always gives the same bytes.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import io
 import math
+import re
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-__all__ = ["bar_chart"]
+__all__ = ["bar_chart", "figure", "strip_emoji"]
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+WIDTH = 900  # pixels
+DPI = 100
+PAD = 36  # outer padding on every side, pixels
 
-WIDTH = 900
-PAD = 36  # outer padding on every side
-
-TITLE_SIZE = 30
-SUBTITLE_SIZE = 21
-LABEL_SIZE = 22
-TITLE_MAX_LINES = 2
-SUBTITLE_MAX_LINES = 2
-TITLE_LINE_GAP = 8
-HEADER_GAP = 28  # between the title block and the first bar
-
-ROW_HEIGHT = 46
-BAR_HEIGHT = 28
-COL_GAP = 16  # label column -> bars
-VALUE_GAP = 10  # bar end -> value text
-LABEL_COL_MAX = 0.40  # share of the inner width the label column may take
+TITLE_SIZE = 17  # points (at 100 dpi one point is 100/72 pixels)
+SUBTITLE_SIZE = 12
+LABEL_SIZE = 12
+NOTE_SIZE = 11
+LINE_SPACING = 1.3  # a text line's height as a share of the font size
+HEADER_GAP = 22  # between the title block and the first bar, pixels
+ROW_PAD = 14  # above and below each row's label, pixels
+BAR_HEIGHT = 26  # pixels (rows of one line); a taller row keeps the same bar
+COL_GAP = 14  # label column -> bars
+VALUE_GAP = 8  # bar end -> value text
+LABEL_COL_MAX = 0.42  # share of the inner width the label column may take
 VALUE_COL_MAX = 0.25  # ... and the value column
 
 BACKGROUND = "#ffffff"
 BAR_COLOUR = "#2f6fb0"
 TEXT_COLOUR = "#2b2b2b"
-SUBTLE_COLOUR = "#6b6b6b"
+SUBTLE_COLOUR = "#5b5b5b"
 AXIS_COLOUR = "#c8c8c8"
+FONT = "DejaVu Sans"
 
-ELLIPSIS = "…"
-# Used to find a common vertical extent, so every row sits on the same baseline
-# whatever letters it happens to contain.
-_METRIC_SAMPLE = "ÁЙЩgjpqyЦДў|"
-
-_FONT_DIRS = (
-    "/usr/share/fonts/truetype/dejavu",
-    "/usr/share/fonts/dejavu",
-    "/usr/share/fonts/TTF",
-    "/usr/share/fonts/truetype",
-    "/usr/local/share/fonts",
-    "/usr/local/share/fonts/dejavu",
+# Pictographs, dingbats, symbols and their joiners/selectors: the font has none of them, and an
+# official picture needs none. Dashes, quotes, "…", "№", "·" and arrows stay.
+_EMOJI = re.compile(
+    "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U00002B00-\U00002BFF\U00002300-\U000023FF"
+    "\U0000FE00-\U0000FE0F\U0000200D\U000020E3\U000E0020-\U000E007F\U00003030\U0000303D]"
 )
 
 
-def _matplotlib_font_dir() -> Path | None:
-    """matplotlib's bundled DejaVu fonts, if the package is installed (not required)."""
-    try:
-        spec = importlib.util.find_spec("matplotlib")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
+def strip_emoji(text: str) -> str:
+    """``text`` without emoji, its spaces collapsed ("🎉 Realised" -> "Realised")."""
+    return " ".join(_EMOJI.sub("", text).split())
 
 
-@functools.lru_cache(maxsize=32)
-def _font_path(bold: bool) -> str | None:
-    names = ("DejaVuSans-Bold.ttf", "DejaVuSans.ttf") if bold else ("DejaVuSans.ttf",)
-    dirs: list[Path] = [Path(d) for d in _FONT_DIRS]
-    mpl = _matplotlib_font_dir()
-    if mpl is not None:
-        dirs.append(mpl)
-    for name in names:
-        for d in dirs:
-            candidate = d / name
-            if candidate.is_file():
-                return str(candidate)
-    return None
+def _px(points: float) -> float:
+    return points * DPI / 72
 
 
-@functools.lru_cache(maxsize=32)
-def _font(size: int, bold: bool = False) -> Font:
-    path = _font_path(bold)
-    if path is not None:
-        try:
-            return ImageFont.truetype(path, size)
-        except OSError:
-            pass
-    return ImageFont.load_default(size=size)
+class _Measure:
+    """Text widths in pixels, measured by the renderer that will draw them."""
 
+    def __init__(self) -> None:
+        from matplotlib.backends.backend_agg import RendererAgg
+        from matplotlib.font_manager import FontProperties
 
-def _text_width(font: Font, text: str) -> float:
-    return font.getlength(text)
+        self._renderer = RendererAgg(WIDTH, 100, DPI)
+        self._props: dict[tuple[float, bool], Any] = {}
+        self._font_properties = FontProperties
 
+    def prop(self, size: float, bold: bool = False) -> Any:
+        key = (size, bold)
+        if key not in self._props:
+            self._props[key] = self._font_properties(family=FONT, size=size, weight="bold" if bold else "normal")
+        return self._props[key]
 
-@functools.lru_cache(maxsize=32)
-def _line_metrics(size: int, bold: bool) -> tuple[int, int]:
-    """(top, bottom) of the font's typical ink box relative to the drawing origin."""
-    _, top, _, bottom = _font(size, bold).getbbox(_METRIC_SAMPLE)
-    return int(top), int(bottom)
+    def width(self, text: str, size: float, bold: bool = False) -> float:
+        if not text:
+            return 0.0
+        w, _h, _d = self._renderer.get_text_width_height_descent(text, self.prop(size, bold), ismath=False)
+        return float(w)
 
-
-def _fit(font: Font, text: str, max_width: float) -> str:
-    """`text` cut down with an ellipsis until it fits `max_width` pixels."""
-    text = " ".join(text.split())  # no newlines or tabs inside one line
-    if _text_width(font, text) <= max_width:
-        return text
-    if _text_width(font, ELLIPSIS) > max_width:
-        return ""
-    lo, hi = 0, len(text)  # longest prefix whose "prefix…" fits: binary search
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if _text_width(font, text[:mid].rstrip() + ELLIPSIS) <= max_width:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[:lo].rstrip() + ELLIPSIS
-
-
-def _wrap(font: Font, text: str, max_width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap measured with `font`; the last line is ellipsised if text remains."""
-    words = text.split()
-    lines: list[str] = []
-    i = 0
-    while i < len(words) and len(lines) < max_lines:
-        line = words[i]
-        i += 1
-        while i < len(words) and _text_width(font, f"{line} {words[i]}") <= max_width:
-            line = f"{line} {words[i]}"
-            i += 1
-        lines.append(line)
-    if i < len(words):  # out of lines: end the last one with "…", at a word boundary if that is not wasteful
-        last = lines[-1].split()
-        while len(last) > 1 and _text_width(font, " ".join(last) + ELLIPSIS) > max_width:
-            last.pop()
-        shortened = " ".join(last) + ELLIPSIS
-        if _text_width(font, shortened) <= max_width and _text_width(font, shortened) >= max_width * 0.75:
-            lines[-1] = shortened
-        else:
-            lines[-1] = _fit(font, " ".join([lines[-1], *words[i:]]), max_width)
-    # A single word wider than the line still has to fit.
-    return [_fit(font, line, max_width) for line in lines]
+    def wrap(self, text: str, size: float, max_width: float, bold: bool = False) -> list[str]:
+        """Greedy word wrap measured in pixels; a word wider than the line is split between lines
+        (never cut): every character of ``text`` is on some line."""
+        lines: list[str] = []
+        line = ""
+        for word in text.split():
+            candidate = f"{line} {word}" if line else word
+            if self.width(candidate, size, bold) <= max_width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while self.width(word, size, bold) > max_width and len(word) > 1:  # split a very long word
+                cut = len(word) - 1
+                while cut > 1 and self.width(word[:cut], size, bold) > max_width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        if line:
+            lines.append(line)
+        return lines
 
 
 def _default_value_label(value: float) -> str:
@@ -166,91 +127,102 @@ def _clean(value: float) -> float:
     return value
 
 
-def _draw_line(draw: ImageDraw.ImageDraw, x: float, y_top: float, text: str, font: Font, size: int,
-               bold: bool, fill: str) -> int:
-    """Draw one line whose ink box starts at `y_top`; return the line's height."""
-    top, bottom = _line_metrics(size, bold)
-    draw.text((x, y_top - top), text, font=font, fill=fill)
-    return bottom - top
+def figure(title: str, bars: Sequence[tuple[str, float]], *, value_labels: Sequence[str] | None = None,
+           subtitle: str | None = None, note: str | None = None) -> Figure:
+    """The chart as a matplotlib Figure (``bar_chart`` renders it). Its text artists carry a gid:
+    ``title``, ``subtitle``, ``label``, ``value`` and ``note``, one artist per wrapped block."""
+    from matplotlib.figure import Figure
+
+    if value_labels is not None and len(value_labels) != len(bars):
+        raise ValueError(f"value_labels has {len(value_labels)} items for {len(bars)} bars")
+    measure = _Measure()
+    inner = WIDTH - 2 * PAD
+    title_lines = measure.wrap(strip_emoji(title), TITLE_SIZE, inner, bold=True)
+    subtitle_lines = measure.wrap(strip_emoji(subtitle or ""), SUBTITLE_SIZE, inner)
+    note_lines = measure.wrap(strip_emoji(note or ""), NOTE_SIZE, inner)
+    values = [_clean(v) for _, v in bars]
+    texts = [strip_emoji(str(t)) for t in value_labels] if value_labels is not None else [
+        _default_value_label(v) for v in values]
+    labels = [strip_emoji(str(label)) for label, _ in bars]
+
+    # Columns: labels | bars | value text, sized from what is actually there.
+    value_col = min(max((measure.width(t, LABEL_SIZE) for t in texts), default=0.0), inner * VALUE_COL_MAX)
+    texts_wrapped = [measure.wrap(t, LABEL_SIZE, value_col) or [""] for t in texts]
+    label_col = min(max((measure.width(lbl, LABEL_SIZE) for lbl in labels), default=0.0), inner * LABEL_COL_MAX)
+    label_col = math.ceil(label_col)
+    labels_wrapped = [measure.wrap(lbl, LABEL_SIZE, label_col) or [""] for lbl in labels]
+    bar_x0 = PAD + label_col + COL_GAP
+    bar_span = max(WIDTH - PAD - bar_x0 - VALUE_GAP - math.ceil(value_col), 10)
+
+    line_h = {size: _px(size) * LINE_SPACING for size in (TITLE_SIZE, SUBTITLE_SIZE, LABEL_SIZE, NOTE_SIZE)}
+    rows = [max(len(a), len(b)) * line_h[LABEL_SIZE] + 2 * ROW_PAD for a, b in
+            zip(labels_wrapped, texts_wrapped, strict=True)]
+    header = len(title_lines) * line_h[TITLE_SIZE] + len(subtitle_lines) * line_h[SUBTITLE_SIZE]
+    if title_lines and subtitle_lines:
+        header += 6
+    body = (HEADER_GAP + sum(rows)) if bars else 0
+    footer = (HEADER_GAP / 2 + len(note_lines) * line_h[NOTE_SIZE]) if note_lines else 0
+    height = max(math.ceil(PAD + header + body + footer + PAD), 2 * PAD + 1)
+
+    fig = Figure(figsize=(WIDTH / DPI, height / DPI), dpi=DPI, facecolor=BACKGROUND)
+
+    def text(x: float, y: float, lines: list[str], size: float, gid: str, **kw: Any) -> None:
+        """``y`` is the top of the block in pixels from the top."""
+        artist = fig.text(x / WIDTH, 1 - y / height, "\n".join(lines), fontsize=size, family=FONT,
+                          color=kw.pop("color", TEXT_COLOUR), va=kw.pop("va", "top"), ha="left",
+                          linespacing=LINE_SPACING, **kw)
+        artist.set_gid(gid)
+
+    y = float(PAD)
+    if title_lines:
+        text(PAD, y, title_lines, TITLE_SIZE, "title", weight="bold")
+        y += len(title_lines) * line_h[TITLE_SIZE] + (6 if subtitle_lines else 0)
+    if subtitle_lines:
+        text(PAD, y, subtitle_lines, SUBTITLE_SIZE, "subtitle", color=SUBTLE_COLOUR)
+        y += len(subtitle_lines) * line_h[SUBTITLE_SIZE]
+    if bars:
+        top = PAD + header + HEADER_GAP
+        ax = fig.add_axes((bar_x0 / WIDTH, 1 - (top + sum(rows)) / height, bar_span / WIDTH, sum(rows) / height))
+        ax.set_axis_off()
+        peak = max(values) or 1.0
+        ax.set_xlim(0, peak)
+        ax.set_ylim(sum(rows), 0)  # pixels from the top of the bars' area, downwards
+        ax.axvline(0, color=AXIS_COLOUR, linewidth=1)
+        offset = 0.0
+        min_width = 2 * peak / bar_span  # a tiny non-zero value stays visible
+        for row, lines, value, value_lines in zip(rows, labels_wrapped, values, texts_wrapped, strict=True):
+            centre = offset + row / 2
+            text(PAD, top + centre, lines, LABEL_SIZE, "label", va="center")
+            shown = max(value, min_width) if value > 0 else 0
+            if shown:
+                ax.barh([centre], [shown], height=BAR_HEIGHT, color=BAR_COLOUR, left=0)
+            text(bar_x0 + bar_span * shown / peak + VALUE_GAP, top + centre, value_lines, LABEL_SIZE, "value",
+                 va="center")
+            offset += row
+        y = top + sum(rows)
+    if note_lines:
+        text(PAD, y + HEADER_GAP / 2, note_lines, NOTE_SIZE, "note", color=SUBTLE_COLOUR)
+    return fig
 
 
-def _draw_centered(draw: ImageDraw.ImageDraw, x: float, y_center: float, text: str, font: Font, size: int,
-                   fill: str) -> None:
-    top, bottom = _line_metrics(size, False)
-    draw.text((x, y_center - (top + bottom) / 2), text, font=font, fill=fill)
+def render(fig: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=DPI, facecolor=BACKGROUND, metadata={"Software": None})
+    return out.getvalue()
 
 
 def bar_chart(title: str, bars: Sequence[tuple[str, float]], *, value_labels: Sequence[str] | None = None,
-              subtitle: str | None = None) -> bytes:
+              subtitle: str | None = None, note: str | None = None) -> bytes:
     """Render a horizontal bar chart and return it as PNG bytes (900 px wide).
 
-    `bars` are (label, value) pairs drawn top to bottom in the given order.
-    Values should be >= 0 (negative, NaN and infinite values are drawn as 0);
-    bar lengths are proportional to the largest value. `value_labels`, if given,
-    must have one entry per bar and is printed to the right of each bar instead
-    of the number itself. Long labels and titles are shortened with "…".
+    ``bars`` are (label, value) pairs drawn top to bottom in the given order. Values should be
+    >= 0 (negative, NaN and infinite values are drawn as 0); bar lengths are proportional to the
+    largest value. ``value_labels``, if given, must have one entry per bar and is written beside
+    each bar instead of the number itself. ``subtitle`` goes under the title (say n and the
+    period), ``note`` under the bars (say what a scale's ends mean). Nothing is shortened: long
+    labels and titles wrap, and the picture grows to hold them.
     """
-    if value_labels is not None and len(value_labels) != len(bars):
-        raise ValueError(f"value_labels has {len(value_labels)} items for {len(bars)} bars")
-
-    inner = WIDTH - 2 * PAD
-    title_font = _font(TITLE_SIZE, bold=True)
-    subtitle_font = _font(SUBTITLE_SIZE)
-    label_font = _font(LABEL_SIZE)
-
-    title_lines = _wrap(title_font, title, inner, TITLE_MAX_LINES) if title.strip() else []
-    subtitle_lines = _wrap(subtitle_font, subtitle, inner, SUBTITLE_MAX_LINES) if subtitle and subtitle.strip() else []
-
-    values = [_clean(v) for _, v in bars]
-    texts = list(value_labels) if value_labels is not None else [_default_value_label(v) for v in values]
-
-    # Columns: labels | bars | value text, sized from what is actually there.
-    value_col = min(max((_text_width(label_font, t) for t in texts), default=0.0), inner * VALUE_COL_MAX)
-    label_col = min(max((_text_width(label_font, str(lbl)) for lbl, _ in bars), default=0.0), inner * LABEL_COL_MAX)
-    bar_x0 = PAD + math.ceil(label_col) + COL_GAP
-    bar_span = WIDTH - PAD - bar_x0 - VALUE_GAP - math.ceil(value_col)
-
-    t_top, t_bottom = _line_metrics(TITLE_SIZE, True)
-    s_top, s_bottom = _line_metrics(SUBTITLE_SIZE, False)
-    header = len(title_lines) * (t_bottom - t_top) + max(len(title_lines) - 1, 0) * TITLE_LINE_GAP
-    if subtitle_lines:
-        header += (TITLE_LINE_GAP * 2 if title_lines else 0)
-        header += len(subtitle_lines) * (s_bottom - s_top) + (len(subtitle_lines) - 1) * TITLE_LINE_GAP
-    height = PAD + header + (HEADER_GAP + len(bars) * ROW_HEIGHT if bars else 0) + PAD
-    height = max(height, 2 * PAD + 1)
-
-    image = Image.new("RGB", (WIDTH, height), BACKGROUND)
-    draw = ImageDraw.Draw(image)
-
-    y = float(PAD)
-    for i, line in enumerate(title_lines):
-        y += _draw_line(draw, PAD, y, line, title_font, TITLE_SIZE, True, TEXT_COLOUR)
-        if i < len(title_lines) - 1:
-            y += TITLE_LINE_GAP
-    if subtitle_lines and title_lines:
-        y += TITLE_LINE_GAP * 2
-    for i, line in enumerate(subtitle_lines):
-        y += _draw_line(draw, PAD, y, line, subtitle_font, SUBTITLE_SIZE, False, SUBTLE_COLOUR)
-        if i < len(subtitle_lines) - 1:
-            y += TITLE_LINE_GAP
-
-    if bars:
-        top = PAD + header + HEADER_GAP
-        peak = max(values)
-        draw.line([(bar_x0, top), (bar_x0, top + len(bars) * ROW_HEIGHT - 1)], fill=AXIS_COLOUR, width=1)
-        for row, ((label, _), value, text) in enumerate(zip(bars, values, texts, strict=True)):
-            centre = top + row * ROW_HEIGHT + ROW_HEIGHT / 2
-            _draw_centered(draw, PAD, centre, _fit(label_font, str(label), label_col), label_font, LABEL_SIZE,
-                           TEXT_COLOUR)
-            length = round(bar_span * value / peak) if peak > 0 else 0
-            if value > 0:
-                length = max(length, 2)  # a tiny non-zero value stays visible
-            if length > 0:
-                y0 = round(centre - BAR_HEIGHT / 2)
-                draw.rectangle([(bar_x0 + 1, y0), (bar_x0 + length, y0 + BAR_HEIGHT - 1)], fill=BAR_COLOUR)
-            _draw_centered(draw, bar_x0 + length + VALUE_GAP, centre, _fit(label_font, str(text), value_col),
-                           label_font, LABEL_SIZE, TEXT_COLOUR)
-
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=False)
-    return out.getvalue()
+    return render(figure(title, bars, value_labels=value_labels, subtitle=subtitle, note=note))

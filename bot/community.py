@@ -23,6 +23,8 @@ class Community:
     timezone: str | None = None
     center: tuple[float, float] | None = None
     radius_km: float | None = None
+    currency: str | None = None  # ISO 4217 code of budgets (UAH, EUR); None: plain numbers
+    contact: str | None = None  # the organizers' address (an e-mail or an https link), e.g. in .ics files
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en", "")
@@ -79,4 +81,6 @@ def load_community(path: Path | str) -> Community:
         timezone=raw.get("timezone"),
         center=(float(center["lat"]), float(center["lon"])) if center else None,
         radius_km=float(raw["radius_km"]) if "radius_km" in raw else None,
+        currency=str(raw["currency"]).upper() if raw.get("currency") else None,
+        contact=str(raw["contact"]).strip() if raw.get("contact") else None,
     )

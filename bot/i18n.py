@@ -72,6 +72,18 @@ class UserLocaleMiddleware(I18nMiddleware):
         return detect_locale(tg_user.language_code if tg_user else None, self.i18n.default_locale)
 
 
+def language_in(code: str, locale: str) -> str:
+    """A language's name in the reader's language, from CLDR ('Англійська' for en in uk), with a
+    capital first letter; the code itself if CLDR does not know it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(code).get_display_name(locale) or code
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
 def esc(text: object) -> str:
     """Escape user-supplied text for parse_mode=HTML."""
     return html.escape(str(text), quote=False)

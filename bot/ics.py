@@ -5,6 +5,11 @@ When a resident taps "Add to calendar" on an event, the bot sends them a small
 offers to add the event. Re-sending the same ``uid`` with a higher ``sequence``
 updates the entry, and the ``cancelled`` variant asks the calendar to drop it.
 
+``METHOD`` (iTIP, RFC 5546) is written only with an ``ORGANIZER``, which PUBLISH and
+CANCEL require: with an organizer's name and address the file is ``METHOD:PUBLISH`` or
+``METHOD:CANCEL``; without them it is a plain RFC 5545 object (no METHOD), which calendars
+import as it is. ``DTSTAMP`` is when the file was made (the caller's ``stamp``).
+
 The file is written by hand, no calendar library at runtime: all times in UTC
 (``...Z``), text escaped per RFC 5545, CRLF line endings, lines folded at 75
 octets of UTF-8 without ever splitting a multi-byte character. No alarm is
@@ -22,8 +27,8 @@ __all__ = ["event_ics"]
 
 PRODID = "-//Hromada//Community events//EN"
 MAX_LINE_OCTETS = 75
-# Used only when an organizer name is given: ORGANIZER needs a calendar address,
-# and the ".invalid" top-level domain (RFC 2606) can never receive mail.
+# Used when an organizer name is given without an address: ORGANIZER needs a calendar
+# address, and the ".invalid" top-level domain (RFC 2606) can never receive mail.
 ORGANIZER_ADDRESS = "mailto:noreply@hromada.invalid"
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
@@ -98,6 +103,7 @@ def event_ics(
     sequence: int = 0,
     cancelled: bool = False,
     organizer_name: str | None = None,
+    organizer_address: str | None = None,
 ) -> bytes:
     """Return a UTF-8 ``.ics`` calendar holding one VEVENT.
 
@@ -107,6 +113,8 @@ def event_ics(
     so calendars replace their copy. ``stamp`` is when this file's information
     was produced (DTSTAMP). If ``ends_at`` equals ``starts_at`` DTEND is left
     out (a point-in-time event); an end before the start is a ``ValueError``.
+    ``organizer_address`` is a URI (``mailto:…`` or ``https://t.me/…``); METHOD is written
+    only when there is an organizer.
     """
     if not uid.strip():
         raise ValueError("uid must not be empty")
@@ -123,7 +131,7 @@ def event_ics(
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
+        *([f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}"] if organizer_name else []),
         "BEGIN:VEVENT",
         f"UID:{_text(uid)}",
         f"DTSTAMP:{dtstamp}",
@@ -142,7 +150,7 @@ def event_ics(
     if geo is not None:
         lines.append(f"GEO:{_geo(geo)}")
     if organizer_name:
-        lines.append(f"ORGANIZER;CN={_param(organizer_name)}:{ORGANIZER_ADDRESS}")
+        lines.append(f"ORGANIZER;CN={_param(organizer_name)}:{_uri(organizer_address or ORGANIZER_ADDRESS)}")
     lines += [
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
         "END:VEVENT",

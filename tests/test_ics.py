@@ -158,7 +158,7 @@ def test_output_is_utf8_with_cyrillic() -> None:
 
 
 def test_cancelled_variant() -> None:
-    data = _ics(cancelled=True, sequence=4)
+    data = _ics(cancelled=True, sequence=4, organizer_name="Херсон", organizer_address="https://t.me/hromada_bot")
     calendar, event = _parse(data)
     assert str(calendar["METHOD"]) == "CANCEL"
     assert str(event["STATUS"]) == "CANCELLED"
@@ -203,3 +203,16 @@ def test_invalid_values_raise(overrides: dict[str, object]) -> None:
 
 def test_deterministic() -> None:
     assert _ics(description=TRICKY) == _ics(description=TRICKY)
+
+
+def test_method_only_with_an_organizer_and_the_organizer_address_given() -> None:
+    calendar, event = _parse(_ics())
+    assert "METHOD" not in calendar and "ORGANIZER" not in event  # RFC 5546: no PUBLISH without ORGANIZER
+    calendar, event = _parse(_ics(organizer_name="Херсон", organizer_address="https://t.me/hromada_bot"))
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    assert str(event["ORGANIZER"]) == "https://t.me/hromada_bot" and event["ORGANIZER"].params["CN"] == "Херсон"
+    calendar, _event = _parse(_ics(organizer_name="Херсон", organizer_address="mailto:team@example.org",
+                                   cancelled=True))
+    assert str(calendar["METHOD"]) == "CANCEL"
+    with pytest.raises(ValueError):
+        _ics(organizer_name="X", organizer_address="not a uri")

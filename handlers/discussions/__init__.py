@@ -37,6 +37,7 @@ from bot.services import discussions as service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis
+from handlers import chart_texts
 from handlers import audience as audience_picker
 from handlers import deeplinks
 from handlers.audience import AudCb, claim_send
@@ -289,8 +290,11 @@ async def send_results(bot: Bot, chat_id: int, discussion: Discussion, session: 
                                reply_markup=markup if n == len(parts) - 1 else None)
     bars, labels = texts.chart_bars(analysis.statements, locale)
     if bars:
-        image = charts.bar_chart(texts.chart_title(question), bars, value_labels=labels,
-                                 subtitle=texts.chart_subtitle())
+        subtitle = chart_texts.subtitle(
+            chart_texts.participants(analysis.participants, locale),
+            chart_texts.period(discussion.created_at, discussion.closes_at, locale, settings.tz))
+        image = charts.bar_chart(texts.chart_title(question), bars, value_labels=labels, subtitle=subtitle,
+                                 note=texts.chart_subtitle())
         await bot.send_photo(chat_id, BufferedInputFile(image, f"discussion-{discussion.id}.png"),
                              message_thread_id=thread_id)
 

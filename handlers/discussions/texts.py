@@ -436,7 +436,7 @@ def chart_title(question: str) -> str:
 
 def chart_bars(statements: Sequence[StatementResult], locale: str) -> tuple[list[tuple[str, float]], list[str]]:
     voted = [s for s in statements if s.tally.votes][:SHOWN]  # the same statements the text lists, with their figures
-    bars = [(shorten(s.text, 60), 100 * s.tally.share("agree")) for s in voted]
+    bars = [(s.text, 100 * s.tally.share("agree")) for s in voted]  # whole: the chart wraps, never cuts
     labels = [f"{pct(s.tally.agree, s.tally.votes, locale)} · {s.tally.agree}/{s.tally.votes}" for s in voted]
     return bars, labels
 

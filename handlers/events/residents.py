@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
-from bot.ics import event_ics
 from bot.services import events as events_service
 from bot.services.errors import DomainError
+from handlers import calendar
 from handlers import deeplinks
 from handlers.events import keyboards, texts
 from handlers.events.base import EventText, residents
@@ -77,7 +77,7 @@ async def event_button(
         await message.answer(text, reply_markup=markup)
         return
     if cb.a == "ics":
-        await _send_ics(message, event, locale)
+        await _send_ics(message, event, locale, community, now)
         return
     if cb.a == "f":
         await _feedback(callback, cb, event, state, session, user, now, callback_answer)
@@ -118,18 +118,11 @@ async def event_button(
     await edit_text(callback, *card)
 
 
-async def _send_ics(message: Message, event: Event, locale: str) -> None:
-    """The calendar file, in the reader's language; ``sequence`` follows the event's changes so
-    a calendar replaces its copy."""
-    location = event.venue or event.online_url
-    content = event_ics(
-        uid=f"event-{event.id}@hromada", title=pick(event.title, locale, event.default_locale),
-        starts_at=event.starts_at, ends_at=event.ends_at,
-        description=pick(event.description or {}, locale, event.default_locale), location=location,
-        url=event.online_url, stamp=event.updated_at, sequence=event.version - 1,
-        geo=(event.latitude, event.longitude) if event.latitude is not None and event.longitude is not None else None,
-        cancelled=event.status == "cancelled",
-    )
+async def _send_ics(message: Message, event: Event, locale: str, community: Community, now: Any) -> None:
+    """The calendar file (handlers.calendar); ``sequence`` follows the event's changes so a
+    calendar replaces its copy."""
+    me = await message.bot.me() if message.bot else None
+    content = calendar.event_file(event, locale, community, now, me.username if me else None)
     await message.answer_document(BufferedInputFile(content, filename=f"event-{event.id}.ics"))
 
 

@@ -1,5 +1,6 @@
-"""/export for organizers and admins: reports and proposals as CSV (opens in spreadsheet
-programs, Cyrillic included), and reports as Open311 GeoReport v2 JSON for a city's systems.
+"""/export for organizers and admins: reports, proposals, events, poll and discussion results and
+the offline residents as XLSX (for people, in their language) or CSV (for machines), and reports
+as Open311 GeoReport v2 JSON for a city's systems.
 Personal data only in admins' files (see bot.services.exports); the offline residents' table has
 codes, never names or phones."""
 from __future__ import annotations
@@ -21,9 +22,10 @@ from bot.config import Settings
 from bot.delivery import DeliveryEngine
 from bot.i18n import N_
 from bot.services import exports as exports_service
+from handlers.exports import texts
 from handlers.shared import role_routers
 
-register(CommandSpec("export", N_("Export reports and proposals (CSV, Open311)"), frozenset({"organizer"})))
+register(CommandSpec("export", N_("Export reports, proposals, events, poll and discussion results (XLSX, CSV, Open311)"), frozenset({"organizer"})))
 
 
 class ExportCb(CallbackData, prefix="ex"):
@@ -71,31 +73,36 @@ async def export_file(
     if not isinstance(message, Message):
         return
     locale, tz, personal = i18n.current_locale, settings.tz, "admin" in roles
-    day = f"{delivery.now().astimezone(tz):%Y-%m-%d}"
+    now = delivery.now()
+    day = f"{now.astimezone(tz):%Y-%m-%d}"
     if callback_data.what == "open311":
-        services = exports_service.open311_services(community, locale)
-        requests = await exports_service.open311_requests(session, community, tz, locale)
+        services = exports_service.open311_services(community, locale, texts.open311_service_description)
+        requests = await exports_service.open311_requests(session, community, tz, locale, texts.status_notes)
         files = [(f"open311-services-{day}.json", json.dumps(services, ensure_ascii=False, indent=1).encode()),
                  (f"open311-requests-{day}.json", json.dumps(requests, ensure_ascii=False, indent=1).encode())]
+        captions = [None, texts.open311_caption()]
     elif callback_data.what in TABLES and callback_data.fmt in ("csv", "xlsx"):
         if callback_data.what == "reports":
             table = await exports_service.reports(session, community, tz, locale, personal)
         elif callback_data.what == "proposals":
             table = await exports_service.proposals(session, community, tz, locale, personal)
         elif callback_data.what == "events":
-            table = await exports_service.events(session, tz, locale)
+            table = await exports_service.events(session, tz, locale, now)
         elif callback_data.what == "discussions":
             table = await exports_service.discussion_results(session, locale, settings.discussion_min_group)
         elif callback_data.what == "offline":
             table = await exports_service.offline_residents(session, community, tz, locale)
         else:
             table = await exports_service.poll_results(session, community, locale, settings.poll_min_group)
-        write = exports_service.to_csv if callback_data.fmt == "csv" else exports_service.to_xlsx
-        name = table.name.replace(" ", "-")
-        files = [(f"hromada-{name}-{day}.{callback_data.fmt}", write(table))]
+        if callback_data.fmt == "csv":
+            content = exports_service.to_csv(table, tz)
+        else:
+            content = exports_service.to_xlsx(table, texts.sheet(table, community, locale), tz)
+        files = [(texts.file_name(table, day, callback_data.fmt), content)]
+        captions = [texts.caption(table, callback_data.fmt, locale, tz)]
     else:
         callback_answer.text = _("This button is no longer active.")
         return
     callback_answer.text = _("Preparing the file…")
-    for name, content in files:
-        await message.answer_document(BufferedInputFile(content, filename=name))
+    for (name, content), caption in zip(files, captions, strict=True):
+        await message.answer_document(BufferedInputFile(content, filename=name), caption=caption)

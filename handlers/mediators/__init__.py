@@ -11,7 +11,6 @@ This router comes before every other: a mediator's commands and the ⏹ button w
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -44,6 +43,7 @@ from bot.services.users import NAME_MAX
 from handlers.mediators import keyboards, texts
 from handlers.mediators.keyboards import LinkCb, MedCb
 from handlers.moderation import cards as mod_cards
+from handlers.profile import mydata
 from handlers.shared import (
     NOT_COMMAND,
     PickCb,
@@ -199,7 +199,7 @@ async def data_while_acting(message: Message, command: CommandObject, session: A
     """Acting for a resident, /mydata and /deleteme are about the resident: the card's buttons."""
     target: User = data["user"]
     if command.command == "mydata":
-        await _send_export(message, session, target)
+        await _send_export(message, session, target, data["community"], data["settings"], data["delivery"])
     else:
         await message.answer(texts.confirm_delete(target.code), reply_markup=keyboards.confirm_delete(target))
 
@@ -295,7 +295,7 @@ async def on_resident(
     elif action == "a":
         await _act(message, state, session, target, data)
     elif action == "x":
-        await _send_export(message, session, target)
+        await _send_export(message, session, target, community, settings, data["delivery"])
     elif action == "d":
         await message.answer(texts.confirm_delete(target.code), reply_markup=keyboards.confirm_delete(target))
     elif action == "D":
@@ -339,11 +339,10 @@ async def _act(message: Message, state: FSMContext, session: AsyncSession, targe
     await message.answer(texts.acting_started(target), reply_markup=_menu_as(target.code))
 
 
-async def _send_export(message: Message, session: AsyncSession, target: User) -> None:
-    payload = await users_service.export_user(session, target)
-    content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
-    await message.answer_document(BufferedInputFile(content, filename=f"hromada-{target.code}.json"),
-                                  caption=texts.export_caption(target.code))
+async def _send_export(message: Message, session: AsyncSession, target: User, community: Community,
+                       settings: Settings, delivery: Any) -> None:
+    await mydata.send(message, session, target, community, settings.tz, delivery.now(), f"hromada-{target.code}",
+                      texts.export_caption(target.code))
 
 
 # ================================================================== registering a resident

@@ -20,6 +20,7 @@ from bot.i18n import fmt_datetime
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services.errors import DomainError
+from handlers import chart_texts
 from handlers.polls import keyboards, texts
 from handlers.polls.base import router, staff, valid_id
 from handlers.polls.jobs import stop_sending
@@ -79,12 +80,17 @@ async def send_results(
         if q.kind == "text" or not q.answered:
             continue
         labels = texts.question_labels(q, locale, poll.default_locale)
+        if q.kind == "scale":
+            labels = chart_texts.scale_labels(labels)
         whole = q.answered if q.kind == "multi" else sum(q.counts)
         image = charts.bar_chart(
             texts.chart_title(n, texts.pick(q.text, locale, poll.default_locale)),
             list(zip(labels, q.counts, strict=True)),
             value_labels=[f"{c} · {texts.pct(c, whole, locale)}" for c in q.counts],
-            subtitle=texts.chart_subtitle(q.answered, locale),
+            subtitle=chart_texts.subtitle(
+                texts.pick(poll.title, locale, poll.default_locale) if poll.title else None,
+                chart_texts.answered(q.answered, locale),
+                chart_texts.period(poll.created_at, poll.closed_at or poll.closes_at, locale, settings.tz)),
         )
         album.append(InputMediaPhoto(media=BufferedInputFile(image, f"poll-{poll.id}-{n}.png"),
                                      caption=texts.chart_caption(n)))

@@ -1,19 +1,18 @@
 """Profile, language, help, privacy, data export and deletion, cancel."""
 from __future__ import annotations
 
-import json
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import Settings
+from bot.delivery import DeliveryEngine
 from bot.i18n import LANGUAGE_NAMES, detect_locale
 from bot.services import users as users_service
 from bot.services.errors import DomainError
@@ -21,7 +20,7 @@ from bot.services.users import TOPICS
 from handlers.deeplinks import deeplink
 from handlers.errors import error_text
 from handlers.moderation import cards as mod_cards
-from handlers.profile import texts
+from handlers.profile import mydata, texts
 from handlers.registration import Reg, ask
 from handlers.shared import (
     MENU_HELP,
@@ -218,16 +217,13 @@ async def cancel(message: Message, state: FSMContext, user: User | None) -> None
 
 
 @router.message(Command("mydata"))
-async def mydata(message: Message, session: AsyncSession, user: User | None) -> None:
+async def mydata_command(message: Message, session: AsyncSession, user: User | None, community: Community,
+                         settings: Settings, delivery: DeliveryEngine) -> None:
     if user is None:
         await message.answer(_("We store nothing about you."))
         return
-    payload = await users_service.export_user(session, user)
-    content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
-    await message.answer_document(
-        BufferedInputFile(content, filename="hromada-my-data.json"),
-        caption=_("Everything we store about you. To erase it, type /deleteme."),
-    )
+    await mydata.send(message, session, user, community, settings.tz, delivery.now(), "hromada-my-data",
+                      _("Everything we store about you. To erase it, type /deleteme."))
 
 
 @router.message(Command("deleteme"))

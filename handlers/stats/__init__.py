@@ -27,6 +27,7 @@ from bot.i18n import N_
 from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import impact
 from bot.services.errors import DomainError
+from handlers import chart_texts
 from handlers.audience import language_name
 from handlers.polls.texts import split
 from handlers.shared import edit_text, grid, role_routers
@@ -115,9 +116,15 @@ async def _send_figures(message: Message, asked: str, session: AsyncSession, set
     if p.proposed or p.accepted or p.realised:
         album.append(("proposals", list(zip(texts.proposal_steps(), (p.proposed, p.accepted, p.realised),
                                             strict=True))))
-    # each chart carries its figures as text too, in its caption
-    photos = [InputMediaPhoto(media=BufferedInputFile(charts.bar_chart(titles[name], bars), f"{name}.png"),
-                              caption=texts.chart_caption(titles[name], bars, locale)) for name, bars in album]
+    # each chart carries its figures as text too, in its caption; the picture names its n and period
+    period_text = texts.period_line(f.period, locale, settings.tz)
+    totals = {"districts": f.residents_total, "reports": f.reports_received}
+    photos = []
+    for name, bars in album:
+        n = chart_texts.in_all(totals[name], locale) if name in totals else None
+        image = charts.bar_chart(titles[name], bars, subtitle=chart_texts.subtitle(n, period_text))
+        photos.append(InputMediaPhoto(media=BufferedInputFile(image, f"{name}.png"),
+                                      caption=texts.chart_caption(titles[name], bars, locale)))
     if len(photos) == 1:
         await message.answer_photo(photos[0].media, caption=photos[0].caption)
     elif photos:

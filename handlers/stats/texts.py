@@ -10,10 +10,9 @@ from aiogram.utils.i18n import ngettext
 from babel.dates import format_timedelta
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_date, fmt_datetime, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_date, fmt_datetime, fmt_number, language_in, shorten
 from bot.services.errors import DomainError
 from bot.services.impact import ASSISTED_COUNTS, Figures, Period
-from handlers.audience import language_name
 from handlers.polls.texts import pct, pick
 
 PRESET_NAMES = {
@@ -106,7 +105,7 @@ def figure_lines(f: Figures, community: Community, locale: str) -> list[str]:
             [(resident_district(community, c, locale), v) for c, v in f.by_district], locale)))
     if f.by_language:
         lines.append("   " + _("by language: {list}").format(list=_ranked(
-            [(language_name(c), v) for c, v in f.by_language], locale)))
+            [(language_in(c, locale), v) for c, v in f.by_language], locale)))
     lines.append(ngettext("📅 Events held: {count}; participants: {people} different people ({visits} check-ins)",
                           "📅 Events held: {count}; participants: {people} different people ({visits} check-ins)",
                           f.events_held).format(count=n(f.events_held), people=n(f.participants),

@@ -213,10 +213,10 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
 
     await org.send("/export")
     await org.press("💬 Discussions · CSV")
-    rows = list(csv.DictReader(io.StringIO(harness.fake.files[org.last.file_id].decode("utf-8-sig"))))  # type: ignore[index]
+    rows = list(csv.DictReader(io.StringIO(harness.fake.files[org.last.file_id].decode("utf-8"))))  # type: ignore[index]
     light = next(r for r in rows if r["text"] == LIGHT and r["group"] == "all")
-    assert (light["votes"], light["agree"], light["pass"], light["common_ground"]) == ("30", "27", "3", "True")
-    assert {r["group"] for r in rows} == {"all", "group A", "group B"}
+    assert (light["votes"], light["agree"], light["pass"], light["common_ground"]) == ("30", "27", "3", "yes")
+    assert {r["group"] for r in rows} == {"all", "A", "B"}  # machine codes; the XLSX names the groups
 
 
 async def test_statement_bad_input_audience_closing_time_and_erasure(harness: Harness) -> None:
@@ -390,7 +390,7 @@ async def test_a_voice_statement_is_written_down_by_a_moderator_before_anyone_vo
 
     await anna.send("/mydata")
     data = json.loads(harness.fake.files[anna.last.file_id])  # type: ignore[index]
-    assert [(x["status"], x["voice_note"]) for x in data["discussion_statements"]] == [
+    assert [(x["status_code"], x["voice_note"]) for x in data["discussion_statements"]] == [
         ("approved", True), ("rejected", True)]
     await anna.send("/deleteme")
     await anna.press("🗑 Yes, delete my data")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.models import Campaign
@@ -188,3 +189,75 @@ async def test_stats_council_and_digest_show_what_mediators_did_for_offline_resi
         digest = texts.digest({"frequency": "weekly", "data": data}, harness.app.community, "en", harness.settings.tz)
     assert ("🤝 With a mediator's help: 2 offline residents registered, 1 report, 1 event answer, 1 proposal, "
             "1 proposal supported (2 mediators active)") in digest
+
+
+@pytest.mark.parametrize("lang, button", [("uk", "Українська"), ("bg", "Български")])
+async def test_council_document_is_fit_to_print_in_two_languages(harness: Harness, lang: str, button: str) -> None:
+    """Read back with lxml (as XML and as HTML): A4 pages with the period and page numbers in the
+    footer, headings kept with their tables, a hierarchy of figures, no emoji, no seconds, the
+    currency, counts beside averages, language names in the document's language and the empty
+    recommendations section."""
+    import re
+
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    from storage.models import PollAnswer, PollQuestion, PollResponse, Proposal
+
+    tune(harness, now=Clock(NOW))
+    org = await organizer(harness, 7000)
+    await known_data(harness, organizer_tg=7000)
+    async with harness.db() as s:  # a budget and a 1–5 question beside the known data
+        ramp = await s.scalar(select(Proposal).where(Proposal.title == "A ramp at the library"))
+        assert ramp is not None
+        ramp.budget = 25000
+        poll_id = await s.scalar(select(PollQuestion.poll_id))
+        scale = PollQuestion(poll_id=poll_id, position=1, kind="scale", text={"en": "How 🙂 comfortable are the benches?"},
+                             options=[])
+        s.add(scale)
+        await s.flush()
+        for response_id, value in zip(list(await s.scalars(select(PollResponse.id).order_by(PollResponse.id))), (4, 5),
+                                      strict=True):
+            s.add(PollAnswer(response_id=response_id, question_id=scale.id, choice=value))
+        await s.commit()
+    await org.send("/report_for_council")
+    await org.press("Last month")
+    await org.press(button)
+    raw = harness.fake.files[org.last.file_id]  # type: ignore[index]
+    root = etree.fromstring(raw)  # well-formed XML
+    page = lxml_html.document_fromstring(raw)  # and HTML a browser reads
+    ns = {"h": "http://www.w3.org/1999/xhtml"}
+    assert root.get("lang") == lang
+    tr = harness.app.i18n.gettext  # type: ignore[union-attr]
+    style = root.findtext("h:head/h:style", namespaces=ns)
+    assert "size: A4" in style and "margin:" in style and "counter(page)" in style and "counter(pages)" in style
+    footer = re.search(r"@bottom-left \{ content: \"([^\"]*)\"", style)
+    assert footer is not None and "2026" in footer.group(1)  # the period, in the footer of every page
+    assert "break-after: avoid" in style and ".keep" in style
+    body_text = page.text_content()
+    emoji = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF\uFE0F]")
+    assert not emoji.search(body_text), emoji.findall(body_text)
+    assert not re.search(r"\d{1,2}:\d{2}:\d{2}", body_text)  # no seconds
+    hint = page.xpath('//p[@class="hint"]')
+    assert hint and "PDF" in hint[0].text_content()
+    (recommendations,) = page.xpath('//section[@id="recommendations"]')
+    assert len(recommendations) == 0 and not recommendations.text_content().strip()  # empty, ready
+    # a real hierarchy: headline figures with their details under them
+    details = page.xpath('//ul[@class="figures"]/li/ul/li')
+    assert any(tr("by district: {list}", locale=lang).split(":")[0] in d.text_content() for d in details)
+    languages = [d.text_content() for d in details if tr("by language: {list}", locale=lang).split(":")[0]
+                 in d.text_content()]
+    assert languages and ("Англійська" if lang == "uk" else "Английски") in languages[0]
+    assert "English" not in languages[0]
+    # every question heading is kept with its table, on one page
+    for heading in page.xpath("//h4"):
+        section = heading.getparent()
+        assert section.tag == "section" and "keep" in section.get("class") and section.xpath(".//table | .//p")
+    assert page.xpath("//h3") and page.xpath("//h2")
+    text = " ".join(body_text.split())
+    assert "25" in text and ("25 000 ₴" in text.replace("\xa0", " ") if lang == "uk"
+                             else "25 000 UAH" in text.replace("\xa0", " "))
+    average = tr("Average: {mean} of 5 ({count} rating)", locale=lang)
+    assert average != "Average: {mean} of 5 ({count} rating)"
+    assert "4,5" in text and re.search(r"4,5\D+5\D+2", text)  # the mean, of 5, from 2 ratings
+    assert tr("{value} — very much", locale=lang).format(value=5) in text  # the scale's ends named

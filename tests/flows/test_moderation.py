@@ -226,7 +226,7 @@ async def test_relay_both_ways_keeps_the_reporter_anonymous(harness: Harness) ->
     data = json.loads(harness.fake.files[anna.last.file_id])
     assert [r["number"] for r in data["reports"]] == [number]
     assert data["reports"][0]["description"] == "The street lamp at Ushakova 12 is broken"
-    written = [a["text"] for a in data["report_history"] if a["action"] in ("from_reporter", "info")]
+    written = [a["text"] for a in data["report_history"] if a["action_code"] in ("from_reporter", "info")]
     assert written == ["The second one, <near> the shop", "You are welcome", "[voice]", "Also a second lamp"]
     await anna.send("/deleteme")
     await anna.press("🗑 Yes, delete my data")

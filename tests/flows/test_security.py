@@ -128,8 +128,8 @@ async def test_formulas_stay_text_and_control_characters_never_break_an_export(h
     sheet = load_workbook(io.BytesIO(harness.fake.files[org.last.file_id])).active  # type: ignore[index]
     header, values = list(sheet.iter_rows())[:2]
     cells = {h.value: c for h, c in zip(header, values, strict=True)}
-    assert cells["description"].data_type == "s" and cells["description"].value.startswith("=HYPERLINK(")
-    assert cells["address"].data_type == "s" and cells["address"].value.startswith("@SUM(")
+    assert cells["Description"].data_type == "s" and cells["Description"].value.startswith("=HYPERLINK(")
+    assert cells["Address"].data_type == "s" and cells["Address"].value.startswith("@SUM(")
 
 
 async def test_a_control_character_stored_before_the_fix_does_not_break_the_xlsx(harness: Harness) -> None:
