@@ -28,13 +28,26 @@ from bot.delivery import DeliveryEngine
 from bot.i18n import UserLocaleMiddleware, create_i18n
 from bot.leader import Leader
 from bot.menus import publish_default_commands
-from bot.middlewares import ActingBanner, ActingMiddleware, ApologyMiddleware, InFlight, UserMiddleware
-from bot.updates import DeferredReplies, Poller, UpdatePath, UpdateUnit, deferred_wake, prepare_router
+from bot.middlewares import (
+    ActingBanner,
+    ActingMiddleware,
+    ApologyMiddleware,
+    InFlight,
+    UserMiddleware,
+)
 from bot.scheduler import attach_delivery, attach_job, create_scheduler
 from bot.scheduler import shutdown as shutdown_scheduler
+from bot.updates import (
+    DeferredReplies,
+    Poller,
+    UpdatePath,
+    UpdateUnit,
+    deferred_wake,
+    prepare_router,
+)
 from handlers import build_router
 from storage.db import create_engine, create_sessionmaker
-from storage.fsm import DatabaseStorage
+from storage.fsm import CommittedStorage, DatabaseStorage
 
 log = logging.getLogger(__name__)
 Service = Callable[["App"], Awaitable[None]]
@@ -120,7 +133,7 @@ def _fsm(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> 
         storage = RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         )
-        return storage, RedisEventIsolation(storage.redis)
+        return CommittedStorage(storage), RedisEventIsolation(storage.redis)
     return DatabaseStorage(sessionmaker), SimpleEventIsolation()
 
 
@@ -267,8 +280,8 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str | N
     import json
     import signal
 
-    from aiohttp import web
     from aiogram.types import Update
+    from aiohttp import web
 
     from bot.updates import UpdateFailed
 

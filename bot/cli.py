@@ -74,7 +74,7 @@ async def _open(settings: Settings, *, migrate: bool = True) -> App:
         raise StartupError(f"Cannot reach Telegram ({_reason(exc)}); check the network or TELEGRAM_API_URL") from None
     if settings.redis_url:
         try:
-            await app.dp.storage.redis.ping()  # type: ignore[attr-defined]
+            await getattr(app.dp.storage, "inner", app.dp.storage).redis.ping()  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - whatever the client raises, Redis is not usable
             await app.close()
             raise StartupError(f"Setting REDIS_URL: cannot connect to Redis ({_reason(exc)})") from None

@@ -74,7 +74,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import jobs
-from storage.fsm import update_session
+from storage.fsm import CommittedStorage, update_session
 from storage.models import HandledUpdate, utcnow
 
 if TYPE_CHECKING:
@@ -566,6 +566,9 @@ class UpdatePath:
     async def _attempt(self, handler: Handler, event: Update, data: dict[str, Any], update_id: int) -> Any:
         buf = Captured(update_id)
         data.pop("update_failed", None)
+        storage = data.get("fsm_storage")
+        outside = storage if isinstance(storage, CommittedStorage) else None  # Redis: written after the commit
+        state_writes: dict[Any, dict[str, Any]] = {}
         if event.callback_query is not None:
             buf.see(event.callback_query.message)
         async with self.sessionmaker() as session:
@@ -575,6 +578,7 @@ class UpdatePath:
                     await self._again(row)
                     return UNHANDLED
             data["session"] = session
+            writes_token = outside.begin() if outside is not None else None
             commit = session.commit
             session.commit = session.flush  # type: ignore[method-assign]  # a handler's commit: one transaction
             session_token, buf_token = update_session.set(session), _captured.set(buf)
@@ -607,7 +611,14 @@ class UpdatePath:
                 session.commit = commit  # type: ignore[method-assign]
                 _captured.reset(buf_token)
                 update_session.reset(session_token)
+                if outside is not None:
+                    state_writes = outside.end(writes_token)
         self.stats["handled"] += 1
+        if outside is not None and state_writes:
+            try:
+                await outside.commit_writes(state_writes)
+            except Exception:  # noqa: BLE001 - Redis failing now: the person is asked that step again
+                log.exception("Update %s: its conversation state could not be kept", update_id)
         try:  # the update is committed: from here on nothing may run it again
             await self.deliver(update_id, buf.calls, buf)
         except Exception:  # noqa: BLE001 - the database failing while the replies were handed over

@@ -12,7 +12,13 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.base import (
+    BaseStorage,
+    DefaultKeyBuilder,
+    KeyBuilder,
+    StateType,
+    StorageKey,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import FsmRecord
@@ -76,3 +82,66 @@ class DatabaseStorage(BaseStorage):
 
     async def close(self) -> None:  # the engine is owned and disposed by the app
         return None
+
+
+# --------------------------------------------------------------------------- a store outside the database
+
+_writes: ContextVar[dict[StorageKey, dict[str, Any]] | None] = ContextVar("hromada_fsm_writes", default=None)
+
+
+class CommittedStorage(BaseStorage):
+    """Conversation state kept outside the database (Redis, for several workers) that changes only
+    when the update's transaction commits: inside an update the writes are kept aside (reads see
+    them), written after the commit (``commit_writes``) and forgotten when the update is rolled
+    back or run again. So a retried update finds the state it started from, as with the
+    database's own storage. (A process that dies between the commit and these writes leaves the
+    person one step back: the step is asked again, nothing is applied twice.)"""
+
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
+
+    @staticmethod
+    def begin() -> Any:
+        return _writes.set({})
+
+    @staticmethod
+    def end(token: Any) -> dict[StorageKey, dict[str, Any]]:
+        writes = _writes.get() or {}
+        _writes.reset(token)
+        return writes
+
+    async def commit_writes(self, writes: dict[StorageKey, dict[str, Any]]) -> None:
+        for key, fields in writes.items():
+            if "state" in fields:
+                await self.inner.set_state(key, fields["state"])
+            if "data" in fields:
+                await self.inner.set_data(key, fields["data"])
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        pending = _writes.get()
+        if pending is None:
+            await self.inner.set_state(key, state)
+        else:
+            pending.setdefault(key, {})["state"] = state.state if isinstance(state, State) else state
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        pending = _writes.get()
+        if pending is not None and "state" in pending.get(key, {}):
+            return pending[key]["state"]
+        return await self.inner.get_state(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        pending = _writes.get()
+        if pending is None:
+            await self.inner.set_data(key, data)
+        else:
+            pending.setdefault(key, {})["data"] = dict(data)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        pending = _writes.get()
+        if pending is not None and "data" in pending.get(key, {}):
+            return dict(pending[key]["data"])
+        return await self.inner.get_data(key)
+
+    async def close(self) -> None:
+        await self.inner.close()

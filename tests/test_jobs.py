@@ -157,7 +157,10 @@ async def test_with_redis_conversation_state_and_each_persons_update_order_are_s
                              redis_url="redis://127.0.0.1:6379/0")
     app = await build_app(settings)
     try:
-        assert isinstance(app.dp.storage, RedisStorage)
+        from storage.fsm import CommittedStorage
+
+        # Redis, written when each update commits
+        assert isinstance(app.dp.storage, CommittedStorage) and isinstance(app.dp.storage.inner, RedisStorage)
         assert isinstance(app.dp.fsm.events_isolation, RedisEventIsolation)
     finally:
         await app.close()

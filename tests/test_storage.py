@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import select
 
 from bot.fakeapi import FakeTelegram
 from storage.db import create_engine, create_sessionmaker
@@ -109,3 +110,52 @@ async def test_many_quick_messages_from_one_user_do_not_race(harness: Harness) -
         user = await s.scalar(select(User).where(User.telegram_id == 5002))
         assert user is not None and "polls" in user.topics  # off, then on again
 
+
+
+async def test_redis_state_changes_only_when_the_update_commits(redis_url: str, database_url: str) -> None:
+    """A step whose commit hits a database fault is run again from the state it started from: the
+    conversation state in Redis is written after the commit, not while the handler runs."""
+    import redis.asyncio as redis
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from storage.models import HandledUpdate
+
+    token = f"{uuid.uuid4().int % 10**9}:REDIS"
+    faults: list[int] = []
+
+    def fail_once(session: Session, _context: object, _instances: object) -> None:
+        records = [o for o in session.new if isinstance(o, HandledUpdate)]
+        if records and armed and not faults:
+            faults.append(records[0].update_id)
+            raise OperationalError("INSERT handled_updates", None, Exception("connection lost (injected)"))
+
+    armed = False
+    event.listen(Session, "before_flush", fail_once)
+    try:
+        async with FakeTelegram(token=token) as fake:
+            h = Harness(fake, make_settings(database_url, fake.base_url, redis_url=redis_url, bot_token=token))
+            await h.start()
+            try:
+                olena = h.user(5003, first_name="Olena", language_code="en")
+                await olena.send("/start")
+                await olena.press("English")
+                await olena.press("Olena")
+                await olena.press(olena.buttons()[0])  # a district; then the topics, all on
+                armed = True
+                await olena.press(olena.buttons()[1])  # one topic off: the first attempt fails at the commit
+                armed = False
+                assert len(faults) == 1
+                await olena.press("✅")  # topics done
+                await olena.press("✅")  # consent
+                async with h.db() as s:
+                    user = (await s.execute(select(User).where(User.telegram_id == 5003))).scalar_one()
+                    assert user.is_registered and len(user.topics) == 3  # switched off once, not back on
+            finally:
+                await h.stop()
+    finally:
+        event.remove(Session, "before_flush", fail_once)
+        client = redis.Redis.from_url(redis_url)
+        await client.flushdb()
+        await client.aclose()
