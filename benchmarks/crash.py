@@ -1,7 +1,7 @@
 """Crash benchmark: residents tap while the real `hromada run` is SIGKILLed and SIGTERMed.
 
     .venv/bin/python benchmarks/crash.py [--quick] [--no-pg | --pg DSN] [--residents N] [--kills K]
-                                         [--bot-root DIR]
+                                         [--bot-root DIR] [--burst]
 
 Half the residents register (switching two topics off: toggles), half tick two options of a
 multiple-choice poll the delivery engine sent them (toggles too). Meanwhile the bot process is
@@ -34,18 +34,21 @@ async def main() -> None:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--bot-root", type=Path, default=None)
+    parser.add_argument("--burst", action="store_true",
+                        help="the first SIGKILL while every resident's two toggles are in flight at once")
     args = parser.parse_args()
     residents = 40 if args.quick else args.residents
     if args.bot_root is not None:
         crash_driver.ROOT = args.bot_root.resolve()
-    print(f"{residents} residents, {args.kills} SIGKILL + 1 SIGTERM; bot from {crash_driver.ROOT}")
+    print(f"{residents} residents, {args.kills} SIGKILL + 1 SIGTERM{' (the first in a burst)' if args.burst else ''}; "
+          f"bot from {crash_driver.ROOT}")
     results: list[str] = []
 
     async def measure(url: str) -> None:
         with tempfile.TemporaryDirectory() as logs:
             out = await crash_driver.crash_run(url, registrants=residents // 2, voters=residents - residents // 2,
                                                kills=args.kills, sigterms=1, seed=args.seed, log_dir=Path(logs),
-                                               timeout=180)
+                                               timeout=180, burst=args.burst)
             print("  " + out.line())
             for line in (out.wrong + out.stuck)[:8]:
                 print("    " + line)

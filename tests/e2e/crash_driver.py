@@ -54,7 +54,24 @@ class Outcome:
 
 
 async def prepare(url: str, voters: int) -> int:
-    """Migrate; registered voters and a multiple-choice poll campaign to them; the poll's id."""
+    """Migrate; registered voters and a multiple-choice poll campaign to them; the poll's id.
+    For another checkout's bot (benchmarks/crash.py --bot-root) this is done by that checkout's
+    own code, in a subprocess (its migrations and models)."""
+    if ROOT == Path(__file__).resolve().parents[2]:
+        return await _prepare_here(url, voters)
+    code = ("import asyncio, importlib.util, sys; "
+            f"spec = importlib.util.spec_from_file_location('crash_driver', {__file__!r}); "
+            "m = importlib.util.module_from_spec(spec); sys.modules['crash_driver'] = m; spec.loader.exec_module(m); "
+            f"print(asyncio.run(m._prepare_here({url!r}, {voters})))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, cwd=ROOT, env=env,
+                                                stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out
+    return int(out.decode().split()[-1])
+
+
+async def _prepare_here(url: str, voters: int) -> int:
     from sqlalchemy import insert
 
     from bot.services.campaigns import Audience, create_campaign
@@ -63,12 +80,7 @@ async def prepare(url: str, voters: int) -> int:
     from storage.migrate import upgrade
     from storage.models import User, utcnow
 
-    if ROOT == Path(__file__).resolve().parents[2]:
-        await upgrade(url)
-    else:  # another checkout's bot (benchmarks/crash.py --bot-root): its own migrations
-        env = {**os.environ, "DATABASE_URL": url, "BOT_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "migrate", cwd=ROOT, env=env)
-        assert await proc.wait() == 0
+    await upgrade(url)
     engine = create_engine(url)
     now = utcnow()
     try:
@@ -123,6 +135,20 @@ class BotProcess:
             await self.terminate()
 
 
+@dataclass
+class Gate:
+    """Burst mode: every resident gets to the toggles, then all tap at one moment, and the bot is
+    killed while those taps are in flight (the moment a kill does most harm)."""
+
+    expected: int
+    ready: int = 0
+    go: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait(self) -> None:
+        self.ready += 1
+        await self.go.wait()
+
+
 def _button(user: Any, text: str) -> Any:
     for message in reversed(user.messages[-4:]):
         if message.find_button(text, exact=False) is not None:
@@ -139,7 +165,7 @@ async def _until(predicate: Any, timeout: float) -> bool:
     return False
 
 
-async def _registrant(fake: Any, i: int, out: Outcome, timeout: float) -> None:
+async def _registrant(fake: Any, i: int, out: Outcome, timeout: float, gate: Gate | None = None) -> None:
     name = f"R{i}"
     user = fake.user(REGISTRANT_BASE + i, first_name=name, language_code="en")
     # the two topic taps come at once (a quick resident): the second does not wait for the first
@@ -147,7 +173,10 @@ async def _registrant(fake: Any, i: int, out: Outcome, timeout: float) -> None:
              ("Polls and surveys", ""), ("Events and meetings", "⬜ Events and meetings"),
              ("Done ✅", "I agree"), ("I agree", None)]
     for action, expect in steps:
-        await asyncio.sleep(random.uniform(0, 0.3))
+        if gate is not None and action == "Polls and surveys":
+            await gate.wait()
+        else:
+            await asyncio.sleep(random.uniform(0, 0.3))
         if action.startswith("/"):
             await user.send(action, wait=False)
         else:
@@ -170,7 +199,7 @@ async def _registrant(fake: Any, i: int, out: Outcome, timeout: float) -> None:
     out.duplicate_replies += max(0, sum("You are registered" in m.text for m in user.messages) - 1)
 
 
-async def _voter(fake: Any, i: int, out: Outcome, timeout: float) -> None:
+async def _voter(fake: Any, i: int, out: Outcome, timeout: float, gate: Gate | None = None) -> None:
     user = fake.user(VOTER_BASE + i, first_name=f"V{i}", language_code="en")
     if not await _until(lambda: _button(user, "Shade trees") is not None, timeout):
         out.stuck.append(f"V{i}: the poll never came")
@@ -178,7 +207,10 @@ async def _voter(fake: Any, i: int, out: Outcome, timeout: float) -> None:
     poll_message = _button(user, "Shade trees")
     out.duplicate_replies += max(0, sum(m.find_button("Shade trees", exact=False) is not None
                                         for m in user.messages) - 1)
-    await asyncio.sleep(random.uniform(0, 0.5))
+    if gate is not None:
+        await gate.wait()
+    else:
+        await asyncio.sleep(random.uniform(0, 0.5))
     for option in ("Shade trees", "Benches"):  # two quick taps: the second does not wait for the first
         await user.press(option, message=poll_message, wait=False)
     if not await _until(lambda: poll_message.edits >= 2, timeout):
@@ -215,7 +247,8 @@ async def _check(url: str, poll_id: int, out: Outcome, registrants: int, voters:
 
 
 async def run_residents(url: str, *, registrants: int, voters: int, chaos: Any, seed: int = 1,
-                        timeout: float = 120.0, log_dir: Path | None = None, label: str = "") -> Outcome:
+                        timeout: float = 120.0, log_dir: Path | None = None, label: str = "",
+                        gate: Gate | None = None) -> Outcome:
     """The residents' journeys against the real bot process while ``await chaos(fake, bot, out,
     done)`` does its damage (``done()`` is true once every resident finished)."""
     from bot.fakeapi import FakeTelegram
@@ -229,8 +262,8 @@ async def run_residents(url: str, *, registrants: int, voters: int, chaos: Any, 
     async with FakeTelegram(token=TOKEN, settle_timeout=timeout) as fake:
         bot = BotProcess(fake.base_url, url, log)
         await bot.start()
-        people = [asyncio.create_task(_registrant(fake, i, out, timeout)) for i in range(registrants)]
-        people += [asyncio.create_task(_voter(fake, i, out, timeout)) for i in range(voters)]
+        people = [asyncio.create_task(_registrant(fake, i, out, timeout, gate)) for i in range(registrants)]
+        people += [asyncio.create_task(_voter(fake, i, out, timeout, gate)) for i in range(voters)]
         chaos_task = asyncio.create_task(chaos(fake, bot, out, lambda: all(p.done() for p in people)))
         try:
             await asyncio.gather(*people)
@@ -252,12 +285,23 @@ async def run_residents(url: str, *, registrants: int, voters: int, chaos: Any, 
 
 
 async def crash_run(url: str, *, registrants: int, voters: int, kills: int, sigterms: int = 1,
-                    seed: int = 1, timeout: float = 120.0, log_dir: Path | None = None) -> Outcome:
-    """SIGKILL ``kills`` times and SIGTERM ``sigterms`` times at random moments, restarting each time."""
+                    seed: int = 1, timeout: float = 120.0, log_dir: Path | None = None,
+                    burst: bool = False) -> Outcome:
+    """SIGKILL ``kills`` times and SIGTERM ``sigterms`` times at random moments, restarting each time.
+    ``burst``: the first kill comes while every resident's two toggles are in flight at once."""
+    gate = Gate(registrants + voters) if burst else None
 
     async def chaos(fake: Any, bot: BotProcess, out: Outcome, done: Any) -> None:
         moments = ["kill"] * kills + ["term"] * sigterms
         random.shuffle(moments)
+        if gate is not None and "kill" in moments:
+            moments.remove("kill")
+            await _until(lambda: gate.ready >= gate.expected or done(), timeout)
+            gate.go.set()
+            await asyncio.sleep(random.uniform(0.05, 0.3))
+            await bot.kill()
+            out.kills += 1
+            await bot.start()
         for what in moments:
             await asyncio.sleep(random.uniform(0.5, 2.5))
             if done():
@@ -271,4 +315,4 @@ async def crash_run(url: str, *, registrants: int, voters: int, kills: int, sigt
             await bot.start()
 
     return await run_residents(url, registrants=registrants, voters=voters, chaos=chaos, seed=seed,
-                               timeout=timeout, log_dir=log_dir)
+                               timeout=timeout, log_dir=log_dir, gate=gate)
