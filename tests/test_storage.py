@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -66,29 +68,38 @@ async def redis_url() -> str:
     return REDIS_URL
 
 
-async def test_registration_resumes_after_restart_with_redis_fsm(redis_url: str, database_url: str) -> None:
+@asynccontextmanager
+async def redis_harness(redis_url: str, database_url: str) -> AsyncIterator[Harness]:
+    """The bot with its conversation state in Redis (a bot id of its own: keys never clash)."""
     import redis.asyncio as redis
 
-    token = f"{uuid.uuid4().int % 10**9}:REDIS"  # a bot id of its own: keys never clash
-    async with FakeTelegram(token=token) as fake:
-        h = Harness(fake, make_settings(database_url, fake.base_url, redis_url=redis_url, bot_token=token))
-        await h.start()
-        try:
-            olena = h.user(5001, first_name="Olena", language_code="en")
-            await olena.send("/start")
-            await olena.press("English")
-            await olena.send("Olena R.")
-            await h.restart()
-            await olena.send("/start")
-            await olena.press(olena.buttons()[0])
-            await olena.press("Done ✅")
-            await olena.press("✅ I agree")
-            assert "You are registered" in olena.messages[-2].text or "You are registered" in olena.last.text
-        finally:
-            await h.stop()
-    client = redis.Redis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
+    token = f"{uuid.uuid4().int % 10**9}:REDIS"
+    try:
+        async with FakeTelegram(token=token) as fake:
+            h = Harness(fake, make_settings(database_url, fake.base_url, redis_url=redis_url, bot_token=token))
+            await h.start()
+            try:
+                yield h
+            finally:
+                await h.stop()
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        await client.flushdb()
+        await client.aclose()
+
+
+async def test_registration_resumes_after_restart_with_redis_fsm(redis_url: str, database_url: str) -> None:
+    async with redis_harness(redis_url, database_url) as h:
+        olena = h.user(5001, first_name="Olena", language_code="en")
+        await olena.send("/start")
+        await olena.press("English")
+        await olena.send("Olena R.")
+        await h.restart()
+        await olena.send("/start")
+        await olena.press(olena.buttons()[0])
+        await olena.press("Done ✅")
+        await olena.press("✅ I agree")
+        assert "You are registered" in olena.messages[-2].text or "You are registered" in olena.last.text
 
 
 async def test_many_quick_messages_from_one_user_do_not_race(harness: Harness) -> None:
@@ -115,14 +126,12 @@ async def test_many_quick_messages_from_one_user_do_not_race(harness: Harness) -
 async def test_redis_state_changes_only_when_the_update_commits(redis_url: str, database_url: str) -> None:
     """A step whose commit hits a database fault is run again from the state it started from: the
     conversation state in Redis is written after the commit, not while the handler runs."""
-    import redis.asyncio as redis
     from sqlalchemy import event
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 
     from storage.models import HandledUpdate
 
-    token = f"{uuid.uuid4().int % 10**9}:REDIS"
     faults: list[int] = []
 
     def fail_once(session: Session, _context: object, _instances: object) -> None:
@@ -134,28 +143,20 @@ async def test_redis_state_changes_only_when_the_update_commits(redis_url: str, 
     armed = False
     event.listen(Session, "before_flush", fail_once)
     try:
-        async with FakeTelegram(token=token) as fake:
-            h = Harness(fake, make_settings(database_url, fake.base_url, redis_url=redis_url, bot_token=token))
-            await h.start()
-            try:
-                olena = h.user(5003, first_name="Olena", language_code="en")
-                await olena.send("/start")
-                await olena.press("English")
-                await olena.press("Olena")
-                await olena.press(olena.buttons()[0])  # a district; then the topics, all on
-                armed = True
-                await olena.press(olena.buttons()[1])  # one topic off: the first attempt fails at the commit
-                armed = False
-                assert len(faults) == 1
-                await olena.press("✅")  # topics done
-                await olena.press("✅")  # consent
-                async with h.db() as s:
-                    user = (await s.execute(select(User).where(User.telegram_id == 5003))).scalar_one()
-                    assert user.is_registered and len(user.topics) == 3  # switched off once, not back on
-            finally:
-                await h.stop()
+        async with redis_harness(redis_url, database_url) as h:
+            olena = h.user(5003, first_name="Olena", language_code="en")
+            await olena.send("/start")
+            await olena.press("English")
+            await olena.press("Olena")
+            await olena.press(olena.buttons()[0])  # a district; then the topics, all on
+            armed = True
+            await olena.press(olena.buttons()[1])  # one topic off: the first attempt fails at the commit
+            armed = False
+            assert len(faults) == 1
+            await olena.press("✅")  # topics done
+            await olena.press("✅")  # consent
+            async with h.db() as s:
+                user = (await s.execute(select(User).where(User.telegram_id == 5003))).scalar_one()
+                assert user.is_registered and len(user.topics) == 3  # switched off once, not back on
     finally:
         event.remove(Session, "before_flush", fail_once)
-        client = redis.Redis.from_url(redis_url)
-        await client.flushdb()
-        await client.aclose()
