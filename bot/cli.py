@@ -119,6 +119,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise SystemExit(2)
     _logging(settings.log_level)
     worker_index = getattr(args, "worker_index", None)
+    if not worker_index:  # (said once, not by every worker)
+        for line in settings.missing_optional():
+            logging.getLogger("hromada").warning(line)
     try:
         if workers > 1 and worker_index is None:
             from bot.workers import supervise

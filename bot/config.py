@@ -115,6 +115,19 @@ class Settings(BaseSettings):
             return hours
         return value
 
+    def missing_optional(self) -> list[str]:
+        """One line per optional setting left empty, with what it disables (logged at start-up)."""
+        lines = []
+        if not self.admin_ids:
+            lines.append("ADMIN_IDS is empty: nobody can grant roles; /whoami tells a person their id")
+        if self.moderators_chat_id is None:
+            lines.append("MODERATORS_CHAT_ID is empty: reports have no moderators' cards; /chatid in the group tells its id")
+        if self.organizers_chat_id is None:
+            lines.append("ORGANIZERS_CHAT_ID is empty: results, speaker questions and digests go to no organizers' chat")
+        if not self.public_channel_id:
+            lines.append("PUBLIC_CHANNEL_ID is empty: nothing can be published to a public channel")
+        return lines
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _admin_ids(cls, value: object) -> object:

@@ -67,6 +67,7 @@ def build_router() -> Router:
         registration,
         reports,
         stats,
+        whoami,
     )
     from handlers.discussions import moderation as discussions_moderation
     from handlers.proposals import moderation as proposals_moderation
@@ -79,6 +80,7 @@ def build_router() -> Router:
             for r in (
                 mediators.router,  # a mediator's commands also work while acting for a resident
                 guard.router,
+                whoami.router,
                 registration.router,
                 profile.router,
                 admin.router,
