@@ -76,6 +76,8 @@ async def main() -> None:
     parser = both_parser(__doc__ or "")
     parser.add_argument("--residents", type=int, default=100)
     parser.add_argument("--outage-minutes", type=float, default=None)
+    parser.add_argument("--only-db", action="store_true", help="only the database fault (PostgreSQL)")
+    parser.add_argument("--logs", type=Path, default=None, help="keep the bot's logs in this folder")
     args = parser.parse_args()
     residents = 30 if args.quick else args.residents
     minutes = args.outage_minutes if args.outage_minutes is not None else (1.0 if args.quick else 10.0)
@@ -84,8 +86,9 @@ async def main() -> None:
               ("8 s of dropped connections", telegram_fault(8, 0)),
               (f"{minutes:g}-minute Telegram outage (getUpdates too)", telegram_fault(minutes * 60, 502, True))]
     rows: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, (label, chaos) in enumerate(faults):
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = str(args.logs) if args.logs else scratch
+        for n, (label, chaos) in enumerate([] if args.only_db else faults):
             for backend in ("SQLite", "PostgreSQL"):
                 if backend == "PostgreSQL" and args.no_pg:
                     continue

@@ -107,9 +107,20 @@ def retryable_db_error(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    name = type(getattr(exc, "orig", None) or exc).__name__
-    return any(part in name for part in ("ConnectionDoesNotExist", "ConnectionFailure", "CannotConnectNow",
-                                         "AdminShutdown", "TooManyConnections", "ConnectionRefused"))
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:  # the driver's own error, under SQLAlchemy's
+        seen.add(id(cause))
+        if isinstance(cause, (OSError, TimeoutError)):
+            return True
+        name, text = type(cause).__name__, str(cause)
+        if any(part in name for part in ("ConnectionDoesNotExist", "ConnectionFailure", "CannotConnectNow",
+                                         "AdminShutdown", "TooManyConnections", "ConnectionRefused")):
+            return True
+        if "not currently accepting connections" in text or "the database system is" in text:
+            return True  # (ALLOW_CONNECTIONS false, a server starting or shutting down)
+        cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
+    return False
 
 
 # --------------------------------------------------------------------------- captured calls
