@@ -73,7 +73,7 @@ def child_hromada(args: argparse.Namespace) -> None:
         assert app.delivery is not None
         app.delivery.configure(concurrency=32, quiet_hours=None)
         counter = SqlCounter.attach(app.engine, app.dp, keep_log=False)
-        cpu = _cpu_clock(app.dp)
+        cpu = _cpu_clock(app.dp, profile=os.environ.get("HROMADA_BENCH_PROFILE"))
         await run_polling(app)
         stats = {**counter.snapshot(), "updates": len(counter.per_update), "cpu_s": cpu()}
         Path(args.stats).write_text(json.dumps(stats))
@@ -133,17 +133,40 @@ def bare_bot(args: argparse.Namespace) -> tuple[Any, Any]:
     return bot, dp
 
 
-def _cpu_clock(dp: Any) -> Any:
-    """CPU seconds of this process from its first update on (start-up left out)."""
+def _cpu_clock(dp: Any, profile: str | None = None) -> Any:
+    """CPU seconds of this process from its first update on (start-up left out). With
+    ``profile`` (a path prefix, from HROMADA_BENCH_PROFILE) the same span is profiled with
+    cProfile and written to ``<profile>-<pid>.prof`` (for ``python -m pstats``)."""
     feed, first = dp.feed_update, []
+    profiler = sampler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    if os.environ.get("HROMADA_BENCH_SAMPLE"):
+        from benchmarks.sampler import Sampler
+
+        sampler = Sampler()
 
     async def feed_update(*a: Any, **kw: Any) -> Any:
         if not first:
             first.append(time.process_time())
+            if profiler is not None:
+                profiler.enable()
+            if sampler is not None:
+                sampler.start()
         return await feed(*a, **kw)
 
+    def stop() -> float:
+        if profiler is not None and first:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}-{os.getpid()}.prof")
+        if sampler is not None and first:
+            sampler.stop(f"{os.environ['HROMADA_BENCH_SAMPLE']}-{os.getpid()}.json")
+        return time.process_time() - first[0] if first else 0.0
+
     dp.feed_update = feed_update
-    return lambda: time.process_time() - first[0] if first else 0.0
+    return stop
 
 
 class BotProcess(Child):
@@ -163,6 +186,7 @@ class Taps:
 
     def __init__(self, fake: Any) -> None:
         self.polls = 0
+        self.fetched = 0  # updates handed out by getUpdates (again, too, until confirmed)
         self.answered = 0
         self.last_answer = 0.0
         self.alerts = 0
@@ -171,7 +195,9 @@ class Taps:
 
         async def get_updates(params: dict[str, Any]) -> list[dict[str, Any]]:
             self.polls += 1
-            return await original(params)
+            got = await original(params)
+            self.fetched += len(got)
+            return got
 
         fake._methods["getupdates"] = get_updates
         fake.on_callback_answer = self.on_answer
@@ -224,7 +250,7 @@ async def one_round(which: str, url: str, fake: Any, taps: Taps, messages: dict[
     await child.start()
     await wait_until(lambda: taps.polls > polls, timeout=120, child=child)
     await asyncio.sleep(0.3)  # its start-up work (the delivery engine's first look) is done
-    answered, calls = taps.answered, len(fake.calls)
+    answered, calls, polls, fetched = taps.answered, len(fake.calls), taps.polls, taps.fetched
     t0 = time.perf_counter()
     for n, (uid, message) in enumerate(messages.items()):
         data = message.inline_keyboard[(n + turn) % OPTIONS][0]["callback_data"]
@@ -236,7 +262,8 @@ async def one_round(which: str, url: str, fake: Any, taps: Taps, messages: dict[
     methods = Counter(c.method.lower() for c in fake.calls[calls:])
     await child.stop()
     out: dict[str, Any] = {"rate": len(messages) / seconds, "seconds": seconds, "pressing": pressing,
-                           "api": sum(n for m, n in methods.items() if m != "getupdates") / len(messages)}
+                           "api": sum(n for m, n in methods.items() if m != "getupdates") / len(messages),
+                           "polls": taps.polls - polls, "fetched": (taps.fetched - fetched) / len(messages)}
     if stats.exists():
         out.update(json.loads(stats.read_text()))
     if which == "hromada":
@@ -282,7 +309,8 @@ async def run_database(label: str, url: str, residents: int, rounds: int, workdi
                 res = await one_round(which, url, fake, taps, messages, turn, workdir)
                 results[which].append(res)
                 print(f"  {label} round {r + 1}: {which:8} {res['rate']:7,.0f} votes/s ({res['seconds']:.2f} s; "
-                      f"the taps took {res['pressing'] * 1000:.0f} ms to make)",
+                      f"the taps took {res['pressing'] * 1000:.0f} ms to make; {res['polls']} getUpdates, each "
+                      f"update fetched {res['fetched']:.1f} times)",
                       flush=True)
         problems = []
         if taps.alerts:

@@ -99,8 +99,10 @@ def _pin_response_models() -> tuple[Any, ...]:
     import aiogram.methods
     from aiogram.methods.base import Response, TelegramMethod
 
+    from bot.updates import RawUpdates
+
     pinned = []
-    for cls in vars(aiogram.methods).values():
+    for cls in [*vars(aiogram.methods).values(), RawUpdates]:
         if inspect.isclass(cls) and issubclass(cls, TelegramMethod) and cls is not TelegramMethod:
             try:
                 pinned.append(Response[cls.__returning__])  # type: ignore[name-defined]

@@ -14,7 +14,7 @@ from aiogram.methods.base import Response, TelegramType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import effective_roles
 from bot.config import Settings

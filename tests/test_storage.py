@@ -127,21 +127,18 @@ async def test_redis_state_changes_only_when_the_update_commits(redis_url: str, 
     """A step whose commit hits a database fault is run again from the state it started from: the
     conversation state in Redis is written after the commit, not while the handler runs."""
     from sqlalchemy import event
+    from sqlalchemy.engine import Engine
     from sqlalchemy.exc import OperationalError
-    from sqlalchemy.orm import Session
 
-    from storage.models import HandledUpdate
+    faults: list[str] = []
 
-    faults: list[int] = []
-
-    def fail_once(session: Session, _context: object, _instances: object) -> None:
-        records = [o for o in session.new if isinstance(o, HandledUpdate)]
-        if records and armed and not faults:
-            faults.append(records[0].update_id)
-            raise OperationalError("INSERT handled_updates", None, Exception("connection lost (injected)"))
+    def fail_once(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if armed and not faults and statement.lstrip().upper().startswith("INSERT INTO HANDLED_UPDATES"):
+            faults.append(statement)  # the record of the update, in the update's own transaction
+            raise OperationalError(statement, None, Exception("connection lost (injected)"))
 
     armed = False
-    event.listen(Session, "before_flush", fail_once)
+    event.listen(Engine, "before_cursor_execute", fail_once)
     try:
         async with redis_harness(redis_url, database_url) as h:
             olena = h.user(5003, first_name="Olena", language_code="en")
@@ -159,4 +156,4 @@ async def test_redis_state_changes_only_when_the_update_commits(redis_url: str, 
                 user = (await s.execute(select(User).where(User.telegram_id == 5003))).scalar_one()
                 assert user.is_registered and len(user.topics) == 3  # switched off once, not back on
     finally:
-        event.remove(Session, "before_flush", fail_once)
+        event.remove(Engine, "before_cursor_execute", fail_once)

@@ -12,18 +12,18 @@ import hmac
 import json
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
-from sqlalchemy import Integer, case, delete, exists, func, literal, literal_column, or_, select, update
+from sqlalchemy import Integer, bindparam, case, delete, exists, func, literal, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import cache
-from bot.services.taps import audience_admits, insert_for
+from bot.services.taps import audience_admits, prepared
 from bot.services.campaigns import Audience, cancel_campaign, create_campaign, start_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
@@ -492,28 +492,91 @@ async def tap(
         raise DomainError("closed")
     response, advanced = got
     advanced = advanced and survey and not multi
-    where = (PollAnswer.response_id == response.id, PollAnswer.question_id == question.id)
+    ids = {"rid": response.id, "qid": question.id, "choice": choice}
     if not multi:
-        ins = insert_for(session, PollAnswer).values(response_id=response.id, question_id=question.id, slot=-1,
-                                                  choice=choice)
-        ins = ins.on_conflict_do_update(
-            index_elements=["response_id", "question_id", "slot"], set_={"choice": ins.excluded.choice},
-            where=PollAnswer.choice.is_distinct_from(ins.excluded.choice),
-        ).returning(PollAnswer.id)
-        changed = (await conn.execute(ins)).first() is not None
+        changed = (await conn.execute(prepared(session, "poll-answer", _answer_upsert), ids)).first() is not None
         return Answered(response, [choice], changed, advanced)  # type: ignore[arg-type]
     before = {c for c in range(question.choices) if response.chosen >> c & 1}
     if chosen is None:  # an older message's button: a toggle, decided by what is stored
         chosen = choice not in before
     if chosen:
-        await conn.execute(insert_for(session, PollAnswer).values(
-            response_id=response.id, question_id=question.id, slot=choice, choice=choice,
-        ).on_conflict_do_nothing(index_elements=["response_id", "question_id", "slot"]))
+        await conn.execute(prepared(session, "poll-choose", _choose), ids)
         mine = before | {choice}
     else:
-        await conn.execute(delete(PollAnswer).where(*where, PollAnswer.slot == choice))
+        await conn.execute(prepared(session, "poll-unchoose", _unchoose), ids)
         mine = before - {choice}
     return Answered(response, sorted(mine), True, False)  # type: ignore[arg-type]
+
+
+# The statements of a tap, built once (bot.services.taps.prepared) with these placeholders.
+
+def _answer_upsert(insert: Any) -> Any:
+    ins = insert(PollAnswer).values(response_id=bindparam("rid"), question_id=bindparam("qid"), slot=-1,
+                                    choice=bindparam("choice"))
+    return ins.on_conflict_do_update(
+        index_elements=["response_id", "question_id", "slot"], set_={"choice": ins.excluded.choice},
+        where=PollAnswer.choice.is_distinct_from(ins.excluded.choice),
+    ).returning(PollAnswer.id)
+
+
+def _choose(insert: Any) -> Any:
+    return insert(PollAnswer).values(
+        response_id=bindparam("rid"), question_id=bindparam("qid"), slot=bindparam("choice"),
+        choice=bindparam("choice"),
+    ).on_conflict_do_nothing(index_elements=["response_id", "question_id", "slot"])
+
+
+def _unchoose(insert: Any) -> Any:
+    return delete(PollAnswer).where(PollAnswer.response_id == bindparam("rid"),
+                                    PollAnswer.question_id == bindparam("qid"),
+                                    PollAnswer.slot == bindparam("choice"))
+
+
+def _tapped_columns(chosen_of: int | None) -> tuple[Any, ...]:
+    table = PollResponse.__table__.c
+    chosen: Any = literal(0)
+    if chosen_of is not None:  # (RETURNING names the row's columns unqualified: the subquery is written out)
+        chosen = literal_column(
+            "(SELECT COALESCE(SUM(1 << a.choice), 0) FROM poll_answers AS a WHERE a.response_id = poll_responses.id"
+            f" AND a.question_id = {int(chosen_of)})", Integer)
+    return table.id, table.step, table.completed_at, chosen.label("chosen")
+
+
+def _response_upsert(shape: tuple[bool, bool, bool, bool, int | None]) -> Callable[[Any], Any]:
+    """The response, made or moved on, only while the poll is open (see _tap_response)."""
+    advances, completes, assisted, survey_single, chosen_of = shape
+
+    def build(insert: Any) -> Any:
+        table = PollResponse.__table__.c
+        columns = ["poll_id", "participant", "user_id", "district", "language", "step", "created_at",
+                   "completed_at", "assisted_by"]
+        open_now = exists().where(Poll.id == bindparam("pid"), Poll.status == "open", or_(
+            Poll.closes_at.is_(None), Poll.closes_at > bindparam("now", type_=Poll.closes_at.type)))
+        values = select(
+            bindparam("pid", type_=Integer), bindparam("key", type_=PollResponse.participant.type),
+            bindparam("uid", type_=PollResponse.user_id.type), bindparam("district", type_=PollResponse.district.type),
+            bindparam("language", type_=PollResponse.language.type), bindparam("step", type_=Integer),
+            bindparam("now", type_=PollResponse.created_at.type),
+            bindparam("done", type_=PollResponse.completed_at.type),
+            bindparam("assisted", type_=PollResponse.assisted_by.type),
+        ).where(open_now)
+        ins = insert(PollResponse).from_select(columns, values)
+        position = bindparam("position", type_=Integer)
+        set_: dict[str, Any] = {}
+        if advances:
+            set_["step"] = case((table.step <= position, bindparam("step", type_=Integer)), else_=table.step)
+            if completes:
+                set_["completed_at"] = func.coalesce(table.completed_at, bindparam("now", type_=table.completed_at.type))
+        else:
+            set_["step"] = table.step
+        if assisted:
+            set_["assisted_by"] = bindparam("assisted", type_=PollResponse.assisted_by.type)
+        # a survey's answer that moves nobody on: no row back (then it is read, below)
+        ins = ins.on_conflict_do_update(index_elements=["poll_id", "participant"], set_=set_,
+                                        where=(table.step <= position) if survey_single else None)
+        return ins.returning(*_tapped_columns(chosen_of))
+
+    return build
 
 
 async def _tap_response(
@@ -528,43 +591,21 @@ async def _tap_response(
     assisted = session.info.get("assisted_by")
     step = position + 1 if advances else 0
     done = now if advances and step >= n else None
-    columns = ["poll_id", "participant", "user_id", "district", "language", "step", "created_at",
-               "completed_at", "assisted_by"]
-    values = select(
-        literal(poll.id), literal(key), literal(None if poll.anonymous else user.id, type_=PollResponse.user_id.type),
-        literal(user.district, type_=PollResponse.district.type), literal(user.language, type_=PollResponse.language.type),
-        literal(step), literal(now, type_=PollResponse.created_at.type),
-        literal(done, type_=PollResponse.completed_at.type), literal(assisted, type_=PollResponse.assisted_by.type),
-    ).where(_open(poll.id, now))
-    ins = insert_for(session, PollResponse).from_select(columns, values)
-    table = PollResponse.__table__.c
     survey_single = n > 1 and advances
-    set_: dict[str, Any] = {}
-    if advances:
-        moved = table.step <= position
-        set_["step"] = case((moved, step), else_=table.step)
-        if step >= n:
-            set_["completed_at"] = func.coalesce(table.completed_at, literal(now, type_=table.completed_at.type))
-    else:
-        set_["step"] = table.step
-    if assisted is not None and not poll.anonymous:
-        set_["assisted_by"] = assisted
-    # a survey's answer that moves nobody on: no row back (then it is read, below)
-    ins = ins.on_conflict_do_update(index_elements=["poll_id", "participant"], set_=set_,
-                                    where=(table.step <= position) if survey_single else None)
-    chosen: Any = literal(0)
-    if chosen_of is not None:  # (RETURNING names the row's columns unqualified: the subquery is written out)
-        chosen = literal_column(
-            "(SELECT COALESCE(SUM(1 << a.choice), 0) FROM poll_answers AS a WHERE a.response_id = poll_responses.id"
-            f" AND a.question_id = {int(chosen_of)})", Integer)
-    got = (table.id, table.step, table.completed_at, chosen.label("chosen"))
-    row = (await conn.execute(ins.returning(*got))).first()
+    # (a multiple-choice question's id is in the statement: one statement per such question)
+    shape = (advances, done is not None, assisted is not None and not poll.anonymous, survey_single, chosen_of)
+    params = {"pid": poll.id, "key": key, "uid": None if poll.anonymous else user.id, "district": user.district,
+              "language": user.language, "step": step, "now": now, "done": done, "assisted": assisted,
+              "position": position}
+    row = (await conn.execute(prepared(session, ("poll-response", shape), _response_upsert(shape)), params)).first()
     if row is not None:
         return TappedResponse(row.id, row.step, row.completed_at, int(row.chosen or 0)), True
     if not survey_single:
         return None
+    table = PollResponse.__table__.c
     row = (await conn.execute(
-        select(*got).where(table.poll_id == poll.id, table.participant == key, _open(poll.id, now))
+        select(*_tapped_columns(chosen_of)).where(table.poll_id == poll.id, table.participant == key,
+                                                  _open(poll.id, now))
     )).first()
     return (TappedResponse(row.id, row.step, row.completed_at, int(row.chosen or 0)), False) if row else None
 

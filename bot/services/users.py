@@ -5,7 +5,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -53,10 +53,11 @@ def pseudonym(user: User) -> str:
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
     """The person and their roles in one statement (a join): every update asks for them."""
-    result = await session.execute(
-        select(User).options(joinedload(User.roles)).where(User.telegram_id == telegram_id)
-    )
+    result = await session.execute(_BY_TELEGRAM_ID, {"tg": telegram_id})
     return result.unique().scalar_one_or_none()
+
+
+_BY_TELEGRAM_ID = select(User).options(joinedload(User.roles)).where(User.telegram_id == bindparam("tg"))
 
 
 async def by_id(session: AsyncSession, user_id: int | None) -> User | None:

@@ -56,7 +56,11 @@ def question(poll: dict[str, Any], position: int, locale: str, mine: Sequence[in
     """The answer buttons; the resident's current answer is marked."""
     q = poll["questions"][position]
     pid = poll["id"]
-    kb = InlineKeyboardBuilder()
+    rows: list[list[InlineKeyboardButton]] = []  # (made directly: the builder copies every button)
+
+    def button(text: str, cb: VoteCb) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=cb.pack())
+
     if q["kind"] in ("single", "multi"):
         options = texts.option_texts(q, locale, poll["default_locale"])
         numbered = texts.needs_listing(options)
@@ -68,20 +72,16 @@ def question(poll: dict[str, Any], position: int, locale: str, mine: Sequence[in
                 action = "-" if i in mine else "+"
             elif i in mine:
                 label = "✅ " + label
-            kb.button(text=label, callback_data=VoteCb(p=pid, q=position, a=action, o=i))
-        sizes = [1] * len(options)
+            rows.append([button(label, VoteCb(p=pid, q=position, a=action, o=i))])
         if q["kind"] == "multi" and survey_next:
-            kb.button(text=_("Next ➡️"), callback_data=VoteCb(p=pid, q=position, a="n"))
-            sizes.append(1)
-        kb.adjust(*sizes)
+            rows.append([button(_("Next ➡️"), VoteCb(p=pid, q=position, a="n"))])
     elif q["kind"] == "scale":
-        for value in SCALE:
-            kb.button(text=f"✅{value}" if value in mine else str(value), callback_data=VoteCb(p=pid, q=position, o=value))
-        kb.adjust(len(SCALE))
+        rows.append([button(f"✅{value}" if value in mine else str(value), VoteCb(p=pid, q=position, o=value))
+                     for value in SCALE])
     else:
         label = _("✍️ Change my answer") if mine else _("✍️ Write my answer")
-        kb.button(text=label, callback_data=VoteCb(p=pid, q=position, a="t"))
-    return kb.as_markup()
+        rows.append([button(label, VoteCb(p=pid, q=position, a="t"))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def start(poll_id: int, step: int | None) -> InlineKeyboardMarkup:
