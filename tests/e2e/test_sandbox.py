@@ -1,0 +1,1 @@
+"""The offline sandbox driven through a pipe (issue 20). Work in progress."""
