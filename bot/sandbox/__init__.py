@@ -22,7 +22,7 @@ from bot.sandbox.terminal import LineReader
 from bot.services import users as users_service
 from storage.migrate import upgrade
 
-__all__ = ["FILES_DIR", "HELP", "Console", "Persona", "SandboxClock", "run_sandbox"]
+__all__ = ["FILES_DIR", "HELP", "Console", "Persona", "SandboxClock", "personas", "run_sandbox"]
 
 SANDBOX_TOKEN = "100000:SANDBOX"
 SANDBOX_DB = "sqlite+aiosqlite:///data/sandbox.db"

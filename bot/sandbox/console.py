@@ -149,6 +149,9 @@ class Console:
         events, self.pending = self.pending, []
         lines: list[str] = []
         chat = self.current.chat_id
+        for event in events:  # numbered first: the buttons of all but the newest are printed as N.k
+            if event[0] == "message" and event[1].chat_id == chat and not event[1].deleted:
+                self._number(event[1])
         for event in events:
             if event[0] == "message":
                 msg = event[1]
