@@ -137,7 +137,7 @@ class Console:
 
     def show_prompt(self) -> None:
         with self.lock:
-            self.out.write("\n" + self.style("you", self.prompt))
+            self.out.write(("" if self.pasting is not None else "\n") + self.style("you", self.prompt))
             self.out.flush()
             if self.reader is not None:
                 self.reader.prompt = self.style("you", self.prompt)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMPT = re.compile(r"\n\S+ \((resident|moderator|organizer|organizers)\)> $")
+PROMPT = re.compile(r"\n(\S+ \((resident|moderator|organizer|organizers)\)> |… )$")  # … : a :paste goes on
 HEADER = re.compile(r"── bot \(#(\d+)(?: edited)?\) ──")
 
 
@@ -100,7 +100,7 @@ async def test_resident_report_resolved_by_the_moderator_from_an_older_card(tmp_
         assert "You are registered" in out
         # two reports: the first card is not the newest one when the moderator acts on it
         out = await sb.type("/report", "1", "The street light is out", ":photo", "1", "Ushakova 12", "1", "1", "1")
-        assert "1 new message for the moderator (:as moderator)" in out  # the card waits for the moderator
+        assert "2 new messages for the moderator (:as moderator)" in out  # the card and its photo wait for the moderator
         await sb.type("/report", "2", "Rubbish by the school", "1", "School 3", "1", "1", "1")
         out = await sb.type(":as moderator")
         first, second = number_of(out, "The street light is out"), number_of(out, "Rubbish by the school")
@@ -190,7 +190,7 @@ async def test_a_5000_character_line_arrives_whole_and_paste_keeps_lines(tmp_pat
         await sb.type(":as organizer", "/announce")
         out = await sb.type("ж" * 5000)  # 10,000 bytes of UTF-8 in one line
         assert "and it has 5000" in out
-        out = await sb.type(":paste", "Water is off tomorrow.", "", "From 9 to 12.", ".")
+        out = await sb.type(":paste", "Water is off tomorrow.", "", "From 9 to 12.", ".", "4", "6")  # no translations, everyone
         assert "Water is off tomorrow.\n\nFrom 9 to 12." in out, out
         out = await sb.type(":empty")
         assert "Traceback" not in out
@@ -200,20 +200,25 @@ async def test_toasts_alerts_and_reactions_are_printed_inline() -> None:
     """The console over an in-memory stream: what the fake's hooks report is printed in order."""
     import io
 
-    from bot.fakeapi import FakeTelegram
-    from bot.sandbox import Console, personas
+    from bot.fakeapi import FakeTelegram, SentMessage
+    from bot.sandbox import MODERATORS_CHAT, ORGANIZERS_CHAT, Console, personas
 
     out = io.StringIO()
     fake = FakeTelegram(token="100000:SANDBOX")
     people = personas()
     for p in people.values():
         fake.user(p.user_id, first_name=p.first_name)
+    fake.group(MODERATORS_CHAT)
+    fake.group(ORGANIZERS_CHAT)
     console = Console(fake, people, out)
     console.hook()
     resident = people["resident"].user_id
     console.on_callback_answer({"chat_id": resident, "text": "Saved ✅", "show_alert": False})
     console.on_callback_answer({"chat_id": resident, "text": "Only organizers can do this", "show_alert": True})
     console.on_callback_answer({"chat_id": people["moderator"].chat_id, "text": "not here", "show_alert": False})
+    console.on_reaction(SentMessage(chat_id=resident, message_id=5, text="Which entrance?", from_bot=False),
+                        [{"type": "emoji", "emoji": "👍"}])
     console.flush()
-    assert out.getvalue().splitlines() == ["   ⓘ Saved ✅", "   ⚠ Only organizers can do this"]
+    assert out.getvalue().splitlines() == [
+        "   ⓘ Saved ✅", "   ⚠ Only organizers can do this", "   👍  the bot reacted to your message “Which entrance?”"]
     assert "\033[" not in out.getvalue()  # not a terminal: no colours
