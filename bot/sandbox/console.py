@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from bot.fakeapi import FakeTelegram, SentMessage
+from bot.fakeapi import FakeTelegram, SentMessage, StoredFile
 from bot.sandbox.clock import SandboxClock, describe, parse_offset
 from bot.sandbox.terminal import LineReader, Style
 
@@ -273,7 +273,7 @@ class Console:
             label += f" {msg.filename}"
         path = self._save(msg, number)
         if path is None:
-            stored = self.fake._files.get(msg.file_id or "")
+            stored = self._stored(msg)
             where = f" (from {stored.url})" if stored is not None and stored.url else ""
             return f"{label}{where}"
         return f"{label} saved to {path}  (:open {number})"
@@ -282,7 +282,7 @@ class Console:
         key = (msg.chat_id, msg.message_id)
         if key in self.saved:
             return self.saved[key]
-        stored = self.fake._files.get(msg.file_id or "")
+        stored = self._stored(msg)
         if stored is None or not stored.content:
             return None
         content = stored.content
@@ -296,6 +296,12 @@ class Console:
         target.write_bytes(content)
         self.saved[key] = target
         return target
+
+    def _stored(self, msg: SentMessage) -> StoredFile | None:
+        try:
+            return self.fake.file(msg.file_id) if msg.file_id else None
+        except KeyError:
+            return None
 
     def _render_answer(self, answer: dict[str, Any]) -> list[str]:
         if answer.get("chat_id") != self.current.chat_id:

@@ -10,6 +10,7 @@ meanwhile are printed above the prompt and the typed text is drawn again on the 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import codecs
 import contextlib
 import os
@@ -84,6 +85,7 @@ class LineReader:
             mode[3] &= ~(termios.ICANON | termios.ECHO)  # signals (Ctrl-C) stay on
             mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
             termios.tcsetattr(fd, termios.TCSANOW, mode)
+            atexit.register(self.close)  # however the process ends, the terminal gets its mode back
         self._thread = threading.Thread(target=self._run, name="sandbox-stdin", daemon=True)
         self._thread.start()
 
