@@ -255,6 +255,8 @@ class FakeTelegram:
         self.chat_actions: list[tuple[int, str]] = []
         self.on_bot_message: Callable[[SentMessage, str], None] | None = None
         self.on_callback_answer: Callable[[dict[str, Any]], None] | None = None
+        # called with the message and its new reactions after setMessageReaction (the sandbox shows them)
+        self.on_reaction: Callable[[SentMessage, list[dict]], None] | None = None
 
         self._chats: dict[int, ChatState] = {}
         self._users: dict[int, dict[str, Any]] = {}
@@ -1788,6 +1790,11 @@ class FakeTelegram:
         if len(reactions) > 1:
             raise bad_request("REACTIONS_TOO_MANY")
         message.reactions = list(reactions)
+        if self.on_reaction is not None:
+            try:
+                self.on_reaction(message, list(reactions))
+            except Exception:  # noqa: BLE001 - a broken hook must not break the API
+                log.exception("on_reaction hook failed")
         return True
 
     # ------------------------------------------------------------------ forum topics
