@@ -155,7 +155,7 @@ async def card_button(
         target, ask = PROMPTS[action]
         await state.set_state(target)
         await state.update_data(report_id=report.id, expected=report.status)
-        with i18n.use_locale(settings.default_locale):
+        with i18n.use_locale(settings.moderators_chat_locale):
             prompt = ask(report.id)
         await bot.send_message(
             chat_id, prompt, reply_markup=ForceReply(selective=True),
@@ -230,8 +230,8 @@ async def queue(message: Message, bot: Bot, session: AsyncSession, settings: Set
     if not await can_moderate(bot, message.chat.id, message.from_user, roles):
         return  # the group is not for arguing with a bot: someone else's /queue stays unanswered
     reports = await reports_service.open_reports(session)
-    with i18n.use_locale(settings.default_locale):
-        text = texts.queue(reports, community, settings.default_locale, utcnow(), settings.report_stale_hours)
+    with i18n.use_locale(settings.moderators_chat_locale):
+        text = texts.queue(reports, community, settings.moderators_chat_locale, utcnow(), settings.report_stale_hours)
     await message.reply(text)
 
 

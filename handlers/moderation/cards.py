@@ -1,7 +1,8 @@
 """The report card in the moderators' group: posting, re-rendering in place, notifications.
 
-Cards are written in the community's default language (settings.default_locale); notifications
-to the reporter go through the delivery engine in the reporter's language.
+Everything posted in the moderators' group is in its one language (settings.moderators_chat_locale:
+MODERATORS_LOCALE, else DEFAULT_LOCALE), whoever caused it; notifications to the reporter go
+through the delivery engine in the reporter's language.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from aiogram.types import (
     Message,
     ReplyParameters,
 )
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,13 +116,13 @@ async def render_card(
     session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
     view: str = "main",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    locale = settings.default_locale
+    locale = settings.moderators_chat_locale
     last = await reports_service.last_status_event(session, report.id)
     photo_ids = await reports_service.photos(session, report.id)
     duplicates = await reports_service.possible_duplicates(session, report)
-    who = await reporter_label(session, report)
-    mediator = await mediator_label(session, report.assisted_by)
-    with i18n.use_locale(locale):
+    with i18n.use_locale(locale):  # every word of it, the reporter's label too, in the group's language
+        who = await reporter_label(session, report)
+        mediator = await mediator_label(session, report.assisted_by)
         text = texts.card(
             report, community=community, locale=locale, tz=settings.tz, reporter=who,
             photo_count=len(photo_ids), duplicates=duplicates, last=last, mediator=mediator,
@@ -163,7 +164,7 @@ async def post_card(
         log.warning("MODERATORS_CHAT_ID is not set: report #%s has no card", report.id)
         return False
     text, markup = await render_card(session, report, settings, community, i18n)
-    thread = await _thread_for(bot, session, chat_id, report, community, settings.default_locale)
+    thread = await _thread_for(bot, session, chat_id, report, community, settings.moderators_chat_locale)
     try:
         card = await bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread)
         await reports_service.set_card(session, report, chat_id, card.message_id, thread)
@@ -221,7 +222,7 @@ async def follow_category(
     there anew, the old one deleted. False when the card stays where it is."""
     if report.card_chat_id is None or report.card_message_id is None or report.card_thread_id is None:
         return False
-    thread = await _thread_for(bot, session, report.card_chat_id, report, community, settings.default_locale)
+    thread = await _thread_for(bot, session, report.card_chat_id, report, community, settings.moderators_chat_locale)
     if thread is None or thread == report.card_thread_id:
         return False
     old_chat, old_message = report.card_chat_id, report.card_message_id
@@ -299,10 +300,15 @@ async def post_under_card(
     return message.message_id
 
 
-async def delete_authored(bot: Bot, session: AsyncSession, user_id: int) -> int:
+async def delete_authored(bot: Bot, session: AsyncSession, user_id: int, locale: str | None = None) -> int:
     """/deleteme: every message the bot posted in the moderators' chat with the person's words or
-    name is deleted, or (a bot may not delete after 48 hours) replaced by a note. Returns how many."""
-    gone = texts.erased_message()
+    name is deleted, or (a bot may not delete after 48 hours) replaced by a note, in ``locale``
+    (the moderators' language; None: the current one). Returns how many."""
+    if locale is None:
+        gone = texts.erased_message()
+    else:
+        with get_i18n().use_locale(locale):
+            gone = texts.erased_message()
     done = 0
     for chat_id, message_id in await reports_service.take_authored_messages(session, user_id):
         attempts = (
@@ -375,7 +381,7 @@ async def run_report_checks(
         if community is not None:
             late = await reports_service.without_card(session, now)  # claimed: no other worker posts them
             await session.commit()
-            with i18n.context(), i18n.use_locale(settings.default_locale):
+            with i18n.context(), i18n.use_locale(settings.moderators_chat_locale):
                 for report in late:
                     if not await post_card(bot, session, report, settings, community, i18n):
                         await reports_service.release_card_claim(session, report.id)
@@ -385,7 +391,7 @@ async def run_report_checks(
         for report in followups:
             await queue_followup(session, report)
         await session.commit()
-        with i18n.context(), i18n.use_locale(settings.default_locale):
+        with i18n.context(), i18n.use_locale(settings.moderators_chat_locale):
             for report in stale:
                 await post_under_card(bot, session, report, texts.stale(report.id, settings.report_stale_hours))
         await session.commit()
