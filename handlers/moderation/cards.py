@@ -33,6 +33,7 @@ from bot.services import campaigns as campaigns_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.campaigns import Audience
+from bot.services.text import first_words
 from bot.services.users import pseudonym
 from bot.updates import live_calls, when_sent
 from handlers.reports import keyboards as resident_keyboards
@@ -56,6 +57,32 @@ class ModCb(CallbackData, prefix="mod"):
     id: int
     st: str
     v: str = ""
+
+
+class CardCb(CallbackData, prefix="modcard"):
+    """A /queue button: show the card of report `id` (point to it, or post it when it has none)."""
+
+    id: int
+
+
+def card_link(report: Report) -> str | None:
+    """A t.me link to the report's card, when it is known and in a supergroup (-100…): the ids of
+    other chats make no link."""
+    chat, message = report.card_chat_id, report.card_message_id
+    if chat is None or message is None or not str(chat).startswith("-100"):
+        return None
+    path = f"{report.card_thread_id}/{message}" if report.card_thread_id else str(message)
+    return f"https://t.me/c/{str(chat)[4:]}/{path}"
+
+
+def queue_keyboard(reports: list[Report], links: dict[int, str]) -> InlineKeyboardMarkup | None:
+    """A button for each report of /queue that its text cannot link to its card."""
+    kb = InlineKeyboardBuilder()
+    for report in reports:
+        if report.id not in links:
+            kb.button(text=f"📋 #{report.id}", callback_data=CardCb(id=report.id))
+    kb.adjust(4)
+    return kb.as_markup() if kb.buttons else None
 
 
 def card_keyboard(report: Report, view: str = "main", community: Community | None = None,
@@ -333,6 +360,7 @@ async def notify_reporter(session: AsyncSession, report: Report, event: ReportEv
     payload: dict[str, Any] = {
         "report_id": report.id, "action": event.action, "status": report.status, "reason": report.reason,
         "routed_to": report.routed_to, "duplicate_of": report.duplicate_of, "category": report.category,
+        "excerpt": first_words(report.description),  # which report it is, in the resident's own words
     }
     await campaigns_service.create_campaign(
         session, kind=kind, payload=payload, audience=Audience(user_ids=[report.user_id]),
@@ -345,7 +373,8 @@ async def queue_followup(session: AsyncSession, report: Report) -> None:
     if report.user_id is None:
         return
     await campaigns_service.create_campaign(
-        session, kind=FOLLOWUP_KIND, payload={"report_id": report.id, "category": report.category},
+        session, kind=FOLLOWUP_KIND,
+        payload={"report_id": report.id, "category": report.category, "excerpt": first_words(report.description)},
         audience=Audience(user_ids=[report.user_id]),
         key=f"report:{report.id}:followup:{report.followup_due_at:%Y%m%d%H%M%S%f}",  # once per resolution
     )
@@ -362,7 +391,7 @@ def render_status(ctx: RenderContext) -> Outgoing:
 
 def render_followup(ctx: RenderContext) -> Outgoing:
     report_id = int(ctx.payload["report_id"])
-    return Outgoing(text=texts.followup_question(report_id, _category(ctx)),
+    return Outgoing(text=texts.followup_question(report_id, _category(ctx), ctx.payload.get("excerpt")),
                     reply_markup=resident_keyboards.followup(report_id))
 
 
