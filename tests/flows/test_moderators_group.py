@@ -103,7 +103,9 @@ async def test_the_moderators_group_reads_one_language(harness: Harness) -> None
     await oksana.press(oksana.buttons()[1])  # withdraw
     await oksana.press(oksana.buttons()[0])  # yes
     assert group.last.text == f"↩️ The resident withdrew report #{number}."
-    assert "Status: Withdrawn by the resident" in card_of(group, number).text
+    card = card_of(group, number)  # redrawn by the reporter's own update: still in English
+    assert "Status: Withdrawn by the resident" in card.text and "👤 Resident R-" in card.text
+    assert "Мешканець" not in card.text
 
 
 async def test_moderators_locale_sets_the_language_of_the_group(harness: Harness) -> None:
