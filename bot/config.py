@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("uk", "ru", "bg", "en")
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     telegram_api_url: str | None = None
     default_locale: str = "en"
+    # the one language of everything the bot writes in the moderators' group (empty: DEFAULT_LOCALE)
+    moderators_locale: str | None = None
     timezone: str = "Europe/Kyiv"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     moderators_chat_id: int | None = None
@@ -77,6 +79,11 @@ class Settings(BaseSettings):
             from bot.redact import install
 
             install(self.bot_token)
+
+    @property
+    def moderators_chat_locale(self) -> str:
+        """The language of the moderators' group: MODERATORS_LOCALE, else the community's default."""
+        return self.moderators_locale or self.default_locale
 
     @property
     def channel_locales(self) -> list[str]:
@@ -155,9 +162,11 @@ class Settings(BaseSettings):
                 raise ValueError("expected a token from @BotFather like 123456:ABC-DEF")
         return value
 
-    @field_validator("default_locale")
+    @field_validator("default_locale", "moderators_locale")
     @classmethod
-    def _locale(cls, value: str) -> str:
+    def _locale(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or (info.field_name == "moderators_locale" and not value.strip()):
+            return None
         value = value.strip().lower()
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")

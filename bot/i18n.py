@@ -62,9 +62,15 @@ def detect_locale(language_code: str | None, default: str) -> str:
 
 
 class UserLocaleMiddleware(I18nMiddleware):
-    """The saved language of a known user; otherwise what Telegram reports; otherwise default."""
+    """The saved language of a known user; otherwise what Telegram reports; otherwise default.
+    In the moderators' group everything is in the group's one language (MODERATORS_LOCALE),
+    whoever writes or presses there."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        settings = data.get("settings")
+        chat = data.get("event_chat")
+        if settings is not None and chat is not None and chat.id == settings.moderators_chat_id:
+            return settings.moderators_chat_locale
         user = data.get("user")
         if user is not None and user.language:
             return user.language

@@ -474,6 +474,21 @@ async def without_card(session: AsyncSession, now: datetime | None = None, limit
     ))
 
 
+async def claim_card(session: AsyncSession, report_id: int, now: datetime | None = None,
+                     claim_for: timedelta = timedelta(minutes=2)) -> bool:
+    """A moderator asked for the card of an open report that has none: claimed as
+    :func:`without_card` claims late cards, so it is posted once. False when it has a card or is
+    claimed already."""
+    now = now or utcnow()
+    result = await session.execute(
+        update(Report).where(
+            Report.id == report_id, Report.status.in_(OPEN), Report.card_message_id.is_(None),
+            or_(Report.card_claimed_until.is_(None), Report.card_claimed_until <= now),
+        ).values(card_claimed_until=now + claim_for).execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
 async def release_card_claim(session: AsyncSession, report_id: int) -> None:
     """The late card could not be posted: the next check may try again."""
     await session.execute(

@@ -17,6 +17,21 @@ def without_controls(text: str) -> str:
     return CONTROLS.sub(" ", text)
 
 
+def first_words(text: str | None, limit: int = 40) -> str | None:
+    """The start of ``text`` on one line, cut at a word boundary within ``limit`` characters and
+    ending with "…" when cut (escape after); None when there is no text."""
+    flat = " ".join((text or "").split())
+    if not flat:
+        return None
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:  # a word boundary not too far back; else cut inside a long word
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:!?—–-") + "…"
+
+
 ALIAS_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 

@@ -48,7 +48,7 @@ NEWS_KIND = "statement-news"
 
 def _card(statement: DiscussionStatement, discussion: Discussion, settings: Settings, i18n: I18n,
           by: str | None = None, view: str = "main") -> tuple[str, Any]:
-    locale = settings.default_locale
+    locale = settings.moderators_chat_locale
     with i18n.use_locale(locale):
         text = texts.card(discussion.id, pick(discussion.question, locale, discussion.default_locale),
                           statement.text, statement.status, statement.reason, by, voice=bool(statement.voice_file_id))
@@ -150,7 +150,7 @@ async def card_button(
     except DomainError as exc:
         await session.rollback()
         await session.refresh(found)
-        with i18n.use_locale(settings.default_locale):
+        with i18n.use_locale(settings.moderators_chat_locale):
             callback_answer.show_alert = True
             if exc.code == "closed":
                 callback_answer.text = texts.card_closed()
@@ -172,7 +172,7 @@ async def card_button(
     await session.commit()
     if delivery is not None:
         delivery.wake()
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):
         callback_answer.text = texts.saved()
     await _edit(callback, *_card(found, discussion, settings, i18n, by=by))
 
@@ -197,7 +197,7 @@ async def written_down(
 ) -> None:
     """A moderator's reply to a voice statement's card: what it says, as its text. The card then
     shows it (and Approve works)."""
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):
         if not await can_moderate(bot, message.chat.id, message.from_user, roles):
             await message.reply(texts.not_allowed())
             return

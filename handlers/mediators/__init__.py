@@ -300,7 +300,7 @@ async def on_resident(
         await message.answer(texts.confirm_delete(target.code), reply_markup=keyboards.confirm_delete(target))
     elif action == "D":
         code = target.code
-        await mod_cards.delete_authored(bot, session, target.id)  # relayed in their words or name
+        await mod_cards.delete_authored(bot, session, target.id, settings.moderators_chat_locale)  # their words, name
         for report in await mediators_service.erase(session, target, poll_secret):
             await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
         await session.commit()

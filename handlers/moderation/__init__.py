@@ -1,5 +1,5 @@
 """Moderators triage reports in their group (MODERATORS_CHAT_ID): card buttons, typed answers,
-replies relayed to the reporter, /queue.
+replies relayed to the reporter, /queue (each report leading to its card), /help.
 
 Only moderators, admins and Telegram administrators of the group may act; every change is a
 conditional update on the status the card showed, so a stale or simultaneous press changes nothing.
@@ -37,9 +37,13 @@ from bot.services.reports import Actor
 from bot.updates import after_commit, when_sent
 from handlers.moderation.cards import (
     CAPTION_TEXT_MAX,
+    CardCb,
     ModCb,
+    card_link,
     follow_category_of,
     notify_reporter,
+    post_card_of,
+    queue_keyboard,
     refresh_card,
     relayable_media,
     relayed_note,
@@ -155,7 +159,7 @@ async def card_button(
         target, ask = PROMPTS[action]
         await state.set_state(target)
         await state.update_data(report_id=report.id, expected=report.status)
-        with i18n.use_locale(settings.default_locale):
+        with i18n.use_locale(settings.moderators_chat_locale):
             prompt = ask(report.id)
         await bot.send_message(
             chat_id, prompt, reply_markup=ForceReply(selective=True),
@@ -230,9 +234,45 @@ async def queue(message: Message, bot: Bot, session: AsyncSession, settings: Set
     if not await can_moderate(bot, message.chat.id, message.from_user, roles):
         return  # the group is not for arguing with a bot: someone else's /queue stays unanswered
     reports = await reports_service.open_reports(session)
-    with i18n.use_locale(settings.default_locale):
-        text = texts.queue(reports, community, settings.default_locale, utcnow(), settings.report_stale_hours)
-    await message.reply(text)
+    links = {r.id: link for r in reports if (link := card_link(r)) is not None}
+    locale = settings.moderators_chat_locale
+    with i18n.use_locale(locale):
+        text = texts.queue(reports, community, locale, utcnow(), settings.report_stale_hours, links)
+    await message.reply(text, reply_markup=queue_keyboard(reports, links))
+
+
+@router.callback_query(CardCb.filter())
+async def show_card(
+    callback: CallbackQuery, callback_data: CardCb, bot: Bot, session: AsyncSession, roles: set[str],
+    settings: Settings, community: Community, i18n: I18n, callback_answer: CallbackAnswer, sessionmaker: Any = None,
+) -> None:
+    """A /queue button: a message in reply to the card points to it; a report without a card
+    (the group was unreachable) has it posted now."""
+    if not await can_moderate(bot, callback.message.chat.id, callback.from_user, roles):  # type: ignore[union-attr]
+        callback_answer.text, callback_answer.show_alert = texts.not_allowed_alert(), True
+        return
+    report = await reports_service.get(session, callback_data.id)
+    if report is None:
+        callback_answer.text = texts.error_text(DomainError("report_missing", number=callback_data.id))
+        return
+    if report.card_chat_id is not None and report.card_message_id is not None:
+        await bot.send_message(
+            report.card_chat_id, texts.card_here(report.id), message_thread_id=report.card_thread_id,
+            reply_parameters=ReplyParameters(message_id=report.card_message_id, allow_sending_without_reply=True),
+        )
+        return
+    if sessionmaker is not None and await reports_service.claim_card(session, report.id):
+        await after_commit(functools.partial(post_card_of, sessionmaker, report.id, bot, settings, community,
+                                             i18n))  # claimed: posted once, also if the periodic check runs
+    callback_answer.text = texts.card_coming(report.id)
+
+
+@router.message(Command("help"))
+async def moderators_help(message: Message, bot: Bot, roles: set[str], settings: Settings) -> None:
+    """What moderators can do in their group, answered to anyone in it (a member without the role
+    learns how to get it)."""
+    can_act = await can_moderate(bot, message.chat.id, message.from_user, roles)
+    await message.reply(texts.moderators_help(settings.report_stale_hours, can_act))
 
 
 class CardReply(BaseFilter):

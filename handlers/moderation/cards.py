@@ -1,7 +1,8 @@
 """The report card in the moderators' group: posting, re-rendering in place, notifications.
 
-Cards are written in the community's default language (settings.default_locale); notifications
-to the reporter go through the delivery engine in the reporter's language.
+Everything posted in the moderators' group is in its one language (settings.moderators_chat_locale:
+MODERATORS_LOCALE, else DEFAULT_LOCALE), whoever caused it; notifications to the reporter go
+through the delivery engine in the reporter's language.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from aiogram.types import (
     Message,
     ReplyParameters,
 )
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from bot.services import campaigns as campaigns_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.campaigns import Audience
+from bot.services.text import first_words
 from bot.services.users import pseudonym
 from bot.updates import live_calls, when_sent
 from handlers.reports import keyboards as resident_keyboards
@@ -55,6 +57,32 @@ class ModCb(CallbackData, prefix="mod"):
     id: int
     st: str
     v: str = ""
+
+
+class CardCb(CallbackData, prefix="modcard"):
+    """A /queue button: show the card of report `id` (point to it, or post it when it has none)."""
+
+    id: int
+
+
+def card_link(report: Report) -> str | None:
+    """A t.me link to the report's card, when it is known and in a supergroup (-100…): the ids of
+    other chats make no link."""
+    chat, message = report.card_chat_id, report.card_message_id
+    if chat is None or message is None or not str(chat).startswith("-100"):
+        return None
+    path = f"{report.card_thread_id}/{message}" if report.card_thread_id else str(message)
+    return f"https://t.me/c/{str(chat)[4:]}/{path}"
+
+
+def queue_keyboard(reports: list[Report], links: dict[int, str]) -> InlineKeyboardMarkup | None:
+    """A button for each report of /queue that its text cannot link to its card."""
+    kb = InlineKeyboardBuilder()
+    for report in reports:
+        if report.id not in links:
+            kb.button(text=f"📋 #{report.id}", callback_data=CardCb(id=report.id))
+    kb.adjust(4)
+    return kb.as_markup() if kb.buttons else None
 
 
 def card_keyboard(report: Report, view: str = "main", community: Community | None = None,
@@ -115,13 +143,13 @@ async def render_card(
     session: AsyncSession, report: Report, settings: Settings, community: Community, i18n: I18n,
     view: str = "main",
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    locale = settings.default_locale
+    locale = settings.moderators_chat_locale
     last = await reports_service.last_status_event(session, report.id)
     photo_ids = await reports_service.photos(session, report.id)
     duplicates = await reports_service.possible_duplicates(session, report)
-    who = await reporter_label(session, report)
-    mediator = await mediator_label(session, report.assisted_by)
-    with i18n.use_locale(locale):
+    with i18n.use_locale(locale):  # every word of it, the reporter's label too, in the group's language
+        who = await reporter_label(session, report)
+        mediator = await mediator_label(session, report.assisted_by)
         text = texts.card(
             report, community=community, locale=locale, tz=settings.tz, reporter=who,
             photo_count=len(photo_ids), duplicates=duplicates, last=last, mediator=mediator,
@@ -163,7 +191,7 @@ async def post_card(
         log.warning("MODERATORS_CHAT_ID is not set: report #%s has no card", report.id)
         return False
     text, markup = await render_card(session, report, settings, community, i18n)
-    thread = await _thread_for(bot, session, chat_id, report, community, settings.default_locale)
+    thread = await _thread_for(bot, session, chat_id, report, community, settings.moderators_chat_locale)
     try:
         card = await bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread)
         await reports_service.set_card(session, report, chat_id, card.message_id, thread)
@@ -221,7 +249,7 @@ async def follow_category(
     there anew, the old one deleted. False when the card stays where it is."""
     if report.card_chat_id is None or report.card_message_id is None or report.card_thread_id is None:
         return False
-    thread = await _thread_for(bot, session, report.card_chat_id, report, community, settings.default_locale)
+    thread = await _thread_for(bot, session, report.card_chat_id, report, community, settings.moderators_chat_locale)
     if thread is None or thread == report.card_thread_id:
         return False
     old_chat, old_message = report.card_chat_id, report.card_message_id
@@ -299,10 +327,15 @@ async def post_under_card(
     return message.message_id
 
 
-async def delete_authored(bot: Bot, session: AsyncSession, user_id: int) -> int:
+async def delete_authored(bot: Bot, session: AsyncSession, user_id: int, locale: str | None = None) -> int:
     """/deleteme: every message the bot posted in the moderators' chat with the person's words or
-    name is deleted, or (a bot may not delete after 48 hours) replaced by a note. Returns how many."""
-    gone = texts.erased_message()
+    name is deleted, or (a bot may not delete after 48 hours) replaced by a note, in ``locale``
+    (the moderators' language; None: the current one). Returns how many."""
+    if locale is None:
+        gone = texts.erased_message()
+    else:
+        with get_i18n().use_locale(locale):
+            gone = texts.erased_message()
     done = 0
     for chat_id, message_id in await reports_service.take_authored_messages(session, user_id):
         attempts = (
@@ -327,6 +360,7 @@ async def notify_reporter(session: AsyncSession, report: Report, event: ReportEv
     payload: dict[str, Any] = {
         "report_id": report.id, "action": event.action, "status": report.status, "reason": report.reason,
         "routed_to": report.routed_to, "duplicate_of": report.duplicate_of, "category": report.category,
+        "excerpt": first_words(report.description),  # which report it is, in the resident's own words
     }
     await campaigns_service.create_campaign(
         session, kind=kind, payload=payload, audience=Audience(user_ids=[report.user_id]),
@@ -339,7 +373,8 @@ async def queue_followup(session: AsyncSession, report: Report) -> None:
     if report.user_id is None:
         return
     await campaigns_service.create_campaign(
-        session, kind=FOLLOWUP_KIND, payload={"report_id": report.id, "category": report.category},
+        session, kind=FOLLOWUP_KIND,
+        payload={"report_id": report.id, "category": report.category, "excerpt": first_words(report.description)},
         audience=Audience(user_ids=[report.user_id]),
         key=f"report:{report.id}:followup:{report.followup_due_at:%Y%m%d%H%M%S%f}",  # once per resolution
     )
@@ -356,7 +391,7 @@ def render_status(ctx: RenderContext) -> Outgoing:
 
 def render_followup(ctx: RenderContext) -> Outgoing:
     report_id = int(ctx.payload["report_id"])
-    return Outgoing(text=texts.followup_question(report_id, _category(ctx)),
+    return Outgoing(text=texts.followup_question(report_id, _category(ctx), ctx.payload.get("excerpt")),
                     reply_markup=resident_keyboards.followup(report_id))
 
 
@@ -375,7 +410,7 @@ async def run_report_checks(
         if community is not None:
             late = await reports_service.without_card(session, now)  # claimed: no other worker posts them
             await session.commit()
-            with i18n.context(), i18n.use_locale(settings.default_locale):
+            with i18n.context(), i18n.use_locale(settings.moderators_chat_locale):
                 for report in late:
                     if not await post_card(bot, session, report, settings, community, i18n):
                         await reports_service.release_card_claim(session, report.id)
@@ -385,7 +420,7 @@ async def run_report_checks(
         for report in followups:
             await queue_followup(session, report)
         await session.commit()
-        with i18n.context(), i18n.use_locale(settings.default_locale):
+        with i18n.context(), i18n.use_locale(settings.moderators_chat_locale):
             for report in stale:
                 await post_under_card(bot, session, report, texts.stale(report.id, settings.report_stale_hours))
         await session.commit()

@@ -255,7 +255,7 @@ async def deleteme_confirmed(
         await callback.message.edit_text(_("We store nothing about you."))
         return
     await state.clear()
-    await mod_cards.delete_authored(bot, session, user.id)  # what was relayed in their words or name
+    await mod_cards.delete_authored(bot, session, user.id, settings.moderators_chat_locale)  # their words or name
     for report in await users_service.erase_user(session, user, poll_secret):  # cards that showed the name
         await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
     await callback.message.edit_text(_("Your personal data were deleted. Goodbye!"))

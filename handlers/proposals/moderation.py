@@ -56,7 +56,7 @@ class PropMod(StatesGroup):
 
 async def _render(session: AsyncSession, proposal: Proposal, settings: Settings, community: Community,
                   i18n: I18n) -> tuple[str, Any]:
-    locale = settings.default_locale
+    locale = settings.moderators_chat_locale
     author = await users_service.by_id(session, proposal.user_id) if proposal.user_id else None
     org = await orgs_service.get(session, proposal.org_id) if proposal.org_id else None
     events = await proposals_service.history(session, proposal.id)
@@ -77,7 +77,7 @@ async def show_card(bot: Bot, session: AsyncSession, proposal: Proposal, setting
     """Post the card of a new proposal; for a reworked one, update its card and say so under it."""
     if again and proposal.card_message_id is not None:
         await refresh_card(bot, session, proposal.id, settings, community, i18n)
-        with i18n.use_locale(settings.default_locale):
+        with i18n.use_locale(settings.moderators_chat_locale):
             note = texts.resubmitted(proposal.id)
         await _under_card(bot, proposal, note)
         return
@@ -215,7 +215,7 @@ async def card_button(
     if callback_data.a in proposals_service.NEEDS_TEXT:
         await state.set_state(PropMod.text)
         await state.update_data(pid=proposal.id, st=proposal.status, action=callback_data.a)
-        with i18n.use_locale(settings.default_locale):
+        with i18n.use_locale(settings.moderators_chat_locale):
             prompt = texts.ask_text(callback_data.a, proposal.id)
         await bot.send_message(message.chat.id, prompt, reply_markup=ForceReply(selective=True),
                                reply_parameters=ReplyParameters(message_id=message.message_id,
@@ -235,7 +235,7 @@ async def card_button(
 @router.message(Command("cancel"), StateFilter(PropMod.text))
 async def cancel_input(message: Message, state: FSMContext, i18n: I18n, settings: Settings) -> None:
     await state.clear()
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):
         await message.reply(texts.cancelled())
 
 
@@ -253,7 +253,7 @@ async def typed(
                      _actor(message, user), settings, community, i18n, delivery)
     except DomainError as exc:
         await session.rollback()
-        with i18n.use_locale(settings.default_locale):
+        with i18n.use_locale(settings.moderators_chat_locale):
             if exc.code in ("proposal_changed", "proposal_not_allowed", "proposal_missing") and \
                     exc.params.get("number") in (None, data.get("pid")):
                 await state.clear()
@@ -262,5 +262,5 @@ async def typed(
                 await message.reply(texts.error_text(exc) + "\n" + texts.try_again())
         return
     await state.clear()
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):
         await message.reply(texts.saved())

@@ -114,9 +114,9 @@ async def _to_moderators(
     if not text and media is None:
         await message.answer(_("Please answer with text, a photo or a voice note."))
         return False
-    who = await mod_cards.reporter_label(session, report)
     limit = mod_cards.CAPTION_TEXT_MAX if media else 3500
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):  # the group's language, not the resident's
+        who = await mod_cards.reporter_label(session, report)
         body = (texts.resident_added if added else texts.resident_wrote)(report.id, who, text, limit)
     await reports_service.note(session, report.id, reports_service.Actor(user.id, user.telegram_id),
                                "info" if added else "from_reporter", mod_cards.relayed_note(text, media))
@@ -524,7 +524,7 @@ async def withdraw_yes(
         return
     await _close(callback, texts.withdrawn(report.id))
     await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):
         await mod_cards.post_under_card(bot, session, report, texts.resident_withdrew(report.id))
 
 
@@ -547,5 +547,5 @@ async def followup_answer(
         return
     await _close(callback, texts.followup_reopened(report.id))
     await mod_cards.refresh_card(bot, session, report, settings, community, i18n)
-    with i18n.use_locale(settings.default_locale):
+    with i18n.use_locale(settings.moderators_chat_locale):
         await mod_cards.post_under_card(bot, session, report, texts.reopened_in_group(report.id))

@@ -237,9 +237,21 @@ def from_moderators(number: int, text: str, limit: int = 3500) -> str:
              "<i>Reply to this message to answer them.</i>").format(number=number, text=esc(shorten(text, limit)))
 
 
-def followup_question(number: int, category: str) -> str:
-    return _("🎉 A few days ago your report #{number} ({category}) was marked as resolved. "
-             "Is the problem really fixed?").format(number=number, category=esc(category))
+def report_ref(number: int, category: str | None, excerpt: str | None) -> str:
+    """Which report a notification is about: its number, category and first words (escaped)."""
+    if excerpt and category:
+        return _("#{number} ({category}: “{excerpt}”)").format(
+            number=number, category=esc(category), excerpt=esc(excerpt))
+    if excerpt:
+        return _("#{number} (“{excerpt}”)").format(number=number, excerpt=esc(excerpt))
+    if category:
+        return _("#{number} ({category})").format(number=number, category=esc(category))
+    return f"#{number}"
+
+
+def followup_question(number: int, category: str, excerpt: str | None = None) -> str:
+    return _("🎉 A few days ago your report {report} was marked as resolved. "
+             "Is the problem really fixed?").format(report=report_ref(number, category, excerpt))
 
 
 def followup_thanks() -> str:
@@ -252,28 +264,32 @@ def followup_reopened(number: int) -> str:
 
 
 def status_notification(payload: dict, category: str) -> str:
+    """A change of the resident's report, naming it: number, category, first words."""
     number = payload["report_id"]
     action = payload["action"]
+    excerpt = payload.get("excerpt")  # (notifications queued before it was kept have none)
+    # after a change of category the new one is named in the sentence itself
+    report = report_ref(number, None if action == "category" else category, excerpt)
     if action == "accept":
-        return _("✅ Your report #{number} was accepted by the moderators.").format(number=number)
+        return _("✅ Your report {report} was accepted by the moderators.").format(report=report)
     if action == "progress":
-        return _("🛠 Work has started on your report #{number}.").format(number=number)
+        return _("🛠 Work has started on your report {report}.").format(report=report)
     if action == "resolve":
-        return _("🎉 Your report #{number} is marked as resolved. Thank you for reporting it!").format(number=number)
+        return _("🎉 Your report {report} is marked as resolved. Thank you for reporting it!").format(report=report)
     if action == "reject":
-        return _("🚫 Your report #{number} was declined. Reason: {reason}").format(
-            number=number, reason=reason_text(payload.get("reason")))
+        return _("🚫 Your report {report} was declined. Reason: {reason}").format(
+            report=report, reason=reason_text(payload.get("reason")))
     if action == "duplicate":
-        return _("🔁 Your report #{number} describes the same problem as report #{other}; "
-                 "they are handled together.").format(number=number, other=payload.get("duplicate_of"))
+        return _("🔁 Your report {report} describes the same problem as report #{other}; "
+                 "they are handled together.").format(report=report, other=payload.get("duplicate_of"))
     if action == "category":
-        return _("Your report #{number} was moved to the category “{category}”.").format(
-            number=number, category=esc(category))
+        return _("Your report {report} was moved to the category “{category}”.").format(
+            report=report, category=esc(category))
     if action == "route":
-        return _("🏛 Your report #{number} was passed on to: {organisation}.").format(
-            number=number, organisation=esc(payload.get("routed_to") or ""))
-    return _("Your report #{number} was updated: {status}.").format(
-        number=number, status=status_name(payload.get("status", "")))
+        return _("🏛 Your report {report} was passed on to: {organisation}.").format(
+            report=report, organisation=esc(payload.get("routed_to") or ""))
+    return _("Your report {report} was updated: {status}.").format(
+        report=report, status=status_name(payload.get("status", "")))
 
 
 def error_text(exc: DomainError) -> str:
@@ -414,19 +430,78 @@ def stale(number: int, hours: int) -> str:
     ).format(number=number, hours=hours)
 
 
-def queue(reports: list[Report], community: Community, locale: str, now: datetime, stale_hours: int) -> str:
+def queue(reports: list[Report], community: Community, locale: str, now: datetime, stale_hours: int,
+          links: dict[int, str] | None = None) -> str:
+    """/queue: the open reports, oldest first; ``links``: report number -> the URL of its card
+    (a report without one gets a button under the message instead)."""
     if not reports:
         return _("No open reports. 🎉")
+    links = links or {}
     lines = [ngettext("<b>{count} open report</b>, oldest first:", "<b>{count} open reports</b>, oldest first:",
                       len(reports)).format(count=len(reports))]
+    if len(links) == len(reports):
+        lines.append(_("Tap a number to go to the report's card."))
+    elif links:
+        lines.append(_("Tap a number, or a report's button below, to go to its card."))
+    else:
+        lines.append(_("Tap a report's button below to go to its card."))
+    shown = 0
     for report in reports:
         hours = int((now - report.created_at).total_seconds() // 3600)
         age = ngettext("{n} h", "{n} h", hours).format(n=hours) if hours < 48 else \
             ngettext("{n} day", "{n} days", hours // 24).format(n=hours // 24)
         mark = " ⏰" if (now - report.updated_at).total_seconds() >= stale_hours * 3600 else ""
-        lines.append(f"• #{report.id} · {esc(category_name(community, report.category, locale))} · "
-                     f"{status_name(report.status)} · {age}{mark}")
-    return "\n".join(lines)[:4096]
+        url = links.get(report.id)
+        number = f'<a href="{esc(url)}">#{report.id}</a>' if url else f"#{report.id}"
+        line = (f"• {number} · {esc(category_name(community, report.category, locale))} · "
+                f"{status_name(report.status)} · {age}{mark}")
+        if sum(len(x) + 1 for x in lines) + len(line) > 3900:  # whole lines only: no tag is ever cut
+            break
+        lines.append(line)
+        shown += 1
+    if shown < len(reports):
+        left = len(reports) - shown
+        lines.append(ngettext("…and {count} more", "…and {count} more", left).format(count=left))
+    return "\n".join(lines)
+
+
+def card_here(number: int) -> str:
+    return _("⬆️ The card of report #{number}").format(number=number)
+
+
+def card_coming(number: int) -> str:
+    return _("The card of report #{number} is being posted now.").format(number=number)
+
+
+def moderators_help(stale_hours: int, can_act: bool) -> str:
+    """/help in the moderators' group: what moderators can do there. The buttons are named with
+    the cards' own labels."""
+    lines = [
+        _("🛡 <b>Moderating in this group</b>"),
+        "",
+        _("Every new report arrives here as a card. Its buttons:"),
+        _("{accept} · {progress} · {resolved}: the status changes and the reporter is told.").format(
+            accept=_("✅ Accept"), progress=_("🛠 In progress"), resolved=_("🎉 Resolved")),
+        _("{reject}: pick a reason or type one; the reporter is told it.").format(reject=_("🚫 Reject")),
+        _("{duplicate}: type the number of the report it repeats.").format(duplicate=_("🔁 Duplicate")),
+        _("{category}: move it to another category.").format(category=_("🗂 Category")),
+        _("{route}: pass it on to the organisation or body that handles it.").format(route=_("🏛 Pass on")),
+        "",
+        _("↩️ Reply to a card (or to a reporter's message under it) to write to the reporter: text, a photo "
+          "or a voice note. The reporter does not see who you are; their answers arrive under the card."),
+        ngettext("⏰ A report with no update for {hours} hour is raised again under its card.",
+                 "⏰ A report with no update for {hours} hours is raised again under its card.",
+                 stale_hours).format(hours=stale_hours),
+        _("Proposals and discussion statements to check arrive here as cards too."),
+        "",
+        _("/queue: the open reports, oldest first, each leading to its card"),
+        _("/cancel: stop typing a reason or a number"),
+        _("/help: this message"),
+    ]
+    if not can_act:
+        lines += ["", _("Only moderators can use the buttons and these commands. An admin gives the role "
+                        "with /grant moderator @username.")]
+    return "\n".join(lines)
 
 
 def not_allowed_alert() -> str:

@@ -53,14 +53,15 @@ async def test_accept_progress_resolve_and_followup(harness: Harness) -> None:
     await group.press(olha, "✅ Accept", message=card)
     card = card_of(group, number)
     assert "Status: Accepted — Olha" in card.text and card.edits >= 1 and "2026" in card.text
-    accepted = await _told(harness, anna, f"Your report #{number} was accepted")
+    accepted = await _told(harness, anna, f"Your report #{number} (Street lighting: “The street lamp at Ushakova 12 is "
+                                             "broken”) was accepted")
     await anna.send("Thanks! It is the lamp by the <school>", reply_to=accepted)  # a reply to the news
     assert "Sent to the moderators" in anna.last.text
     assert "the lamp by the <school>" in group.last.text and group.last.reply_to_message_id == card.message_id
     await group.press(petro, "🛠 In progress", message=card)
-    await _told(harness, anna, f"Work has started on your report #{number}")
+    await _told(harness, anna, f"Work has started on your report #{number} (Street lighting")
     await group.press(olha, "🎉 Resolved", message=card_of(group, number))
-    await _told(harness, anna, f"Your report #{number} is marked as resolved")
+    await _told(harness, anna, "is marked as resolved")
     card = card_of(group, number)
     assert "Status: Resolved — Olha" in card.text and card.buttons == []
     report = await _report(harness, number)
@@ -103,7 +104,8 @@ async def test_reject_duplicate_category_route(harness: Harness) -> None:
     await group.press(olha, "Not enough information to act on", message=card_of(group, first))
     assert (await _report(harness, first)).status == "rejected"
     assert "Reason: Not enough information" in card_of(group, first).text
-    await _told(harness, anna, f"Your report #{first} was declined. Reason: Not enough information")
+    await _told(harness, anna, f"Your report #{first} (Street lighting: “Lamp broken near school 5”) was declined. "
+                                "Reason: Not enough information")
     # duplicate: a typed number, bad input first
     await group.press(petro, "🔁 Duplicate", message=card_of(group, second))
     prompt = group.last
