@@ -655,6 +655,29 @@ async def open_for(
     return out
 
 
+async def waiting_text_answers(
+    session: AsyncSession, user: User, secret: bytes, now: datetime
+) -> list[tuple[Poll, int]]:
+    """The free-text questions in front of this resident, as (poll, question position): a
+    message they type without pressing "Write my answer" is the answer to it. A question is in
+    front of them when the bot showed it and they have not answered it: a one-question poll
+    delivered to them (its question is the message), or a survey's next question after they
+    answered the one before."""
+    out = []
+    for poll, step in await open_for(session, user, secret, now):
+        if step is None or step == 0:
+            if len(poll.questions) != 1 or poll.title or poll.questions[0].kind != "text":
+                continue  # a survey not started shows its invitation, not a question
+            if poll.campaign_id is None or not await session.scalar(select(exists().where(
+                    Delivery.campaign_id == poll.campaign_id, Delivery.user_id == user.id,
+                    Delivery.status == "sent"))):
+                continue  # not delivered to them (registered later, or still queued)
+            out.append((poll, 0))
+        elif step < len(poll.questions) and poll.questions[step].kind == "text":
+            out.append((poll, step))
+    return out
+
+
 # ------------------------------------------------------------------ closing
 
 async def due_polls(session: AsyncSession, now: datetime) -> list[int]:

@@ -75,7 +75,7 @@ def hint(kind: str) -> str:
         "single": _("Choose one answer."),
         "multi": _("Choose all that apply."),
         "scale": _("1 — not at all, 5 — very much."),
-        "text": _("Tap the button and write your answer in a message."),
+        "text": _("Write your answer in a message."),
     }[kind]
 
 
