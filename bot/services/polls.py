@@ -619,8 +619,9 @@ async def participants(session: AsyncSession, poll_ids: Sequence[int]) -> dict[i
 
 
 async def recent_polls(session: AsyncSession, limit: int = 10, orgs: set[int] | None = None) -> list[Poll]:
-    """Open polls first (closing soonest first), then the latest closed ones; only those made for
-    the organisations ``orgs`` when given (a representative's)."""
+    """The open polls and the latest closed ones, in the order they were made (by id: closing one
+    moves nothing in the list); only those made for the organisations ``orgs`` when given (a
+    representative's)."""
     mine = [Poll.org_id.in_(orgs)] if orgs is not None else []
     open_polls = list(await session.scalars(
         select(Poll).where(Poll.status == "open", *mine).order_by(Poll.closes_at.is_(None), Poll.closes_at, Poll.id)
@@ -630,7 +631,7 @@ async def recent_polls(session: AsyncSession, limit: int = 10, orgs: set[int] | 
         select(Poll).where(Poll.status == "closed", *mine).order_by(Poll.closed_at.desc(), Poll.id.desc())
         .limit(max(limit - len(open_polls), 3))
     ))
-    return open_polls + closed
+    return sorted(open_polls + closed, key=lambda p: p.id)
 
 
 async def open_for(

@@ -325,6 +325,19 @@ def organizer_list(items: list[str]) -> str:
     return "\n".join([_("<b>Polls and surveys</b> (tap one for results):"), "", *items])
 
 
+def ask_close(poll_id: int, name: str) -> str:
+    return _("Close poll #{id} now?\n<b>{name}</b>\nResidents can no longer answer it; the results are final.").format(
+        id=poll_id, name=esc(shorten(name, 80)))
+
+
+def close_yes() -> str:
+    return _("⏹ Yes, close")
+
+
+def kept_open(poll_id: int) -> str:
+    return _("Poll #{id} stays open.").format(id=poll_id)
+
+
 def closed_now(poll_id: int) -> str:
     return _("Poll #{id} is closed. The results go to the organizers' chat.").format(id=poll_id)
 
