@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from bot.fakeapi import FakeUser
 from bot.services import polls as ps
-from storage.models import Poll
+from storage.models import Event, Poll
 from tests.delivery_helpers import finished, organizer, resident, tune
 from tests.flows.test_polls import poll_campaign
-from tests.harness import Harness
+from tests.harness import ORGANIZERS_CHAT, Harness
 
 
 async def _text_poll(h: Harness, org: FakeUser, question: str) -> int:
@@ -96,3 +96,149 @@ async def test_a_survey_takes_the_typed_answer_of_its_next_question(harness: Har
     assert [t[1] for t in res.questions[0].texts] == ["The river"]
     assert [t[1] for t in res.questions[2].texts] == ["More benches"]
     assert res.completed == 1
+
+
+# ------------------------------------------------------------------ 12. destructive buttons ask first
+
+async def _single_poll(h: Harness, org: FakeUser, question: str) -> int:
+    await org.send("/newpoll")
+    await org.press("One choice")
+    await org.send(f"{question}\nYes\nNo")
+    await org.press("Continue ➡️")
+    await org.press("✅ Send to", wait=True)
+    campaign = await poll_campaign(h)
+    await finished(h, campaign.id)
+    return int(campaign.payload["poll"]["id"])
+
+
+async def _poll_status(h: Harness, poll_id: int) -> str:
+    async with h.db() as s:
+        return (await s.get(Poll, poll_id)).status  # type: ignore[union-attr]
+
+
+async def test_closing_a_poll_asks_first_and_the_list_keeps_its_order(harness: Harness) -> None:
+    tune(harness, time_scale=20, progress_interval=0.05)
+    harness.fake.group(ORGANIZERS_CHAT, "Organizers")
+    org = await organizer(harness, 7200)
+    first = await _single_poll(harness, org, "A bench by the school?")
+    second = await _single_poll(harness, org, "A crossing on Lesi Ukrainky?")
+    third = await _single_poll(harness, org, "Trees in the park?")
+    await org.send("/polls")
+    before = org.last
+    assert before.buttons == [f"📊 #{first}", f"📊 #{second}", f"📊 #{third}"]
+
+    await org.press(f"📊 #{first}", message=before)
+    results = next(m for m in reversed(org.messages) if m.text.startswith("📊 Results"))
+    await org.press("⏹ Close now", message=results)
+    ask = org.last
+    assert ask.text.startswith(f"Close poll #{first} now?") and "A bench by the school?" in ask.text
+    assert ask.buttons == ["⏹ Yes, close", "No"]
+    await org.press("No", message=ask)
+    assert ask.text == f"Poll #{first} stays open." and ask.buttons == []
+    assert await _poll_status(harness, first) == "open"
+
+    await org.press("⏹ Close now", message=results)
+    ask = org.last
+    await org.press("⏹ Yes, close", message=ask)
+    assert ask.text.startswith(f"Poll #{first} is closed") and ask.buttons == []
+    assert await _poll_status(harness, first) == "closed"
+    # the same confirmation again (a double tap, an old copy): checked on the server, it says so
+    answer = await org.press_data(f"pl:cy:{first}", message=ask)
+    assert answer is not None and answer["text"] == f"Poll #{first} was already closed."
+    answer = await org.press("⏹ Close now", message=results)  # the old results message's button
+    assert answer is not None and answer["text"] == f"Poll #{first} was already closed."
+    assert "⏹ Close now" not in results.buttons
+
+    await org.send("/polls")                                        # closing #1 moved nothing
+    assert org.last.buttons == before.buttons
+    assert [line.split(" ·")[0] for line in org.last.text.splitlines() if line.startswith("#")] == [
+        f"#{first}", f"#{second}", f"#{third}"]
+    assert await _poll_status(harness, second) == "open"
+
+
+async def test_cancelling_an_event_asks_first(harness: Harness) -> None:
+    from tests.flows.test_events import NOW, create_event
+
+    from tests.delivery_helpers import Clock
+
+    tune(harness, time_scale=20, progress_interval=0.05, now=Clock(NOW))
+    org = await organizer(harness, 7300)
+    event_id = await create_event(harness, org)
+    await org.send("/events")
+    await org.press(f"📋 #{event_id}")
+    details = org.last
+    await org.press("✖ Cancel the event", message=details)
+    ask = org.last
+    assert ask.text.startswith(f"Cancel event #{event_id} now?") and "Budget workshop" in ask.text
+    assert ask.buttons == ["✖ Yes, cancel it", "No, keep it"]
+    await org.press("No, keep it", message=ask)
+    assert ask.text == f"Event #{event_id} is not cancelled; nothing changed." and ask.buttons == []
+    async with harness.db() as s:
+        assert (await s.get(Event, event_id)).status != "cancelled"  # type: ignore[union-attr]
+
+    await org.press("✖ Cancel the event", message=details)
+    ask = org.last
+    await org.press("✖ Yes, cancel it", message=ask)
+    assert ask.text.startswith("The event is cancelled") and ask.buttons == []
+    answer = await org.press_data(f"eo:cy:{event_id}:0", message=ask)   # stale: says so
+    assert answer is not None and answer["text"] == "This event is cancelled."
+    answer = await org.press("✖ Cancel the event", message=details)
+    assert answer is not None and answer["text"] == "This event is cancelled."
+    async with harness.db() as s:
+        assert (await s.get(Event, event_id)).status == "cancelled"  # type: ignore[union-attr]
+
+
+async def test_removing_an_organisation_asks_first(harness: Harness) -> None:
+    from bot.services import orgs as orgs_service
+    from tests.harness import ADMIN_ID
+
+    tune(harness)
+    admin = await organizer(harness, ADMIN_ID)
+    async with harness.db() as s:
+        org = await orgs_service.create(s, orgs_service.OrgDraft(name={"en": "River Friends"}), None)
+        await s.commit()
+        org_id = org.id
+    await admin.send("/orgs")
+    await admin.press("River Friends")
+    card = admin.last
+    await admin.press("🗑 Remove from the network", message=card)
+    assert card.text.startswith("Remove «River Friends» from the network?")
+    assert card.buttons == ["🗑 Yes, remove", "No"]
+    await admin.press("No", message=card)                          # the card comes back
+    assert "River Friends" in card.text and "🗑 Remove from the network" in card.buttons
+    await admin.press("🗑 Remove from the network", message=card)
+    await admin.press("🗑 Yes, remove", message=card)
+    assert "River Friends" not in card.text                         # the list, without it
+    answer = await admin.press_data(f"org:rmok:{org_id}:0:0:", message=card)   # stale
+    assert answer is not None and answer["text"] == "This organisation is no longer in the network."
+    assert card.text == "This organisation is no longer in the network." and card.buttons == []
+
+
+async def test_revoking_a_role_asks_first(harness: Harness) -> None:
+    from storage.models import UserRole
+    from tests.flows.helpers import register
+    from tests.harness import ADMIN_ID
+
+    admin = await register(harness, ADMIN_ID, "Admin")
+    anna = await register(harness, 7401, "Anna")
+    await admin.send("/grant organizer @anna7401")
+    await admin.send("/revoke organizer @anna7401")
+    ask = admin.last
+    assert ask.text.startswith("Revoke the role organizer from Anna") and ask.buttons == ["Yes, revoke", "No"]
+    await admin.press("No", message=ask)
+    assert ask.text == "Nothing was changed." and ask.buttons == []
+    await admin.send("/revoke organizer 7401")
+    ask = admin.last
+    data = ask.raw["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    answer = await anna.press_data(data)                            # not an admin: refused, nothing changes
+    assert answer is not None and "only admins" in answer["text"]
+    async with harness.db() as s:
+        assert len((await s.scalars(select(UserRole))).all()) == 1
+    await admin.press("Yes, revoke", message=ask)
+    assert ask.text.startswith("Anna") and "is no longer organizer" in ask.text and ask.buttons == []
+    answer = await admin.press_data(data)                           # stale: it says so
+    assert answer is not None and "was not organizer" in answer["text"]
+    async with harness.db() as s:
+        assert (await s.scalars(select(UserRole))).all() == []
+    await admin.send("/revoke organizer 7401")                      # nothing to revoke: no question
+    assert "was not organizer" in admin.last.text and admin.last.buttons == []
