@@ -325,6 +325,10 @@ def organizer_list(items: list[str]) -> str:
     return "\n".join([_("<b>Polls and surveys</b> (tap one for results):"), "", *items])
 
 
+def poll_number(poll_id: int, *, survey: bool) -> str:
+    return _("Survey #{id}").format(id=poll_id) if survey else _("Poll #{id}").format(id=poll_id)
+
+
 def ask_close(poll_id: int, name: str) -> str:
     return _("Close poll #{id} now?\n<b>{name}</b>\nResidents can no longer answer it; the results are final.").format(
         id=poll_id, name=esc(shorten(name, 80)))
