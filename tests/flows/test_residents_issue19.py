@@ -242,3 +242,71 @@ async def test_revoking_a_role_asks_first(harness: Harness) -> None:
         assert (await s.scalars(select(UserRole))).all() == []
     await admin.send("/revoke organizer 7401")                      # nothing to revoke: no question
     assert "was not organizer" in admin.last.text and admin.last.buttons == []
+
+
+# ------------------------------------------------------------------ 14. campaigns: the outcome, once
+
+async def _announce_to_ostriv(org: FakeUser, text: str, *, later: str | None = None) -> None:
+    await org.send("/announce")
+    await org.send(text)
+    await org.press("Continue ➡️")
+    await org.press("🏘 Districts")
+    await org.press("Ostriv (the Island)")
+    await org.press("⬅️ Back")
+    await org.press("Continue ➡️")
+    if later:
+        await org.press("🕒 Schedule for later")
+        await org.send(later)
+    await org.press(next(b for b in org.buttons() if b.startswith("✅ ")))
+
+
+async def test_campaigns_show_their_outcome_once_named_by_what_was_sent(harness: Harness) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from storage.models import Campaign, User
+
+    tune(harness, time_scale=20, progress_interval=0.05)
+    org = await organizer(harness, 7500)                            # lives elsewhere: not a recipient
+    for tg_id in (7501, 7502, 7503):
+        await resident(harness, tg_id, district="ostriv")
+    harness.expect_rejected = lambda c: c.error_code == 403           # the resident who blocked the bot
+    harness.fake.user(7503).block()
+    await harness.fake.settle()
+    async with harness.db() as s:  # the my_chat_member update marked them; the bot finds out by sending
+        await s.execute(update(User).values(unreachable_at=None))
+        await s.commit()
+
+    await _announce_to_ostriv(org, "Water is off on Monday")
+    async with harness.db() as s:
+        first = await s.scalar(select(Campaign).order_by(Campaign.id.desc()))
+    assert first is not None
+    await finished(harness, first.id)
+    progress = next(m for m in org.messages if m.message_id == first.progress_message_id)
+    assert progress.text.splitlines() == [f"✅ Announcement #{first.id}: sending finished.", "✅ Delivered: 2",
+                                          "🚫 Unreachable: 1", "⚠️ Failed: 0"]
+    assert progress.buttons == [] and org.last.message_id == progress.message_id  # no second message
+
+    poll_id = await _single_poll(harness, org, "A bench by the school?")   # its campaign is #2, the poll #1
+    poll_campaign_ = await poll_campaign(harness)
+    assert poll_campaign_.id != poll_id
+    outcome = next(m for m in org.messages if m.message_id == poll_campaign_.progress_message_id)
+    assert outcome.text.startswith(f"✅ Poll #{poll_id}: sending finished.") and "Campaign" not in outcome.text
+    after = [m.text for m in org.messages if m.message_id > outcome.message_id]
+    assert [t for t in after if not t.startswith("📊 Poll")] == []   # (the organizer got the poll too)
+
+    later = datetime.now(ZoneInfo("Europe/Kyiv")) + timedelta(days=1)
+    await _announce_to_ostriv(org, "Choir on Friday", later=f"{later:%d.%m.%Y} 12:00")
+    await org.send("/campaigns")
+    listing = org.last
+    lines = [line for line in listing.text.splitlines() if line.startswith("Announcement #")]
+    assert lines[0] == f"Announcement #{first.id} · finished · delivered: 2 · unreachable: 1 · failed: 0"
+    assert lines[1].startswith(f"Announcement #{first.id + 2} · scheduled for")
+    assert listing.buttons == [f"✖ Cancel #{first.id + 2}"]         # only what can still be cancelled
+    await org.press(f"✖ Cancel #{first.id + 2}", message=listing)
+    lines = [line for line in listing.text.splitlines() if line.startswith("Announcement #")]
+    assert lines[0].startswith(f"Announcement #{first.id} · finished")   # the order stays
+    assert lines[1] == (f"Announcement #{first.id + 2} · cancelled · delivered: 0 · unreachable: 0 · failed: 0 · "
+                        "not sent: 0")
