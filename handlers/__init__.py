@@ -98,6 +98,7 @@ def build_router() -> Router:
                 proposals_moderation.router,
                 discussions_moderation.router,
                 moderation.router,
+                polls.typed_router,  # a message nothing else took: a poll's free-text answer?
                 fallback.router,  # always last
             )
         )

@@ -495,7 +495,7 @@ async def _true_after(eng: Any) -> bool:
 
 
 @pytest.mark.postgres_only
-async def test_two_engines_drain_one_campaign_once_and_summarise_once(harness: Harness) -> None:
+async def test_two_engines_drain_one_campaign_once_and_report_its_outcome_once(harness: Harness) -> None:
     first = tune(harness, rate_per_sec=0, private_interval=0, concurrency=32)
     fake = harness.fake
     org = await organizer(harness, 3499)
@@ -518,8 +518,10 @@ async def test_two_engines_drain_one_campaign_once_and_summarise_once(harness: H
         assert first.counters["sent"] > 0 and second.counters["sent"] > 0  # both worked on it
         assert first.counters["sent"] + second.counters["sent"] == len(chats)
         await asyncio.sleep(1.5)  # both monitors had several looks at the finished campaign
-        summaries = [m for m in fake.bot_messages(org.id) if m.message_id != progress.message_id]
-        assert len(summaries) == 1 and "delivered to 2,000 recipients" in summaries[0].text
+        # one completion message: the progress message became the outcome, and nothing else came
+        assert [m.message_id for m in fake.bot_messages(org.id)] == [progress.message_id]
+        assert "sending finished" in fake.bot_messages(org.id)[0].text
+        assert "Delivered: 2,000" in fake.bot_messages(org.id)[0].text
         assert first.counters["summaries"] + second.counters["summaries"] == 1
     finally:
         await close_engine(second)

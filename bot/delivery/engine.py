@@ -22,9 +22,10 @@ Life of a delivery row::
   token bucket in Redis (:mod:`bot.delivery.shared_limiter`: an atomic Lua script; overall
   ``SEND_RATE_PER_SEC``, 1 a second per chat, 20 a minute per group, a 429 pauses every engine).
   Without Redis (one process) the in-process :class:`RateLimiter` does the same.
-* **Summary once**: a done or cancelled campaign is closed (final progress, summary,
-  ``finished_at``) by the one engine whose conditional UPDATE claimed its finishing
-  (``finish_holder``/``finish_lease_until``; an expired claim is taken over).
+* **One completion message, once**: a done or cancelled campaign is closed (its progress message
+  edited into the outcome: delivered, unreachable, failed; a new message only when there is no
+  progress message to edit; then ``finished_at``) by the one engine whose conditional UPDATE
+  claimed its finishing (``finish_holder``/``finish_lease_until``; an expired claim is taken over).
 * **Outages** (:mod:`bot.delivery.breaker`): retryable errors (5xx, network) from several sends
   in a row, to at least two chats, open a circuit breaker: every send waits; one probe send goes
   out after 1 s, then at growing intervals up to 30 s (``probe_base``/``probe_max``, divided by
@@ -645,7 +646,7 @@ class DeliveryEngine:
 
     async def _telegram_reachable(self) -> bool:
         """False while the breaker is open; when no send is left to probe with, the monitor probes
-        with ``getMe`` (at the breaker's pace) so that a finished campaign's summary is not held."""
+        with ``getMe`` (at the breaker's pace) so that a finished campaign's outcome is not held."""
         if not self.breaker.is_open:
             return True
         if self.breaker.try_probe():
@@ -885,13 +886,10 @@ class DeliveryEngine:
         return ProgressContext(info, phase, stats, locale, self.i18n, self.settings, self.now(),
                                {"tz": self.config.tz, "quiet": self.quiet})
 
-    def render_progress(self, ctx: ProgressContext, *, summary: bool = False) -> Outgoing | None:
-        """The organizer's progress (or, with ``summary``, the closing summary) for a campaign."""
+    def render_progress(self, ctx: ProgressContext) -> Outgoing | None:
+        """The organizer's progress message for a campaign (in its final phase, its outcome)."""
         kind = get_kind(ctx.campaign.kind)
-        if summary:
-            func = (kind.summary if kind else None) or default_progress.summary
-        else:
-            func = (kind.progress if kind else None) or default_progress.progress
+        func = (kind.progress if kind else None) or default_progress.progress
         with self.i18n.context(), self.i18n.use_locale(ctx.locale):
             return func(ctx)
 
@@ -920,7 +918,7 @@ class DeliveryEngine:
 
     async def _claim_finish(self, campaign_id: int) -> bool:
         """One engine closes a campaign: a conditional UPDATE takes the finishing (with a lease, so
-        a holder that crashed before the summary went out is taken over)."""
+        a holder that crashed before the outcome went out is taken over)."""
         now = utcnow()
         async with self._writing(), self.sessionmaker() as session, session.begin():
             result = await session.execute(
@@ -936,7 +934,7 @@ class DeliveryEngine:
         return bool(result.rowcount)
 
     async def _finish(self, campaign: Campaign, stats: Stats) -> None:
-        """Close a done or cancelled campaign: final progress text, the summary, finished_at.
+        """Close a done or cancelled campaign: its outcome (the one completion message), finished_at.
         Once, also with several engines (:meth:`_claim_finish`)."""
         if not await self._claim_finish(campaign.id):
             return
@@ -950,19 +948,14 @@ class DeliveryEngine:
             stats.pending = 0
         if campaign.progress_chat_id is not None:
             locale = await self._organizer_locale(campaign)
-            ctx = self.progress_context(campaign, campaign.status, stats, locale)
-            final = self.render_progress(ctx)
-            if final is not None:
-                await self._edit(campaign, final)
-            summary = self.render_progress(ctx, summary=True)
-            if summary is not None and summary.text:
-                try:
-                    await self.bot.send_message(
-                        campaign.progress_chat_id, summary.text, reply_markup=summary.reply_markup,
-                        reply_to_message_id=campaign.progress_message_id, allow_sending_without_reply=True,
-                    )
+            final = self.render_progress(self.progress_context(campaign, campaign.status, stats, locale))
+            if final is not None and final.text:
+                try:  # the one completion message: the progress message becomes the outcome
+                    if not await self._edit(campaign, final, final=True):
+                        await self.bot.send_message(campaign.progress_chat_id, final.text,
+                                                    reply_markup=final.reply_markup)
                 except RETRYABLE as exc:  # Telegram down: keep the campaign open, try again later
-                    log.warning("Could not send the summary of campaign %s (retried): %s", campaign.id,
+                    log.warning("Could not send the outcome of campaign %s (retried): %s", campaign.id,
                                 redact(str(exc), self.bot.token))
                     async with self._writing(), self.sessionmaker() as session, session.begin():
                         await session.execute(
@@ -973,7 +966,7 @@ class DeliveryEngine:
                         )
                     return
                 except TelegramAPIError as exc:
-                    log.warning("Could not send the summary of campaign %s: %s", campaign.id,
+                    log.warning("Could not send the outcome of campaign %s: %s", campaign.id,
                                 redact(str(exc), self.bot.token))
         async with self._writing(), self.sessionmaker() as session, session.begin():
             await session.execute(
@@ -983,20 +976,32 @@ class DeliveryEngine:
         self.counters["summaries"] += 1
         self._progress.pop(campaign.id, None)
 
-    async def _edit(self, campaign: Campaign, out: Outgoing) -> None:
+    async def _edit(self, campaign: Campaign, out: Outgoing, *, final: bool = False) -> bool:
+        """Edit the progress message; False when there is none or it can no longer be edited (the
+        organizer deleted it). With ``final`` (the outcome, which must not be lost) a retryable
+        error goes to the caller; otherwise errors are logged (a later edit follows)."""
         if campaign.progress_chat_id is None or campaign.progress_message_id is None:
-            return
+            return False
         try:
             await self.bot.edit_message_text(
                 text=out.text, chat_id=campaign.progress_chat_id, message_id=campaign.progress_message_id,
                 reply_markup=out.reply_markup,
             )
         except TelegramBadRequest as exc:
-            if "not modified" not in exc.message:
-                log.warning("Could not update the progress of campaign %s: %s", campaign.id, exc.message)
-        except (TelegramAPIError, ClientError, TimeoutError) as exc:
+            if "not modified" in exc.message:
+                return True
+            log.warning("Could not update the progress of campaign %s: %s", campaign.id, exc.message)
+            return False
+        except RETRYABLE as exc:
+            if final:
+                raise
             log.warning("Could not update the progress of campaign %s: %s", campaign.id,
                         redact(str(exc), self.bot.token))
+        except TelegramAPIError as exc:
+            log.warning("Could not update the progress of campaign %s: %s", campaign.id,
+                        redact(str(exc), self.bot.token))
+            return False
+        return True
 
     async def _next_due_delay(self) -> float | None:
         """Seconds until something is due (a scheduled campaign, a retry, the end of quiet hours)."""

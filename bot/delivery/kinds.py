@@ -145,6 +145,9 @@ class ProgressContext:
 
 Renderer = Callable[[RenderContext], "Outgoing | None | Awaitable[Outgoing | None]"]
 ProgressRenderer = Callable[[ProgressContext], "Outgoing | None"]
+# what the organizer sent, in their language ("Poll #3"), from a CampaignInfo or a Campaign row
+# (only ``id`` and ``payload`` are read)
+Title = Callable[[Any], str]
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ class CampaignKind:
     name: str
     render: Renderer
     progress: ProgressRenderer | None = None  # None: the default (bot.delivery.progress)
-    summary: ProgressRenderer | None = None
+    title: Title | None = None  # None: "Campaign #<id>"
 
 
 _KINDS: dict[str, CampaignKind] = {}
@@ -163,12 +166,13 @@ def register_kind(
     render: Renderer,
     *,
     progress: ProgressRenderer | None = None,
-    summary: ProgressRenderer | None = None,
+    title: Title | None = None,
 ) -> CampaignKind:
-    """Register (or replace) the renderer of a campaign kind; call at import time."""
+    """Register (or replace) the renderer of a campaign kind; call at import time. ``title`` names
+    what is sent in the organizer's progress message and its outcome (called in their language)."""
     if not name or len(name) > 32:
         raise ValueError("a campaign kind is 1..32 characters")
-    kind = CampaignKind(name, render, progress, summary)
+    kind = CampaignKind(name, render, progress, title)
     _KINDS[name] = kind
     return kind
 

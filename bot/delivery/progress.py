@@ -1,20 +1,21 @@
-"""The organizer's view of a campaign: one progress message edited in place, then a summary.
+"""The organizer's view of a campaign: one progress message edited in place, which becomes its
+outcome when it ends (delivered, unreachable, failed): one completion message per campaign.
 
-Kinds may register their own ``progress``/``summary`` renderers; these are the defaults.
-They run inside ``i18n.use_locale(organizer's language)``.
+Kinds may register their own ``progress`` renderer and a ``title`` ("Poll #3"); these are the
+defaults. They run inside ``i18n.use_locale(organizer's language)``.
 """
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import ngettext
 from babel.dates import format_datetime
 
-from bot.delivery.kinds import Outgoing, ProgressContext
-from bot.i18n import fmt_number
+from bot.delivery.kinds import Outgoing, ProgressContext, get_kind
+from bot.i18n import esc, fmt_number
 
 
 class CampaignCb(CallbackData, prefix="cmp"):
@@ -41,9 +42,22 @@ def _when(ctx: ProgressContext, value: datetime) -> str:
     return format_datetime(value, format=fmt, tzinfo=tz, locale=ctx.locale)
 
 
+def title_of(campaign: Any) -> str:
+    """What was sent, as its kind names it ("Poll #3", "Announcement #12"), else "Campaign #<id>"
+    (a CampaignInfo or a Campaign row; in the current language)."""
+    kind = get_kind(campaign.kind)
+    if kind is not None and kind.title is not None:
+        return kind.title(campaign)
+    return _("Campaign #{id}").format(id=campaign.id)
+
+
+def title(ctx: ProgressContext) -> str:
+    return title_of(ctx.campaign)
+
+
 def _counts(ctx: ProgressContext) -> list[str]:
     s, n = ctx.stats, (lambda v: fmt_number(v, ctx.locale))
-    lines = [_("✅ Sent: {count}").format(count=n(s.sent))]
+    lines = [_("✅ Delivered: {count}").format(count=n(s.sent))]
     if ctx.phase in ("running", "scheduled"):
         lines.append(_("⏳ Waiting: {count}").format(count=n(s.waiting)))
     lines.append(_("🚫 Unreachable: {count}").format(count=n(s.blocked)))
@@ -54,17 +68,20 @@ def _counts(ctx: ProgressContext) -> list[str]:
 
 
 def progress(ctx: ProgressContext) -> Outgoing:
+    """The organizer's one message about a campaign: edited while it goes out, and at the end into
+    its outcome (no second message)."""
     c, s = ctx.campaign, ctx.stats
+    name = esc(title(ctx))
     if ctx.phase == "scheduled":
-        text = _("🕒 <b>Campaign #{id}</b> is scheduled for {time}.").format(
-            id=c.id, time=_when(ctx, c.send_at) if c.send_at else "—"
+        text = _("🕒 <b>{title}</b>: scheduled for {time}.").format(
+            title=name, time=_when(ctx, c.send_at) if c.send_at else "—"
         )
         return Outgoing(text, reply_markup=cancel_markup(c.id))
     if ctx.phase == "done":
-        return Outgoing("\n".join([_("✅ <b>Campaign #{id}</b> is finished.").format(id=c.id), *_counts(ctx)]))
+        return Outgoing("\n".join([_("✅ <b>{title}</b>: sending finished.").format(title=name), *_counts(ctx)]))
     if ctx.phase == "cancelled":
-        return Outgoing("\n".join([_("✖ <b>Campaign #{id}</b> was cancelled.").format(id=c.id), *_counts(ctx)]))
-    lines = [_("📤 <b>Campaign #{id}</b> is being sent.").format(id=c.id), *_counts(ctx)]
+        return Outgoing("\n".join([_("✖ <b>{title}</b>: sending cancelled.").format(title=name), *_counts(ctx)]))
+    lines = [_("📤 <b>{title}</b>: sending…").format(title=name), *_counts(ctx)]
     if s.quiet_until is not None:
         lines.append(_("🌙 Quiet hours: sending resumes at {time}.").format(time=_when(ctx, s.quiet_until)))
     elif s.rate > 0:
@@ -72,38 +89,3 @@ def progress(ctx: ProgressContext) -> Outgoing:
         if s.eta is not None:
             lines.append(_("Expected finish: {time}").format(time=_when(ctx, s.eta)))
     return Outgoing("\n".join(lines), reply_markup=cancel_markup(c.id))
-
-
-def summary(ctx: ProgressContext) -> Outgoing:
-    c, s = ctx.campaign, ctx.stats
-    n = (lambda v: fmt_number(v, ctx.locale))
-    if ctx.phase == "cancelled":
-        lines = [
-            ngettext(
-                "Campaign #{id} was cancelled after reaching {count} recipient.",
-                "Campaign #{id} was cancelled after reaching {count} recipients.",
-                s.sent,
-            ).format(id=c.id, count=n(s.sent))
-        ]
-    else:
-        lines = [
-            ngettext(
-                "Campaign #{id} is finished: delivered to {count} recipient.",
-                "Campaign #{id} is finished: delivered to {count} recipients.",
-                s.sent,
-            ).format(id=c.id, count=n(s.sent))
-        ]
-    if s.blocked:
-        lines.append(
-            ngettext(
-                "{count} resident could not be reached (blocked the bot or left Telegram).",
-                "{count} residents could not be reached (blocked the bot or left Telegram).",
-                s.blocked,
-            ).format(count=n(s.blocked))
-        )
-    if s.failed:
-        lines.append(
-            ngettext("{count} message could not be sent.", "{count} messages could not be sent.", s.failed)
-            .format(count=n(s.failed))
-        )
-    return Outgoing("\n".join(lines))

@@ -257,6 +257,21 @@ async def active_campaigns(
     return list(await session.scalars(query.order_by(Campaign.send_at, Campaign.id)))
 
 
+async def recent_campaigns(
+    session: AsyncSession, kinds: Sequence[str], orgs: set[int] | None = None, finished: int = 5
+) -> list[Campaign]:
+    """The scheduled and running campaigns of these kinds and the latest ``finished`` ones (done or
+    cancelled), in the order they were made (by id: one finishing moves nothing in the list)."""
+    mine = [Campaign.kind.in_(kinds), *([Campaign.org_id.in_(orgs)] if orgs is not None else [])]
+    fresh = {"populate_existing": True}  # a status just changed by an UPDATE in this session shows
+    active = list(await session.scalars(
+        select(Campaign).where(Campaign.status.in_(ACTIVE), *mine).execution_options(**fresh)))
+    done = list(await session.scalars(
+        select(Campaign).where(Campaign.status.in_(FINAL), *mine).order_by(Campaign.id.desc()).limit(finished)
+        .execution_options(**fresh)))
+    return sorted(active + done, key=lambda c: c.id)
+
+
 async def get_campaign_by_key(session: AsyncSession, key: str) -> Campaign | None:
     return await session.scalar(select(Campaign).where(Campaign.key == key))
 

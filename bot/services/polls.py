@@ -660,8 +660,9 @@ async def participants(session: AsyncSession, poll_ids: Sequence[int]) -> dict[i
 
 
 async def recent_polls(session: AsyncSession, limit: int = 10, orgs: set[int] | None = None) -> list[Poll]:
-    """Open polls first (closing soonest first), then the latest closed ones; only those made for
-    the organisations ``orgs`` when given (a representative's)."""
+    """The open polls and the latest closed ones, in the order they were made (by id: closing one
+    moves nothing in the list); only those made for the organisations ``orgs`` when given (a
+    representative's)."""
     mine = [Poll.org_id.in_(orgs)] if orgs is not None else []
     open_polls = list(await session.scalars(
         select(Poll).where(Poll.status == "open", *mine).order_by(Poll.closes_at.is_(None), Poll.closes_at, Poll.id)
@@ -671,7 +672,7 @@ async def recent_polls(session: AsyncSession, limit: int = 10, orgs: set[int] | 
         select(Poll).where(Poll.status == "closed", *mine).order_by(Poll.closed_at.desc(), Poll.id.desc())
         .limit(max(limit - len(open_polls), 3))
     ))
-    return open_polls + closed
+    return sorted(open_polls + closed, key=lambda p: p.id)
 
 
 async def open_for(
@@ -693,6 +694,29 @@ async def open_for(
         out.append((poll, response.step if response is not None else None))
         if len(out) == limit:
             break
+    return out
+
+
+async def waiting_text_answers(
+    session: AsyncSession, user: User, secret: bytes, now: datetime
+) -> list[tuple[Poll, int]]:
+    """The free-text questions in front of this resident, as (poll, question position): a
+    message they type without pressing "Write my answer" is the answer to it. A question is in
+    front of them when the bot showed it and they have not answered it: a one-question poll
+    delivered to them (its question is the message), or a survey's next question after they
+    answered the one before."""
+    out = []
+    for poll, step in await open_for(session, user, secret, now):
+        if step is None or step == 0:
+            if len(poll.questions) != 1 or poll.title or poll.questions[0].kind != "text":
+                continue  # a survey not started shows its invitation, not a question
+            if poll.campaign_id is None or not await session.scalar(select(exists().where(
+                    Delivery.campaign_id == poll.campaign_id, Delivery.user_id == user.id,
+                    Delivery.status == "sent"))):
+                continue  # not delivered to them (registered later, or still queued)
+            out.append((poll, 0))
+        elif step < len(poll.questions) and poll.questions[step].kind == "text":
+            out.append((poll, step))
     return out
 
 

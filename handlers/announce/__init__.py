@@ -24,6 +24,7 @@ from bot.commands import ORGANIZING
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings, parse_quiet_hours
 from bot.delivery import CampaignCb, DeliveryEngine, register_kind, send_outgoing
+from bot.delivery.progress import title_of
 from bot.delivery.quiet import QuietHours
 from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
@@ -39,7 +40,7 @@ from handlers.when import fmt_example, read_when
 from storage.models import Organisation, User
 
 # /announce and /campaigns are registered in bot.commands (organizers only: /help, menus, guard).
-register_kind(texts.KIND, texts.render_announcement)
+register_kind(texts.KIND, texts.render_announcement, title=lambda campaign: texts.title(campaign.id))
 
 # Organizers only (admins pass too); anyone else pressing one of these buttons is told no.
 router, staff = role_routers("announce", ORGANIZING, texts.only_organizers,
@@ -360,17 +361,21 @@ async def _campaigns_view(session: AsyncSession, settings: Settings, i18n: I18n,
                           scope: set[int] | None) -> tuple[str, Any]:
     locale = i18n.current_locale
     items, ids = [], []
-    for campaign in await campaigns_service.active_campaigns(session, kinds=[texts.KIND], orgs=scope):
+    for campaign in await campaigns_service.recent_campaigns(session, [texts.KIND], orgs=scope):
         if campaign.status == "scheduled":
             status = texts.status_scheduled(campaign.send_at, settings.tz, locale)
         else:
             counts = await campaigns_service.delivery_counts(session, campaign.id)
-            status = texts.status_running(counts.get("sent", 0), campaign.total, locale)
+            if campaign.status == "running":
+                status = texts.status_running(counts.get("sent", 0), campaign.total, locale)
+            else:
+                status = texts.status_finished(campaign.status, counts, locale)
         if campaign.urgent:
             status += " · 🚨"
         snippet = texts.snippet(campaign.payload) if campaign.kind == texts.KIND else ""
-        items.append((campaign.id, f"{texts.kind_name(campaign.kind)} · {status}", snippet))
-        ids.append(campaign.id)
+        items.append((campaign.id, status, snippet))
+        if campaign.status in campaigns_service.ACTIVE:  # what can still be cancelled
+            ids.append(campaign.id)
     return texts.campaigns_list(items), keyboards.campaigns(ids)
 
 
@@ -393,11 +398,12 @@ async def cancel_campaign(
         return
     cancelled = await campaigns_service.cancel_campaign(session, callback_data.id)
     await session.commit()
+    name = title_of(campaign) if campaign is not None else texts.title(callback_data.id)
     if cancelled:
         delivery.cancelled(callback_data.id)
-        callback_answer.text = texts.campaign_cancelled(callback_data.id)
+        callback_answer.text = texts.campaign_cancelled(name)
     else:
-        callback_answer.text = texts.campaign_not_active(callback_data.id)
+        callback_answer.text = texts.campaign_not_active(name)
     if callback_data.action == "lcancel":
         text, markup = await _campaigns_view(session, settings, i18n, scope)
         await edit_text(callback, text, markup)

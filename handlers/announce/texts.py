@@ -170,17 +170,22 @@ def created(campaign_id: int, scheduled: bool) -> str:
     return _("Announcement #{id} is on its way. I will keep the message below up to date.").format(id=campaign_id)
 
 
+def title(campaign_id: int) -> str:
+    """An announcement is known by its campaign's number."""
+    return _("Announcement #{id}").format(id=campaign_id)
+
+
 def cancelled_draft() -> str:
     return _("The announcement was not sent.")
 
 
 def campaigns_list(items: list[tuple[int, str, str]]) -> str:
-    """items: (id, status line, snippet)."""
+    """items: (id, status line, snippet), in the order they were made."""
     if not items:
-        return _("No campaigns are scheduled or running.")
-    lines = [_("<b>Scheduled and running campaigns</b>")]
+        return _("No announcements yet. Send one with /announce.")
+    lines = [_("<b>Announcements</b> (scheduled, going out, and the latest finished)")]
     for campaign_id, status, snippet in items:
-        lines.append(f"\n<b>#{campaign_id}</b> · {status}\n{snippet}")
+        lines.append(f"\n<b>{esc(title(campaign_id))}</b> · {status}\n{snippet}")
     return "\n".join(lines)
 
 
@@ -192,8 +197,15 @@ def status_running(sent: int, total: int, locale: str) -> str:
     return _("sending: {sent} of {total} sent").format(sent=fmt_number(sent, locale), total=fmt_number(total, locale))
 
 
-def kind_name(kind: str) -> str:
-    return {KIND: _("Announcement")}.get(kind, kind)
+def status_finished(status: str, counts: dict[str, int], locale: str) -> str:
+    """A finished campaign's outcome: delivered, unreachable, failed (and, cancelled, not sent)."""
+    n = {key: fmt_number(counts.get(key, 0), locale) for key in ("sent", "blocked", "failed", "cancelled")}
+    if status == "cancelled":
+        return _("cancelled · delivered: {delivered} · unreachable: {unreachable} · failed: {failed} · "
+                 "not sent: {not_sent}").format(delivered=n["sent"], unreachable=n["blocked"], failed=n["failed"],
+                                                not_sent=n["cancelled"])
+    return _("finished · delivered: {delivered} · unreachable: {unreachable} · failed: {failed}").format(
+        delivered=n["sent"], unreachable=n["blocked"], failed=n["failed"])
 
 
 def snippet(payload: dict[str, Any]) -> str:
@@ -203,12 +215,13 @@ def snippet(payload: dict[str, Any]) -> str:
     return esc(body[:80] + ("…" if len(body) > 80 else ""))
 
 
-def campaign_cancelled(campaign_id: int) -> str:
-    return _("Campaign #{id} is cancelled. Messages already sent stay delivered.").format(id=campaign_id)
+def campaign_cancelled(name: str) -> str:
+    """A button's alert (plain text): ``name`` as the campaign's kind names it ("Poll #3")."""
+    return _("{title}: sending cancelled. Messages already sent stay delivered.").format(title=name)
 
 
-def campaign_not_active(campaign_id: int) -> str:
-    return _("Campaign #{id} has already finished or was cancelled.").format(id=campaign_id)
+def campaign_not_active(name: str) -> str:
+    return _("{title}: sending has already finished or was cancelled.").format(title=name)
 
 
 def only_organizers() -> str:

@@ -389,7 +389,8 @@ def render_results_org(ctx: RenderContext) -> Outgoing:
     return Outgoing(text=split(text)[0], reply_markup=keyboards.results(payload["id"], "closed", channel))
 
 
-register_kind("discussion", render_invitation)
+register_kind("discussion", render_invitation,  # the organizer's progress names it by its own number
+              title=lambda campaign: texts.number(campaign.payload["discussion"]["id"]))
 register_kind("discussion-results-org", render_results_org)
 
 

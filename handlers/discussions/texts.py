@@ -322,6 +322,10 @@ def ask_closes(tz: ZoneInfo, example: str) -> str:
         tz=tz.key, example=example)
 
 
+def number(discussion_id: int) -> str:
+    return _("Discussion #{id}").format(id=discussion_id)
+
+
 def created(discussion_id: int) -> str:
     return _("💬 Discussion #{id} is open. Follow it with /discussions.").format(id=discussion_id)
 

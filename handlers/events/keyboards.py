@@ -28,7 +28,7 @@ class EvCb(CallbackData, prefix="ev"):
 class EvOrgCb(CallbackData, prefix="eo"):
     """An organizer's button: d details | qr check-in code | att who came | m mark (u = users.id) |
     fb feedback comments (voice notes as voice) | t change time | p change place | n change title |
-    k change places | c cancel (asks) | cy cancel, confirmed."""
+    k change places | c cancel (asks first) | cy cancel, confirmed | cn not cancelled after all."""
 
     action: str
     id: int
@@ -111,14 +111,6 @@ def attendance(event_id: int, people: Sequence[tuple[int, str, bool]]) -> Inline
     for user_id, name, came in people:
         kb.button(text=("☑️ " if came else "⬜ ") + (name or f"#{user_id}")[:40],
                   callback_data=EvOrgCb(action="m", id=event_id, u=user_id))
-    kb.adjust(2)
-    return kb.as_markup()
-
-
-def confirm_cancel(event_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("Yes, cancel it"), callback_data=EvOrgCb(action="cy", id=event_id))
-    kb.button(text=_("No, keep it"), callback_data=EvOrgCb(action="d", id=event_id))
     kb.adjust(2)
     return kb.as_markup()
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.delivery import Outgoing, RenderContext, register_kind
+from aiogram.utils.i18n import gettext as _
+
+from bot.delivery import CampaignInfo, Outgoing, RenderContext, register_kind
 from handlers.events import keyboards, texts
 from storage.models import utcnow
 
@@ -54,7 +56,12 @@ def render_questions(ctx: RenderContext) -> Outgoing:
     return Outgoing(text=split(text)[0])
 
 
-register_kind("event", render_event)
+def title(campaign: CampaignInfo) -> str:
+    """The event in the organizer's progress message, by its own number (as /events shows it)."""
+    return _("Event #{id}").format(id=campaign.payload["event"]["id"])
+
+
+register_kind("event", render_event, title=title)
 register_kind("event-reminder", render_reminder)
 register_kind("event-notice", render_notice)
 register_kind("event-feedback", render_feedback)

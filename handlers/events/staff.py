@@ -21,6 +21,7 @@ from bot.qr import qr_png
 from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services.errors import DomainError
+from handlers import confirm
 from handlers.audience import language_name
 from handlers.events import keyboards, texts
 from handlers.events.base import EditEvent, router, staff
@@ -121,20 +122,29 @@ async def organizer_button(
             await message.answer(texts.attendance_menu(title), reply_markup=keyboards.attendance(event.id, people))
         else:
             await edit_text(callback, texts.attendance_menu(title), keyboards.attendance(event.id, people))
-    elif action == "c":
-        await message.answer(texts.ask_cancel(title), reply_markup=keyboards.confirm_cancel(event.id))
-    elif action == "cy":
+    elif action == "c":  # asks first
+        if event.status == "cancelled":
+            callback_answer.text = texts.refusal("cancelled")
+            return
+        await message.answer(texts.ask_cancel(event.id, title), reply_markup=confirm.keyboard(
+            texts.cancel_yes(), EvOrgCb(action="cy", id=event.id), EvOrgCb(action="cn", id=event.id),
+            texts.cancel_no()))
+    elif action == "cn":
+        await confirm.settle(callback, texts.refusal("cancelled") if event.status == "cancelled"
+                             else texts.kept(event.id))
+    elif action == "cy":  # confirmed: cancelled only if it still can be
         try:
             done = await events_service.cancel(session, event, now)
         except DomainError as exc:
             callback_answer.text = texts.refusal(exc.code)
+            await confirm.settle(callback, texts.refusal(exc.code))
             return
         await session.commit()
         for campaign_id in await events_service.queued_campaigns(session, event):
             delivery.cancelled(campaign_id)
         delivery.wake()
-        await close_buttons(callback)
         callback_answer.text = texts.cancelled_done() if done else texts.refusal("cancelled")
+        await confirm.settle(callback, callback_answer.text)
     elif action in ("t", "p", "n", "k"):
         target = {"t": EditEvent.time, "p": EditEvent.place, "n": EditEvent.title, "k": EditEvent.capacity}[action]
         await state.set_state(target)

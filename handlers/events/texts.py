@@ -267,8 +267,21 @@ def nobody_going() -> str:
     return _("Nobody has said they are going yet.")
 
 
-def ask_cancel(title: str) -> str:
-    return _("Cancel <b>{title}</b>? Everyone who answered will be told.").format(title=esc(title))
+def ask_cancel(event_id: int, title: str) -> str:
+    return _("Cancel event #{id} now?\n<b>{title}</b>\nEveryone who answered will be told.").format(
+        id=event_id, title=esc(title))
+
+
+def cancel_yes() -> str:
+    return _("✖ Yes, cancel it")
+
+
+def cancel_no() -> str:
+    return _("No, keep it")
+
+
+def kept(event_id: int) -> str:
+    return _("Event #{id} is not cancelled; nothing changed.").format(id=event_id)
 
 
 def cancelled_done() -> str:

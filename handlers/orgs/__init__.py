@@ -33,6 +33,7 @@ from bot.services import users as users_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.orgs import OrgDraft
+from handlers import confirm
 from handlers.orgs import texts
 from handlers.shared import NOT_COMMAND, close_buttons, edit_text
 from handlers.shared import person as person_label
@@ -248,15 +249,15 @@ async def remove(
 ) -> None:
     locale = i18n.current_locale
     org = await orgs_service.live(session, callback_data.id)
-    if org is None:
+    if org is None:  # removed meanwhile (a stale confirmation): it says so, and loses its buttons
         callback_answer.text, callback_answer.show_alert = texts.error_text(DomainError("org_missing")), True
+        if callback_data.a == "rmok":
+            await confirm.settle(callback, texts.error_text(DomainError("org_missing")))
         return
-    if callback_data.a == "rm":
-        kb = InlineKeyboardBuilder()
-        kb.button(text=_("🗑 Yes, remove"), callback_data=OrgCb(a="rmok", id=org.id, p=callback_data.p))
-        kb.button(text=_("⬅️ Back"), callback_data=OrgCb(a="show", id=org.id, p=callback_data.p))
-        kb.adjust(1)
-        await edit_text(callback, texts.confirm_remove(org, locale), kb.as_markup())
+    if callback_data.a == "rm":  # asks first, in place of the card; "No" brings the card back
+        await edit_text(callback, texts.confirm_remove(org, locale), confirm.keyboard(
+            _("🗑 Yes, remove"), OrgCb(a="rmok", id=org.id, p=callback_data.p),
+            OrgCb(a="show", id=org.id, p=callback_data.p)))
         return
     org, lost = await orgs_service.remove(session, org.id, delivery.now())
     stopped = []  # its announcements still waiting for their time no longer go out in its name

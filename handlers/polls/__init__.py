@@ -7,8 +7,9 @@ resident stopped. Organizers build polls with /newpoll (or send a survey file), 
 done by the periodic check (``close_due``), from the database, so a restart loses nothing.
 
 The package is split by who acts: ``residents`` (taps, typed answers, links), ``staff`` (/polls,
-results, closing), ``wizard`` (/newpoll), ``jobs`` (closing at the set time); ``texts`` and
-``keyboards`` are shared.
+results, closing), ``wizard`` (/newpoll), ``jobs`` (closing at the set time), ``typed`` (a typed message as the
+answer to the free-text question in front of the resident: a router tried just before the
+fallback); ``texts`` and ``keyboards`` are shared.
 """
 from __future__ import annotations
 
@@ -27,5 +28,6 @@ from handlers.polls import wizard as _wizard  # noqa: E402,F401
 from handlers.polls.base import router, valid_id  # noqa: E402
 from handlers.polls.jobs import close_due  # noqa: E402
 from handlers.polls.staff import polls_command, send_results  # noqa: E402
+from handlers.polls.typed import router as typed_router  # noqa: E402
 
-__all__ = ["router", "valid_id", "close_due", "polls_command", "send_results"]
+__all__ = ["router", "typed_router", "valid_id", "close_due", "polls_command", "send_results"]

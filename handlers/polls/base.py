@@ -3,6 +3,7 @@ client-supplied ids."""
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.filters import or_f
 from aiogram.fsm.state import State, StatesGroup
 
 from bot.commands import ORGANIZING
@@ -12,7 +13,16 @@ from handlers.audience import AudCb
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.polls import texts
 from handlers.polls.keyboards import NewPollCb, PollCb
-from handlers.shared import role_routers
+from handlers.shared import (
+    MENU_EVENTS,
+    MENU_HELP,
+    MENU_POLLS,
+    MENU_PROFILE,
+    MENU_PROPOSALS,
+    MENU_REPORT,
+    MenuText,
+    role_routers,
+)
 from storage.models import User
 
 OWNER = "poll"  # of the shared audience picker's buttons
@@ -23,6 +33,9 @@ residents = Router(name="polls-residents")
 router.include_router(residents)
 
 NOT_COMMAND = ~F.text.startswith("/")
+# a tap on the main menu is never a typed answer (it goes on to its feature)
+MENU_TEXT = or_f(*(MenuText(m) for m in (MENU_REPORT, MENU_PROPOSALS, MENU_POLLS, MENU_EVENTS, MENU_PROFILE,
+                                          MENU_HELP)))
 FILE_MAX = 100_000
 
 

@@ -30,7 +30,8 @@ class VoteCb(CallbackData, prefix="pv"):
 
 
 class PollCb(CallbackData, prefix="pl"):
-    """An organizer's button on /polls and on results: r results | c close | pub publish | list."""
+    """An organizer's button on /polls and on results: r results | c close (asks first) | cy close,
+    confirmed | cn not closed after all | pub publish | list."""
 
     action: str
     id: int = 0

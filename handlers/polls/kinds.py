@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardMarkup
 
 from bot import jobs
-from bot.delivery import Outgoing, RenderContext, register_kind
+from bot.delivery import CampaignInfo, Outgoing, RenderContext, register_kind
 from bot.services import polls as polls_service
 from bot.services.polls import Results
 from handlers.polls import keyboards, texts
@@ -60,7 +60,14 @@ def render_results(ctx: RenderContext) -> Outgoing:
     return results_message(ctx, breakdowns=False, markup=None)
 
 
-register_kind("poll", render_poll)
+def title(campaign: CampaignInfo) -> str:
+    """The poll in the organizer's progress message: "Poll #3" or "Survey #3" (its own number,
+    as /polls shows it, not the campaign's)."""
+    poll = campaign.payload["poll"]
+    return texts.poll_number(poll["id"], survey=len(poll["questions"]) > 1 or bool(poll.get("title")))
+
+
+register_kind("poll", render_poll, title=title)
 register_kind("poll-closed", render_closed)
 register_kind("poll-results-org", render_results_org)
 register_kind("poll-results", render_results)

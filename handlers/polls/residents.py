@@ -20,7 +20,7 @@ from bot.services.errors import DomainError
 from bot.services.polls import CachedPoll
 from handlers import deeplinks
 from handlers.polls import keyboards, texts
-from handlers.polls.base import NOT_COMMAND, TAPS, PollText, key_of, residents, valid_id
+from handlers.polls.base import MENU_TEXT, NOT_COMMAND, TAPS, PollText, key_of, residents, valid_id
 from handlers.polls.keyboards import VoteCb
 from handlers.shared import close_buttons, edit_text
 from storage.models import Poll, User
@@ -33,19 +33,24 @@ def _data(poll: Poll | CachedPoll) -> dict[str, Any]:
 
 async def send_question(
     bot: Bot, chat_id: int, poll: Poll | CachedPoll, position: int, mine: list[int | str], settings: Settings,
-    locale: str,
+    locale: str, state: FSMContext | None = None,
 ) -> None:
+    """Send a question; a free-text one also waits for the resident's next message as its answer
+    (the "Write my answer" button is then only a hint)."""
     data = _data(poll)
     survey = len(poll.questions) > 1
     await bot.send_message(
         chat_id, texts.question_text(data, position, locale, settings.tz, mine),
         reply_markup=keyboards.question(data, position, locale, mine, survey_next=survey),
     )
+    if state is not None and data["questions"][position]["kind"] == "text" and not mine:
+        await state.set_state(PollText.answer)
+        await state.update_data(poll=poll.id, q=position)
 
 
 async def _show_step(
     bot: Bot, chat_id: int, poll: Poll, user: User, session: AsyncSession, settings: Settings, locale: str,
-    poll_secret: bytes,
+    poll_secret: bytes, state: FSMContext | None = None,
 ) -> None:
     """Send the resident the question they are at (a survey resumes), or the thank-you.
     Raises DomainError("not_for_you") when the poll was meant for others."""
@@ -59,12 +64,13 @@ async def _show_step(
             await bot.send_message(chat_id, texts.survey_done())
             return
         step = 0
-    await send_question(bot, chat_id, poll, min(step, len(poll.questions) - 1), answers.get(step, []), settings, locale)
+    await send_question(bot, chat_id, poll, min(step, len(poll.questions) - 1), answers.get(step, []), settings, locale,
+                        state)
 
 
 async def _after_answer(
     bot: Bot, chat_id: int, poll: Poll | CachedPoll, answered: polls_service.Answered, position: int,
-    session: AsyncSession, settings: Settings, locale: str,
+    session: AsyncSession, settings: Settings, locale: str, state: FSMContext | None = None,
 ) -> None:
     """In a survey, the first answer to the resident's current question brings the next one."""
     if len(poll.questions) == 1 or not answered.advanced:
@@ -74,7 +80,7 @@ async def _after_answer(
         return
     nxt = answered.response.step
     answers = await polls_service.answers_of(session, answered.response)
-    await send_question(bot, chat_id, poll, nxt, answers.get(nxt, []), settings, locale)
+    await send_question(bot, chat_id, poll, nxt, answers.get(nxt, []), settings, locale, state)
 
 
 async def _edit_question(callback: CallbackQuery, poll: Poll | CachedPoll, position: int, mine: list[int | str],
@@ -136,14 +142,14 @@ async def vote_button(
         callback_answer.text = texts.saved()
         if answered.changed:
             await _edit_question(callback, cached, cb.q, answered.mine, settings, locale)
-        await _after_answer(bot, message.chat.id, cached, answered, cb.q, session, settings, locale)
+        await _after_answer(bot, message.chat.id, cached, answered, cb.q, session, settings, locale, state)
         return
     poll = await polls_service.get_poll(session, cb.p)
     try:
         if cb.a == "s":
             if poll is None or poll.status != "open" or (poll.closes_at and poll.closes_at <= now):
                 raise DomainError("closed" if poll else "unknown_poll")
-            await _show_step(bot, message.chat.id, poll, user, session, settings, locale, poll_secret)
+            await _show_step(bot, message.chat.id, poll, user, session, settings, locale, poll_secret, state)
             return
         if cb.a == "t":
             question = polls_service.open_question(poll, cb.q, now)
@@ -163,27 +169,37 @@ async def vote_button(
     assert poll is not None
     callback_answer.text = texts.saved()
     await close_buttons(callback)  # "Next" under a multiple choice
-    await _after_answer(bot, message.chat.id, poll, answered, cb.q, session, settings, locale)
+    await _after_answer(bot, message.chat.id, poll, answered, cb.q, session, settings, locale, state)
 
 
-@residents.message(StateFilter(PollText.answer), F.text, NOT_COMMAND)
+@residents.message(StateFilter(PollText.answer), F.text, NOT_COMMAND, ~MENU_TEXT)
 async def text_answer(
     message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User | None,
     settings: Settings, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes,
 ) -> None:
     data = await state.get_data()
-    poll = await polls_service.get_poll(session, int(data.get("poll") or 0))
-    position = int(data.get("q") or 0)
     if user is None or not user.is_registered:
         await state.clear()
         return
+    await take_text_answer(message, state, session, bot, user, settings, i18n, delivery, poll_secret,
+                           int(data.get("poll") or 0), int(data.get("q") or 0))
+
+
+async def take_text_answer(
+    message: Message, state: FSMContext, session: AsyncSession, bot: Bot, user: User, settings: Settings,
+    i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes, poll_id: int, position: int,
+) -> None:
+    """The resident's message is their answer to the free-text question ``position`` of the poll:
+    saved, shown back under the question, and a survey's next question follows."""
+    poll = await polls_service.get_poll(session, poll_id)
     try:
         answered = await polls_service.answer_text(
-            session, poll, position, message.text or "", user, key_of(poll_secret, int(data.get("poll") or 0), user),
-            delivery.now(),
+            session, poll, position, message.text or "", user, key_of(poll_secret, poll_id, user), delivery.now(),
         )
     except DomainError as exc:
         if exc.code in ("empty", "too_long"):
+            await state.set_state(PollText.answer)  # the question still waits for its answer
+            await state.update_data(poll=poll_id, q=position)
             await message.answer(texts.text_answer_error(exc))
             return
         await state.clear()
@@ -198,7 +214,7 @@ async def text_answer(
         texts.saved() + "\n\n" + texts.question_text(data_json, position, locale, settings.tz, answered.mine),
         reply_markup=keyboards.question(data_json, position, locale, answered.mine),
     )
-    await _after_answer(bot, message.chat.id, poll, answered, position, session, settings, locale)
+    await _after_answer(bot, message.chat.id, poll, answered, position, session, settings, locale, state)
 
 
 @residents.message(StateFilter(PollText.answer), NOT_COMMAND)

@@ -20,12 +20,12 @@ from bot.i18n import fmt_datetime
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services.errors import DomainError
-from handlers import chart_texts
+from handlers import chart_texts, confirm
 from handlers.polls import keyboards, texts
 from handlers.polls.base import router, staff, valid_id
 from handlers.polls.jobs import stop_sending
 from handlers.polls.keyboards import PollCb
-from handlers.shared import MENU_POLLS, MenuText, close_buttons, publish_button
+from handlers.shared import MENU_POLLS, MenuText, publish_button
 from storage.models import Poll, User
 
 
@@ -132,18 +132,31 @@ async def poll_action(
     thread = message.message_thread_id if message.is_topic_message else None
     if callback_data.action == "r":
         await send_results(bot, message.chat.id, poll, session, settings, community, locale, thread_id=thread)
-    elif callback_data.action == "c":
+    elif callback_data.action == "c":  # asks first
+        if poll.status != "open":  # and the pressed message gets the buttons of a closed poll
+            callback_answer.text = texts.already_closed(poll.id)
+            await edit_text_markup(callback, keyboards.results(poll.id, poll.status, poll.results_published_at is not None,
+                                                               publish_button(settings, "poll", poll.id)))
+            return
+        name = texts.poll_name(poll.title, poll.questions[0].text, locale, poll.default_locale)
+        await message.answer(texts.ask_close(poll.id, name), reply_markup=confirm.keyboard(
+            texts.close_yes(), PollCb(action="cy", id=poll.id), PollCb(action="cn", id=poll.id)))
+    elif callback_data.action == "cn":
+        await confirm.settle(callback, texts.kept_open(poll.id) if poll.status == "open"
+                             else texts.already_closed(poll.id))
+    elif callback_data.action == "cy":  # confirmed: closed only if it is still open
         closed = await polls_service.close_and_queue(
             session, poll.id, delivery.now(), min_group=settings.poll_min_group,
             organizers_chat_id=settings.organizers_chat_id,
         )
         await session.commit()
         stop_sending(delivery, closed)
-        callback_answer.text = texts.closed_now(poll.id) if closed else texts.already_closed(poll.id)
-        await session.refresh(poll)
-        if settings.organizers_chat_id is None or message.chat.id != settings.organizers_chat_id:
+        outcome = texts.closed_now(poll.id) if closed else texts.already_closed(poll.id)
+        callback_answer.text = outcome
+        await confirm.settle(callback, outcome)
+        if closed and (settings.organizers_chat_id is None or message.chat.id != settings.organizers_chat_id):
+            await session.refresh(poll)
             await send_results(bot, message.chat.id, poll, session, settings, community, locale, thread_id=thread)
-        await close_buttons(callback)
     elif callback_data.action == "pub":
         try:
             count = await polls_service.publish_results(

@@ -75,7 +75,7 @@ def hint(kind: str) -> str:
         "single": _("Choose one answer."),
         "multi": _("Choose all that apply."),
         "scale": _("1 — not at all, 5 — very much."),
-        "text": _("Tap the button and write your answer in a message."),
+        "text": _("Write your answer in a message."),
     }[kind]
 
 
@@ -323,6 +323,23 @@ def organizer_list(items: list[str]) -> str:
     if not items:
         return _("No polls yet. Create one with /newpoll.")
     return "\n".join([_("<b>Polls and surveys</b> (tap one for results):"), "", *items])
+
+
+def poll_number(poll_id: int, *, survey: bool) -> str:
+    return _("Survey #{id}").format(id=poll_id) if survey else _("Poll #{id}").format(id=poll_id)
+
+
+def ask_close(poll_id: int, name: str) -> str:
+    return _("Close poll #{id} now?\n<b>{name}</b>\nResidents can no longer answer it; the results are final.").format(
+        id=poll_id, name=esc(shorten(name, 80)))
+
+
+def close_yes() -> str:
+    return _("⏹ Yes, close")
+
+
+def kept_open(poll_id: int) -> str:
+    return _("Poll #{id} stays open.").format(id=poll_id)
 
 
 def closed_now(poll_id: int) -> str:

@@ -268,7 +268,7 @@ async def test_change_and_cancel_tell_everyone_who_answered(harness: Harness) ->
     assert org.last.text == "Saved."
 
     await org.press("✖ Cancel the event")
-    await org.press("Yes, cancel it")
+    await org.press("✖ Yes, cancel it")
     await all_sent(harness, "event-notice")
     assert a.last.text.startswith("❌")
     answer = await a.press("✅ Going", message=notice)

@@ -194,6 +194,7 @@ async def test_role_revoked_while_acting_or_registering(harness: Harness) -> Non
     await maria.send(f"/act {rada}")
     await maria.send("/report")                             # half-way through a report for Rada
     await admin.send("/revoke mediator 7001")
+    await admin.press("Yes, revoke")
     await maria.press("Street lighting")
     assert f"no longer a mediator, so you stopped acting for {rada}" in maria.last.text
     assert not any(b.startswith("⏹") for b in maria.reply_keyboard or [])
@@ -206,6 +207,7 @@ async def test_role_revoked_while_acting_or_registering(harness: Harness) -> Non
     await maria.send("/newresident")
     await maria.send("Ivan")
     await admin.send("/revoke mediator 7001")
+    await admin.press("Yes, revoke")
     answer = await maria.press("Korabelnyi district")
     assert answer is not None and "only community mediators" in answer["text"]
     await maria.send("hello")                               # no wizard left waiting

@@ -83,6 +83,7 @@ async def test_single_choice_poll_vote_change_close_and_publish(harness: Harness
     assert len(charts) == 1 and "question 1" in charts[0].text
 
     await org.press("⏹ Close now", message=results)
+    await org.press("⏹ Yes, close")
     in_group = await until(lambda: _group_results(harness))
     assert "Online — 2 (67%)" in in_group.text
     await until(lambda: _buttons_taken_off(harness, a))

@@ -21,6 +21,8 @@ async def test_grant_revoke_by_username_id_and_reply(harness: Harness) -> None:
     scopes = [c for c in harness.fake.calls if c.method.lower() == "setmycommands" and '"chat_id": 3001' in str(c.params).replace("'", '"')]
     assert scopes
     await admin.send("/revoke organizer @ANNA3001")
+    assert "Revoke the role organizer from Anna" in admin.last.text   # asks first
+    await admin.press("Yes, revoke")
     assert "no longer" in admin.last.text
     await admin.send("/grant wizard @anna3001")
     assert "Usage" in admin.last.text
