@@ -126,7 +126,8 @@ async def test_resident_report_resolved_by_the_moderator_from_an_older_card(tmp_
         assert "2 new messages for the resident" in out
         # the resident sees the status of her report
         out = await sb.type(":as resident")
-        assert "Your report #1 was accepted" in out and "Your report #1 is marked as resolved" in out
+        named = "Your report #1 (Street lighting: “The street light is out”)"  # which report, in words
+        assert f"{named} was accepted" in out and f"{named} is marked as resolved" in out
         # three days later (the sandbox's clock) the bot asks whether it is really fixed
         out = await sb.type(":clock +3d")
         assert "3 d ahead of real time" in out
@@ -162,6 +163,8 @@ async def test_organizer_closes_a_poll_and_the_organizers_chat_gets_the_results(
         close = re.search(rf"\[{results}\.(\d+)\] ⏹ Close now", await sb.type(":buttons"))
         assert close
         out = await sb.type(f"{results}.{close.group(1)}")
+        assert "Close poll #1 now?" in out and "[1] ⏹ Yes, close" in out  # a destructive button asks first
+        out = await sb.type("1")
         assert "Results · #1 · closed" in out and "ⓘ Poll #1 is closed" in out
         assert "1 new message for the organizers (:as organizers)" in out
         out = await sb.type(":as organizers")
