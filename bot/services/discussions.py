@@ -19,14 +19,14 @@ from typing import Any
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, literal, or_, select, update
+from sqlalchemy import Integer, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.services import cache
 from bot.services.campaigns import cancel_campaign, in_audience
-from bot.services.taps import audience_admits, insert_for
+from bot.services.taps import audience_admits, prepared
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, analyse
 from bot.services.orgs import parse_texts
@@ -233,37 +233,57 @@ async def tap_vote(session: AsyncSession, discussion: CachedDiscussion | None, s
             if not await in_audience(session, discussion.audience, user):
                 raise DomainError("not_for_you")
     conn = await session.connection()
-    table = DiscussionParticipant.__table__.c
-    is_open = exists().where(Discussion.id == discussion.id, Discussion.status == "open",
-                             or_(Discussion.closes_at.is_(None), Discussion.closes_at > now))
-    valid = exists().where(DiscussionStatement.id == statement_id, DiscussionStatement.discussion_id == discussion.id,
-                           DiscussionStatement.status == "approved",
-                           or_(DiscussionStatement.author_id.is_(None), DiscussionStatement.author_id != user.id))
-    made = insert_for(session, DiscussionParticipant).from_select(
-        ["discussion_id", "participant", "district", "created_at"],
-        select(literal(discussion.id), literal(key), literal(user.district, type_=table.district.type),
-               literal(now, type_=table.created_at.type)).where(is_open, valid))
-    made = made.on_conflict_do_update(index_elements=["discussion_id", "participant"],
-                                      set_={"district": table.district}).returning(table.id)
-    participant_id = (await conn.execute(made)).scalar()
+    params = {"did": discussion.id, "key": key, "district": user.district, "now": now, "sid": statement_id,
+              "uid": user.id}
+    participant_id = (await conn.execute(prepared(session, "discussion-participant", _participant_upsert), params)
+                      ).scalar()
     if participant_id is None:  # closed, or not a statement they may vote on (only now is it asked which)
-        if (await conn.execute(select(is_open))).scalar():
+        if (await conn.execute(prepared(session, "discussion-open", lambda _: select(_is_open())), params)).scalar():
             raise DomainError("bad_statement")
         cache.drop(session, "discussion", discussion.id)
         raise DomainError("closed")
-    value = VOTES[choice]
-    votes = DiscussionVote.__table__.c
-    first = insert_for(session, DiscussionVote).values(
-        participant_id=participant_id, statement_id=statement_id, vote=value, created_at=now,
-    ).on_conflict_do_nothing(index_elements=["participant_id", "statement_id"]).returning(votes.statement_id)
-    if (await conn.execute(first)).first() is not None:
-        await conn.execute(update(DiscussionStatement.__table__).where(DiscussionStatement.id == statement_id)
-                           .values(votes=DiscussionStatement.votes + 1))
+    params = {"pid": participant_id, "sid": statement_id, "vote": VOTES[choice], "now": now}
+    if (await conn.execute(prepared(session, "discussion-vote", _first_vote), params)).first() is not None:
+        await conn.execute(prepared(session, "discussion-counted", lambda _: update(DiscussionStatement.__table__).where(
+            DiscussionStatement.id == bindparam("sid")).values(votes=DiscussionStatement.votes + 1)), params)
         return participant_id, True
-    await conn.execute(update(DiscussionVote.__table__).where(votes.participant_id == participant_id,
-                                                              votes.statement_id == statement_id)
-                       .values(vote=value, created_at=now))
+    votes = DiscussionVote.__table__.c
+    await conn.execute(prepared(session, "discussion-revote", lambda _: update(DiscussionVote.__table__).where(
+        votes.participant_id == bindparam("pid"), votes.statement_id == bindparam("sid")).values(
+        vote=bindparam("vote"), created_at=bindparam("now", type_=votes.created_at.type))), params)
     return participant_id, True
+
+
+# The statements of a discussion vote, built once (bot.services.taps.prepared) with placeholders.
+
+def _is_open() -> Any:
+    return exists().where(Discussion.id == bindparam("did"), Discussion.status == "open", or_(
+        Discussion.closes_at.is_(None), Discussion.closes_at > bindparam("now", type_=Discussion.closes_at.type)))
+
+
+def _participant_upsert(insert: Any) -> Any:
+    """The resident's participant row, made (or found) only while the discussion is open and the
+    statement is one they may vote on."""
+    table = DiscussionParticipant.__table__.c
+    valid = exists().where(DiscussionStatement.id == bindparam("sid"),
+                           DiscussionStatement.discussion_id == bindparam("did"),
+                           DiscussionStatement.status == "approved",
+                           or_(DiscussionStatement.author_id.is_(None), DiscussionStatement.author_id != bindparam("uid")))
+    made = insert(DiscussionParticipant).from_select(
+        ["discussion_id", "participant", "district", "created_at"],
+        select(bindparam("did", type_=Integer), bindparam("key", type_=table.participant.type),
+               bindparam("district", type_=table.district.type), bindparam("now", type_=table.created_at.type),
+               ).where(_is_open(), valid))
+    return made.on_conflict_do_update(index_elements=["discussion_id", "participant"],
+                                      set_={"district": table.district}).returning(table.id)
+
+
+def _first_vote(insert: Any) -> Any:
+    votes = DiscussionVote.__table__.c
+    return insert(DiscussionVote).values(
+        participant_id=bindparam("pid"), statement_id=bindparam("sid"), vote=bindparam("vote"),
+        created_at=bindparam("now", type_=votes.created_at.type),
+    ).on_conflict_do_nothing(index_elements=["participant_id", "statement_id"]).returning(votes.statement_id)
 
 
 async def vote(session: AsyncSession, discussion: Discussion | None, statement_id: int, choice: str, user: User,
