@@ -5,13 +5,13 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.commands import commands_for
 from bot.community import Community
-from bot.i18n import LANGUAGE_NAMES, esc, fmt_date
+from bot.i18n import LANGUAGE_NAMES, esc, fmt_day
 from handlers.shared import topics_text
 from storage.models import User
 
 
 def profile(user: User, community: Community, locale: str, tz) -> str:  # type: ignore[no-untyped-def]
-    registered = fmt_date(user.registered_at, locale, tz) if user.registered_at else "—"
+    registered = fmt_day(user.registered_at, locale, tz) if user.registered_at else "—"
     return _(
         "<b>Your profile</b>\n\n"
         "Name: {name}\n"
