@@ -58,7 +58,7 @@ from storage.models import Discussion, User
 
 register(
     CommandSpec("discussions", N_("Online discussions: agree or disagree")),
-    CommandSpec("newdiscussion", N_("Open an online discussion"), frozenset({"organizer"})),
+    CommandSpec("newdiscussion", N_("Open an online discussion"), frozenset({"organizer"}), purpose="create"),
 )
 
 OWNER = "disc"  # of the shared audience picker's buttons
