@@ -92,15 +92,16 @@ def card(event: dict[str, Any], locale: str, tz: ZoneInfo, *, status: str | None
 
 def places_line(capacity: int, places: int | None, status: str | None, locale: str) -> str:
     """How many places, and what "Going" does once they are taken, said before anyone taps."""
-    rule = _("When they are all taken, “Going” puts you on the waitlist.")
+    going = _(ANSWER_NAMES["going"])
+    rule = _("When they are all taken, “{button}” puts you on the waitlist.").format(button=going)
     if places is None:
         return " ".join([ngettext("🪑 {count} place.", "🪑 {count} places.", capacity).format(
             count=fmt_number(capacity, locale)), rule])
     if places == 0:
         if status in ("going", "waitlist"):
             return _("🪑 All places are taken.")
-        return _("🪑 All places are taken: “Going” puts you on the waitlist, and we will tell you if a place "
-                 "frees up.")
+        return _("🪑 All places are taken: “{button}” puts you on the waitlist, and we will tell you if a place "
+                 "frees up.").format(button=going)
     left = ngettext("🪑 {count} place left of {capacity}.", "🪑 {count} places left of {capacity}.", places).format(
         count=fmt_number(places, locale), capacity=fmt_number(capacity, locale))
     return left if status == "going" else " ".join([left, rule])
