@@ -215,9 +215,16 @@ def resident_list(items: list[str]) -> str:
     return "\n".join([_("<b>Upcoming events:</b>"), "", *items])
 
 
-def resident_item(n: int, event: dict[str, Any], status: str | None, locale: str, tz: ZoneInfo) -> str:
+def resident_item(n: int, event: dict[str, Any], status: str | None, locale: str, tz: ZoneInfo,
+                  places: int | None = None) -> str:
+    """One line of /events; ``places`` left (None: no limit)."""
     title = esc(pick(event["title"], locale, event["default_locale"]))
     line = f"{n}. <b>{title}</b>\n   {when(event, locale, tz)}"
+    if places is not None and event.get("capacity"):
+        line += "\n   " + (ngettext("🪑 {count} place left of {capacity}.", "🪑 {count} places left of {capacity}.",
+                                     places).format(count=fmt_number(places, locale),
+                                                    capacity=fmt_number(event["capacity"], locale))
+                             if places else _("🪑 All places are taken."))
     if status:
         line += "\n   " + _(ANSWER_NAMES[status])
     return line

@@ -65,8 +65,9 @@ async def test_places_and_waitlist_before_tapping_the_last_place_and_a_freed_one
     assert answer is not None and "waitlist" in answer["text"]
     assert "⏳ You are on the waitlist: we will tell you as soon as a place frees up." in card_of(c).text
 
-    await b.send("/events")                                                 # B has not answered: the live card
-    await b.press("1. 📅")
+    await b.send("/events")                                                 # B has not answered: the list,
+    assert tr(harness, "🪑 All places are taken.", "uk") in b.last.text
+    await b.press("1. 📅")                                                  # and the live card
     assert tr(harness, "🪑 All places are taken: “{button}” puts you on the waitlist, and we will tell you if a "
               "place frees up.", "uk").format(button="✅ Піду") in card_of(b).text
 
