@@ -232,7 +232,7 @@ async def deleteme(message: Message, user: User | None) -> None:
         await message.answer(_("We store nothing about you."))
         return
     await message.answer(
-        _("Delete your personal data? Your name, topics and Telegram id will be erased. "
+        _("Delete your personal data? Your name, topics, Telegram id and username will be erased. "
           "This cannot be undone."),
         reply_markup=rows(
             [button(_("🗑 Yes, delete my data"), PickCb(step="deleteme", value="yes"))],

@@ -223,6 +223,8 @@ async def test_consent_and_privacy_say_what_registration_keeps(harness: Harness)
         assert user is not None and user.username == "anna_k" and user.phone is None  # what it keeps
     await who.send("/privacy")
     assert "username" in who.last.text and "phone" not in who.last.text
+    await who.send("/deleteme")                                             # and what deleting erases
+    assert "Telegram id and username will be erased" in who.last.text
 
     harness.expect_rejected = lambda c: "chat not found" in (c.description or "")
     maria = await mediator(harness, 6902, "Maria")                          # registered by a mediator
