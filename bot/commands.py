@@ -12,7 +12,17 @@ class CommandSpec:
     description: str  # msgid, translated where shown
     roles: frozenset[str] = frozenset()  # empty: everyone; otherwise any of these roles
     where: str = "private"  # "private" or "group" (the moderators' / organizers' chat)
+    # Where /help lists it (PURPOSES); "" takes part for everyone, manages for staff.
+    purpose: str = ""
 
+    @property
+    def section(self) -> str:
+        return self.purpose or ("manage" if self.roles else "take_part")
+
+
+# /help's sections, in order: what residents do, then staff's (handlers/profile/texts.py names them).
+# "session" (/start, /help, /cancel) is listed apart: /start only before registration.
+PURPOSES = ("take_part", "mine", "create", "follow", "manage")
 
 RESIDENT = frozenset()
 ADMIN = frozenset({"admin"})
@@ -20,14 +30,14 @@ ADMIN = frozenset({"admin"})
 ORGANIZING = frozenset({"organizer", "representative"})
 
 COMMANDS: list[CommandSpec] = [
-    CommandSpec("start", N_("Start or resume registration")),
-    CommandSpec("help", N_("What I can do")),
-    CommandSpec("profile", N_("Your profile")),
-    CommandSpec("language", N_("Change language")),
-    CommandSpec("privacy", N_("What we store and why")),
-    CommandSpec("mydata", N_("Download your data")),
-    CommandSpec("deleteme", N_("Delete your data")),
-    CommandSpec("cancel", N_("Cancel the current step")),
+    CommandSpec("start", N_("Start or resume registration"), purpose="session"),
+    CommandSpec("help", N_("What I can do"), purpose="session"),
+    CommandSpec("profile", N_("Your profile"), purpose="mine"),
+    CommandSpec("language", N_("Change language"), purpose="mine"),
+    CommandSpec("privacy", N_("What we store and why"), purpose="mine"),
+    CommandSpec("mydata", N_("Download your data"), purpose="mine"),
+    CommandSpec("deleteme", N_("Delete your data"), purpose="mine"),
+    CommandSpec("cancel", N_("Cancel the current step"), purpose="session"),
     CommandSpec("grant", N_("Give a role: /grant organizer @user"), ADMIN),
     CommandSpec("revoke", N_("Take a role: /revoke moderator @user"), ADMIN),
     CommandSpec("roles", N_("Who has which role"), ADMIN),
@@ -65,13 +75,13 @@ def spec(name: str) -> CommandSpec | None:
 # Issue reports (handlers/reports, handlers/moderation)
 register(
     CommandSpec("report", N_("Report a local problem")),
-    CommandSpec("myreports", N_("Your reports and their status")),
-    CommandSpec("queue", N_("Open reports, oldest first"), frozenset({"moderator"}), where="group"),
+    CommandSpec("myreports", N_("Your reports and their status"), purpose="mine"),
+    CommandSpec("queue", N_("Open reports, oldest first"), frozenset({"moderator"}), where="group", purpose="follow"),
 )
 
 
 # Organizer announcements (handlers/announce)
 register(
-    CommandSpec("announce", N_("Send an announcement to residents"), ORGANIZING),
-    CommandSpec("campaigns", N_("Scheduled and running announcements"), ORGANIZING),
+    CommandSpec("announce", N_("Send an announcement to residents"), ORGANIZING, purpose="create"),
+    CommandSpec("campaigns", N_("Scheduled and running announcements"), ORGANIZING, purpose="follow"),
 )

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject, User as TgUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.dates import format_date, format_datetime
+from babel import Locale
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -100,12 +101,36 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Dates and times a person reads: three uses, one CLDR format each, in every locale. A day is the
+# "long" date (December 9, 2026 / 9 грудня 2026 р.), with its weekday ("full") where a resident
+# plans around it (an event); a time is the "short" time (18:15 / 6:15 PM), never seconds; a
+# moment is the day and the time glued the locale's way. Files for machines (CSV, XLSX, ICS,
+# JSON) keep ISO 8601 and never come through here.
+
+def fmt_day(value: datetime, locale: str, tz: ZoneInfo, *, weekday: bool = False) -> str:
+    """The day of ``value`` in ``tz``: "December 9, 2026" ("Wednesday, December 9, 2026")."""
+    return format_date(value.astimezone(tz).date(), format="full" if weekday else "long", locale=locale)
+
+
+def fmt_time(value: datetime, locale: str, tz: ZoneInfo) -> str:
+    """The time of day of ``value`` in ``tz``, without seconds: "18:15", "6:15 PM"."""
+    return format_time(value.astimezone(tz), format="short", locale=locale)
+
+
+def fmt_moment(value: datetime, locale: str, tz: ZoneInfo, *, weekday: bool = False) -> str:
+    """A day and a time: "December 9, 2026, 6:15 PM", "9 грудня 2026 р., 18:15"."""
+    glue = str(Locale.parse(locale).datetime_formats["medium"]).replace("'", "")
+    return glue.replace("{1}", fmt_day(value, locale, tz, weekday=weekday)).replace("{0}", fmt_time(value, locale, tz))
+
+
 def fmt_datetime(value: datetime, locale: str, tz: ZoneInfo, fmt: str = "medium") -> str:
-    return format_datetime(value, format=fmt, tzinfo=tz, locale=locale)
+    """Kept for callers not moved yet: the moment, whatever ``fmt`` asks."""
+    return fmt_moment(value, locale, tz)
 
 
 def fmt_date(value: datetime, locale: str, tz: ZoneInfo, fmt: str = "long") -> str:
-    return format_date(value.astimezone(tz).date(), format=fmt, locale=locale)
+    """Kept for callers not moved yet: the day, whatever ``fmt`` asks."""
+    return fmt_day(value, locale, tz)
 
 
 def fmt_number(value: int | float | Decimal, locale: str) -> str:

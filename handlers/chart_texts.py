@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.i18n import fmt_date, fmt_number
+from bot.i18n import fmt_day, fmt_number
 
 
 def period(start: datetime | None, end: datetime | None, locale: str, tz: ZoneInfo) -> str | None:
     """'1 Nov 2026 – 8 Nov 2026' (one day: that day); None when nothing is known."""
     if start is None and end is None:
         return None
-    first = fmt_date(start, locale, tz, "medium") if start else None
-    last = fmt_date(end, locale, tz, "medium") if end else None
+    first = fmt_day(start, locale, tz) if start else None
+    last = fmt_day(end, locale, tz) if end else None
     if first and last and first != last:
         return f"{first} – {last}"
     return first or last

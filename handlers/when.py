@@ -7,14 +7,15 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
+from bot.i18n import fmt_moment
 from bot.services.campaigns import parse_when
 from bot.services.errors import DomainError
 
 
 def fmt_when(value: datetime, tz: ZoneInfo, locale: str) -> str:
-    return format_datetime(value, format="medium", tzinfo=tz, locale=locale)
+    """A moment an organizer scheduled, as bot.i18n writes moments."""
+    return fmt_moment(value, locale, tz)
 
 
 def fmt_example(now: datetime, tz: ZoneInfo) -> str:

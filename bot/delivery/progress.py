@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
 from bot.delivery.kinds import Outgoing, ProgressContext, get_kind
-from bot.i18n import esc, fmt_number
+from bot.i18n import esc, fmt_moment, fmt_number, fmt_time
 
 
 class CampaignCb(CallbackData, prefix="cmp"):
@@ -34,12 +34,12 @@ def cancel_markup(campaign_id: int) -> InlineKeyboardMarkup:
 
 
 def _when(ctx: ProgressContext, value: datetime) -> str:
-    tz = ctx.extra.get("tz")
+    """The time alone when it is today, else the moment (bot.i18n's formats)."""
+    tz = ctx.extra.get("tz") or ZoneInfo("UTC")
     now = ctx.now
-    fmt = "short"
-    if now is not None and tz is not None and value.astimezone(tz).date() == now.astimezone(tz).date():
-        fmt = "HH:mm"
-    return format_datetime(value, format=fmt, tzinfo=tz, locale=ctx.locale)
+    if now is not None and value.astimezone(tz).date() == now.astimezone(tz).date():
+        return fmt_time(value, ctx.locale, tz)
+    return fmt_moment(value, ctx.locale, tz)
 
 
 def title_of(campaign: Any) -> str:

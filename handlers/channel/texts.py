@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import esc, fmt_date, fmt_number, shorten
+from bot.i18n import esc, fmt_day, fmt_number, shorten
 from handlers.polls.texts import pick
 from handlers.proposals.texts import district_name
 from storage.models import Event, Proposal
@@ -34,7 +34,7 @@ def event_summary(event: Event, came: int, going: int, feedback: int, score: flo
                   tz: ZoneInfo) -> str:
     """``came``: checked in; without check-ins, those who said they would come are counted."""
     title = esc(pick(event.title, locale, event.default_locale))
-    lines = [_("✅ <b>{title}</b> took place on {day}.").format(title=title, day=fmt_date(event.starts_at, locale, tz))]
+    lines = [_("✅ <b>{title}</b> took place on {day}.").format(title=title, day=fmt_day(event.starts_at, locale, tz))]
     if came:
         lines.append(ngettext("{count} person came.", "{count} people came.", came).format(
             count=fmt_number(came, locale)))

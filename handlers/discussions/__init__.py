@@ -29,7 +29,7 @@ from bot.commands import CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
-from bot.i18n import N_, fmt_datetime
+from bot.i18n import N_, fmt_moment
 from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
 from bot.updates import after_commit
@@ -58,7 +58,7 @@ from storage.models import Discussion, User
 
 register(
     CommandSpec("discussions", N_("Online discussions: agree or disagree")),
-    CommandSpec("newdiscussion", N_("Open an online discussion"), frozenset({"organizer"})),
+    CommandSpec("newdiscussion", N_("Open an online discussion"), frozenset({"organizer"}), purpose="create"),
 )
 
 OWNER = "disc"  # of the shared audience picker's buttons
@@ -263,7 +263,7 @@ async def discussions_command(
         people, pending = await service.participants(session, ids), await service.pending_counts(session, ids)
         items = [texts.organizer_item(
             d.id, question_of(d, locale), d.status, people.get(d.id, 0), pending.get(d.id, 0),
-            fmt_datetime(d.closes_at, locale, settings.tz, "short") if d.closes_at else None, locale) for d in found]
+            fmt_moment(d.closes_at, locale, settings.tz) if d.closes_at else None, locale) for d in found]
         await message.answer(texts.organizer_list(items), reply_markup=keyboards.organizer_list(ids))
     elif user is None or not user.is_registered:
         await message.answer(texts.register_first())
@@ -461,7 +461,7 @@ async def _show_panel(message: Message, state: FSMContext, session: AsyncSession
     await state.set_state(NewDisc.panel)
     await message.answer(
         texts.panel(draft["question"], draft["seeds"], await audience_picker.describe(session, audience, community, locale),
-                    fmt_datetime(closes, locale, settings.tz, "medium") + f" ({settings.tz.key})", count, locale,
+                    fmt_moment(closes, locale, settings.tz) + f" ({settings.tz.key})", count, locale,
                     settings.default_locale),
         reply_markup=keyboards.panel(count))
 

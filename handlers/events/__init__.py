@@ -15,7 +15,7 @@ from bot.i18n import N_
 
 register(
     CommandSpec("events", N_("Upcoming events")),
-    CommandSpec("newevent", N_("Create an event"), ORGANIZING),
+    CommandSpec("newevent", N_("Create an event"), ORGANIZING, purpose="create"),
 )
 
 from handlers.events import residents as _residents  # noqa: E402,F401 - registers the handlers

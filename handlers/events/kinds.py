@@ -39,7 +39,7 @@ def render_reminder(ctx: RenderContext) -> Outgoing | None:
 def render_notice(ctx: RenderContext) -> Outgoing:
     event = ctx.payload["event"]
     markup = None
-    if ctx.payload["what"] == "changed":
+    if ctx.payload["what"] in ("changed", "promoted"):  # the event's own buttons, as on its card
         markup = keyboards.event(event["id"], event["version"])
     return Outgoing(text=texts.notice(ctx.payload, ctx.locale, _tz(ctx)), reply_markup=markup)
 

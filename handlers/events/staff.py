@@ -63,7 +63,9 @@ async def events_command(
         await message.answer(register_first())
         return
     found = await events_service.upcoming_for(session, user, now)
-    items = [texts.resident_item(n, events_service.event_json(e), status, locale, settings.tz)
+    tallies = await events_service.tallies(session, [e.id for e, _s in found])
+    items = [texts.resident_item(n, events_service.event_json(e), status, locale, settings.tz,
+                                 places=events_service.places_left(e, tallies[e.id]))
              for n, (e, status) in enumerate(found, 1)]
     await message.answer(texts.resident_list(items), reply_markup=keyboards.open_events([e.id for e, _s in found]))
 

@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from babel.dates import format_date, format_time
 
-from bot.i18n import N_, esc, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_day, fmt_moment, fmt_number, fmt_time, shorten
 from bot.services.errors import DomainError
 from handlers.acting import from_line
 from handlers.polls.texts import pick
@@ -34,22 +33,26 @@ ANSWER_NAMES = {
 
 
 def when(event: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
-    """"Thursday, 25 December 2026, 18:30–20:00" in the reader's language (the end's date too
-    when it ends on another day)."""
-    starts = datetime.fromisoformat(event["starts_at"]).astimezone(tz)
-    ends = datetime.fromisoformat(event["ends_at"]).astimezone(tz)
-    day = format_date(starts, "full", locale=locale)
-    start = format_time(starts, "short", locale=locale)
-    end = format_time(ends, "short", locale=locale)
-    if ends.date() != starts.date():
-        end = f"{format_date(ends, 'medium', locale=locale)} {end}"
-    return f"{day}, {start}–{end}"
+    """"Thursday, December 10, 2026, 18:30–20:00" in the reader's language (the end's day too
+    when it ends on another day): bot.i18n's day and time."""
+    starts = datetime.fromisoformat(event["starts_at"])
+    ends = datetime.fromisoformat(event["ends_at"])
+    start, end = fmt_time(starts, locale, tz), fmt_time(ends, locale, tz)
+    if ends.astimezone(tz).date() != starts.astimezone(tz).date():
+        return f"{fmt_moment(starts, locale, tz, weekday=True)} – {fmt_moment(ends, locale, tz, weekday=True)}"
+    return f"{fmt_day(starts, locale, tz, weekday=True)}, {start}–{end}"
 
 
 def moment(value: datetime, locale: str, tz: ZoneInfo) -> str:
-    """"Thursday, 10 December 2026, 18:30" in the reader's language."""
-    local = value.astimezone(tz)
-    return f"{format_date(local, 'full', locale=locale)}, {format_time(local, 'short', locale=locale)}"
+    """"Thursday, December 10, 2026, 18:30" in the reader's language."""
+    return fmt_moment(value, locale, tz, weekday=True)
+
+
+def when_line(event: dict[str, Any], locale: str, tz: ZoneInfo, zone: bool = False) -> str:
+    """The 🕒 line; ``zone``: with the time zone's name, for organizers (residents live in it)."""
+    if zone:
+        return _("🕒 {when} ({zone})").format(when=when(event, locale, tz), zone=tz.key)
+    return "🕒 " + when(event, locale, tz)
 
 
 def place(event: dict[str, Any]) -> str:
@@ -61,8 +64,10 @@ def place(event: dict[str, Any]) -> str:
 
 
 def card(event: dict[str, Any], locale: str, tz: ZoneInfo, *, status: str | None = None,
-         places: int | None = None) -> str:
-    """The event as residents see it; ``status`` is the resident's answer, ``places`` left."""
+         places: int | None = None, zone: bool = False) -> str:
+    """The event as residents see it; ``status`` is the resident's answer, ``places`` left (None:
+    not counted, as in the announcement, sent before anyone answered); ``zone``: the time zone's
+    name after the time, for organizers."""
     default = event["default_locale"]
     lines = [f"📅 <b>{esc(pick(event['title'], locale, default))}</b>",
              f"<i>{_(KIND_NAMES.get(event['kind'], KIND_NAMES['workshop']))}</i>", ""]
@@ -71,22 +76,49 @@ def card(event: dict[str, Any], locale: str, tz: ZoneInfo, *, status: str | None
     description = pick(event.get("description") or {}, locale, default)
     if description:
         lines += [esc(description), ""]
-    lines.append(_("🕒 {when} ({zone})").format(when=when(event, locale, tz), zone=tz.key))
+    lines.append(when_line(event, locale, tz, zone))
     lines.append(_("📍 {place}").format(place=place(event)))
     if event.get("speakers"):
         lines.append(_("🎤 {speakers}").format(speakers=esc(event["speakers"])))
     if event.get("status") == "cancelled":
         lines += ["", _("❌ <b>This event is cancelled.</b>")]
         return "\n".join(lines)
-    if places is not None:
-        lines.append(ngettext("{count} place left", "{count} places left", places).format(
-            count=fmt_number(places, locale)) if places else _("No places left: “Going” puts you on the waitlist."))
+    if event.get("capacity"):
+        lines.append(places_line(int(event["capacity"]), places, status, locale))
     if status:
-        lines += ["", _("Your answer: {answer}").format(answer=_(ANSWER_NAMES[status]))]
+        lines += ["", answer_line(status)]
     return "\n".join(lines)
 
 
+def places_line(capacity: int, places: int | None, status: str | None, locale: str) -> str:
+    """How many places, and what "Going" does once they are taken, said before anyone taps."""
+    going = _(ANSWER_NAMES["going"])
+    rule = _("When they are all taken, “{button}” puts you on the waitlist.").format(button=going)
+    if places is None:
+        return " ".join([ngettext("🪑 {count} place.", "🪑 {count} places.", capacity).format(
+            count=fmt_number(capacity, locale)), rule])
+    if places == 0:
+        if status in ("going", "waitlist"):
+            return _("🪑 All places are taken.")
+        return _("🪑 All places are taken: “{button}” puts you on the waitlist, and we will tell you if a place "
+                 "frees up.").format(button=going)
+    left = ngettext("🪑 {count} place left of {capacity}.", "🪑 {count} places left of {capacity}.", places).format(
+        count=fmt_number(places, locale), capacity=fmt_number(capacity, locale))
+    return left if status == "going" else " ".join([left, rule])
+
+
+def answer_line(status: str) -> str:
+    """The resident's own answer under the card."""
+    if status == "going":
+        return _("✅ You're going.")
+    if status == "waitlist":
+        return _("⏳ You are on the waitlist: we will tell you as soon as a place frees up.")
+    return _("Your answer: {answer}").format(answer=_(ANSWER_NAMES[status]))
+
+
 def answer_saved(status: str) -> str:
+    if status == "going":
+        return _("✅ You're going.")
     if status == "waitlist":
         return _("The event is full: you are on the waitlist. We will tell you if a place frees up.")
     return _("Saved: {answer}").format(answer=_(ANSWER_NAMES[status]))
@@ -123,10 +155,13 @@ def notice(payload: dict[str, Any], locale: str, tz: ZoneInfo) -> str:
         names = {"time": _("the time"), "place": _("the place"), "details": _("the title and description")}
         changed = [names.get(c, c) for c in payload.get("changes", [])]
         head = _("✏️ <b>Changed:</b> {what} of {title}").format(what=", ".join(changed), title=title)
-    lines = [head, "", _("🕒 {when} ({zone})").format(when=when(event, locale, tz), zone=tz.key),
+    lines = [head, "", when_line(event, locale, tz),
              _("📍 {place}").format(place=place(event))]
     if what == "reminder":
         lines += ["", _("Are you still coming?")]
+    elif what == "promoted":
+        lines += ["", _("Cannot come after all? Tap “{button}” and the place goes to the next one waiting.").format(
+            button=_(ANSWER_NAMES["no"]))]
     return "\n".join(lines)
 
 
@@ -180,9 +215,16 @@ def resident_list(items: list[str]) -> str:
     return "\n".join([_("<b>Upcoming events:</b>"), "", *items])
 
 
-def resident_item(n: int, event: dict[str, Any], status: str | None, locale: str, tz: ZoneInfo) -> str:
+def resident_item(n: int, event: dict[str, Any], status: str | None, locale: str, tz: ZoneInfo,
+                  places: int | None = None) -> str:
+    """One line of /events; ``places`` left (None: no limit)."""
     title = esc(pick(event["title"], locale, event["default_locale"]))
     line = f"{n}. <b>{title}</b>\n   {when(event, locale, tz)}"
+    if places is not None and event.get("capacity"):
+        line += "\n   " + (ngettext("🪑 {count} place left of {capacity}.", "🪑 {count} places left of {capacity}.",
+                                     places).format(count=fmt_number(places, locale),
+                                                    capacity=fmt_number(event["capacity"], locale))
+                             if places else _("🪑 All places are taken."))
     if status:
         line += "\n   " + _(ANSWER_NAMES[status])
     return line
@@ -212,7 +254,7 @@ def counts(tally: Any, event: dict[str, Any]) -> str:
 
 
 def details(event: dict[str, Any], tally: Any, questions: int, locale: str, tz: ZoneInfo, comments: int = 0) -> str:
-    lines = [card(event, locale, tz), "", _("<b>Answers:</b> {counts}").format(counts=counts(tally, event))]
+    lines = [card(event, locale, tz, zone=True), "", _("<b>Answers:</b> {counts}").format(counts=counts(tally, event))]
     if tally.feedback:
         lines.append(_("Feedback: {score} of 5 from {count}").format(
             score=fmt_number(round(tally.score, 1), locale), count=tally.feedback))
@@ -378,7 +420,7 @@ def panel(event: dict[str, Any], audience: str, count: int, languages: str, loca
     from handlers.audience import residents
 
     lines = [_("<b>Ready to publish?</b>"), "",
-             card(event, locale, tz), "",
+             card(event, locale, tz, zone=True), "",
              _("Places: {capacity}").format(capacity=event["capacity"] or _("no limit")),
              _("Audience: {audience}").format(audience=audience),
              _("Recipients: {residents}").format(residents=residents(count, locale)),

@@ -25,7 +25,7 @@ from bot.services import exports as exports_service
 from handlers.exports import texts
 from handlers.shared import role_routers
 
-register(CommandSpec("export", N_("Export reports, proposals, events, poll and discussion results (XLSX, CSV, Open311)"), frozenset({"organizer"})))
+register(CommandSpec("export", N_("Export reports, proposals, events, poll and discussion results (XLSX, CSV, Open311)"), frozenset({"organizer"}), purpose="follow"))
 
 
 class ExportCb(CallbackData, prefix="ex"):

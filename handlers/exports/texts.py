@@ -11,7 +11,7 @@ from aiogram.utils.i18n import ngettext
 from babel.numbers import get_currency_symbol
 
 from bot.community import Community
-from bot.i18n import N_, fmt_date, fmt_number, language_in
+from bot.i18n import N_, fmt_day, fmt_number, language_in
 from bot.services.exports import Sheet, Table
 from handlers.events.texts import KIND_NAMES as EVENT_KINDS
 from handlers.polls.texts import KIND_NAMES as POLL_KINDS
@@ -140,7 +140,7 @@ def caption(table: Table, fmt: str, locale: str, tz: ZoneInfo) -> str:
     what = ngettext("{title}: {count} row", "{title}: {count} rows", count).format(
         title=title(table), count=fmt_number(count, locale))
     if table.period is not None:
-        first, last = (fmt_date(moment, locale, tz, "medium") for moment in table.period)
+        first, last = (fmt_day(moment, locale, tz) for moment in table.period)
         what += ", " + (first if first == last else f"{first} – {last}")
     if fmt == "xlsx":
         note = _("This file is for people: open it in a spreadsheet program (Excel, LibreOffice); "

@@ -32,7 +32,7 @@ from storage.models import User
 
 register(
     CommandSpec("groups", N_("Working groups: join, leave, next meetings")),
-    CommandSpec("newgroup", N_("Create a working group"), frozenset({"organizer"})),
+    CommandSpec("newgroup", N_("Create a working group"), frozenset({"organizer"}), purpose="create"),
 )
 
 KIND = "group-message"

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.i18n import esc, fmt_datetime, shorten
+from bot.i18n import esc, fmt_moment, shorten
 from bot.services.errors import DomainError
 from handlers.orgs import texts as orgs_texts
 from handlers.polls.texts import pick
@@ -37,7 +37,7 @@ def listing(groups: list[tuple[WorkingGroup, int]], mine: set[int], meetings: di
         line = ngettext("{count} member", "{count} members", members).format(count=members)
         if (event := meetings.get(group.id)) is not None:
             line += " · " + _("next meeting: {when}, «{title}»").format(
-                when=fmt_datetime(event.starts_at, locale, tz, "short"),
+                when=fmt_moment(event.starts_at, locale, tz),
                 title=esc(pick(event.title, locale, event.default_locale)))
         lines.append(line)
     if pages > 1:

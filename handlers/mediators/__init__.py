@@ -57,7 +57,7 @@ from storage.models import User
 MEDIATING = frozenset({mediators_service.ROLE})
 register(
     CommandSpec("residents", N_("Residents you registered: find, act for, link"), MEDIATING),
-    CommandSpec("newresident", N_("Register a resident without a smartphone"), MEDIATING),
+    CommandSpec("newresident", N_("Register a resident without a smartphone"), MEDIATING, purpose="create"),
     CommandSpec("act", N_("Act for a resident: /act M-4821"), MEDIATING),
 )
 

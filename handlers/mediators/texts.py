@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import LANGUAGE_NAMES, esc, fmt_date
+from bot.i18n import LANGUAGE_NAMES, esc, fmt_day
 from bot.services.errors import DomainError
 from storage.models import User
 
@@ -58,7 +58,7 @@ def card(user: User, community: Community, locale: str, tz: ZoneInfo, mediator: 
         _("District: {district}").format(district=district_name(community, user.district, locale)),
         _("Language: {language}").format(language=LANGUAGE_NAMES.get(user.language, user.language)),
         _("Phone: {phone}").format(phone=esc(user.phone or "—")),
-        _("Registered on {date}").format(date=fmt_date(user.registered_at, locale, tz) if user.registered_at else "—"),
+        _("Registered on {date}").format(date=fmt_day(user.registered_at, locale, tz) if user.registered_at else "—"),
     ]
     if mediator:
         lines.append(_("Mediator: {name}").format(name=mediator))

@@ -42,7 +42,7 @@ from storage.models import Organisation, User
 log = logging.getLogger(__name__)
 register(
     CommandSpec("orgs", N_("Organisations of the network")),
-    CommandSpec("neworg", N_("Register an organisation"), frozenset({"admin"})),
+    CommandSpec("neworg", N_("Register an organisation"), frozenset({"admin"}), purpose="create"),
 )
 router = Router(name="orgs")
 router.message.filter(F.chat.type == "private")

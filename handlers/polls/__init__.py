@@ -18,7 +18,7 @@ from bot.i18n import N_
 
 register(
     CommandSpec("polls", N_("Polls and surveys")),
-    CommandSpec("newpoll", N_("Create a poll or a survey"), ORGANIZING),
+    CommandSpec("newpoll", N_("Create a poll or a survey"), ORGANIZING, purpose="create"),
 )
 
 

@@ -16,7 +16,7 @@ from bot.commands import ORGANIZING
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
-from bot.i18n import fmt_datetime
+from bot.i18n import fmt_moment
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services.errors import DomainError
@@ -57,7 +57,7 @@ async def _organizer_list(session: AsyncSession, settings: Settings, locale: str
     items = []
     for poll in polls:
         name = texts.poll_name(poll.title, poll.questions[0].text, locale, poll.default_locale)
-        closes = fmt_datetime(poll.closes_at, locale, settings.tz, "short") if poll.closes_at else None
+        closes = fmt_moment(poll.closes_at, locale, settings.tz) if poll.closes_at else None
         items.append(texts.organizer_item(poll.id, name, poll.status, people.get(poll.id, 0), closes, locale))
     return texts.organizer_list(items), keyboards.organizer_list([p.id for p in polls])
 

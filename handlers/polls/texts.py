@@ -15,7 +15,7 @@ from aiogram.utils.i18n import ngettext
 from babel.numbers import format_percent
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_datetime, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_moment, fmt_number, shorten
 from bot.services.errors import DomainError
 from bot.services.polls import SCALE, Group, QuestionResult, Results
 from handlers.acting import from_line
@@ -88,7 +88,7 @@ def privacy_line(anonymous: bool) -> str:
 def closes_line(closes_at: str | None, tz: ZoneInfo, locale: str) -> str | None:
     if not closes_at:
         return None
-    return _("Open until {time}.").format(time=fmt_datetime(datetime.fromisoformat(closes_at), locale, tz, "short"))
+    return _("Open until {time}.").format(time=fmt_moment(datetime.fromisoformat(closes_at), locale, tz))
 
 
 def question_text(

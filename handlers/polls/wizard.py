@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
-from bot.i18n import fmt_datetime
+from bot.i18n import fmt_moment
 from bot.services import campaigns as campaigns_service
 from bot.services import polls as polls_service
 from bot.services.campaigns import Audience
@@ -225,7 +225,7 @@ async def _panel(draft: PollDraft, session: AsyncSession, settings: Settings, co
     audience = Audience.from_json(draft.audience)
     count = await campaigns_service.count_audience(session, audience)
     languages = sorted(draft.languages(), key=lambda c: (c != settings.default_locale, SUPPORTED_LOCALES.index(c)))
-    closes = (fmt_datetime(draft.closes_at, locale, settings.tz, "medium") + f" ({settings.tz.key})"
+    closes = (fmt_moment(draft.closes_at, locale, settings.tz) + f" ({settings.tz.key})"
               if draft.closes_at else "—")
     text = texts.panel(
         [{"kind": q.kind, "text": q.text} for q in draft.questions],

@@ -200,8 +200,8 @@ async def help_(message: Message, user: User | None, roles: set[str]) -> None:
 
 
 @router.message(Command("privacy"))
-async def privacy(message: Message) -> None:
-    await message.answer(texts.privacy())
+async def privacy(message: Message, user: User | None) -> None:
+    await message.answer(texts.privacy(user))
 
 
 @router.message(Command("cancel"))
@@ -232,7 +232,7 @@ async def deleteme(message: Message, user: User | None) -> None:
         await message.answer(_("We store nothing about you."))
         return
     await message.answer(
-        _("Delete your personal data? Your name, topics and Telegram id will be erased. "
+        _("Delete your personal data? Your name, topics, Telegram id and username will be erased. "
           "This cannot be undone."),
         reply_markup=rows(
             [button(_("🗑 Yes, delete my data"), PickCb(step="deleteme", value="yes"))],
@@ -267,7 +267,7 @@ async def deleteme_confirmed(
 @deeplink("privacy")
 async def privacy_link(message: Message, rest: str, data: dict) -> None:  # type: ignore[type-arg]
     """`t.me/<bot>?start=privacy`, e.g. printed on a consent poster."""
-    await message.answer(texts.privacy())
+    await message.answer(texts.privacy(data.get("user")))
 
 
 @deeplink("help")

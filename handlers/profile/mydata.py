@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_, fmt_datetime, language_in
+from bot.i18n import N_, fmt_moment, language_in
 from handlers.audience import ROLE_NAMES
 from handlers.events.texts import ANSWER_NAMES
 from handlers.proposals.texts import CATEGORY_NAMES as PROPOSAL_CATEGORIES
@@ -101,7 +101,7 @@ def _value(value: Any, locale: str, tz: ZoneInfo) -> str:
         return ", ".join(_value(v, locale, tz) for v in value)
     if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] == "T":
         try:
-            return fmt_datetime(datetime.fromisoformat(value), locale, tz, "short")
+            return fmt_moment(datetime.fromisoformat(value), locale, tz)
         except ValueError:
             pass
     if isinstance(value, dict):
@@ -123,7 +123,7 @@ def document(data: dict[str, Any], locale: str, tz: ZoneInfo, now: datetime) -> 
     title = _("Everything Hromada stores about you")
     parts = [f"<h1>{html.escape(title)}</h1>",
              "<p>" + html.escape(_("Made on {day}. Times are in {zone}. The same data for machines is in the "
-                                   ".json file.").format(day=fmt_datetime(now, locale, tz, "short"),
+                                   ".json file.").format(day=fmt_moment(now, locale, tz),
                                                          zone=str(tz))) + "</p>"]
     for key, heading in SECTIONS.items():
         value = data.get(key)

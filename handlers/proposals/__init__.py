@@ -37,8 +37,9 @@ from storage.models import Proposal, User
 register(
     CommandSpec("propose", N_("Propose a project")),
     CommandSpec("proposals", N_("Project proposals: support them")),
-    CommandSpec("myproposals", N_("Your proposals and their progress")),
-    CommandSpec("proposalstats", N_("Proposals in figures"), frozenset({"organizer", "moderator", "representative"})),
+    CommandSpec("myproposals", N_("Your proposals and their progress"), purpose="mine"),
+    CommandSpec("proposalstats", N_("Proposals in figures"), frozenset({"organizer", "moderator", "representative"}),
+                purpose="follow"),
 )
 router = Router(name="proposals")
 router.message.filter(F.chat.type == "private")

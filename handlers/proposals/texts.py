@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_date, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_day, fmt_number, shorten
 from bot.services.errors import DomainError
 from bot.services.proposals import LIMITS, ProposalDraft
 from storage.models import Proposal, ProposalEvent
@@ -200,7 +200,7 @@ def timeline(events: list[ProposalEvent], locale: str, tz: ZoneInfo) -> list[str
     """One line per step, with its date (progress notes included)."""
     lines = []
     for e in events:
-        when = fmt_date(e.created_at, locale, tz, "medium")
+        when = fmt_day(e.created_at, locale, tz)
         if e.progress is not None and e.old_status == e.new_status:
             what = progress_bar(e.progress)
         else:

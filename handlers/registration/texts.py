@@ -38,11 +38,12 @@ def ask_topics() -> str:
 def ask_consent() -> str:
     return _(
         "<b>Before we save anything</b>\n\n"
-        "We store only what you told us: your name, district, language and topics, and your "
-        "Telegram id so we can write to you. We use them to send you what you asked for and "
-        "to count, anonymously, what residents need.\n\n"
-        "Moderators and organizers never see your phone number. You can download your data "
-        "with /mydata and delete it with /deleteme at any time. More: /privacy\n\n"
+        "We store what you tell us (your name, district, language and topics) and, from Telegram, "
+        "your id and your username if you have one: the id so we can write to you, the username "
+        "so an admin can find you to give you a role. We use them to send you what you asked for "
+        "and to count, anonymously, what residents need.\n\n"
+        "You can download your data with /mydata and delete it with /deleteme at any time. "
+        "More: /privacy\n\n"
         "Do you agree?"
     )
 

@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_datetime, shorten
+from bot.i18n import N_, esc, fmt_moment, shorten
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
 from storage.models import Report, ReportEvent
@@ -188,7 +188,7 @@ def my_reports(reports: list[Report], community: Community, locale: str, tz: Zon
                 number=report.id,
                 category=esc(category_name(community, report.category, locale)),
                 status=status_name(report.status),
-                when=fmt_datetime(report.updated_at, locale, tz, "short"),
+                when=fmt_moment(report.updated_at, locale, tz),
             )
         )
     lines.append("")
@@ -201,7 +201,7 @@ def report_detail(report: Report, community: Community, locale: str, tz: ZoneInf
         _("<b>Report #{number}</b>: {category}").format(
             number=report.id, category=esc(category_name(community, report.category, locale))),
         _("Status: {status}").format(status=status_name(report.status)),
-        _("Last update: {when}").format(when=fmt_datetime(report.updated_at, locale, tz, "short")),
+        _("Last update: {when}").format(when=fmt_moment(report.updated_at, locale, tz)),
     ]
     if report.description:
         lines.append(esc(shorten(report.description, 1000)))
@@ -364,7 +364,7 @@ def card(
     lines.append("")
     status = _("Status: <b>{status}</b>").format(status=status_name(report.status))
     if last is not None and last.action != "created":
-        when = fmt_datetime(last.created_at, locale, tz, "medium")
+        when = fmt_moment(last.created_at, locale, tz)
         status += " — " + (
             _("{who}, {when}").format(who=esc(last.actor_name), when=when) if last.actor_name else when)
     lines.append(status)

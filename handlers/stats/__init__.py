@@ -35,9 +35,9 @@ from handlers.stats import council, texts
 from storage.models import User
 
 register(
-    CommandSpec("stats", N_("Impact figures for a period, with charts"), ORGANIZING),
-    CommandSpec("report_for_council", N_("A report for the council (HTML document)"), ORGANIZING),
-    CommandSpec("digest", N_("Get a daily or weekly digest"), frozenset({"organizer"})),
+    CommandSpec("stats", N_("Impact figures for a period, with charts"), ORGANIZING, purpose="follow"),
+    CommandSpec("report_for_council", N_("A report for the council (HTML document)"), ORGANIZING, purpose="follow"),
+    CommandSpec("digest", N_("Get a daily or weekly digest"), frozenset({"organizer"}), purpose="follow"),
 )
 
 

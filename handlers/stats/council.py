@@ -16,13 +16,12 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from babel.dates import format_time
 from babel.numbers import get_currency_symbol
 
 from bot import charts
 from bot.charts import strip_emoji
 from bot.community import Community
-from bot.i18n import fmt_date, fmt_number
+from bot.i18n import fmt_day, fmt_moment, fmt_number
 from bot.services.impact import CouncilData
 from handlers import chart_texts
 from handlers.events.texts import KIND_NAMES as EVENT_KINDS
@@ -132,7 +131,7 @@ def money(amount: int | None, community: Community, locale: str) -> str:
 
 def prepared_at(now: datetime, locale: str, tz: ZoneInfo) -> str:
     """The day and the time to the minute: no seconds in a document."""
-    return f"{fmt_date(now, locale, tz, 'long')}, {format_time(now, 'short', tzinfo=tz, locale=locale)}"
+    return fmt_moment(now, locale, tz)
 
 
 def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, now: datetime) -> bytes:
@@ -216,7 +215,7 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
         for event, tally in data.events:
             score = (ngettext("{score} of 5 ({count} rating)", "{score} of 5 ({count} ratings)", tally.feedback).format(
                 score=n(round(tally.score, 1)), count=n(tally.feedback)) if tally.score is not None else "—")
-            rows.append([fmt_date(event.starts_at, locale, tz, "medium"), pick(event.title, locale, event.default_locale),
+            rows.append([fmt_day(event.starts_at, locale, tz), pick(event.title, locale, event.default_locale),
                          _(EVENT_KINDS[event.kind]) if event.kind in EVENT_KINDS else event.kind,
                          n(tally.going), n(tally.attended), score])
         parts.append(_table([_("Day"), _("Event"), _("Kind"), _("Signed up"), _("Came"), _("Feedback")], rows, {3, 4}))

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import ngettext
 from babel.dates import format_timedelta
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_date, fmt_datetime, fmt_number, language_in, shorten
+from bot.i18n import N_, esc, fmt_day, fmt_moment, fmt_number, language_in, shorten
 from bot.services.errors import DomainError
 from bot.services.impact import ASSISTED_COUNTS, Figures, Period
 from handlers.polls.texts import pct, pick
@@ -47,8 +47,8 @@ def last_moment(period: Period) -> datetime:
 
 
 def period_line(period: Period, locale: str, tz: ZoneInfo) -> str:
-    first = fmt_date(period.start, locale, tz, "medium")
-    last = fmt_date(last_moment(period), locale, tz, "medium")
+    first = fmt_day(period.start, locale, tz)
+    last = fmt_day(last_moment(period), locale, tz)
     return first if first == last else f"{first} – {last}"
 
 
@@ -173,7 +173,7 @@ def figures(f: Figures, community: Community, locale: str, tz: ZoneInfo) -> str:
     head = [_("📈 <b>Impact figures</b>"), period_line(f.period, locale, tz)]
     if f.period.clamped:  # it starts on the first data's day
         head.append(_("<i>The platform's data starts on {day}: the figures are from then.</i>").format(
-            day=fmt_date(f.period.start, locale, tz, "medium")))
+            day=fmt_day(f.period.start, locale, tz)))
     if f.quiet:
         return "\n".join([*head, "", _("Nothing happened in this period: no new residents, reports, polls, "
                                        "events or proposals. Try a longer period."),
@@ -258,7 +258,7 @@ def _title(names: dict[str, str], locale: str) -> str:
 
 
 def _when(value: str, locale: str, tz: ZoneInfo) -> str:
-    return fmt_datetime(datetime.fromisoformat(value), locale, tz, "short")
+    return fmt_moment(datetime.fromisoformat(value), locale, tz)
 
 
 def digest(payload: dict[str, Any], community: Community, locale: str, tz: ZoneInfo) -> str:
@@ -266,7 +266,7 @@ def digest(payload: dict[str, Any], community: Community, locale: str, tz: ZoneI
     since = datetime.fromisoformat(data["since"])
     until = datetime.fromisoformat(data["until"])
     name = _("🗞 <b>Daily digest</b>") if payload["frequency"] == "daily" else _("🗞 <b>Weekly digest</b>")
-    lines = [f"{name} · {fmt_datetime(since, locale, tz, 'short')} – {fmt_datetime(until, locale, tz, 'short')}"]
+    lines = [f"{name} · {fmt_moment(since, locale, tz)} – {fmt_moment(until, locale, tz)}"]
     if reports := data.get("reports"):
         lines += ["", _("📝 <b>Reports</b>: {new} new, {resolved} resolved, {open} still open").format(
             new=n(reports["new"]), resolved=n(reports["resolved"]), open=n(reports["open"]))]

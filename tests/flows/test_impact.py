@@ -24,7 +24,7 @@ async def test_stats_text_and_charts_for_a_known_period(harness: Harness) -> Non
     assert "which period" in org.last.text
     await org.press("Last month")                                          # November 2026
     text = next(m.text for m in org.messages if m.text.startswith("📈"))
-    assert "Nov 1, 2026 – Nov 30, 2026" in text
+    assert "November 1, 2026 – November 30, 2026" in text
     for line in ("🏢 Organisations: 1 in the network, 1 active in this period",
                  "👥 Residents: 5 registered (3 new in this period)",
                  "by district: Ostriv (the Island) 2 · district not given 1 · Suburban communities 1 · Tsentralnyi district 1",
@@ -66,7 +66,7 @@ async def test_stats_bad_input_quiet_and_huge_periods_and_residents(harness: Har
     assert "Nothing happened in this period" in org.last.text and "0 residents" in org.last.text
     before = len(org.messages)
     await org.send("/stats 1900-01-01 2999-12-31")                         # everything there is
-    assert "The platform's data starts on Sep 1, 2026" in org.messages[before].text
+    assert "The platform's data starts on September 1, 2026" in org.messages[before].text
     assert "Residents: 5 registered (5 new" in org.messages[before].text
 
     anna = harness.user(6001, language_code="en")
@@ -144,9 +144,9 @@ async def test_digest_daily_privately_and_weekly_to_the_group_once_across_restar
     mine = [m for m in harness.fake.bot_messages(7000) if m.text.startswith("🗞")]
     ours = [m for m in harness.fake.bot_messages(ORGANIZERS_CHAT) if m.text.startswith("🗞")]
     assert len(mine) == 1 and len(ours) == 1
-    assert mine[0].text.startswith("🗞 Щоденний дайджест · 29.11.26, 09:00 – 30.11.26, 09:00")
+    assert mine[0].text.startswith("🗞 Щоденний дайджест · 29 листопада 2026\u202fр., 09:00 – 30 листопада 2026\u202fр., 09:00")
     assert "ще відкрито — 1" in mine[0].text and "Вуличне освітлення 1" in mine[0].text
-    assert ours[0].text.startswith("🗞 Weekly digest · 11/23/26")           # the chat's: DEFAULT_LOCALE
+    assert ours[0].text.startswith("🗞 Weekly digest · November 23, 2026, 9:00\u202fAM")           # the chat's: DEFAULT_LOCALE
     assert "«Winter fair»: 1 going" in ours[0].text                         # 10 Dec: within two weeks
     assert "Park cleanup" not in ours[0].text                               # held on 20 Nov, the week before
     assert "«Benches in the park» (#1) 👍 3" in ours[0].text

@@ -317,7 +317,7 @@ async def test_mediator_rsvps_and_supports_a_proposal_for_a_resident(harness: Ha
     event_card = next(m for m in reversed(maria.messages) if "Budget workshop" in m.text and m.buttons)
     assert event_card.text.startswith(f"🤝 Acting for {rada}")
     answer = await maria.press("✅ Going", message=event_card)
-    assert answer is not None and answer["text"] == "Saved: ✅ Going"
+    assert answer is not None and answer["text"] == "✅ You're going."
     detail = await open_in_list(maria, "Benches")
     answer = await maria.press("👍 Support", message=detail)
     assert answer is not None and "1 supporter now" in answer["text"]
