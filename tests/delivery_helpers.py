@@ -48,7 +48,7 @@ def engine(h: Harness) -> DeliveryEngine:
     return h.app.delivery
 
 
-async def until(predicate: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
+async def until(predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
     """Poll an async condition (the database) until it holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -83,7 +83,7 @@ async def status(h: Harness, campaign_id: int) -> str:
         return (await s.get(Campaign, campaign_id)).status  # type: ignore[union-attr]
 
 
-async def finished(h: Harness, campaign_id: int, timeout: float = 10.0) -> dict[str, int]:
+async def finished(h: Harness, campaign_id: int, timeout: float = 30.0) -> dict[str, int]:
     async def done() -> bool:
         async with h.db() as s:
             c = await s.get(Campaign, campaign_id)

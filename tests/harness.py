@@ -17,6 +17,7 @@ from bot.fakeapi import FakeTelegram, FakeUser
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-TOKEN"
+SETTLE_CAP = 30.0  # seconds (see the harness fixture)
 ADMIN_ID = 9000
 MODERATORS_CHAT = -1001000
 ORGANIZERS_CHAT = -1002000
@@ -122,7 +123,10 @@ class Harness:
 
 @pytest.fixture
 async def harness(database_url: str) -> AsyncIterator[Harness]:
-    async with FakeTelegram(token=TOKEN, bot_username="hromada_test_bot") as fake:
+    # settle() waits for a condition (every update confirmed), never for a time; its cap is only
+    # how long a hung handler takes to be reported. 5 s was too short on a loaded 2-core machine:
+    # a step that draws charts and groups opinions took longer when other suites ran beside it.
+    async with FakeTelegram(token=TOKEN, bot_username="hromada_test_bot", settle_timeout=SETTLE_CAP) as fake:
         h = Harness(fake, make_settings(database_url, fake.base_url))
         logging.getLogger("bot.middlewares").addHandler(h.failed_updates)
         await h.start()

@@ -488,9 +488,11 @@ class FakeTelegram:
             await self._wait(event, min(remaining, 0.1))
 
     async def wait_for(
-        self, predicate: Callable[[], Any], timeout: float = 5.0, *, interval: float = 0.01
+        self, predicate: Callable[[], Any], timeout: float | None = None, *, interval: float = 0.01
     ) -> Any:
-        """Poll ``predicate`` until it returns something truthy (returned); else TimeoutError."""
+        """Poll ``predicate`` until it returns something truthy (returned); else TimeoutError
+        (after ``timeout``, by default the settle cap)."""
+        timeout = self.settle_timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:

@@ -24,7 +24,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiogram.filters.callback_data import CallbackData
 from sqlalchemy import select
 

@@ -81,7 +81,7 @@ async def test_the_moderators_group_reads_one_language(harness: Harness) -> None
     await oksana.send("Дякую! Там ще й ліхтар не світить", reply_to=news)
     relayed = group.last
     assert relayed.reply_to_message_id == card.message_id
-    assert relayed.text.startswith(f"💬 Resident R-") and f"about #{number}:" in relayed.text
+    assert relayed.text.startswith("💬 Resident R-") and f"about #{number}:" in relayed.text
     assert "Мешканець" not in relayed.text and "щодо" not in relayed.text
     # a moderator's reply goes to the reporter in Ukrainian; the moderator's prompts are in English
     await group.send(olha, "Дякуємо, передамо й це", reply_to=card)
