@@ -566,7 +566,7 @@ def payload(rec: Recommendation) -> dict[str, Any]:
     return {"id": rec.id, "title": _names(rec.title), "text": _names(rec.text), "problem": rec.problem,
             "proposal": rec.proposal, "district": rec.district, "body": rec.body,
             "default_locale": rec.default_locale, "status": rec.status, "open_until": iso(rec.open_until),
-            "submitted_to": rec.submitted_to, "submitted_how": rec.submitted_how, "answer": rec.answer,
+            "submitted_at": iso(rec.submitted_at), "submitted_to": rec.submitted_to, "submitted_how": rec.submitted_how, "answer": rec.answer,
             "answer_text": rec.answer_text, "progress": rec.progress, "reason": rec.reason}
 
 
