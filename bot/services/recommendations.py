@@ -250,13 +250,15 @@ async def _event_figures(session: AsyncSession, event_id: int) -> dict[str, Any]
             "starts_at": iso(event.starts_at), "going": tally.going, "attended": tally.attended}
 
 
-async def figures(session: AsyncSession, item: RecommendationEvidence, min_group: int) -> dict[str, Any] | None:
+async def figures(session: AsyncSession, item: RecommendationEvidence, min_group: int,
+                  discussion_min_group: int | None = None) -> dict[str, Any] | None:
     """The evidence's figures as they are now (same shape as its snapshot); None when the thing
-    it points to is gone."""
+    it points to is gone. ``min_group``: of polls' breakdowns; ``discussion_min_group``: of
+    discussions' (default the same)."""
     try:
         if item.kind == "discussion":
             only = [s["id"] for s in item.snapshot.get("statements", [])]
-            return await _discussion_figures(session, item.ref_id or 0, min_group, only)
+            return await _discussion_figures(session, item.ref_id or 0, discussion_min_group or min_group, only)
         if item.kind == "poll":
             return await _poll_figures(session, item.ref_id or 0, min_group)
         if item.kind == "reports":
@@ -294,7 +296,7 @@ async def candidates(session: AsyncSession, kind: str, now: datetime, limit: int
 
 
 async def attach(session: AsyncSession, rec: Recommendation, kind: str, ref_id: int, min_group: int,
-                 now: datetime | None = None) -> RecommendationEvidence:
+                 now: datetime | None = None, discussion_min_group: int | None = None) -> RecommendationEvidence:
     """Attach a piece of evidence with its figures as they are now. For ``reports`` ``ref_id`` is
     the number of days before now (the recommendation's district, or all).
     Raises DomainError: rec_not_allowed (not a draft, unknown kind), rec_evidence_missing,
@@ -304,7 +306,7 @@ async def attach(session: AsyncSession, rec: Recommendation, kind: str, ref_id: 
         raise DomainError("rec_not_allowed")
     params: dict[str, Any] = {}
     if kind == "discussion":
-        snapshot = await _discussion_figures(session, ref_id, min_group)
+        snapshot = await _discussion_figures(session, ref_id, discussion_min_group or min_group)
         ref = f"discussion:{ref_id}"
     elif kind == "poll":
         poll = await polls_service.get_poll(session, ref_id)
@@ -607,8 +609,8 @@ class CouncilItem:
     steps: list[RecommendationStep]
 
 
-async def for_council(session: AsyncSession, start: datetime, end: datetime, min_group: int
-                      ) -> list[CouncilItem]:
+async def for_council(session: AsyncSession, start: datetime, end: datetime, min_group: int,
+                      discussion_min_group: int | None = None) -> list[CouncilItem]:
     """The recommendations the document for [start, end) reports on: every one that was no longer
     a draft before the end and was not finished before the start (earlier ones with their answer
     and progress, so the document also follows up on the last period's)."""
@@ -620,7 +622,8 @@ async def for_council(session: AsyncSession, start: datetime, end: datetime, min
     ).order_by(Recommendation.id))
     out = []
     for rec in rows:
-        items = [(item, await figures(session, item, min_group)) for item in await evidence(session, rec.id)]
+        items = [(item, await figures(session, item, min_group, discussion_min_group))
+                 for item in await evidence(session, rec.id)]
         orgs = [org for _e, org in await endorsements(session, rec.id)]
         out.append(CouncilItem(rec, items, orgs, await steps(session, rec.id)))
     return out

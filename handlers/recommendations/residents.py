@@ -42,7 +42,8 @@ async def recommendations_command(message: Message, session: AsyncSession, user:
 
 async def detail(session: AsyncSession, rec: Recommendation, user: User | None, settings: Settings,
                  community: Community, locale: str, now: object) -> tuple[str, object]:
-    items = [(item, await rs.figures(session, item, settings.poll_min_group))
+    items = [(item, await rs.figures(session, item, settings.poll_min_group,
+                                            settings.discussion_min_group))
              for item in await rs.evidence(session, rec.id)]
     endorsements = await rs.endorsements(session, rec.id)
     names = [texts.pick(org.name, locale, "en") for _e, org in endorsements]
@@ -84,6 +85,7 @@ async def vote_button(callback: CallbackQuery, callback_data: RecVoteCb, callbac
                 callback_answer.text = texts.endorsement_taken_back(orgs_service.name_of(org, locale))
         except DomainError as exc:
             await session.rollback()
+            await session.refresh(user)  # (expired by the rollback; the details read it)
             callback_answer.text, callback_answer.show_alert = texts.error_text(exc), True
         else:
             await session.commit()

@@ -32,7 +32,8 @@ TEXT_ACTIONS = ("start", "milestone", "fail", "answer")  # a typed text complete
 
 async def card_view(session: AsyncSession, rec: Recommendation, settings: Settings, community: Community,
                     locale: str) -> tuple[str, Any]:
-    items = [(item, await rs.figures(session, item, settings.poll_min_group))
+    items = [(item, await rs.figures(session, item, settings.poll_min_group,
+                                            settings.discussion_min_group))
              for item in await rs.evidence(session, rec.id)]
     orgs = [texts.pick(org.name, locale, "en") for _e, org in await rs.endorsements(session, rec.id)]
     text = texts.card(rec, items, orgs, await rs.steps(session, rec.id), community, locale, settings.tz)
@@ -274,7 +275,8 @@ async def evidence_button(callback: CallbackQuery, callback_data: EvCb, callback
         return
     if cb.a == "add" and cb.k in rs.EVIDENCE_KINDS:
         try:
-            await rs.attach(session, rec, cb.k, cb.r, settings.poll_min_group, delivery.now())
+            await rs.attach(session, rec, cb.k, cb.r, settings.poll_min_group, delivery.now(),
+                            settings.discussion_min_group)
         except DomainError as exc:
             await session.rollback()
             callback_answer.text, callback_answer.show_alert = texts.error_text(exc), True

@@ -169,7 +169,7 @@ async def council_step(callback: CallbackQuery, callback_data: StatsCb, session:
     now, tz = delivery.now(), settings.tz
     data = await impact.council(session, period, now, settings.poll_min_group)
     recommendations = await recommendations_service.for_council(session, period.start, period.end,
-                                                                settings.poll_min_group)
+                                                                settings.poll_min_group, settings.discussion_min_group)
     if data.figures.quiet and not recommendations:
         await message.answer(texts.no_data_for_report(texts.period_line(period, i18n.current_locale, tz)))
         return
