@@ -137,7 +137,7 @@ async def _step(session: AsyncSession, rec: Recommendation, action: str, user: U
             await rs.publish(session, fresh, user.id if user else None, now)
             note += " " + texts.published()
         if await rs.tell(session, fresh, now) is not None:
-            note += " " + texts.told(0)
+            note += " " + texts.told()
     except DomainError as exc:
         await session.rollback()
         return exc

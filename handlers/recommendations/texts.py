@@ -89,7 +89,8 @@ def _figures(kind: str, figs: dict[str, Any], community: Community, locale: str)
         lines = [ngettext("{count} participant", "{count} participants", figs["participants"]).format(
             count=_n(figs["participants"], locale))]
         for s in figs["statements"]:
-            lines.append(_("“{statement}”: {share} agree ({count} votes)").format(
+            lines.append(ngettext("“{statement}”: {share} agree ({count} vote)",
+                                  "“{statement}”: {share} agree ({count} votes)", s["votes"]).format(
                 statement=esc(shorten(s["text"], 120)), share=pct(s["agree"], s["votes"], locale),
                 count=_n(s["votes"], locale)))
         return lines
@@ -336,7 +337,7 @@ def published() -> str:
     return _("It goes to the residents of its district (everyone, for the whole community) with a Support button.")
 
 
-def told(count: int) -> str:
+def told() -> str:
     return _("Its supporters and the endorsing organisations are told, each in their language.")
 
 
