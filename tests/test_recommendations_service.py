@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from bot.services import discussions as ds
 from bot.services import orgs as os_
@@ -17,6 +17,7 @@ from bot.services.errors import DomainError
 from storage.db import create_engine, create_sessionmaker
 from storage.models import (
     Campaign,
+    Delivery,
     DiscussionParticipant,
     DiscussionStatement,
     DiscussionVote,
@@ -30,6 +31,7 @@ from storage.models import (
 )
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+SECRET = b"k" * 32
 BODIES = ["council", "executive"]
 
 
@@ -62,8 +64,9 @@ async def known_data(s) -> dict:  # type: ignore[no-untyped-def]
     poll = await pls.create_poll(s, pls.PollDraft(questions=[pls.QuestionDraft(
         kind="single", text={"en": "Do we need benches?"}, options=[{"en": "Yes"}, {"en": "No"}])]),
         default_locale="en", created_by=None, now=NOW - timedelta(days=15))
-    for i, choice in enumerate((0, 0, 1)):
-        r = PollResponse(poll_id=poll.id, participant=f"h{i}", district="tsentralnyi", language="en",
+    for i, choice in enumerate((0, 0, 1)):  # the first is P5's, under the keyed hash of anonymous polls
+        key = pls.participant_key(SECRET, poll.id, people[5].id) if i == 0 else f"h{i}"
+        r = PollResponse(poll_id=poll.id, participant=key, district="tsentralnyi", language="en",
                          completed_at=NOW - timedelta(days=14))
         s.add(r)
         await s.flush()
@@ -161,11 +164,19 @@ async def test_whole_lifecycle(database_url: str) -> None:
         assert rec.submitted_at == later and rec.submitted_how == "letter"
         await refused("rec_submitted", rs.unsupport(s, rec.id, people[1]))
         await refused("rec_submitted", rs.unendorse(s, rec.id, greens.id, people[6]))
-        news = await rs.tell(s, rec, later)
-        assert news is not None and news == await rs.tell(s, rec, later)  # once per step
+        news = await rs.tell(s, rec, SECRET, later)
+        assert news is not None and news == await rs.tell(s, rec, SECRET, later)  # once per step
         told = await s.get(Campaign, news)
-        assert told is not None and told.kind == rs.NEWS_KIND
-        assert told.audience["user_ids"] == sorted([people[1].id, people[2].id, people[6].id, people[7].id])
+        assert told is not None and told.kind == rs.NEWS_KIND and told.status == "running"
+        # supporters, endorsing representatives and the poll's participant P5 (found by the hash);
+        # the campaign itself keeps no list of them
+        recipients = sorted(await s.scalars(select(Delivery.user_id).where(Delivery.campaign_id == news)))
+        assert recipients == sorted([people[1].id, people[2].id, people[5].id, people[6].id, people[7].id])
+        assert told.audience["user_ids"] == []
+        told.finished_at = later
+        await s.execute(update(Delivery).where(Delivery.campaign_id == news).values(status="sent"))
+        assert await rs.forget_news_recipients(s) == 5
+        assert await s.scalar(select(func.count()).select_from(Delivery).where(Delivery.campaign_id == news)) == 0
 
         rec, _ = await rs.act(s, rec.id, "answer", organizer.id, expected="submitted", answer="partly",
                               text="Five benches this year.", now=later)

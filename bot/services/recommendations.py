@@ -32,13 +32,19 @@ from bot.services import discussions as discussions_service
 from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
-from bot.services.campaigns import Audience, create_campaign
+from bot.services.campaigns import Audience, create_campaign, start_campaign
 from bot.services.errors import DomainError
 from storage.models import (
+    Campaign,
+    Delivery,
+    DiscussionParticipant,
     Event,
+    EventRsvp,
     Organisation,
     Poll,
+    PollResponse,
     Proposal,
+    ProposalSupport,
     Recommendation,
     RecommendationEndorsement,
     RecommendationEvidence,
@@ -64,6 +70,7 @@ LIMITS = {"title": 160, "text": 2000, "problem": 1500, "proposal": 1500}
 NOTE_MAX = 1500
 OPEN_DAYS = (7, 14, 30)
 COMMON_MAX = 5  # common-ground statements kept in a discussion's snapshot
+EVIDENCE_MAX = 10  # pieces of evidence per recommendation
 # action -> (statuses it may start from, the status it leads to)
 ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "open": (("draft",), "open"),
@@ -299,11 +306,13 @@ async def attach(session: AsyncSession, rec: Recommendation, kind: str, ref_id: 
                  now: datetime | None = None, discussion_min_group: int | None = None) -> RecommendationEvidence:
     """Attach a piece of evidence with its figures as they are now. For ``reports`` ``ref_id`` is
     the number of days before now (the recommendation's district, or all).
-    Raises DomainError: rec_not_allowed (not a draft, unknown kind), rec_evidence_missing,
+    Raises DomainError: rec_not_allowed (not a draft, unknown kind), rec_evidence_full, rec_evidence_missing,
     rec_poll_open (only a closed poll's result is evidence), rec_evidence_twice."""
     now = now or utcnow()
     if rec.status != "draft":
         raise DomainError("rec_not_allowed")
+    if len(await evidence(session, rec.id)) >= EVIDENCE_MAX:
+        raise DomainError("rec_evidence_full", max=EVIDENCE_MAX)
     params: dict[str, Any] = {}
     if kind == "discussion":
         snapshot = await _discussion_figures(session, ref_id, discussion_min_group or min_group)
@@ -582,20 +591,73 @@ async def publish(session: AsyncSession, rec: Recommendation, created_by: int | 
     return campaign.id
 
 
-async def tell(session: AsyncSession, rec: Recommendation, now: datetime | None = None) -> int | None:
+async def participants(session: AsyncSession, rec_id: int, secret: bytes) -> set[int]:
+    """Everyone who took part in the recommendation's evidence: a poll's or a discussion's
+    participants (found by hashing the residents with the key, as their anonymity requires: who
+    they are is not stored anywhere), those who came to an event, a proposal's supporters."""
+    found: set[int] = set()
+    items = await evidence(session, rec_id)
+    hashed = [i for i in items if i.kind in ("poll", "discussion") and i.ref_id is not None]
+    if hashed:
+        people = list(await session.scalars(select(User.id).where(
+            User.deleted_at.is_(None), User.registered_at.is_not(None))))
+        for item in hashed:
+            assert item.ref_id is not None
+            if item.kind == "poll":
+                keys = set(await session.scalars(select(PollResponse.participant).where(
+                    PollResponse.poll_id == item.ref_id)))
+                found.update(uid for uid in people if polls_service.participant_key(secret, item.ref_id, uid) in keys)
+            else:
+                keys = set(await session.scalars(select(DiscussionParticipant.participant).where(
+                    DiscussionParticipant.discussion_id == item.ref_id)))
+                found.update(uid for uid in people
+                             if discussions_service.participant_key(secret, item.ref_id, uid) in keys)
+    for item in items:
+        if item.kind == "event" and item.ref_id is not None:
+            found.update(await session.scalars(select(EventRsvp.user_id).where(
+                EventRsvp.event_id == item.ref_id, EventRsvp.attended_at.is_not(None))))
+        elif item.kind == "proposal" and item.ref_id is not None:
+            found.update(await session.scalars(select(ProposalSupport.user_id).where(
+                ProposalSupport.proposal_id == item.ref_id)))
+    return found
+
+
+async def tell(session: AsyncSession, rec: Recommendation, secret: bytes, now: datetime | None = None) -> int | None:
     """Queue the news of the step the recommendation has just reached (submitted, answered,
-    implemented or not) for its supporters and the representatives who endorsed it, once per step;
-    each gets it in their language. Returns the campaign's id (None: not such a step, or nobody)."""
+    implemented or not) for its supporters, the representatives who endorsed it and everyone who
+    took part in its evidence: once per step and once per person, each in their language.
+
+    As for a poll's results, the campaign goes straight into the outbox and keeps no list of who
+    gets it (for an anonymous poll's participants that list would say who took part), and the
+    outbox rows go once they are sent (``forget_news_recipients``). Returns the campaign's id
+    (None: not such a step, or nobody to tell)."""
     if rec.status not in NEWS:
         return None
+    key = f"rec:{rec.id}:{rec.status}"
+    if (existing := await session.scalar(select(Campaign.id).where(Campaign.key == key))) is not None:
+        return existing
     reps = [uid for uid in await session.scalars(select(RecommendationEndorsement.user_id).where(
         RecommendationEndorsement.recommendation_id == rec.id)) if uid is not None]
-    ids = sorted(set(await supporter_ids(session, rec.id)) | set(reps))
+    ids = sorted(set(await supporter_ids(session, rec.id)) | set(reps) | await participants(session, rec.id, secret))
     if not ids:
         return None
-    campaign = await create_campaign(session, kind=NEWS_KIND, key=f"rec:{rec.id}:{rec.status}",
-                                     payload=payload(rec), audience=Audience(user_ids=ids), now=now)
+    campaign = await create_campaign(session, kind=NEWS_KIND, key=key, payload=payload(rec),
+                                     audience=Audience(user_ids=ids), now=now)
+    await start_campaign(session, campaign.id, now)
+    campaign.audience = Audience(user_ids=[]).to_json()
+    await session.flush()
     return campaign.id
+
+
+async def forget_news_recipients(session: AsyncSession) -> int:
+    """The outbox rows of finished news campaigns that are done are deleted (kept, they would say
+    who took part in an anonymous poll or discussion). Returns how many went; the caller commits."""
+    finished = select(Campaign.id).where(Campaign.kind == NEWS_KIND, Campaign.finished_at.is_not(None))
+    result = await session.execute(
+        delete(Delivery).where(Delivery.campaign_id.in_(finished),
+                               Delivery.status.in_(("sent", "blocked", "failed", "cancelled")))
+        .execution_options(synchronize_session=False))
+    return max(result.rowcount or 0, 0)
 
 
 # -- the council document ------------------------------------------------------------------------

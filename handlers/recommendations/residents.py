@@ -10,6 +10,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
@@ -116,5 +117,15 @@ def render_news(ctx: RenderContext) -> Outgoing:
 
 register_kind(rs.OPEN_KIND, render_open)
 register_kind(rs.NEWS_KIND, render_news)
+
+
+@jobs.job("recommendation-news-forget", seconds=60, at_start=True)
+async def forget_news_recipients(ctx: jobs.JobContext) -> int:
+    """Who got a recommendation's news includes who took part in its polls and discussions: once
+    sent, those outbox rows go (see rs.forget_news_recipients)."""
+    async with ctx.sessionmaker() as session:
+        gone = await rs.forget_news_recipients(session)
+        await session.commit()
+    return gone
 
 

@@ -58,7 +58,7 @@ async def recommendations_command(message: Message, session: AsyncSession, i18n:
 @staff.callback_query(RecCb.filter())
 async def rec_button(callback: CallbackQuery, callback_data: RecCb, callback_answer: CallbackAnswer,
                      session: AsyncSession, user: User | None, state: FSMContext, settings: Settings,
-                     community: Community, i18n: I18n, delivery: DeliveryEngine) -> None:
+                     community: Community, i18n: I18n, delivery: DeliveryEngine, poll_secret: bytes) -> None:
     locale, cb = i18n.current_locale, callback_data
     if cb.a == "list":
         await edit_text(callback, *(await _list(session, locale)))
@@ -86,7 +86,7 @@ async def rec_button(callback: CallbackQuery, callback_data: RecCb, callback_ans
                 await callback.message.answer(texts.ask_answer_text(cb.v) if cb.a == "answer" else
                                               texts.ask_reason() if cb.a == "fail" else texts.ask_progress())
                 return
-            note = await _step(session, rec, cb.a, user, delivery, community, cb.v)
+            note = await _step(session, rec, cb.a, user, delivery, poll_secret, cb.v)
             if isinstance(note, DomainError):
                 callback_answer.text, callback_answer.show_alert = texts.error_text(note), True
             else:
@@ -114,7 +114,7 @@ def _choice(rec: Recommendation, cb: RecCb, community: Community, locale: str) -
 
 
 async def _step(session: AsyncSession, rec: Recommendation, action: str, user: User | None,
-                delivery: DeliveryEngine, community: Community, value: str, text: str | None = None,
+                delivery: DeliveryEngine, poll_secret: bytes, value: str, text: str | None = None,
                 answer: str | None = None) -> str | DomainError:
     """Take the step, queue what it sends (the recommendation to residents, the news), commit and
     wake the engine. Returns the toast, or the error (rolled back)."""
@@ -136,7 +136,7 @@ async def _step(session: AsyncSession, rec: Recommendation, action: str, user: U
         if action == "open":
             await rs.publish(session, fresh, user.id if user else None, now)
             note += " " + texts.published()
-        if await rs.tell(session, fresh, now) is not None:
+        if await rs.tell(session, fresh, poll_secret, now) is not None:
             note += " " + texts.told()
     except DomainError as exc:
         await session.rollback()
@@ -148,7 +148,8 @@ async def _step(session: AsyncSession, rec: Recommendation, action: str, user: U
 
 @staff.message(StateFilter(RecInput.text), F.text, NOT_COMMAND)
 async def got_step_text(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
-                        settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine) -> None:
+                        settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
+                        poll_secret: bytes) -> None:
     data = await state.get_data()
     rec = await rs.get(session, int(data.get("rec") or 0))
     if rec is None:
@@ -168,7 +169,7 @@ async def got_step_text(message: Message, state: FSMContext, session: AsyncSessi
             await message.answer(texts.error_text(exc))
             return
         await state.clear()
-        note = await _step(session, rec, data["action"], user, delivery, community, "", text=message.text,
+        note = await _step(session, rec, data["action"], user, delivery, poll_secret, "", text=message.text,
                            answer=data.get("answer"))
         await message.answer(texts.error_text(note) if isinstance(note, DomainError) else note)
         rec = await rs.get(session, rec.id)

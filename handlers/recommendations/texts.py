@@ -164,13 +164,14 @@ def evidence_lines(kind: str, snapshot: dict[str, Any], now: dict[str, Any] | No
 
 
 def evidence_block(items: list[tuple[Any, dict[str, Any] | None]], community: Community, locale: str,
-                   tz: ZoneInfo) -> list[str]:
+                   tz: ZoneInfo, *, figures: bool = True) -> list[str]:
     if not items:
         return [_("No evidence attached yet.")]
     out = [_("<b>Evidence</b> (figures when attached → now):")]
     for item, now in items:
         out.append("• " + evidence_name(item.kind, item.snapshot, item.params, item.ref_id, community, locale, tz))
-        out.extend("   " + line for line in evidence_lines(item.kind, item.snapshot, now, community, locale))
+        if figures:
+            out.extend("   " + line for line in evidence_lines(item.kind, item.snapshot, now, community, locale))
     return out
 
 
@@ -271,8 +272,22 @@ def _dated(rec: Any, community: Community, locale: str, tz: ZoneInfo) -> list[st
     return out
 
 
+MESSAGE_MAX = 4000  # Telegram takes 4096 characters; the HTML is longer than what it counts
+
+
 def card(rec: Any, items: list[tuple[Any, dict[str, Any] | None]], orgs: list[str], history: list[Any],
          community: Community, locale: str, tz: ZoneInfo, *, organizer: bool = True) -> str:
+    """The card, within one message: long texts are shortened more, then the figures of the
+    evidence give way to its names, until it fits."""
+    for shown, figures in ((TEXT_SHOWN, True), (300, True), (150, True), (150, False), (60, False)):
+        text = _card(rec, items, orgs, history, community, locale, tz, organizer, shown, figures)
+        if len(text) <= MESSAGE_MAX:
+            return text
+    return shorten(text, MESSAGE_MAX)
+
+
+def _card(rec: Any, items: list[tuple[Any, dict[str, Any] | None]], orgs: list[str], history: list[Any],
+          community: Community, locale: str, tz: ZoneInfo, organizer: bool, shown: int, figures: bool) -> str:
     lines = [
         _("📜 <b>Recommendation #{number}: {title}</b>").format(number=rec.id,
                                                              title=esc(pick(rec.title, locale, rec.default_locale))),
@@ -281,12 +296,12 @@ def card(rec: Any, items: list[tuple[Any, dict[str, Any] | None]], orgs: list[st
                                           district=esc(district_name(community, rec.district, locale))),
         *_dated(rec, community, locale, tz),
         "",
-        esc(shorten(pick(rec.text, locale, rec.default_locale), TEXT_SHOWN)),
+        esc(shorten(pick(rec.text, locale, rec.default_locale), shown)),
         "",
-        _("<b>The problem:</b> {text}").format(text=esc(shorten(rec.problem, TEXT_SHOWN))),
-        _("<b>What we propose:</b> {text}").format(text=esc(shorten(rec.proposal, TEXT_SHOWN))),
+        _("<b>The problem:</b> {text}").format(text=esc(shorten(rec.problem, shown))),
+        _("<b>What we propose:</b> {text}").format(text=esc(shorten(rec.proposal, shown))),
         "",
-        *evidence_block(items, community, locale, tz),
+        *evidence_block(items, community, locale, tz, figures=figures),
         "",
         ngettext("🏢 {count} organisation stands behind it", "🏢 {count} organisations stand behind it",
                  len(orgs)).format(count=len(orgs)) + (": " + ", ".join(esc(o) for o in orgs) if orgs else ""),
@@ -338,7 +353,8 @@ def published() -> str:
 
 
 def told() -> str:
-    return _("Its supporters and the endorsing organisations are told, each in their language.")
+    return _("Its supporters, the endorsing organisations and those who took part in its evidence are told, "
+             "each in their language.")
 
 
 # -- residents and representatives ---------------------------------------------------------------
@@ -399,7 +415,8 @@ def news(data: dict[str, Any], community: Community, locale: str, tz: ZoneInfo) 
     body = esc(body_name(community, data.get("submitted_to") or data["body"], locale))
     status = data["status"]
     if status == "submitted":
-        return _("📨 The recommendation “{title}” you stand behind was submitted to {body} {how} on {day}.").format(
+        return _("📨 The recommendation “{title}”, which you took part in, was submitted to {body} {how} on {day}."
+                 ).format(
             title=title, body=body, how=_(HOW_NAMES.get(data.get("submitted_how") or "", "by letter")),
             day=fmt_date(datetime.fromisoformat(data["submitted_at"]), locale, tz, "long"))
     if status == "answered":
@@ -409,8 +426,8 @@ def news(data: dict[str, Any], community: Community, locale: str, tz: ZoneInfo) 
             text += "\n\n<i>" + esc(shorten(data["answer_text"], TEXT_SHOWN)) + "</i>"
         return text
     if status == "implemented":
-        return _("🎉 The recommendation “{title}” you stand behind has been implemented. Thank you for your part "
-                 "in it!").format(title=title)
+        return _("🎉 The recommendation “{title}”, which you took part in, has been implemented. Thank you!"
+                 ).format(title=title)
     return _("❌ The recommendation “{title}” was not implemented: {reason}").format(
         title=title, reason=esc(shorten(data.get("reason") or "", TEXT_SHOWN)))
 
@@ -447,6 +464,8 @@ def error_text(exc: DomainError) -> str:
             return _("Your organisation already stands behind it.")
         case "rec_not_endorsed":
             return _("Your organisation does not stand behind it at the moment.")
+        case "rec_evidence_full":
+            return _("That is enough evidence: at most {max} pieces.").format(max=p.get("max"))
         case "rec_evidence_twice":
             return _("That is attached already.")
         case "rec_evidence_missing":

@@ -34,16 +34,20 @@ from tests.harness import Harness
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
-async def data_set(h: Harness) -> dict[str, int]:
-    """A closed poll (2 of 3 for Yes), a discussion with common ground (5 of 5 agree on "More
-    benches"), four reports in the centre this month (one resolved), two organisations."""
+async def data_set(h: Harness, voter: int | None = None) -> dict[str, int]:
+    """A closed poll (2 of 3 for Yes; the first answer is the resident ``voter``'s, under the keyed
+    hash of anonymous polls), a discussion with common ground (5 of 5 agree on "More benches"),
+    four reports in the centre this month (one resolved), two organisations."""
+    assert h.app is not None
+    secret = h.app.dp["poll_secret"]
     async with h.db() as s:
         poll = await pls.create_poll(s, pls.PollDraft(questions=[pls.QuestionDraft(
             kind="single", text={"en": "Do we need benches?", "uk": "Чи потрібні лавки?"},
             options=[{"en": "Yes", "uk": "Так"}, {"en": "No", "uk": "Ні"}])]),
             default_locale="en", created_by=None, now=NOW - timedelta(days=20))
         for i, choice in enumerate((0, 0, 1)):
-            r = PollResponse(poll_id=poll.id, participant=f"h{i}", district="tsentralnyi", language="en",
+            key = pls.participant_key(secret, poll.id, voter) if voter and i == 0 else f"h{i}"
+            r = PollResponse(poll_id=poll.id, participant=key, district="tsentralnyi", language="en",
                              completed_at=NOW - timedelta(days=19))
             s.add(r)
             await s.flush()
@@ -89,9 +93,9 @@ async def arrived(h: Harness, who: object, text: str, count: int = 1) -> list:  
 async def test_from_evidence_to_implementation(harness: Harness) -> None:
     clock = Clock(NOW)
     tune(harness, now=clock)
-    ids = await data_set(harness)
     org = await organizer(harness, 7000)
-    await resident(harness, 7101, "uk", district="tsentralnyi")
+    olena_id = await resident(harness, 7101, "uk", district="tsentralnyi")
+    ids = await data_set(harness, voter=olena_id)  # she answered the poll and supports it: told once
     await resident(harness, 7102, "en", district="tsentralnyi")
     await resident(harness, 7103, "en", district="ostriv")
     olena, mark, islander = harness.user(7101), harness.user(7102), harness.user(7103)
@@ -190,7 +194,7 @@ async def test_from_evidence_to_implementation(harness: Harness) -> None:
     clock.set(NOW + timedelta(days=16))
     await org.press("📨 Submitted")
     await org.press("by letter")
-    submitted = "was submitted to Kherson City Council by letter on December 17, 2026"
+    submitted = "which you took part in, was submitted to Kherson City Council by letter on December 17, 2026"
     await arrived(harness, mark, submitted)
     await arrived(harness, iryna, submitted)
     await arrived(harness, yurii, "Общински съвет на Херсон")
@@ -223,6 +227,12 @@ async def test_from_evidence_to_implementation(harness: Harness) -> None:
         assert await s.scalar(select(func.count()).select_from(Campaign).where(Campaign.key == "rec:1:open")) == 1
     for who in (mark, iryna):
         assert sum("has been implemented" in m.text for m in who.messages) == 1  # type: ignore[attr-defined]
+    implemented_uk = harness.app.i18n.gettext(  # type: ignore[union-attr]
+        "🎉 The recommendation “{title}”, which you took part in, has been implemented. Thank you!", locale="uk")
+    assert implemented_uk.startswith("🎉 Рекомендацію")
+    (once,) = await arrived(harness, olena, implemented_uk.split("«")[0])
+    # the recommendation itself, then its submission and the answer: once each
+    assert sum("Херсонська міська рада" in m.text for m in olena.messages) == 3
     assert not [m for m in islander.messages if "recommendation to the council" in m.text]
 
     # the council document lists it with its evidence (then and now), endorsements and answer
