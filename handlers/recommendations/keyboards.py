@@ -105,6 +105,8 @@ def card(rec: Recommendation) -> InlineKeyboardMarkup:
         kb.button(text=_("📎 Evidence"), callback_data=EvCb(a="menu", id=rec.id))
     for action in rs.next_actions(rec):
         kb.button(text=_(texts.ACTION_NAMES[action]), callback_data=RecCb(a=action, id=rec.id, st=rec.status))
+    if rec.status in rs.ENDORSABLE:  # as residents and representatives see it (to endorse it too)
+        kb.button(text=_("🔎 Evidence and details"), callback_data=RecVoteCb(a="show", id=rec.id))
     kb.button(text=_("⬅️ All recommendations"), callback_data=RecCb(a="list"))
     kb.adjust(1)
     return kb.as_markup()

@@ -285,3 +285,33 @@ async def test_deleteme_takes_the_support_back(harness: Harness) -> None:
         assert rec is not None and rec.supporters == 0
         user = await s.get(User, uid)
         assert user is not None and user.deleted_at is not None
+
+
+async def test_a_long_recommendation_fits_one_message(harness: Harness) -> None:
+    """Long texts and ten pieces of evidence with long titles: the card shortens itself to fit."""
+    from bot.services import recommendations as rs
+    from storage.models import Proposal
+
+    tune(harness, now=Clock(NOW))
+    org = await organizer(harness, 7000)
+    async with harness.db() as s:
+        rec = await rs.create(s, rs.Draft(title={"en": "T" * 160}, text={"en": "x " * 1000}, problem="p" * 1500,
+                                          proposal="q" * 1500, body="council"), None, "en", ["council"], NOW)
+        for i in range(rs.EVIDENCE_MAX + 1):
+            p = Proposal(title=f"{i} " + "L" * 150, problem="p" * 20, solution="s" * 20, category="other",
+                         language="en", status="published", supporters=i, published_at=NOW)
+            s.add(p)
+            await s.flush()
+            if i < rs.EVIDENCE_MAX:
+                await rs.attach(s, rec, "proposal", p.id, 1, NOW)
+            else:
+                try:
+                    await rs.attach(s, rec, "proposal", p.id, 1, NOW)
+                except Exception as exc:  # noqa: BLE001
+                    assert getattr(exc, "code", None) == "rec_evidence_full"
+        await s.commit()
+    await org.send("/recommendations")
+    await org.press(f"#{rec.id} " + "T" * 29 + "…")
+    card = org.last
+    assert card.text.startswith("📜 Recommendation #1:") and len(card.html) <= 4096
+    assert "💡 Proposal #1" in card.text and "💡 Proposal #10" in card.text  # every piece, by name at least
