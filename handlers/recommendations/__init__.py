@@ -15,9 +15,15 @@ from __future__ import annotations
 from bot.commands import CommandSpec, register
 from bot.i18n import N_
 
+
+def _purpose(value: str) -> dict[str, str]:
+    """Where /help lists the command (``CommandSpec.purpose``, where the catalogue has purposes)."""
+    return {"purpose": value} if "purpose" in getattr(CommandSpec, "__dataclass_fields__", {}) else {}
+
+
 register(
-    CommandSpec("recommendations", N_("Recommendations to the council")),
-    CommandSpec("newrec", N_("Draft a recommendation to the council"), frozenset({"organizer"})),
+    CommandSpec("recommendations", N_("Recommendations to the council"), **_purpose("take_part")),
+    CommandSpec("newrec", N_("Draft a recommendation to the council"), frozenset({"organizer"}), **_purpose("create")),
 )
 
 from handlers.recommendations import residents as _residents  # noqa: E402,F401 - registers the handlers

@@ -51,6 +51,11 @@ TEXT_SHOWN = 700
 HISTORY_SHOWN = 8
 
 
+def day_of(value: datetime, locale: str, tz: ZoneInfo) -> str:
+    """A day as people read it: the long date, in the community's time zone ("December 15, 2026")."""
+    return fmt_date(value, locale, tz)
+
+
 def status_name(status: str) -> str:
     return f"{STATUS_ICONS.get(status, '')} {_(STATUS_NAMES.get(status, status))}".strip()
 
@@ -138,14 +143,14 @@ def evidence_name(kind: str, snapshot: dict[str, Any], params: dict[str, Any], r
     if kind == "reports":
         return ngettext("📝 Reports in the {days} day before {day} ({district})",
                         "📝 Reports in the {days} days before {day} ({district})", params["days"]).format(
-            days=_n(params["days"], locale), day=fmt_date(datetime.fromisoformat(params["until"]), locale, tz, "medium"),
+            days=_n(params["days"], locale), day=day_of(datetime.fromisoformat(params["until"]), locale, tz),
             district=esc(district_name(community, params.get("district"), locale)))
     if kind == "proposal":
         return _("💡 Proposal #{number} “{title}”").format(number=ref_id, title=esc(shorten(snapshot["title"], 100)))
     if kind == "event":
         return _("📅 Event “{title}”, {day}").format(
             title=esc(shorten(pick(snapshot["title"], locale, default), 100)),
-            day=fmt_date(datetime.fromisoformat(snapshot["starts_at"]), locale, tz, "medium"))
+            day=day_of(datetime.fromisoformat(snapshot["starts_at"]), locale, tz))
     return kind
 
 
@@ -255,13 +260,13 @@ def organizer_item(rec: Any, locale: str) -> str:
 def _dated(rec: Any, community: Community, locale: str, tz: ZoneInfo) -> list[str]:
     out = []
     if rec.status == "open" and rec.open_until is not None:
-        out.append(_("Open for support until {day}").format(day=fmt_date(rec.open_until, locale, tz, "long")))
+        out.append(_("Open for support until {day}").format(day=day_of(rec.open_until, locale, tz)))
     if rec.submitted_at is not None:
         out.append(_("Submitted on {day} to {body} {how}").format(
-            day=fmt_date(rec.submitted_at, locale, tz, "long"), body=esc(body_name(community, rec.submitted_to, locale)),
+            day=day_of(rec.submitted_at, locale, tz), body=esc(body_name(community, rec.submitted_to, locale)),
             how=_(HOW_NAMES.get(rec.submitted_how or "", "by letter"))))
     if rec.answer is not None:
-        out.append(_("Answer ({day}): {answer}").format(day=fmt_date(rec.answered_at, locale, tz, "long"),
+        out.append(_("Answer ({day}): {answer}").format(day=day_of(rec.answered_at, locale, tz),
                                                         answer=_(ANSWER_NAMES[rec.answer])))
         if rec.answer_text:
             out.append(f"<i>{esc(shorten(rec.answer_text, TEXT_SHOWN))}</i>")
@@ -311,7 +316,7 @@ def _card(rec: Any, items: list[tuple[Any, dict[str, Any] | None]], orgs: list[s
     if organizer and history:
         lines += ["", _("<b>Steps:</b>")]
         for step in history[-HISTORY_SHOWN:]:
-            line = f"{fmt_date(step.created_at, locale, tz, 'medium')} — {status_name(step.new_status)}"
+            line = f"{day_of(step.created_at, locale, tz)} — {status_name(step.new_status)}"
             if step.progress is not None and step.new_status == "in_progress":
                 line += f" {step.progress}%"
             if step.note and step.new_status in ("in_progress",):
@@ -374,7 +379,7 @@ def public_text(data: dict[str, Any], community: Community, locale: str, tz: Zon
     ]
     if data.get("open_until"):
         lines += ["", _("Support it until {day}: the more residents stand behind it, the stronger it is.").format(
-            day=fmt_date(datetime.fromisoformat(data["open_until"]), locale, tz, "long"))]
+            day=day_of(datetime.fromisoformat(data["open_until"]), locale, tz))]
     return "\n".join(lines)
 
 
@@ -418,7 +423,7 @@ def news(data: dict[str, Any], community: Community, locale: str, tz: ZoneInfo) 
         return _("📨 The recommendation “{title}”, which you took part in, was submitted to {body} {how} on {day}."
                  ).format(
             title=title, body=body, how=_(HOW_NAMES.get(data.get("submitted_how") or "", "by letter")),
-            day=fmt_date(datetime.fromisoformat(data["submitted_at"]), locale, tz, "long"))
+            day=day_of(datetime.fromisoformat(data["submitted_at"]), locale, tz))
     if status == "answered":
         text = _("🏛 {body} answered the recommendation “{title}”: {answer}.").format(
             body=body, title=title, answer=_(ANSWER_NAMES.get(data.get("answer") or "", "accepted")))

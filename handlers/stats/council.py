@@ -163,12 +163,12 @@ def _recommendations(items: Sequence[CouncilItem], community: Community, locale:
                 [_("Residents supporting it"), n(rec.supporters)]]
         if rec.submitted_at is not None:
             rows.append([_("Submitted"), _("{day}, to {body} {how}").format(
-                day=fmt_date(rec.submitted_at, locale, tz, "long"),
+                day=rec_texts.day_of(rec.submitted_at, locale, tz),
                 body=rec_texts.body_name(community, rec.submitted_to, locale),
                 how=_(rec_texts.HOW_NAMES.get(rec.submitted_how or "", "by letter")))])
         if rec.answer is not None and rec.answered_at is not None:
             rows.append([_("The council's answer"), _("{day}: {answer}").format(
-                day=fmt_date(rec.answered_at, locale, tz, "long"), answer=_(rec_texts.ANSWER_NAMES[rec.answer]))
+                day=rec_texts.day_of(rec.answered_at, locale, tz), answer=_(rec_texts.ANSWER_NAMES[rec.answer]))
                 + (f" — {rec.answer_text}" if rec.answer_text else "")])
         if rec.status in ("in_progress", "implemented"):
             rows.append([_("Progress"), f"{n(rec.progress)} %"])
@@ -192,7 +192,7 @@ def _recommendations(items: Sequence[CouncilItem], community: Community, locale:
         if milestones:
             parts.append(_keep(_h(4, _("Steps")), _table(
                 [_("Day"), _("Step"), _("Note")],
-                [[fmt_date(s.created_at, locale, tz, "medium"),
+                [[rec_texts.day_of(s.created_at, locale, tz),
                   _(rec_texts.STATUS_NAMES.get(s.new_status, s.new_status))
                   + (f" {s.progress} %" if s.progress is not None and s.new_status == "in_progress" else ""),
                   s.note if s.new_status in ("in_progress", "not_implemented") and s.note else ""]
