@@ -206,6 +206,12 @@ async def test_whole_lifecycle(database_url: str) -> None:
         assert (await rs.figures(s, disc, 1))["statements"][0]["agree"] == 4  # type: ignore[index]
         assert (await rs.figures(s, poll, 1))["questions"][0]["counts"] == [2, 1]  # type: ignore[index]
 
+        # the figures of /stats: submitted, answered, accepted, implemented, the median time to an answer
+        figures = await rs.counts(s, NOW, NOW + timedelta(days=30))
+        assert (figures.submitted, figures.answered, figures.accepted, figures.implemented) == (1, 1, 1, 1)
+        assert figures.median_to_answer == timedelta(0) and figures.waiting == []
+        assert (await rs.counts(s, NOW + timedelta(days=30), NOW + timedelta(days=60))).submitted == 0
+
         # the council document of the period lists it, with its evidence and endorsing organisations
         (item,) = await rs.for_council(s, NOW - timedelta(days=1), NOW + timedelta(days=30), 1)
         assert item.rec.id == rec.id and [o.name["en"] for o in item.orgs] == ["Greens", "Youth"]
@@ -238,6 +244,13 @@ async def test_rejected_goes_to_not_implemented_and_input_checks(database_url: s
         rec, _ = await rs.act(s, rec.id, "fail", organizer.id, expected="answered", text="Rejected for lack of money",
                               now=NOW)
         assert rec.status == "not_implemented" and rec.reason == "Rejected for lack of money"
+        waiting = await rs.create(s, draft(), None, "en", BODIES, NOW)
+        for action, expected, extra in steps[:3]:
+            waiting, _ = await rs.act(s, waiting.id, action, organizer.id, expected=expected,
+                                      now=NOW - timedelta(days=3), **{**extra, "until": NOW} if action == "open" else extra)
+        figures = await rs.counts(s, NOW - timedelta(days=7), NOW + timedelta(days=1))
+        assert figures.submitted == 2 and figures.answered == 1 and figures.accepted == 0
+        assert [r.id for r in figures.waiting] == [waiting.id]  # waiting for an answer
         await refused("rec_not_allowed", rs.act(s, rec.id, "nonsense", organizer.id, expected="draft"))
         await refused("rec_missing", rs.act(s, 999, "open", organizer.id, expected="draft"))
         await refused("rec_poll_open", rs.attach(

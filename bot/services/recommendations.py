@@ -691,6 +691,45 @@ async def for_council(session: AsyncSession, start: datetime, end: datetime, min
     return out
 
 
+# -- figures for /stats and the digest -------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """Recommendations submitted, answered, accepted (fully or partly), implemented in a period,
+    the median time from submission to the answer of those answered in it, and the ones still
+    waiting for an answer, longest first (for the digest)."""
+
+    submitted: int = 0
+    answered: int = 0
+    accepted: int = 0
+    implemented: int = 0
+    median_to_answer: timedelta | None = None
+    waiting: list[Recommendation] = field(default_factory=list)
+
+
+async def counts(session: AsyncSession, start: datetime, end: datetime, limit: int = 5) -> Counts:
+    out = Counts()
+    out.submitted = await session.scalar(select(func.count()).select_from(Recommendation).where(
+        Recommendation.submitted_at >= start, Recommendation.submitted_at < end)) or 0
+    answered = list(await session.execute(select(Recommendation.submitted_at, Recommendation.answered_at,
+                                                 Recommendation.answer).where(
+        Recommendation.answered_at >= start, Recommendation.answered_at < end)))
+    out.answered = len(answered)
+    out.accepted = sum(1 for _s, _a, answer in answered if answer in ("accepted", "partly"))
+    times = sorted(a - s for s, a, _answer in answered if s is not None and a is not None)
+    if times:
+        middle = len(times) // 2
+        out.median_to_answer = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    out.implemented = await session.scalar(select(func.count()).select_from(Recommendation).where(
+        Recommendation.status == "implemented", Recommendation.closed_at >= start,
+        Recommendation.closed_at < end)) or 0
+    out.waiting = list(await session.scalars(select(Recommendation).where(
+        Recommendation.status == "submitted", Recommendation.submitted_at < end)
+        .order_by(Recommendation.submitted_at, Recommendation.id).limit(limit)))
+    return out
+
+
 # -- the person's own data -----------------------------------------------------------------------
 
 
