@@ -771,6 +771,7 @@ class Recommendation(Base):
     submitted_how: Mapped[str | None] = mapped_column(String(16))  # letter | session | meeting
     answer: Mapped[str | None] = mapped_column(String(16))  # accepted | partly | rejected
     answer_text: Mapped[str | None] = mapped_column(Text)
+    answer_file_id: Mapped[str | None] = mapped_column(String(255))  # the council's answer as a document
     answered_at: Mapped[datetime | None]
     progress: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(Text)  # why it was not implemented

@@ -409,13 +409,14 @@ async def create(session: AsyncSession, draft: Draft, created_by: int | None, de
 async def act(
     session: AsyncSession, rec_id: int, action: str, actor_id: int | None, *, expected: str,
     now: datetime | None = None, until: datetime | None = None, to: str | None = None, how: str | None = None,
-    answer: str | None = None, text: str | None = None,
+    answer: str | None = None, text: str | None = None, document: str | None = None,
 ) -> tuple[Recommendation, RecommendationStep]:
     """An organizer moves a recommendation that still has status ``expected``:
 
     * ``open`` (``until``: the end of support), ``adopt``,
     * ``submit`` (``to``: a body's code, ``how``: letter | session | meeting),
-    * ``answer`` (``answer``: accepted | partly | rejected, ``text``: the council's answer),
+    * ``answer`` (``answer``: accepted | partly | rejected, ``text``: the council's answer,
+      ``document``: optionally its document, a Telegram file id),
     * ``start`` and ``milestone`` (``text``: ``40 the tender is announced``),
     * ``implement``, ``fail`` (``text``: why it was not implemented).
 
@@ -450,8 +451,10 @@ async def act(
         if answer not in ANSWERS:
             raise DomainError("rec_incomplete")
         note = clean_note(text)
-        values.update(answer=answer, answer_text=note, answered_at=now)
+        values.update(answer=answer, answer_text=note, answered_at=now, answer_file_id=document)
         detail["answer"] = answer
+        if document:
+            detail["document"] = True
     elif action in ("start", "milestone"):
         progress, note = parse_progress(text)
         values["progress"] = progress

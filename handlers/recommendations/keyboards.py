@@ -44,7 +44,8 @@ class EvCb(CallbackData, prefix="re"):
 
 
 class RecVoteCb(CallbackData, prefix="rv"):
-    """A resident's or representative's button: ``a`` show | sup | uns | end | une (``org``)."""
+    """A resident's or representative's button: ``a`` show | doc (the council's answer as a document)
+    | sup | uns | end | une (``org``)."""
 
     a: str
     id: int
@@ -105,6 +106,8 @@ def card(rec: Recommendation) -> InlineKeyboardMarkup:
         kb.button(text=_("📎 Evidence"), callback_data=EvCb(a="menu", id=rec.id))
     for action in rs.next_actions(rec):
         kb.button(text=_(texts.ACTION_NAMES[action]), callback_data=RecCb(a=action, id=rec.id, st=rec.status))
+    if rec.answer_file_id:
+        kb.button(text=_("📎 The council's answer (document)"), callback_data=RecVoteCb(a="doc", id=rec.id))
     if rec.status in rs.ENDORSABLE:  # as residents and representatives see it (to endorse it too)
         kb.button(text=_("🔎 Evidence and details"), callback_data=RecVoteCb(a="show", id=rec.id))
     kb.button(text=_("⬅️ All recommendations"), callback_data=RecCb(a="list"))
@@ -144,6 +147,8 @@ def resident_card(rec: Recommendation, *, can_support: bool, supports: bool,
         kb.button(text=_("↩️ Withdraw my support"), callback_data=RecVoteCb(a="uns", id=rec.id))
     elif can_support and not supports:
         kb.button(text=_("👍 Support"), callback_data=RecVoteCb(a="sup", id=rec.id))
+    if rec.answer_file_id:
+        kb.button(text=_("📎 The council's answer (document)"), callback_data=RecVoteCb(a="doc", id=rec.id))
     for org, endorsed in orgs:
         name = shorten(name_of(org, locale), 30)
         if endorsed and rec.status in rs.REVOCABLE:

@@ -68,6 +68,12 @@ async def vote_button(callback: CallbackQuery, callback_data: RecVoteCb, callbac
     if rec is None or rec.status == "draft":
         callback_answer.text, callback_answer.show_alert = texts.error_text(DomainError("rec_missing")), True
         return
+    if cb.a == "doc":
+        if rec.answer_file_id:
+            assert callback.message is not None
+            await callback.message.answer_document(rec.answer_file_id, caption=texts.answer_caption(
+                texts.pick(rec.title, locale, rec.default_locale)))
+        return
     if cb.a in ("sup", "uns", "end", "une"):
         if user is None or not user.is_registered:
             callback_answer.text, callback_answer.show_alert = texts.register_first(), True

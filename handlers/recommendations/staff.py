@@ -115,7 +115,7 @@ def _choice(rec: Recommendation, cb: RecCb, community: Community, locale: str) -
 
 async def _step(session: AsyncSession, rec: Recommendation, action: str, user: User | None,
                 delivery: DeliveryEngine, poll_secret: bytes, value: str, text: str | None = None,
-                answer: str | None = None) -> str | DomainError:
+                answer: str | None = None, document: str | None = None) -> str | DomainError:
     """Take the step, queue what it sends (the recommendation to residents, the news), commit and
     wake the engine. Returns the toast, or the error (rolled back)."""
     now = delivery.now()
@@ -126,7 +126,7 @@ async def _step(session: AsyncSession, rec: Recommendation, action: str, user: U
     elif action == "submit":
         extra.update(to=rec.body, how=value)
     elif action == "answer":
-        extra.update(answer=answer, text=text)
+        extra.update(answer=answer, text=text, document=document)
     elif action in ("start", "milestone", "fail"):
         extra["text"] = text
     try:
@@ -146,10 +146,25 @@ async def _step(session: AsyncSession, rec: Recommendation, action: str, user: U
     return note
 
 
+@staff.message(StateFilter(RecInput.text), F.document)
+async def got_step_document(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
+                            settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
+                            poll_secret: bytes) -> None:
+    """The council's answer as its document: the caption (or the file's name) is its text."""
+    data = await state.get_data()
+    if data.get("action") != "answer" or message.document is None:
+        await message.answer(texts.ask_reason() if data.get("action") == "fail" else texts.ask_progress())
+        return
+    text = message.caption or message.document.file_name or ""
+    await got_step_text(message, state, session, user, settings, community, i18n, delivery, poll_secret,
+                        text=text, document=message.document.file_id)
+
+
 @staff.message(StateFilter(RecInput.text), F.text, NOT_COMMAND)
 async def got_step_text(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
                         settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
-                        poll_secret: bytes) -> None:
+                        poll_secret: bytes, text: str | None = None, document: str | None = None) -> None:
+    typed = message.text if text is None else text
     data = await state.get_data()
     rec = await rs.get(session, int(data.get("rec") or 0))
     if rec is None:
@@ -162,15 +177,15 @@ async def got_step_text(message: Message, state: FSMContext, session: AsyncSessi
     else:
         try:  # check the input first: a wrong one keeps the step waiting
             if data["action"] in ("start", "milestone"):
-                rs.parse_progress(message.text)
+                rs.parse_progress(typed)
             else:
-                rs.clean_note(message.text)
+                rs.clean_note(typed)
         except DomainError as exc:
             await message.answer(texts.error_text(exc))
             return
         await state.clear()
-        note = await _step(session, rec, data["action"], user, delivery, poll_secret, "", text=message.text,
-                           answer=data.get("answer"))
+        note = await _step(session, rec, data["action"], user, delivery, poll_secret, "", text=typed,
+                           answer=data.get("answer"), document=document)
         await message.answer(texts.error_text(note) if isinstance(note, DomainError) else note)
         rec = await rs.get(session, rec.id)
         assert rec is not None

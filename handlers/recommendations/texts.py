@@ -338,7 +338,12 @@ def choose_answer() -> str:
 
 
 def ask_answer_text(answer: str) -> str:
-    return _("The council's answer ({answer}): please type or paste its text.").format(answer=_(ANSWER_NAMES[answer]))
+    return _("The council's answer ({answer}): please type or paste its text, or send its document with the "
+             "text as the caption.").format(answer=_(ANSWER_NAMES[answer]))
+
+
+def answer_caption(title: str) -> str:
+    return _("The council's answer to “{title}”").format(title=esc(shorten(title, 200)))
 
 
 def ask_progress() -> str:

@@ -204,12 +204,17 @@ async def test_from_evidence_to_implementation(harness: Harness) -> None:
 
     await org.press("🏛 The council's answer")
     await org.press("partly accepted")
-    assert "please type or paste its text" in org.last.text
-    await org.send("Five benches this year, five next year.")
+    assert "please type or paste its text, or send its document" in org.last.text
+    await org.send_document("answer.pdf", b"%PDF-1.4 the council's letter", caption="Five benches this year, five next year.")
     assert "Saved: 🏛 Answered." in org.messages[-2].text
+    assert "📎 The council's answer (document)" in org.buttons()
     (told,) = await arrived(harness, mark, "answered the recommendation")
     assert "Kherson City Council answered the recommendation “Benches <in> the central park”: partly accepted." in told.text
     assert "Five benches this year, five next year." in told.text
+    await mark.press("🔎 Evidence and details", message=told)  # the answer's document, from the news
+    await mark.press("📎 The council's answer (document)")
+    assert mark.last.kind == "document" and harness.fake.files[mark.last.file_id] == (  # type: ignore[index]
+        b"%PDF-1.4 the council's letter")
     await org.press("🛠 Work started")
     await org.send("150")
     assert "percentage from 0 to 100" in org.last.text

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('submitted_how', sa.String(length=16), nullable=True),
     sa.Column('answer', sa.String(length=16), nullable=True),
     sa.Column('answer_text', sa.Text(), nullable=True),
+    sa.Column('answer_file_id', sa.String(length=255), nullable=True),
     sa.Column('answered_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('progress', sa.Integer(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
