@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -25,6 +25,10 @@ class Community:
     radius_km: float | None = None
     currency: str | None = None  # ISO 4217 code of budgets (UAH, EUR); None: plain numbers
     contact: str | None = None  # the organizers' address (an e-mail or an https link), e.g. in .ics files
+    bodies: list[Named] = field(default_factory=list)  # whom recommendations are addressed to
+
+    def body(self, code: str | None) -> Named | None:
+        return next((b for b in self.bodies if b.code == code), None)
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en", "")
@@ -58,6 +62,15 @@ def _named(items: object, what: str) -> list[Named]:
     return out
 
 
+# Whom a recommendation is addressed to when the community file names no [[bodies]].
+DEFAULT_BODIES = (
+    Named("council", {"uk": "Міська рада", "ru": "Городской совет", "bg": "Общински съвет",
+                      "en": "City council"}),
+    Named("mayor", {"uk": "Міський голова", "ru": "Городской голова", "bg": "Кмет",
+                    "en": "Mayor"}),
+)
+
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -83,4 +96,5 @@ def load_community(path: Path | str) -> Community:
         radius_km=float(raw["radius_km"]) if "radius_km" in raw else None,
         currency=str(raw["currency"]).upper() if raw.get("currency") else None,
         contact=str(raw["contact"]).strip() if raw.get("contact") else None,
+        bodies=_named(raw["bodies"], "bodies") if raw.get("bodies") else list(DEFAULT_BODIES),
     )

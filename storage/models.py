@@ -739,3 +739,104 @@ class HandledUpdate(Base):
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
     failed: Mapped[bool] = mapped_column(Boolean, default=False)  # the work failed: only the apology was sent
+
+
+# --- Recommendations to the council (bot/services/recommendations.py) ------------------------------
+
+
+class Recommendation(Base):
+    """What the network asks of the council, with the evidence residents gave for it.
+
+    ``title`` and ``text`` are ``{locale: text}``; ``district`` None: the whole community;
+    ``body`` a code of the community file's ``[[bodies]]``. Status: draft -> open (for support,
+    until ``open_until``) -> adopted -> submitted -> answered -> in_progress -> implemented, or
+    not_implemented (``reason``). Every step is a row of recommendation_steps with its date; the
+    columns here make the lists and the counts simple. ``supporters`` is kept with the supports.
+    """
+
+    __tablename__ = "recommendations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    text: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    proposal: Mapped[str] = mapped_column(Text, default="")
+    district: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(String(64))
+    default_locale: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    open_until: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    submitted_to: Mapped[str | None] = mapped_column(String(64))  # a body's code
+    submitted_how: Mapped[str | None] = mapped_column(String(16))  # letter | session | meeting
+    answer: Mapped[str | None] = mapped_column(String(16))  # accepted | partly | rejected
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answer_file_id: Mapped[str | None] = mapped_column(String(255))  # the council's answer as a document
+    answered_at: Mapped[datetime | None]
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was not implemented
+    closed_at: Mapped[datetime | None]  # implemented or not
+    supporters: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecommendationEvidence(Base):
+    """One piece of evidence: ``kind`` discussion | poll | reports | proposal | event, ``ref_id``
+    the thing (None for report counts, whose period and district are in ``params``), and the
+    figures as they were when it was attached (``snapshot``); the figures now are recomputed from
+    the reference. ``ref`` (``poll:4``, ``reports:30:roads``) keeps one of each per recommendation."""
+
+    __tablename__ = "recommendation_evidence"
+    __table_args__ = (UniqueConstraint("recommendation_id", "ref", name="uq_recommendation_evidence_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(64))
+    ref_id: Mapped[int | None] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecommendationStep(Base):
+    """A recommendation's history: every status change and milestone, with its date, who made it
+    and what goes with it (``detail``: to whom and how it was submitted, the answer, a percentage)."""
+
+    __tablename__ = "recommendation_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(ForeignKey("recommendations.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecommendationEndorsement(Base):
+    """An organisation stands behind a recommendation: one per organisation, by one of its
+    representatives (``user_id``; None once they erased their data), revocable until submission."""
+
+    __tablename__ = "recommendation_endorsements"
+
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecommendationSupport(Base):
+    """One resident supports one recommendation (once; revocable until submission)."""
+
+    __tablename__ = "recommendation_supports"
+
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

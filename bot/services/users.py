@@ -15,6 +15,7 @@ from bot.services import groups as groups_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
+from bot.services import recommendations as recommendations_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
 from storage.models import (
@@ -169,6 +170,7 @@ async def erase_user(session: AsyncSession, user: User, poll_secret: bytes) -> l
     await proposals_service.forget(session, user.id)
     await groups_service.forget(session, user.id)
     await discussions_service.forget(session, user.id, poll_secret)
+    await recommendations_service.forget(session, user.id)
     await session.execute(delete(DigestSubscription).where(DigestSubscription.user_id == user.id))
     if user.telegram_id is not None:  # who set the organizers' chat digest is no longer known
         await session.execute(update(DigestSubscription).where(DigestSubscription.set_by == user.telegram_id)

@@ -26,6 +26,7 @@ from bot.delivery import DeliveryEngine, Outgoing, RenderContext, register_kind
 from bot.i18n import N_
 from bot.scheduler import DUE_CHECK_SECONDS
 from bot.services import impact
+from bot.services import recommendations as recommendations_service
 from bot.services.errors import DomainError
 from handlers import chart_texts
 from handlers.audience import language_name
@@ -167,12 +168,14 @@ async def council_step(callback: CallbackQuery, callback_data: StatsCb, session:
         return
     now, tz = delivery.now(), settings.tz
     data = await impact.council(session, period, now, settings.poll_min_group)
-    if data.figures.quiet:
+    recommendations = await recommendations_service.for_council(session, period.start, period.end,
+                                                                settings.poll_min_group, settings.discussion_min_group)
+    if data.figures.quiet and not recommendations:
         await message.answer(texts.no_data_for_report(texts.period_line(period, i18n.current_locale, tz)))
         return
     callback_answer.text = texts.preparing()
     with i18n.use_locale(callback_data.l):
-        document = council.render(data, community, callback_data.l, tz, now)
+        document = council.render(data, community, callback_data.l, tz, now, recommendations)
         name = f"{council.file_stem()}-{period.start.astimezone(tz):%Y-%m-%d}-{texts.last_moment(period).astimezone(tz):%Y-%m-%d}.html"
         caption = council.title()
     await message.answer_document(BufferedInputFile(document, filename=name), caption=caption)

@@ -2,7 +2,7 @@
 images, styles inside, no scripts) that opens in any browser and prints to PDF from there (A4,
 with margins, page numbers and the period in the footer; headings kept with their tables; no
 emoji, no seconds; budgets in the community's currency; averages with their counts). The
-``recommendations`` section is left empty for the recommendations to come. No PDF is made here:
+``recommendations`` section lists the network's recommendations (empty when there are none). No PDF is made here:
 no well-kept renderer installs from the registries alone (WeasyPrint needs Pango from the
 system), so the document says "print to PDF" at its top (not printed). Its markup is
 well-formed XML too, so other tools can read it. No personal data: counts, poll
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from bot.charts import strip_emoji
 from bot.community import Community
 from bot.i18n import fmt_day, fmt_moment, fmt_number
 from bot.services.impact import CouncilData
+from bot.services.recommendations import CouncilItem
 from handlers import chart_texts
 from handlers.events.texts import KIND_NAMES as EVENT_KINDS
 from handlers.polls.texts import pct, pick, question_labels
@@ -134,7 +136,71 @@ def prepared_at(now: datetime, locale: str, tz: ZoneInfo) -> str:
     return fmt_moment(now, locale, tz)
 
 
-def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, now: datetime) -> bytes:
+def _recommendations(items: Sequence[CouncilItem], community: Community, locale: str, tz: ZoneInfo) -> str:
+    """Each recommendation with its evidence (figures when attached and now), who stands behind
+    it, and what the council answered and what was done: also the follow-up of earlier ones."""
+    if not items:
+        return '<section id="recommendations"></section>'
+    from handlers.recommendations import texts as rec_texts  # (it imports the polls' texts, as this does)
+
+    def plain(text: str) -> str:  # the bot's lines are already HTML-escaped for Telegram
+        return html.unescape(text)
+
+    n = (lambda v: fmt_number(v, locale))
+    parts = [_h2(_("Recommendations to the council")), _p(ngettext(
+        "{count} recommendation of the network, with the evidence residents gave for it and what became of it.",
+        "{count} recommendations of the network, with the evidence residents gave for them and what became of them.",
+        len(items)).format(count=n(len(items))))]
+    for item in items:
+        rec = item.rec
+        rows = [[_("Addressed to"), rec_texts.body_name(community, rec.body, locale)],
+                [_("District"), rec_texts.district_name(community, rec.district, locale)],
+                [_("Status"), _(rec_texts.STATUS_NAMES.get(rec.status, rec.status))],
+                [_("The problem"), rec.problem], [_("What is proposed"), rec.proposal],
+                [_("Organisations standing behind it"),
+                 ", ".join(rec_texts.pick(o.name, locale, "en") for o in item.orgs) or "—"],
+                [_("Residents supporting it"), n(rec.supporters)]]
+        if rec.submitted_at is not None:
+            rows.append([_("Submitted"), _("{day}, to {body} {how}").format(
+                day=rec_texts.day_of(rec.submitted_at, locale, tz),
+                body=rec_texts.body_name(community, rec.submitted_to, locale),
+                how=_(rec_texts.HOW_NAMES.get(rec.submitted_how or "", "by letter")))])
+        if rec.answer is not None and rec.answered_at is not None:
+            rows.append([_("The council's answer"), _("{day}: {answer}").format(
+                day=rec_texts.day_of(rec.answered_at, locale, tz), answer=_(rec_texts.ANSWER_NAMES[rec.answer]))
+                + (f" — {rec.answer_text}" if rec.answer_text else "")])
+        if rec.status in ("in_progress", "implemented"):
+            rows.append([_("Progress"), f"{n(rec.progress)} %"])
+        if rec.reason:
+            rows.append([_("Why it was not implemented"), rec.reason])
+        body = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+        parts.append(_keep(_h(3, f"{rec.id}. {rec_texts.pick(rec.title, locale, rec.default_locale)}"),
+                           _p(rec_texts.pick(rec.text, locale, rec.default_locale)),
+                           f"<table><tbody>{body}</tbody></table>"))
+        if item.evidence:
+            lines = []
+            for evidence, now_figures in item.evidence:
+                name = plain(rec_texts.evidence_name(evidence.kind, evidence.snapshot, evidence.params, evidence.ref_id,
+                                                     community, locale, tz))
+                figures = "".join(f"<li>{e(plain(line))}</li>" for line in rec_texts.evidence_lines(
+                    evidence.kind, evidence.snapshot, now_figures, community, locale))
+                lines.append(f"<li>{e(name.strip())}<ul>{figures}</ul></li>")
+            parts.append(_keep(_h(4, _("Evidence (figures when attached, and now where they changed)")),
+                               '<ul class="evidence">' + "".join(lines) + "</ul>"))
+        milestones = [s for s in item.steps if s.new_status not in ("draft",)]
+        if milestones:
+            parts.append(_keep(_h(4, _("Steps")), _table(
+                [_("Day"), _("Step"), _("Note")],
+                [[rec_texts.day_of(s.created_at, locale, tz),
+                  _(rec_texts.STATUS_NAMES.get(s.new_status, s.new_status))
+                  + (f" {s.progress} %" if s.progress is not None and s.new_status == "in_progress" else ""),
+                  s.note if s.new_status in ("in_progress", "not_implemented") and s.note else ""]
+                 for s in milestones])))
+    return '<section id="recommendations">' + "".join(parts) + "</section>"
+
+
+def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, now: datetime,
+           recommendations: Sequence[CouncilItem] = ()) -> bytes:
     f, n = data.figures, (lambda v: fmt_number(v, locale))
     place = community.name(locale)
     period = texts.period_line(f.period, locale, tz)
@@ -147,7 +213,7 @@ def render(data: CouncilData, community: Community, locale: str, tz: ZoneInfo, n
              "are in the footer."), "hint"),
         _h2(_("Key figures")),
         _figures(texts.figure_lines(f, community, locale)),
-        '<section id="recommendations"></section>',  # the recommendations issue fills this in
+        _recommendations(recommendations, community, locale, tz),
     ]
 
     parts.append(_h2(_("Top problems residents reported")))

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # What anyone registered may press (their own reports, votes, events, proposals, discussions, the
 # registration and profile pickers, a link confirmation); everything else is staff. A prefix with
 # both kinds lists its resident actions.
-RESIDENT_PREFIXES = {"lang", "pick", "rep", "myr", "pv", "ev", "pw", "pj", "dc", "lk"}
+RESIDENT_PREFIXES = {"lang", "pick", "rep", "myr", "pv", "ev", "pw", "pj", "dc", "lk", "rv"}
 RESIDENT_ACTIONS = {"org": {"list", "show", "member", "rep", "leave", "done", "d"},
                     "wg": {"join", "leave", "page"}}
 # Tables a refused update may still touch, and why: none. (Kept as a set so a reason can be added.)
