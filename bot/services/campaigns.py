@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -324,3 +324,18 @@ async def set_progress_message(session: AsyncSession, campaign_id: int, message_
     """The organizer's progress message, posted once the campaign was committed."""
     await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(progress_message_id=message_id)
                           .execution_options(synchronize_session=False))
+
+
+DONE_STATUSES = ("sent", "blocked", "failed", "cancelled")
+
+
+async def forget_finished_recipients(session: AsyncSession, kind: str) -> int:
+    """The outbox rows of finished campaigns of ``kind`` that are done are deleted (kept, they
+    would say who took part: campaigns that reach the participants of anonymous polls and
+    discussions). Only once a campaign finished (its progress counts them until then); the
+    campaign keeps its totals. Returns how many rows went; the caller commits."""
+    finished = select(Campaign.id).where(Campaign.kind == kind, Campaign.finished_at.is_not(None))
+    result = await session.execute(
+        delete(Delivery).where(Delivery.campaign_id.in_(finished), Delivery.status.in_(DONE_STATUSES))
+        .execution_options(synchronize_session=False))
+    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]

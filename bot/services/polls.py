@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import cache
 from bot.services.taps import audience_admits, prepared
-from bot.services.campaigns import Audience, cancel_campaign, create_campaign, start_campaign
+from bot.services.campaigns import Audience, cancel_campaign, create_campaign, forget_finished_recipients, start_campaign
 from bot.services.campaigns import in_audience as campaigns_in_audience
 from bot.services.errors import DomainError
-from storage.models import AppSecret, Campaign, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
+from storage.models import AppSecret, Delivery, Poll, PollAnswer, PollQuestion, PollResponse, User
 from storage.queries import close_if_open
 
 KINDS = ("single", "multi", "scale", "text")
@@ -822,16 +822,9 @@ RESULTS_KIND = "poll-results"
 
 
 async def forget_results_recipients(session: AsyncSession) -> int:
-    """The outbox rows of "results to participants" that are done (sent, unreachable, failed) are
-    deleted: kept, they would say who answered a poll (for a small or unanimous one, also how).
-    Only once the campaign finished (its progress counts them until then); the campaign keeps its
-    totals. Returns how many rows went (the caller commits)."""
-    campaigns = select(Campaign.id).where(Campaign.kind == RESULTS_KIND, Campaign.finished_at.is_not(None))
-    result = await session.execute(
-        delete(Delivery).where(Delivery.campaign_id.in_(campaigns),
-                               Delivery.status.in_(("sent", "blocked", "failed", "cancelled")))
-        .execution_options(synchronize_session=False))
-    return max(result.rowcount or 0, 0)
+    """The outbox rows of "results to participants" that are done are deleted: kept, they would
+    say who answered a poll (for a small or unanimous one, also how)."""
+    return await forget_finished_recipients(session, RESULTS_KIND)
 
 
 # ------------------------------------------------------------------ results

@@ -32,11 +32,10 @@ from bot.services import discussions as discussions_service
 from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
-from bot.services.campaigns import Audience, create_campaign, start_campaign
+from bot.services.campaigns import Audience, create_campaign, forget_finished_recipients, start_campaign
 from bot.services.errors import DomainError
 from storage.models import (
     Campaign,
-    Delivery,
     DiscussionParticipant,
     Event,
     EventRsvp,
@@ -654,13 +653,8 @@ async def tell(session: AsyncSession, rec: Recommendation, secret: bytes, now: d
 
 async def forget_news_recipients(session: AsyncSession) -> int:
     """The outbox rows of finished news campaigns that are done are deleted (kept, they would say
-    who took part in an anonymous poll or discussion). Returns how many went; the caller commits."""
-    finished = select(Campaign.id).where(Campaign.kind == NEWS_KIND, Campaign.finished_at.is_not(None))
-    result = await session.execute(
-        delete(Delivery).where(Delivery.campaign_id.in_(finished),
-                               Delivery.status.in_(("sent", "blocked", "failed", "cancelled")))
-        .execution_options(synchronize_session=False))
-    return max(result.rowcount or 0, 0)
+    who took part in an anonymous poll or discussion)."""
+    return await forget_finished_recipients(session, NEWS_KIND)
 
 
 # -- the council document ------------------------------------------------------------------------

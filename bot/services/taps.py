@@ -36,8 +36,11 @@ def audience_admits(audience_json: dict[str, Any] | None, user: User) -> bool | 
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """An INSERT with ``on_conflict_do_update`` / ``on_conflict_do_nothing`` for the session's
     database (SQLite and PostgreSQL both have them)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return _insert(session.get_bind().dialect.name)(table)
+
+
+def _insert(dialect: str) -> Callable[[Any], Any]:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 _PREPARED: dict[tuple[str, Hashable], Any] = {}
@@ -51,5 +54,5 @@ def prepared(session: AsyncSession, shape: Hashable, build: Callable[[Callable[[
     key = (dialect, shape)
     stmt = _PREPARED.get(key)
     if stmt is None:
-        stmt = _PREPARED[key] = build(postgresql.insert if dialect == "postgresql" else sqlite.insert)
+        stmt = _PREPARED[key] = build(_insert(dialect))
     return stmt
