@@ -167,6 +167,10 @@ class Campaign(Base):
     # The organizer's progress message, edited in place while the campaign runs.
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Its last edit (when, and a digest of what it shows): each edit is claimed with a conditional
+    # UPDATE, so several engines edit it at most once an interval and never with the same text.
+    progress_digest: Mapped[str | None] = mapped_column(String(32))
+    progress_edited_at: Mapped[datetime | None]
     # Who is closing the campaign (final progress, summary) and until when: a conditional UPDATE
     # claims it, so with several engines the summary goes out once; an expired claim is taken over.
     finish_holder: Mapped[str | None] = mapped_column(String(64))

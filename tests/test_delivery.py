@@ -528,6 +528,44 @@ async def test_two_engines_drain_one_campaign_once_and_report_its_outcome_once(h
 
 
 @pytest.mark.postgres_only
+async def test_two_engines_edit_the_progress_message_once_for_one_change(harness: Harness) -> None:
+    """Both engines watch a campaign that waits for the end of quiet hours: the organizer's
+    progress message says so once (one engine's edit), not once an engine (the second, with the
+    same text, would be refused by Telegram as "not modified")."""
+    night = datetime(2026, 7, 1, 23, 0, tzinfo=KYIV).astimezone(UTC)
+    quiet = dict(quiet_hours=(22 * 60, 8 * 60), tz=KYIV, progress_interval=0.0, monitor_interval=0.1)
+    first = tune(harness, now=Clock(night), **quiet)
+    org = await organizer(harness, 3599)
+    for tg_id in (3600, 3601):
+        await resident(harness, tg_id)
+    progress = await harness.app.bot.send_message(org.id, "Sending…")  # type: ignore[union-attr]
+    second = second_engine(harness, **quiet)
+    second.now = Clock(night)
+    await second.start()
+    try:
+        async with harness.db() as s:
+            campaign = await cs.create_campaign(
+                s, kind="test-echo", payload={"texts": GREETING}, audience=Audience(), now=night,
+                progress_chat_id=org.id, progress_message_id=progress.message_id,
+            )
+            await s.commit()
+        ticks = first.counters["monitor_ticks"], second.counters["monitor_ticks"]
+        first.wake()
+        second.wake()
+        await until(lambda: _ticked((first, ticks[0] + 10), (second, ticks[1] + 10)))
+        edits = harness.fake.calls_to("editMessageText")
+        assert len(edits) == 1 and all(c.ok for c in edits), [(c.ok, c.params.get("text")) for c in edits]
+        assert "Quiet hours: sending resumes at July 2, 2026, 8:00" in edits[0].params["text"]
+        assert await counts(harness, campaign.id) == {"pending": 3}  # the residents and the organizer
+    finally:
+        await close_engine(second)
+
+
+async def _ticked(*looks: tuple[Any, int]) -> bool:
+    return all(eng.counters["monitor_ticks"] >= at_least for eng, at_least in looks)
+
+
+@pytest.mark.postgres_only
 async def test_two_engines_share_one_rate_limit_through_redis(harness: Harness, redis_client: Any) -> None:
     """Each engine would send at the configured 30 a second; together they stay at 30 (the fake
     Bot API counts the sends over its limit as 429s). Time-scaled x10."""

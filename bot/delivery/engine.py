@@ -186,9 +186,20 @@ class _Result:
 @dataclass
 class _Progress:
     edited_at: float = 0.0
-    text: str = ""
+    digest: str = ""  # what this engine's last edit showed
     first_sent: float | None = None
     sent_times: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+
+
+PROGRESS_IN_FLIGHT = 2.0  # seconds an edit of a progress message may take to reach Telegram
+
+
+def _digest(out: Outgoing | None) -> str:
+    """What a progress message shows (text and buttons), in 32 characters."""
+    if out is None:
+        return ""
+    markup = out.reply_markup.model_dump_json(exclude_none=True) if out.reply_markup is not None else ""
+    return hashlib.blake2b(f"{out.text}\0{markup}".encode(), digest_size=16).hexdigest()
 
 
 class DeliveryEngine:
@@ -894,32 +905,46 @@ class DeliveryEngine:
             return func(ctx)
 
     async def _update_progress(self, campaign: Campaign, stats: Stats) -> None:
+        """Edit the organizer's progress message, at most once an interval. Several engines may
+        look at the same campaign: each edit is claimed with a conditional UPDATE (not while the
+        campaign is being closed, not within the interval of anyone's last edit, never with what
+        the message already shows, which Telegram would refuse as "not modified")."""
         state = self._progress.setdefault(campaign.id, _Progress())
         mono = time.monotonic()
         if state.edited_at and mono - state.edited_at < self.config.progress_interval:
             return
         locale = await self._organizer_locale(campaign)
-        if not state.text:  # what the message shows since it was posted (handlers.shared.launch)
-            posted = self.render_progress(self.progress_context(
-                campaign, "running", Stats(total=stats.total, pending=stats.total), locale))
-            state.text = posted.text if posted is not None else ""
         out = self.render_progress(self.progress_context(campaign, "running", self._live(campaign, stats), locale))
-        if out is None or out.text == state.text:
-            return  # (Telegram refuses an edit that changes nothing)
-        async with self.sessionmaker() as session:  # another engine may be closing it right now
-            closing = (await session.execute(
-                select(Campaign.finish_holder, Campaign.finished_at).where(Campaign.id == campaign.id)
-            )).first()
-        if closing is not None and (closing.finish_holder is not None or closing.finished_at is not None):
+        if out is None:
             return
-        state.edited_at = mono
-        state.text = out.text
+        # what the message shows since it was posted (handlers.shared.launch), until the first edit
+        posted = self.render_progress(self.progress_context(
+            campaign, "running", Stats(total=stats.total, pending=stats.total), locale))
+        digest, posted_digest = _digest(out), _digest(posted)
+        now = utcnow()
+        async with self._writing(), self.sessionmaker() as session, session.begin():
+            claimed = await session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign.id, Campaign.finish_holder.is_(None), Campaign.finished_at.is_(None),
+                    func.coalesce(Campaign.progress_digest, posted_digest) != digest,
+                    or_(Campaign.progress_edited_at.is_(None),
+                        Campaign.progress_edited_at <= now - timedelta(seconds=self.config.progress_interval)),
+                )
+                .values(progress_digest=digest, progress_edited_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        if not claimed.rowcount:
+            return
+        state.edited_at, state.digest = mono, digest
         await self._edit(campaign, out)
 
     async def _claim_finish(self, campaign_id: int) -> bool:
         """One engine closes a campaign: a conditional UPDATE takes the finishing (with a lease, so
         a holder that crashed before the outcome went out is taken over)."""
         now = utcnow()
+        state = self._progress.get(campaign_id)
+        mine = state.digest if state is not None and state.digest else None  # (our edits are done)
         async with self._writing(), self.sessionmaker() as session, session.begin():
             result = await session.execute(
                 update(Campaign)
@@ -927,6 +952,10 @@ class DeliveryEngine:
                     Campaign.id == campaign_id, Campaign.finished_at.is_(None),
                     or_(Campaign.finish_holder.is_(None), Campaign.finish_holder == self.worker_id,
                         Campaign.finish_lease_until.is_(None), Campaign.finish_lease_until < now),
+                    # an edit of the progress another engine just claimed may still be on its way:
+                    # the outcome goes after it, so it cannot be overwritten by "sending…"
+                    or_(Campaign.progress_edited_at.is_(None), Campaign.progress_digest == mine,
+                        Campaign.progress_edited_at <= now - timedelta(seconds=PROGRESS_IN_FLIGHT)),
                 )
                 .values(finish_holder=self.worker_id, finish_lease_until=now + timedelta(seconds=self.config.lease))
                 .execution_options(synchronize_session=False)
