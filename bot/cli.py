@@ -81,9 +81,28 @@ async def _open(settings: Settings, *, migrate: bool = True) -> App:
     return app
 
 
+def _dump_tasks() -> None:
+    """SIGUSR1: what a running bot is waiting for (every asyncio task's stack, and the threads'),
+    in the log, for an operator looking at a process that seems stuck."""
+    import faulthandler
+    import io
+    import signal
+
+    def dump() -> None:
+        out = io.StringIO()
+        for task in asyncio.all_tasks():
+            print(f"--- {task.get_name()}: {task.get_coro()!r}", file=out)
+            task.print_stack(limit=12, file=out)
+        logging.getLogger("bot.cli").warning("SIGUSR1: the tasks of pid %s\n%s", os.getpid(), out.getvalue())
+        faulthandler.dump_traceback(all_threads=True)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+
+
 async def _run(settings: Settings, worker_index: int | None = None) -> None:
     from bot.app import run_polling, run_webhook
 
+    _dump_tasks()
     app = await _open(settings, migrate=worker_index is None)
     if worker_index is not None:  # one of `--workers N`'s children (bot.workers)
         from bot.workers import SkipSetWebhook

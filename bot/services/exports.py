@@ -403,6 +403,41 @@ async def discussion_results(session: AsyncSession, locale: str, min_group: int)
     return Table("discussion results", columns, rows, _period(dates))
 
 
+async def recommendations(session: AsyncSession, community: Community, tz: ZoneInfo, locale: str) -> Table:
+    """Every recommendation to the council: where it stands, whom it is addressed to, who stands
+    behind it (organisations by name, residents as a count), the council's answer and progress."""
+    from storage.models import Recommendation, RecommendationEndorsement, RecommendationEvidence
+
+    items = list(await session.scalars(select(Recommendation).order_by(Recommendation.id)))
+    orgs = {o.id: o for o in await session.scalars(select(Organisation))}
+    endorsed: dict[int, list[str]] = {}
+    for rec_id, org_id in await session.execute(
+            select(RecommendationEndorsement.recommendation_id, RecommendationEndorsement.org_id)
+            .order_by(RecommendationEndorsement.created_at)):
+        if (org := orgs.get(org_id)) is not None:
+            endorsed.setdefault(rec_id, []).append(_pick(org.name, locale, ""))
+    evidence = dict((await session.execute(
+        select(RecommendationEvidence.recommendation_id, func.count())
+        .group_by(RecommendationEvidence.recommendation_id))).all())
+    columns = _cols("number:int title status:code:recommendation_status district:machine district_name "
+                    "body:machine body_name problem:long proposal:long endorsing_organisations:long "
+                    "endorsements:int supporters:int evidence:int created:datetime open_until:datetime "
+                    "submitted:datetime submitted_how:code:recommendation_how answered:datetime "
+                    "answer:code:recommendation_answer answer_text:long progress:percent closed:datetime "
+                    "reason:long")
+    rows = []
+    for r in items:
+        body = community.body(r.body)
+        names = endorsed.get(r.id, [])
+        rows.append([r.id, _pick(r.title, locale, r.default_locale), r.status, r.district,
+                     community.district_name(r.district, locale) if r.district else None, r.body,
+                     body.name(locale) if body else r.body, r.problem or None, r.proposal or None,
+                     ", ".join(names) or None, len(names), r.supporters, evidence.get(r.id, 0), r.created_at,
+                     r.open_until, r.submitted_at, r.submitted_how, r.answered_at, r.answer, r.answer_text,
+                     r.progress if r.status in ("in_progress", "implemented") else None, r.closed_at, r.reason])
+    return Table("recommendations", columns, rows, _period([r.created_at for r in items]))
+
+
 async def _assisted_counts(session: AsyncSession, model: Any, key: Any) -> dict[int, int]:
     """How many of a table's rows a mediator made for an offline resident, per ``key`` (an event, a poll)."""
     return {k: int(n) for k, n in await session.execute(

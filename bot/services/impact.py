@@ -39,6 +39,7 @@ from bot.services import campaigns as campaigns_service
 from bot.services import events as events_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
+from bot.services import recommendations as recommendations_service
 from bot.services.errors import DomainError
 from storage.models import (
     Campaign,
@@ -220,6 +221,8 @@ class Figures:
     poll_invited: int = 0
     poll_answered: int = 0
     assisted: Assisted = field(default_factory=Assisted)
+    # submitted, answered, accepted, implemented in the period; the median time to an answer
+    recommendations: recommendations_service.Counts = field(default_factory=recommendations_service.Counts)
 
     @property
     def participation(self) -> float | None:
@@ -231,8 +234,10 @@ class Figures:
     def quiet(self) -> bool:
         """Nothing happened in the period (the totals of the network may still be there)."""
         p = self.proposals
+        r = self.recommendations
         return not (self.residents_new or self.orgs_active or self.events_held or p.proposed or p.accepted
-                    or p.realised or self.reports_received or self.reports_resolved or self.polls)
+                    or p.realised or self.reports_received or self.reports_resolved or self.polls
+                    or r.submitted or r.answered or r.implemented)
 
 
 def _ranked(rows: Any) -> list[Any]:
@@ -357,6 +362,7 @@ async def figures(session: AsyncSession, period: Period, now: datetime) -> Figur
             PollResponse.poll_id.in_(invited), PollResponse.completed_at.is_not(None),
             PollResponse.assisted_by.is_not(None))) or 0
     out.assisted = await assisted(session, start, end)
+    out.recommendations = await recommendations_service.counts(session, start, end, limit=0)
     return out
 
 
@@ -486,6 +492,15 @@ async def digest(session: AsyncSession, since: datetime, until: datetime, now: d
     if new_proposals or top:
         out["proposals"] = {"new": len(new_proposals), "new_titles": [list(r) for r in new_proposals[:3]],
                             "top": [list(r) for r in top]}
+    recs = await recommendations_service.counts(session, since, until, limit=3)
+    if recs.submitted or recs.answered or recs.implemented or recs.waiting:
+        out["recommendations"] = {
+            "submitted": recs.submitted, "answered": recs.answered, "accepted": recs.accepted,
+            "implemented": recs.implemented,
+            # those waiting for the council's answer longest (since when, and to whom)
+            "waiting": [{"id": r.id, "title": _title(r.title), "submitted_at": r.submitted_at.isoformat(),
+                         "body": r.body} for r in recs.waiting if r.submitted_at is not None],
+        }
     helped = await assisted(session, since, until)
     if helped.offline_new or helped.actions:
         out["assisted"] = {**helped.counts(), "mediators": helped.mediators}

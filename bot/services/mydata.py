@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.services import reports as reports_service
 from bot.services import users as users_service
-from storage.models import Discussion, Event, Organisation, Poll, Proposal, Report, ReportEvent, User
+from storage.models import (
+    Discussion, Event, Organisation, Poll, Proposal, Recommendation, Report, ReportEvent, User,
+)
 
 Label = Callable[[str, Any], str]  # (domain, code) -> its name in the person's language
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
@@ -152,6 +154,17 @@ async def export(session: AsyncSession, user: User, community: Community, tz: Zo
                   ) if supported else {}
     for item in data.get("supported_proposals", []):
         item["title"] = titles.get(item["proposal"])
+    rec_ids = {r["recommendation"] for key in ("supported_recommendations", "endorsed_recommendations")
+               for r in data.get(key, [])}
+    recs = {r.id: r for r in await session.scalars(select(Recommendation).where(
+        Recommendation.id.in_(rec_ids)))} if rec_ids else {}
+    for key in ("supported_recommendations", "endorsed_recommendations"):
+        for item in data.get(key, []):
+            rec = recs.get(item["recommendation"])
+            item["title"] = _pick(rec.title, locale, rec.default_locale) if rec else None
+            if "organisation_id" in item:
+                org = orgs.get(item.pop("organisation_id") or 0)
+                item["organisation"] = _pick(org.name, locale) if org else None
 
     data = local_times(data, tz)
     data["time_zone"] = str(tz)

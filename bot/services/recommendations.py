@@ -721,7 +721,7 @@ async def counts(session: AsyncSession, start: datetime, end: datetime, limit: i
     out.implemented = await session.scalar(select(func.count()).select_from(Recommendation).where(
         Recommendation.status == "implemented", Recommendation.closed_at >= start,
         Recommendation.closed_at < end)) or 0
-    out.waiting = list(await session.scalars(select(Recommendation).where(
+    out.waiting = [] if limit <= 0 else list(await session.scalars(select(Recommendation).where(
         Recommendation.status == "submitted", Recommendation.submitted_at < end)
         .order_by(Recommendation.submitted_at, Recommendation.id).limit(limit)))
     return out
@@ -730,10 +730,17 @@ async def counts(session: AsyncSession, start: datetime, end: datetime, limit: i
 # -- the person's own data -----------------------------------------------------------------------
 
 
-async def export_for(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-    return [{"recommendation": rid, "since": iso(at)} for rid, at in await session.execute(
+async def export_for(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """For /mydata: the recommendations they support, and those they endorsed for an organisation."""
+    supported = [{"recommendation": rid, "since": iso(at)} for rid, at in await session.execute(
         select(RecommendationSupport.recommendation_id, RecommendationSupport.created_at)
         .where(RecommendationSupport.user_id == user_id).order_by(RecommendationSupport.created_at))]
+    endorsed = [{"recommendation": rid, "organisation_id": org_id, "since": iso(at)}
+                for rid, org_id, at in await session.execute(
+        select(RecommendationEndorsement.recommendation_id, RecommendationEndorsement.org_id,
+               RecommendationEndorsement.created_at)
+        .where(RecommendationEndorsement.user_id == user_id).order_by(RecommendationEndorsement.created_at))]
+    return {"supported_recommendations": supported, "endorsed_recommendations": endorsed}
 
 
 async def forget(session: AsyncSession, user_id: int) -> None:

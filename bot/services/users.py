@@ -156,6 +156,7 @@ async def export_user(session: AsyncSession, user: User) -> dict[str, Any]:
         "working_groups": await groups_service.export_for(session, user.id),
         "discussion_statements": await discussions_service.export_for(session, user.id),
         **await proposals_service.export_for(session, user.id),
+        **await recommendations_service.export_for(session, user.id),
     }
 
 

@@ -25,11 +25,11 @@ from bot.services import exports as exports_service
 from handlers.exports import texts
 from handlers.shared import role_routers
 
-register(CommandSpec("export", N_("Export reports, proposals, events, poll and discussion results (XLSX, CSV, Open311)"), frozenset({"organizer"}), purpose="follow"))
+register(CommandSpec("export", N_("Export reports, proposals, events, poll and discussion results, recommendations (XLSX, CSV, Open311)"), frozenset({"organizer"}), purpose="follow"))
 
 
 class ExportCb(CallbackData, prefix="ex"):
-    what: str  # reports | proposals | events | polls | discussions | offline | open311
+    what: str  # reports | proposals | events | polls | discussions | offline | recommendations | open311
     fmt: str = "csv"  # csv | xlsx
 
 
@@ -42,7 +42,7 @@ router, staff = role_routers("exports", frozenset({"organizer"}), _refusal, Expo
 
 TABLES = {"reports": N_("📝 Reports"), "proposals": N_("💡 Proposals"), "events": N_("📅 Events"),
           "polls": N_("📊 Poll results"), "discussions": N_("💬 Discussions"),
-          "offline": N_("🤝 Offline residents")}
+          "offline": N_("🤝 Offline residents"), "recommendations": N_("🏛 Recommendations")}
 
 
 def _keyboard() -> InlineKeyboardMarkup:
@@ -92,6 +92,8 @@ async def export_file(
             table = await exports_service.discussion_results(session, locale, settings.discussion_min_group)
         elif callback_data.what == "offline":
             table = await exports_service.offline_residents(session, community, tz, locale)
+        elif callback_data.what == "recommendations":
+            table = await exports_service.recommendations(session, community, tz, locale)
         else:
             table = await exports_service.poll_results(session, community, locale, settings.poll_min_group)
         if callback_data.fmt == "csv":

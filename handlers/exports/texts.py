@@ -17,6 +17,9 @@ from handlers.events.texts import KIND_NAMES as EVENT_KINDS
 from handlers.polls.texts import KIND_NAMES as POLL_KINDS
 from handlers.proposals.texts import CATEGORY_NAMES as PROPOSAL_CATEGORIES
 from handlers.proposals.texts import STATUS_NAMES as PROPOSAL_STATUSES
+from handlers.recommendations.texts import ANSWER_NAMES as RECOMMENDATION_ANSWERS
+from handlers.recommendations.texts import HOW_NAMES as RECOMMENDATION_HOW
+from handlers.recommendations.texts import STATUS_NAMES as RECOMMENDATION_STATUSES
 from handlers.reports.texts import REJECT_REASONS
 from handlers.reports.texts import STATUS_NAMES as REPORT_STATUSES
 
@@ -28,6 +31,7 @@ TITLES = {
     "poll results": N_("Poll results"),
     "discussion results": N_("Discussion results"),
     "offline residents": N_("Offline residents"),
+    "recommendations": N_("Recommendations to the council"),
 }
 
 HEADERS = {
@@ -64,7 +68,16 @@ HEADERS = {
     # offline residents
     "code": N_("Code"), "language": N_("Language"), "registered": N_("Registered"),
     "linked": N_("Uses Telegram now"), "assisted_actions": N_("Done through a mediator"),
+    # recommendations (created, problem, proposal, supporters, progress, reason: shared above)
+    "body_name": N_("Addressed to"), "endorsing_organisations": N_("Organisations standing behind it"),
+    "endorsements": N_("Organisations"), "evidence": N_("Pieces of evidence"), "open_until": N_("Open for support until"),
+    "submitted_how": N_("Submitted how"), "answer_text": N_("The council's answer, text"),
+    "closed": N_("Implemented or closed"),
 }
+# the recommendations' own meaning of shared keys
+RECOMMENDATION_HEADERS = {"created": N_("Drafted"), "submitted": N_("Submitted to the council"),
+                          "answered": N_("Answered"), "answer": N_("The council's answer"),
+                          "reason": N_("Why not implemented"), "supporters": N_("Residents supporting it")}
 # the discussion's question has its own header (the polls' "question" is a number)
 DISCUSSION_HEADERS = {"question": N_("Question"), "status": N_("Status")}
 
@@ -101,6 +114,12 @@ def sheet(table: Table, community: Community, locale: str) -> Sheet:
                 return _localized(OPEN_CLOSED, code)
             case "poll_kind":
                 return _localized(POLL_KINDS, code)
+            case "recommendation_status":
+                return _localized(RECOMMENDATION_STATUSES, code)
+            case "recommendation_how":
+                return _localized(RECOMMENDATION_HOW, code)
+            case "recommendation_answer":
+                return _localized(RECOMMENDATION_ANSWERS, code)
             case "author":
                 return _localized(AUTHORS, code)
             case "language":
@@ -118,6 +137,8 @@ def sheet(table: Table, community: Community, locale: str) -> Sheet:
     headers = {key: _(msgid) for key, msgid in HEADERS.items()}
     if table.name == "discussion results":
         headers.update({key: _(msgid) for key, msgid in DISCUSSION_HEADERS.items()})
+    if table.name == "recommendations":
+        headers.update({key: _(msgid) for key, msgid in RECOMMENDATION_HEADERS.items()})
     return Sheet(title=title(table), headers=headers, label=label, yes=_("yes"), no=_("no"),
                  datetime_format="YYYY-MM-DD HH:MM" if locale == "en" else "DD.MM.YYYY HH:MM",
                  date_format="YYYY-MM-DD" if locale == "en" else "DD.MM.YYYY",

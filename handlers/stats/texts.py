@@ -127,6 +127,13 @@ def figure_lines(f: Figures, community: Community, locale: str) -> list[str]:
             "📊 Polls: {count} run; participation {share} ({answered} of {invited} invited)", f.polls).format(
             count=n(f.polls), share=pct(min(f.poll_answered, f.poll_invited), f.poll_invited, locale),
             answered=n(min(f.poll_answered, f.poll_invited)), invited=n(f.poll_invited)))
+    r = f.recommendations
+    lines.append(_("🏛 Recommendations to the council: {submitted} submitted, {answered} answered "
+                   "({accepted} accepted fully or partly), {implemented} implemented").format(
+        submitted=n(r.submitted), answered=n(r.answered), accepted=n(r.accepted), implemented=n(r.implemented)))
+    if r.median_to_answer is not None:
+        lines.append("   " + _("median time to the council's answer: {time}").format(
+            time=duration(r.median_to_answer, locale)))
     if f.assisted.offline_new or f.assisted.actions:
         lines.append(assisted_line(f.assisted.counts(), f.assisted.mediators, locale))
     return lines
@@ -319,6 +326,18 @@ def digest(payload: dict[str, Any], community: Community, locale: str, tz: ZoneI
         if proposals["top"]:
             lines.append(_("Most supported: {list}").format(list=" · ".join(
                 f"«{esc(short(t, 50))}» (#{i}) 👍 {n(s)}" for i, t, s in proposals["top"])))
+    if recs := data.get("recommendations"):
+        lines += ["", _("🏛 <b>Recommendations to the council</b>: {submitted} submitted, {answered} answered, "
+                        "{implemented} implemented").format(submitted=n(recs["submitted"]),
+                                                            answered=n(recs["answered"]),
+                                                            implemented=n(recs["implemented"]))]
+        if recs["waiting"]:
+            lines.append(_("Waiting longest for an answer:"))
+            for r in recs["waiting"]:
+                body = community.body(r["body"])
+                lines.append(_("• «{title}» (#{id}), to {body} since {day}").format(
+                    title=_title(r["title"], locale), id=r["id"], body=esc(body.name(locale) if body else r["body"]),
+                    day=fmt_day(datetime.fromisoformat(r["submitted_at"]), locale, tz)))
     if helped := data.get("assisted"):
         counts = {k: int(helped.get(k) or 0) for k in ASSISTED_COUNTS}
         lines += ["", esc(assisted_line(counts, int(helped.get("mediators", 0)), locale))]

@@ -221,7 +221,7 @@ async def test_xlsx_is_for_people_in_their_language_with_real_types(harness: Har
     await _data_set(harness)
     org = await organizer(harness, 6100, lang)
     await org.send("/help")
-    assert tr(harness, "Export reports, proposals, events, poll and discussion results (XLSX, CSV, Open311)",
+    assert tr(harness, "Export reports, proposals, events, poll and discussion results, recommendations (XLSX, CSV, Open311)",
               lang) in org.last.text
     await org.send("/export")
     await org.press(f"{tr(harness, '📝 Reports', lang)} · XLSX")

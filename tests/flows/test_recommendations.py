@@ -7,6 +7,8 @@ language; a resident, another organisation's representative and a stale tap are 
 council document lists it with its figures, endorsements and answer."""
 from __future__ import annotations
 
+import json
+
 from datetime import UTC, datetime, timedelta
 
 from lxml import etree
@@ -179,6 +181,10 @@ async def test_from_evidence_to_implementation(harness: Harness) -> None:
     async with harness.db() as s:
         rec = await s.get(Recommendation, 1)
         assert rec is not None and rec.supporters == 2
+    await iryna.send("/mydata")  # type: ignore[attr-defined]  # her endorsement is in her data
+    hers = json.loads(harness.fake.files[iryna.last.file_id])  # type: ignore[attr-defined]
+    assert [(r["title"], r["organisation"]) for r in hers["endorsed_recommendations"]] == [
+        ("Benches <in> the central park", "Kherson Greens")]
 
     # the lifecycle; a stale tap changes nothing
     await org.send("/recommendations")
@@ -283,6 +289,10 @@ async def test_deleteme_takes_the_support_back(harness: Harness) -> None:
     assert "Lamps · 👍 0" in who.last.text
     await who.press("1")
     await who.press("👍 Support")
+    await who.send("/mydata")  # what they support is in their data, by its title
+    mine = json.loads(harness.fake.files[who.last.file_id])  # type: ignore[index]
+    assert [(r["recommendation"], r["title"]) for r in mine["supported_recommendations"]] == [(rec_id, "Lamps")]
+    assert mine["endorsed_recommendations"] == []
     await who.send("/deleteme")
     await who.press(who.buttons()[0])
     async with harness.db() as s:
@@ -320,3 +330,79 @@ async def test_a_long_recommendation_fits_one_message(harness: Harness) -> None:
     card = org.last
     assert card.text.startswith("📜 Recommendation #1:") and len(card.html) <= 4096
     assert "💡 Proposal #1" in card.text and "💡 Proposal #10" in card.text  # every piece, by name at least
+
+
+async def _followed_up(h: Harness, ids: dict[str, int]) -> tuple[int, int]:
+    """One recommendation answered "partly" after 7 days and in progress (40 %), endorsed by Kherson
+    Greens; another submitted 5 days ago, waiting for the council's answer."""
+    from storage.models import RecommendationEndorsement
+
+    async with h.db() as s:
+        answered = Recommendation(
+            title={"en": "Benches", "uk": "Лавки"}, text={"en": "Benches."}, problem="=1+1 nowhere to sit",
+            proposal="Ten benches.", district="tsentralnyi", body="council", default_locale="en",
+            status="in_progress", submitted_at=NOW - timedelta(days=10), submitted_to="council",
+            submitted_how="letter", answer="partly", answer_text="Five this year.", answered_at=NOW - timedelta(days=3),
+            progress=40, supporters=3, created_at=NOW - timedelta(days=30), updated_at=NOW)
+        waiting = Recommendation(
+            title={"en": "Lamps"}, text={"en": "Lamps."}, problem="Dark.", proposal="Lamps.", district=None,
+            body="council", default_locale="en", status="submitted", submitted_at=NOW - timedelta(days=5),
+            submitted_to="council", submitted_how="session", created_at=NOW - timedelta(days=20), updated_at=NOW)
+        s.add_all([answered, waiting])
+        await s.flush()
+        s.add(RecommendationEndorsement(recommendation_id=answered.id, org_id=ids["greens"], created_at=NOW))
+        await s.commit()
+        return answered.id, waiting.id
+
+
+async def test_stats_digest_and_export_follow_the_recommendations(harness: Harness) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from bot.services import impact as impact_service
+    from handlers.stats import texts as stats_texts
+
+    tune(harness, now=Clock(NOW))
+    answered, waiting = await _followed_up(harness, await data_set(harness))
+    org = await organizer(harness, 7000)
+    await org.send("/stats 2026-11-01 2026-12-01")
+    text = next(m.text for m in reversed(org.messages) if m.text.startswith("📈"))
+    assert ("🏛 Recommendations to the council: 2 submitted, 1 answered (1 accepted fully or partly), "
+            "0 implemented") in text
+    assert "   median time to the council's answer: 7 days" in text.split("\n")
+
+    # the digest names those waiting longest for an answer, to whom and since when
+    assert harness.app is not None
+    async with harness.db() as s:
+        data = await impact_service.digest(s, NOW - timedelta(days=7), NOW, NOW, 1)
+    assert data["recommendations"]["waiting"][0]["id"] == waiting
+    with harness.app.i18n.context(), harness.app.i18n.use_locale("en"):  # as the delivery engine renders it
+        shown = stats_texts.digest({"data": data, "frequency": "weekly"}, harness.app.community, "en",
+                                   harness.settings.tz)
+    assert "🏛 <b>Recommendations to the council</b>: 1 submitted, 1 answered, 0 implemented" in shown
+    assert f"• «Lamps» (#{waiting}), to Kherson City Council since November 26, 2026" in shown
+
+    # the export: in the reader's language, typed cells, the organisations by name; CSV with codes
+    uk = await organizer(harness, 7001, "uk")
+    await uk.send("/export")
+    label = harness.app.i18n.gettext("🏛 Recommendations", locale="uk")
+    assert label != "🏛 Recommendations"
+    await uk.press(f"{label} · XLSX")
+    sheet = load_workbook(io.BytesIO(harness.fake.files[uk.last.file_id])).active  # type: ignore[index]
+    tr = lambda msgid: harness.app.i18n.gettext(msgid, locale="uk")  # type: ignore[union-attr]  # noqa: E731
+    header = [c.value for c in sheet[1]]
+    assert sheet.title == tr("Recommendations to the council")
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert row[tr("Title")].value == "Лавки" and row[tr("Status")].value == tr("In progress")
+    assert row[tr("Organisations standing behind it")].value == "Херсонські зелені"
+    assert row[tr("The council's answer")].value == tr("partly accepted")
+    assert row[tr("Submitted to the council")].is_date and row[tr("Progress")].value == 0.4
+    assert row[tr("Residents supporting it")].value == 3 and row[tr("Pieces of evidence")].value == 0
+    assert row[tr("The problem")].value == "=1+1 nowhere to sit" and row[tr("The problem")].data_type == "s"
+    await uk.press(f"{label} · CSV")
+    csv_text = harness.fake.files[uk.last.file_id].decode()  # type: ignore[index]
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("number,title,status,district,district_name,body,body_name,problem")
+    assert f"{answered},Лавки,in_progress,tsentralnyi," in lines[1] and ",partly," in lines[1]
+    assert "'=1+1 nowhere to sit" in lines[1]  # never a formula
