@@ -574,13 +574,24 @@ async def unendorse(session: AsyncSession, rec_id: int, org_id: int, user: User)
 # -- telling people ------------------------------------------------------------------------------
 
 
+# The steps published to the public channel, once each (ChannelPost's kind for the recommendation)
+CHANNEL_KINDS = {"submitted": "rec_submitted", "answered": "rec_answered", "in_progress": "rec_answered",
+                 "implemented": "rec_implemented", "not_implemented": "rec_closed"}
+
+
+def channel_kind(rec: Recommendation) -> str | None:
+    """What of the recommendation the public channel can get now: its latest public step."""
+    return CHANNEL_KINDS.get(rec.status)
+
+
 def payload(rec: Recommendation) -> dict[str, Any]:
     """What a message about the recommendation needs (rendered in each reader's language)."""
     return {"id": rec.id, "title": _names(rec.title), "text": _names(rec.text), "problem": rec.problem,
             "proposal": rec.proposal, "district": rec.district, "body": rec.body,
             "default_locale": rec.default_locale, "status": rec.status, "open_until": iso(rec.open_until),
             "submitted_at": iso(rec.submitted_at), "submitted_to": rec.submitted_to, "submitted_how": rec.submitted_how, "answer": rec.answer,
-            "answer_text": rec.answer_text, "progress": rec.progress, "reason": rec.reason}
+            "answer_text": rec.answer_text, "progress": rec.progress, "reason": rec.reason,
+            "supporters": rec.supporters}
 
 
 async def publish(session: AsyncSession, rec: Recommendation, created_by: int | None, now: datetime | None = None

@@ -28,12 +28,14 @@ from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
+from bot.services import recommendations as recommendations_service
 from bot.updates import after_commit
 from handlers.channel import texts
 from handlers.deeplinks import deeplink
 from handlers.discussions.texts import results as discussion_results
 from handlers.polls import valid_id
 from handlers.polls.texts import pick, results_text, split
+from handlers.recommendations import texts as rec_texts
 from handlers.shared import NOT_COMMAND, ChannelCb, close_buttons, grid
 
 log = logging.getLogger(__name__)
@@ -143,10 +145,11 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
             callback_answer.disable()
         return said
 
-    if not settings.public_channel_id or what not in ("poll", "proposal", "event", "eventgo", "discussion"):
+    if not settings.public_channel_id or what not in ("poll", "proposal", "event", "eventgo", "discussion", "rec"):
         callback_answer.text = texts.gone()
         return
     item: Any = (await polls_service.get_poll(session, ref_id) if what == "poll" else
+                 await recommendations_service.get(session, ref_id) if what == "rec" else
                  await proposals_service.get(session, ref_id) if what == "proposal" else
                  await discussions_service.get(session, ref_id) if what == "discussion" else
                  await events_service.get_event(session, ref_id)) if ref_id else None
@@ -162,6 +165,17 @@ async def channel_button(callback: CallbackQuery, callback_data: ChannelCb, sess
         callback_answer.text = posting(await publish(bot, session, settings, i18n, what, item.id,
                                                      callback.from_user.id, render, f"{what}s", now,
                                                      sessionmaker=sessionmaker, tell=tell))
+    elif what == "rec":  # its latest public step: submitted, the council's answer, implemented or not
+        kind = recommendations_service.channel_kind(item) if item is not None else None
+        if kind is None:
+            callback_answer.text = texts.gone()
+            return
+        data = recommendations_service.payload(item)
+        orgs = len(await recommendations_service.endorsements(session, item.id))
+        callback_answer.text = posting(await publish(
+            bot, session, settings, i18n, kind, item.id, callback.from_user.id,
+            lambda loc: rec_texts.public_step(data, community, loc, settings.tz, orgs), f"rec_{item.id}", now,
+            sessionmaker=sessionmaker, tell=tell))
     elif what == "proposal":
         proposal = item
         if proposal is None or proposal.status != "realised":
@@ -265,6 +279,15 @@ async def events_link(message: Message, rest: str, data: dict[str, Any]) -> None
     from handlers.events import events_command
 
     await events_command(message, **_pass(data, "session", "user", "roles", "settings", "i18n", "delivery"))
+
+
+@deeplink("rec")
+async def recommendation_link(message: Message, rest: str, data: dict[str, Any]) -> None:
+    """From a channel post: the recommendation as residents see it (support, evidence)."""
+    from handlers.recommendations.residents import show
+
+    await show(message, valid_id(rest) or 0, **_pass(data, "session", "user", "settings", "community", "i18n",
+                                                         "delivery"))
 
 
 @deeplink("proposal")

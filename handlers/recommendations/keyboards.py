@@ -99,9 +99,14 @@ def organizer_list(recs: list[Recommendation], locale: str) -> InlineKeyboardMar
     return kb.as_markup()
 
 
-def card(rec: Recommendation) -> InlineKeyboardMarkup:
-    """The next steps only (checked again on the server when pressed)."""
+def card(rec: Recommendation, settings: Any = None) -> InlineKeyboardMarkup:
+    """The next steps only (checked again on the server when pressed); its latest public step to
+    the public channel, when one is configured."""
+    from handlers.shared import publish_button
+
     kb = InlineKeyboardBuilder()
+    if rs.channel_kind(rec) and (button := publish_button(settings, "rec", rec.id)) is not None:
+        kb.add(button)
     if rec.status == "draft":
         kb.button(text=_("📎 Evidence"), callback_data=EvCb(a="menu", id=rec.id))
     for action in rs.next_actions(rec):

@@ -59,6 +59,17 @@ async def detail(session: AsyncSession, rec: Recommendation, user: User | None, 
     return text, keyboards.resident_card(rec, can_support=can, supports=mine, orgs=orgs, locale=locale)
 
 
+async def show(message: Message, rec_id: int, session: AsyncSession, user: User | None, settings: Settings,
+               community: Community, i18n: I18n, delivery: DeliveryEngine) -> None:
+    """A recommendation opened from a link (the public channel's ``rec_<id>``)."""
+    rec = await rs.get(session, rec_id) if rec_id else None
+    if rec is None or rec.status == "draft":
+        await message.answer(texts.error_text(DomainError("rec_missing")))
+        return
+    text, markup = await detail(session, rec, user, settings, community, i18n.current_locale, delivery.now())
+    await message.answer(text, reply_markup=markup)
+
+
 @residents.callback_query(RecVoteCb.filter())
 async def vote_button(callback: CallbackQuery, callback_data: RecVoteCb, callback_answer: CallbackAnswer,
                       session: AsyncSession, user: User | None, settings: Settings, community: Community,

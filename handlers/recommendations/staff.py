@@ -37,7 +37,7 @@ async def card_view(session: AsyncSession, rec: Recommendation, settings: Settin
              for item in await rs.evidence(session, rec.id)]
     orgs = [texts.pick(org.name, locale, "en") for _e, org in await rs.endorsements(session, rec.id)]
     text = texts.card(rec, items, orgs, await rs.steps(session, rec.id), community, locale, settings.tz)
-    return text, keyboards.card(rec)
+    return text, keyboards.card(rec, settings)
 
 
 async def _list(session: AsyncSession, locale: str) -> tuple[str, Any]:

@@ -442,6 +442,28 @@ def news(data: dict[str, Any], community: Community, locale: str, tz: ZoneInfo) 
         title=title, reason=esc(shorten(data.get("reason") or "", TEXT_SHOWN)))
 
 
+def public_step(data: dict[str, Any], community: Community, locale: str, tz: ZoneInfo, orgs: int) -> str:
+    """The step of a recommendation as the public channel tells it (for everyone, not only those
+    who took part): submitted, the council's answer, implemented or not."""
+    title = esc(title_of(data, locale))
+    body = esc(body_name(community, data.get("submitted_to") or data["body"], locale))
+    status = data["status"]
+    if status == "submitted":
+        text = _("📨 The recommendation “{title}” was submitted to {body} {how} on {day}.").format(
+            title=title, body=body, how=_(HOW_NAMES.get(data.get("submitted_how") or "", "by letter")),
+            day=day_of(datetime.fromisoformat(data["submitted_at"]), locale, tz))
+        people = int(data.get("supporters") or 0)
+        text += "\n" + _("Behind it: {orgs}, {people}.").format(
+            orgs=ngettext("{count} organisation", "{count} organisations", orgs).format(count=fmt_number(orgs, locale)),
+            people=ngettext("{count} resident", "{count} residents", people).format(count=fmt_number(people, locale)))
+        return text
+    if status in ("answered", "in_progress"):
+        return news({**data, "status": "answered"}, community, locale, tz)
+    if status == "implemented":
+        return _("🎉 The recommendation “{title}” has been implemented.").format(title=title)
+    return news(data, community, locale, tz)
+
+
 def error_text(exc: DomainError) -> str:
     p = exc.params
     match exc.code:

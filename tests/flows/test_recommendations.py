@@ -406,3 +406,55 @@ async def test_stats_digest_and_export_follow_the_recommendations(harness: Harne
     assert lines[0].startswith("number,title,status,district,district_name,body,body_name,problem")
     assert f"{answered},Лавки,in_progress,tsentralnyi," in lines[1] and ",partly," in lines[1]
     assert "'=1+1 nowhere to sit" in lines[1]  # never a formula
+
+
+async def test_each_public_step_goes_to_the_channel_once_and_links_back(harness: Harness) -> None:
+    """The organizer's card has "📢 To the public channel" for the latest public step: the
+    submission (who stands behind it), then the council's answer; each once, in the channel's
+    languages; the post's link opens the recommendation for a resident."""
+    channel = -1003000
+    harness.settings = harness.settings.model_copy(update={"public_channel_id": str(channel),
+                                                           "public_channel_locales": ["uk", "en"]})
+    await harness.restart()
+    harness.fake.group(channel, "Kherson together")
+    tune(harness, now=Clock(NOW))
+    ids = await data_set(harness)
+    async with harness.db() as s:
+        rec = Recommendation(title={"en": "Lamps <now>", "uk": "Ліхтарі <зараз>"}, text={"en": "Lamps."},
+                             problem="Dark.", proposal="Lamps.", district=None, body="council", default_locale="en",
+                             status="submitted", submitted_at=NOW - timedelta(days=2), submitted_to="council",
+                             submitted_how="letter", supporters=12, created_at=NOW, updated_at=NOW)
+        s.add(rec)
+        await s.flush()
+        from storage.models import RecommendationEndorsement
+        s.add(RecommendationEndorsement(recommendation_id=rec.id, org_id=ids["greens"], created_at=NOW))
+        await s.commit()
+        rec_id = rec.id
+    org = await organizer(harness, 7000)
+    await org.send("/recommendations")
+    await org.press("#1 Lamps <now>")
+    answer = await org.press("📢 To the public channel")
+    assert answer is not None and "Published" in answer["text"]
+    (post,) = harness.fake.bot_messages(channel)
+    assert "Ліхтарі <зараз>" in post.text and "Lamps <now>" in post.text  # escaped, Ukrainian then English
+    assert "was submitted to Kherson City Council by letter on November 29, 2026" in post.text
+    assert "Behind it: 1 organisation, 12 residents." in post.text
+    again = await org.press("📢 To the public channel")
+    assert again is not None and "already" in again["text"] and len(harness.fake.bot_messages(channel)) == 1
+
+    async with harness.db() as s:  # the council answered
+        found = await s.get(Recommendation, rec_id)
+        assert found is not None
+        found.status, found.answer, found.answer_text, found.answered_at = "answered", "accepted", "Yes.", NOW
+        await s.commit()
+    await org.send("/recommendations")
+    await org.press("#1 Lamps <now>")
+    answer = await org.press("📢 To the public channel")
+    assert answer is not None and "Published" in answer["text"]
+    assert "Kherson City Council answered the recommendation “Lamps &lt;now&gt;”: accepted." in \
+        harness.fake.bot_messages(channel)[-1].html
+    assert f"?start=rec_{rec_id}\"" in harness.fake.bot_messages(channel)[-1].html  # the link back
+    reader = harness.user(7400)
+    await resident(harness, 7400, "en")
+    await reader.send(f"/start rec_{rec_id}")
+    assert "Lamps <now>" in reader.last.text and "🏛" in reader.last.text
