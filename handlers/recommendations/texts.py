@@ -12,7 +12,6 @@ from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
 from bot.i18n import N_, esc, fmt_date, fmt_number, shorten
-from bot.services import recommendations as rs
 from bot.services.errors import DomainError
 from handlers.polls.texts import pct, pick
 
