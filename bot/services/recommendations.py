@@ -349,6 +349,46 @@ async def attach(session: AsyncSession, rec: Recommendation, kind: str, ref_id: 
     return item
 
 
+DISCUSSABLE = ("draft", "open")
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def discussion_key(rec_id: int) -> str:
+    """The campaign key of the discussion opened from a recommendation (one per recommendation)."""
+    return f"discussion:rec:{rec_id}"
+
+
+async def discuss(session: AsyncSession, rec: Recommendation, question: dict[str, str], created_by: int | None,
+                  now: datetime, min_group: int) -> Any:
+    """Open a discussion seeded from the recommendation (its proposal and its problem as the first
+    statements, its district as the audience), where residents comment on it anonymously with
+    their own statements and votes; it is attached as evidence, so the card shows its common
+    ground as it grows. Once per recommendation. Raises DomainError rec_not_allowed, rec_discussed."""
+    if rec.status not in DISCUSSABLE:
+        raise DomainError("rec_not_allowed")
+    if await session.scalar(select(Campaign.id).where(Campaign.key == discussion_key(rec.id))) is not None:
+        raise DomainError("rec_discussed")
+    seeds: list[str] = []
+    for text in (rec.proposal, rec.problem):
+        if text and text.strip():
+            try:
+                discussions_service.add_seed(seeds, _shortened(" ".join(text.split()), discussions_service.STATEMENT_MAX))
+            except DomainError:
+                pass  # (the same text twice)
+    audience = Audience(districts=[rec.district] if rec.district else [])
+    discussion = await discussions_service.create(
+        session, question, seeds, audience.to_json(), now + discussions_service.DEFAULT_DURATION,
+        rec.default_locale, created_by, now)
+    session.add(RecommendationEvidence(
+        recommendation_id=rec.id, kind="discussion", ref=f"discussion:{discussion.id}", ref_id=discussion.id,
+        params={}, snapshot=await _discussion_figures(session, discussion.id, min_group), created_at=now))
+    await session.flush()
+    return discussion
+
+
 async def detach(session: AsyncSession, rec: Recommendation, evidence_id: int) -> bool:
     if rec.status != "draft":
         raise DomainError("rec_not_allowed")

@@ -111,6 +111,8 @@ def card(rec: Recommendation, settings: Any = None) -> InlineKeyboardMarkup:
         kb.button(text=_("📎 Evidence"), callback_data=EvCb(a="menu", id=rec.id))
     for action in rs.next_actions(rec):
         kb.button(text=_(texts.ACTION_NAMES[action]), callback_data=RecCb(a=action, id=rec.id, st=rec.status))
+    if rec.status in rs.DISCUSSABLE:
+        kb.button(text=_("💬 Discuss with residents"), callback_data=RecCb(a="discuss", id=rec.id, st=rec.status))
     if rec.answer_file_id:
         kb.button(text=_("📎 The council's answer (document)"), callback_data=RecVoteCb(a="doc", id=rec.id))
     if rec.status in rs.ENDORSABLE:  # as residents and representatives see it (to endorse it too)

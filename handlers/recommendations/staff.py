@@ -19,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
+from bot.i18n import shorten
+from bot.services import campaigns as campaigns_service
 from bot.services import recommendations as rs
+from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from handlers.recommendations import keyboards, texts
 from handlers.recommendations.base import NewRec, RecInput, staff
@@ -67,6 +70,9 @@ async def rec_button(callback: CallbackQuery, callback_data: RecCb, callback_ans
     if rec is None:
         callback_answer.text, callback_answer.show_alert = texts.error_text(DomainError("rec_missing")), True
         return
+    if cb.a == "discuss":
+        await _discuss(callback, rec, cb, session, user, settings, community, i18n, delivery, callback_answer)
+        return
     if cb.a != "show":
         # a stale card (someone was first, or an old message): say so and show it as it is now
         if rec.status != cb.st:
@@ -94,6 +100,44 @@ async def rec_button(callback: CallbackQuery, callback_data: RecCb, callback_ans
         rec = await rs.get(session, cb.id)
         assert rec is not None
     await edit_text(callback, *(await card_view(session, rec, settings, community, locale)))
+
+
+async def _discuss(callback: CallbackQuery, rec: Recommendation, cb: RecCb, session: AsyncSession, user: User | None,
+                   settings: Settings, community: Community, i18n: I18n, delivery: DeliveryEngine,
+                   callback_answer: CallbackAnswer) -> None:
+    """💬 Discuss with residents: a discussion seeded from the recommendation goes to its audience
+    (the progress message follows, as for /newdiscussion), attached as its evidence."""
+    from handlers.discussions import texts as discussion_texts
+    from handlers.shared import launch
+
+    message = callback.message
+    assert isinstance(message, Message)
+    if rec.status != cb.st:
+        callback_answer.text, callback_answer.show_alert = texts.error_text(DomainError("rec_changed")), True
+        return
+    question = {}
+    for loc in SUPPORTED_LOCALES:
+        with i18n.use_locale(loc):
+            question[loc] = texts.discussion_question(shorten(texts.pick(rec.title, loc, rec.default_locale), 150))
+    now = delivery.now()
+    try:
+        discussion = await rs.discuss(session, rec, question, user.id if user else None, now,
+                                      settings.discussion_min_group)
+    except DomainError as exc:
+        await session.rollback()
+        callback_answer.text, callback_answer.show_alert = texts.error_text(exc), True
+        return
+    audience = Audience.from_json(discussion.audience)
+    count = await campaigns_service.count_audience(session, audience)
+    payload = {"discussion": {"id": discussion.id, "question": discussion.question,
+                              "default_locale": discussion.default_locale,
+                              "closes_at": discussion.closes_at.isoformat() if discussion.closes_at else None}}
+    await close_buttons(callback)
+    await launch(message, session, delivery, i18n.current_locale, kind="discussion", payload=payload,
+                 audience=audience, key=rs.discussion_key(rec.id), count=count,
+                 created_by=user.id if user else None, now=now,
+                 created=lambda _c: discussion_texts.created(discussion.id), owner=discussion)
+    callback_answer.text = texts.discussion_opened()
 
 
 def _choice(rec: Recommendation, cb: RecCb, community: Community, locale: str) -> tuple[str, Any] | None:

@@ -463,6 +463,16 @@ def public_step(data: dict[str, Any], community: Community, locale: str, tz: Zon
     return news(data, community, locale, tz)
 
 
+def discussion_question(title: str) -> str:
+    """The question of the discussion opened from a recommendation (plain text, in each language)."""
+    return _("What do you think of the recommendation “{title}”? Vote on these statements and add your own.").format(
+        title=title)
+
+
+def discussion_opened() -> str:
+    return _("The discussion is open: residents are invited, and its common ground is attached as evidence.")
+
+
 def error_text(exc: DomainError) -> str:
     p = exc.params
     match exc.code:
@@ -477,6 +487,8 @@ def error_text(exc: DomainError) -> str:
             return _("Someone changed this recommendation meanwhile: here it is as it is now.")
         case "rec_not_allowed":
             return _("That step is not possible at this point.")
+        case "rec_discussed":
+            return _("A discussion of this recommendation is open already: see /discussions.")
         case "rec_missing":
             return _("This recommendation is not there any more.")
         case "rec_closed":

@@ -135,7 +135,7 @@ async def test_from_evidence_to_implementation(harness: Harness) -> None:
     assert "“More benches”: 100% agree (5 votes)" in card
     assert "Do we need benches?: “Yes” 67%" in card
     assert "4 received, 1 resolved" in card and "most: Roads and pavements 3, Street lighting 1" in card
-    assert org.buttons() == ["📎 Evidence", "🗳 Open for support", "⬅️ All recommendations"]
+    assert org.buttons() == ["📎 Evidence", "🗳 Open for support", "💬 Discuss with residents", "⬅️ All recommendations"]
 
     # open for 14 days: the residents of the district get it, in their language; the island does not
     await org.press("🗳 Open for support")
@@ -458,3 +458,50 @@ async def test_each_public_step_goes_to_the_channel_once_and_links_back(harness:
     await resident(harness, 7400, "en")
     await reader.send(f"/start rec_{rec_id}")
     assert "Lamps <now>" in reader.last.text and "🏛" in reader.last.text
+
+
+async def test_residents_discuss_a_recommendation_and_it_becomes_its_evidence(harness: Harness) -> None:
+    """"💬 Discuss with residents" opens a discussion seeded from the recommendation (its proposal and
+    problem), sent to its district in each resident's language; their anonymous votes show on the
+    card as evidence; a second tap opens no second discussion."""
+    from storage.models import Discussion, DiscussionStatement, RecommendationEvidence
+
+    tune(harness, now=Clock(NOW))
+    await data_set(harness)
+    org = await organizer(harness, 7000)
+    await resident(harness, 7410, "uk", district="tsentralnyi")
+    await resident(harness, 7411, "en", district="ostriv")
+    async with harness.db() as s:
+        rec = Recommendation(title={"en": "Night buses", "uk": "Нічні автобуси"}, text={"en": "Buses."},
+                             problem="No way home after 22:00 & night shifts.", proposal="Two night routes.",
+                             district="tsentralnyi", body="council", default_locale="en", status="draft",
+                             created_at=NOW, updated_at=NOW)
+        s.add(rec)
+        await s.commit()
+        rec_id = rec.id
+    await org.send("/recommendations")
+    await org.press("#1 Night buses")
+    answer = await org.press("💬 Discuss with residents")
+    assert answer is not None and "The discussion is open" in answer["text"]
+    olha, islander = harness.user(7410), harness.user(7411)
+    invitation = await arrived(harness, olha, "Нічні автобуси")
+    assert "💬" in invitation[0].text
+    assert not [m for m in islander.messages if "Night buses" in m.text]  # another district
+    await olha.press(invitation[0].buttons[0], message=invitation[0])
+    assert "Two night routes." in olha.last.text
+    await olha.press(olha.last.buttons[0], message=olha.last)  # agree
+    async with harness.db() as s:
+        (evidence,) = (await s.scalars(select(RecommendationEvidence).where(
+            RecommendationEvidence.recommendation_id == rec_id))).all()
+        discussion = await s.get(Discussion, evidence.ref_id)
+        assert evidence.kind == "discussion" and discussion is not None
+        seeds = [st.text for st in await s.scalars(select(DiscussionStatement).where(
+            DiscussionStatement.discussion_id == discussion.id).order_by(DiscussionStatement.id))]
+        assert seeds[:2] == ["Two night routes.", "No way home after 22:00 & night shifts."]
+    await org.send("/recommendations")
+    await org.press("#1 Night buses")
+    assert "What do you think of the recommendation “Night buses”?" in org.last.text  # its evidence
+    again = await org.press("💬 Discuss with residents")
+    assert again is not None and "open already" in again["text"]
+    async with harness.db() as s:
+        assert await s.scalar(select(func.count()).select_from(Discussion)) == 2  # the data set's and this one
