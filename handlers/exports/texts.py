@@ -87,6 +87,16 @@ OPEN_CLOSED = {"open": N_("Open"), "closed": N_("Closed"), "draft": N_("Draft")}
 AUTHORS = {"organizer": N_("Organizers"), "resident": N_("A resident")}
 
 
+# The lists of codes a column's values come from (Column.domain) and their names.
+CODE_NAMES: dict[str, dict[str, str]] = {
+    "report_status": REPORT_STATUSES, "reject_reason": REJECT_REASONS, "proposal_status": PROPOSAL_STATUSES,
+    "proposal_category": PROPOSAL_CATEGORIES, "event_kind": EVENT_KINDS, "event_status": EVENT_STATUSES,
+    "poll_status": OPEN_CLOSED, "discussion_status": OPEN_CLOSED, "poll_kind": POLL_KINDS,
+    "recommendation_status": RECOMMENDATION_STATUSES, "recommendation_how": RECOMMENDATION_HOW,
+    "recommendation_answer": RECOMMENDATION_ANSWERS, "author": AUTHORS,
+}
+
+
 def _localized(mapping: dict[str, str], code: Any) -> str:
     return _(mapping[code]) if code in mapping else str(code)
 
@@ -97,31 +107,9 @@ def currency_symbol(community: Community, locale: str) -> str | None:
 
 def sheet(table: Table, community: Community, locale: str) -> Sheet:
     def label(domain: str, code: Any) -> str:
+        if domain in CODE_NAMES:
+            return _localized(CODE_NAMES[domain], code)
         match domain:
-            case "report_status":
-                return _localized(REPORT_STATUSES, code)
-            case "reject_reason":
-                return _localized(REJECT_REASONS, code)
-            case "proposal_status":
-                return _localized(PROPOSAL_STATUSES, code)
-            case "proposal_category":
-                return _localized(PROPOSAL_CATEGORIES, code)
-            case "event_kind":
-                return _localized(EVENT_KINDS, code)
-            case "event_status":
-                return _localized(EVENT_STATUSES, code)
-            case "poll_status" | "discussion_status":
-                return _localized(OPEN_CLOSED, code)
-            case "poll_kind":
-                return _localized(POLL_KINDS, code)
-            case "recommendation_status":
-                return _localized(RECOMMENDATION_STATUSES, code)
-            case "recommendation_how":
-                return _localized(RECOMMENDATION_HOW, code)
-            case "recommendation_answer":
-                return _localized(RECOMMENDATION_ANSWERS, code)
-            case "author":
-                return _localized(AUTHORS, code)
             case "language":
                 return language_in(str(code), locale)
             case "group":
