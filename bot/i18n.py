@@ -20,6 +20,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from bot.config import SUPPORTED_LOCALES
+from bot.services.text import shorten  # noqa: F401 - (where handlers have always found it)
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -94,11 +95,6 @@ def language_in(code: str, locale: str) -> str:
 def esc(text: object) -> str:
     """Escape user-supplied text for parse_mode=HTML."""
     return html.escape(str(text), quote=False)
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending with "…" when cut (escape after)."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # Dates and times a person reads: three uses, one CLDR format each, in every locale. A day is the

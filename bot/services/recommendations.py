@@ -34,6 +34,7 @@ from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
 from bot.services.campaigns import Audience, create_campaign, forget_finished_recipients, start_campaign
 from bot.services.errors import DomainError
+from bot.services.text import shorten
 from storage.models import (
     Campaign,
     DiscussionParticipant,
@@ -352,10 +353,6 @@ async def attach(session: AsyncSession, rec: Recommendation, kind: str, ref_id: 
 DISCUSSABLE = ("draft", "open")
 
 
-def _shortened(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def discussion_key(rec_id: int) -> str:
     """The campaign key of the discussion opened from a recommendation (one per recommendation)."""
     return f"discussion:rec:{rec_id}"
@@ -375,7 +372,7 @@ async def discuss(session: AsyncSession, rec: Recommendation, question: dict[str
     for text in (rec.proposal, rec.problem):
         if text and text.strip():
             try:
-                discussions_service.add_seed(seeds, _shortened(" ".join(text.split()), discussions_service.STATEMENT_MAX))
+                discussions_service.add_seed(seeds, shorten(" ".join(text.split()), discussions_service.STATEMENT_MAX))
             except DomainError:
                 pass  # (the same text twice)
     audience = Audience(districts=[rec.district] if rec.district else [])

@@ -17,6 +17,11 @@ def without_controls(text: str) -> str:
     return CONTROLS.sub(" ", text)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending with "…" when cut (escape after)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def first_words(text: str | None, limit: int = 40) -> str | None:
     """The start of ``text`` on one line, cut at a word boundary within ``limit`` characters and
     ending with "…" when cut (escape after); None when there is no text."""
