@@ -377,6 +377,21 @@ class FakeTelegram:
         self._drivers[user_id] = driver
         return driver
 
+    def counters(self) -> dict[str, Any]:
+        """The next update id and each chat's next message id, as a real Telegram keeps them
+        between runs (the sandbox saves them, so a restarted bot never meets an id it stored)."""
+        return {"update_id": self._next_update_id,
+                "message_ids": {str(cid): chat.next_message_id for cid, chat in self._chats.items()}}
+
+    def resume(self, counters: dict[str, Any], *, after_update: int = 0) -> None:
+        """Go on from saved :meth:`counters` (chats made later too); updates also after
+        ``after_update`` (the highest one the bot recorded)."""
+        self._next_update_id = max(self._next_update_id, int(counters.get("update_id") or 1), after_update + 1)
+        for cid, next_id in (counters.get("message_ids") or {}).items():
+            chat = self._chats.get(int(cid))
+            if chat is not None:
+                chat.next_message_id = max(chat.next_message_id, int(next_id))
+
     def group(
         self,
         group_id: int,

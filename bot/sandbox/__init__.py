@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot import jobs
@@ -26,6 +28,11 @@ __all__ = ["FILES_DIR", "HELP", "Console", "Persona", "SandboxClock", "personas"
 
 SANDBOX_TOKEN = "100000:SANDBOX"
 SANDBOX_DB = "sqlite+aiosqlite:///data/sandbox.db"
+# The fake Telegram's counters (next update id, each chat's next message id), kept between runs
+# like a real Telegram keeps them: a restarted sandbox never reuses an update id the bot recorded
+# as handled (it would be taken for a redelivery) nor a message id the bot stored (a card, a
+# progress message).
+COUNTERS_FILE = Path("data/sandbox-telegram.json")
 RESIDENT_ID, MODERATOR_ID, ORGANIZER_ID = 1001, 2001, 3001
 MODERATORS_CHAT, ORGANIZERS_CHAT = -100100, -100200
 SETTLE_SECONDS = 15.0  # how long a typed line may keep the bot busy before the prompt comes back
@@ -92,6 +99,26 @@ async def run_sandbox(
         clock.uninstall()
 
 
+async def _resume(fake: FakeTelegram, app: Any) -> None:
+    from sqlalchemy import func, select
+
+    from storage.models import HandledUpdate
+
+    async with app.sessionmaker() as session:
+        last = await session.scalar(select(func.max(HandledUpdate.update_id))) or 0
+    try:
+        saved = json.loads(COUNTERS_FILE.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    fake.resume(saved if isinstance(saved, dict) else {}, after_update=last)
+
+
+def _save_counters(fake: FakeTelegram) -> None:
+    with contextlib.suppress(OSError):
+        COUNTERS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        COUNTERS_FILE.write_text(json.dumps(fake.counters()))
+
+
 async def _run(fake: FakeTelegram, settings: Settings, url: str, clock: SandboxClock, stdin: Any, out: Any) -> None:
     people = personas()
     for p in people.values():
@@ -105,6 +132,7 @@ async def _run(fake: FakeTelegram, settings: Settings, url: str, clock: SandboxC
     assert app.delivery is not None
     app.delivery.now = clock.now
     await _seed(app, people)
+    await _resume(fake, app)
     context = jobs.JobContext(app.sessionmaker, app.bot, app.settings, app.i18n, app.delivery, app.community)
 
     async def quiesce() -> None:
@@ -119,6 +147,8 @@ async def _run(fake: FakeTelegram, settings: Settings, url: str, clock: SandboxC
                     return
         except TimeoutError:
             console.note("(the bot is still busy; what it sends later is printed when it comes)")
+        finally:
+            _save_counters(fake)
 
     async def run_checks() -> None:
         """Every scheduled check once, now (the database says what is due)."""

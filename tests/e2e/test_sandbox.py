@@ -188,6 +188,18 @@ async def test_text_sends_a_number_that_would_press_a_button(tmp_path: Path) -> 
         assert "Thank you, 1!" in out
 
 
+async def test_a_restarted_sandbox_answers_what_is_typed_now_not_what_was_typed_before(tmp_path: Path) -> None:
+    """The database keeps the handled updates; the fake Telegram's ids go on from where they
+    were, so the next run's first update is not taken for one the bot has already handled."""
+    async with Sandbox(tmp_path) as sb:
+        assert "A new recommendation" in await sb.type(":as organizer", "/newrec")
+    async with Sandbox(tmp_path) as sb:
+        out = await sb.type(":as organizer", "/cancel")
+        assert "Cancelled" in out and "A new recommendation" not in out, out
+        out = await sb.type("/recommendations")
+        assert "No recommendations yet" in out, out
+
+
 async def test_a_5000_character_line_arrives_whole_and_paste_keeps_lines(tmp_path: Path) -> None:
     async with Sandbox(tmp_path) as sb:
         await sb.type(":as organizer", "/announce")
