@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.delivery import Outgoing, RenderContext, register_kind
 from bot.scheduler import REPORT_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
+from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.campaigns import Audience
@@ -362,9 +363,11 @@ async def notify_reporter(session: AsyncSession, report: Report, event: ReportEv
         "routed_to": report.routed_to, "duplicate_of": report.duplicate_of, "category": report.category,
         "excerpt": first_words(report.description),  # which report it is, in the resident's own words
     }
-    await campaigns_service.create_campaign(
-        session, kind=kind, payload=payload, audience=Audience(user_ids=[report.user_id]),
-        key=f"report:{report.id}:{kind}:{event.id}",
+    if report.routed_org_id is not None and event.action == "route":  # named in each one's language
+        org = await orgs_service.get(session, report.routed_org_id)
+        payload["routed_names"] = dict(org.name) if org is not None else None
+    await campaigns_service.tell_people(  # an offline resident's news goes to their mediator
+        session, kind=kind, payload=payload, user_ids=[report.user_id], key=f"report:{report.id}:{kind}:{event.id}",
     )
     return True
 
@@ -372,10 +375,10 @@ async def notify_reporter(session: AsyncSession, report: Report, event: ReportEv
 async def queue_followup(session: AsyncSession, report: Report) -> None:
     if report.user_id is None:
         return
-    await campaigns_service.create_campaign(
+    await campaigns_service.tell_people(
         session, kind=FOLLOWUP_KIND,
         payload={"report_id": report.id, "category": report.category, "excerpt": first_words(report.description)},
-        audience=Audience(user_ids=[report.user_id]),
+        user_ids=[report.user_id],
         key=f"report:{report.id}:followup:{report.followup_due_at:%Y%m%d%H%M%S%f}",  # once per resolution
     )
 
@@ -386,7 +389,10 @@ def _category(ctx: RenderContext) -> str:
 
 
 def render_status(ctx: RenderContext) -> Outgoing:
-    return Outgoing(text=texts.status_notification(ctx.payload, _category(ctx)))
+    payload = ctx.payload
+    if payload.get("routed_names"):  # the organisation's name in the resident's language
+        payload = {**payload, "routed_to": orgs_service.name_in(payload["routed_names"], ctx.locale)}
+    return Outgoing(text=texts.status_notification(payload, _category(ctx)))
 
 
 def render_followup(ctx: RenderContext) -> Outgoing:
