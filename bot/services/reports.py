@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import orgs as orgs_service
+from bot.services.campaigns import MEDIATED_KIND
 from bot.services.errors import DomainError
 from bot.services.text import new_alias
 from storage.models import (
@@ -469,10 +470,14 @@ async def by_notification(
     """The report a message the delivery engine sent to this person was about (a status change)."""
     campaign = await session.scalar(
         select(Campaign).join(Delivery, Delivery.campaign_id == Campaign.id)
-        .where(Delivery.user_id == user_id, Delivery.message_id == message_id, Campaign.kind.in_(kinds))
+        .where(Delivery.user_id == user_id, Delivery.message_id == message_id,
+               Campaign.kind.in_((*kinds, MEDIATED_KIND)))
         .limit(1)
     )
-    report_id = campaign.payload.get("report_id") if campaign is not None else None
+    payload = campaign.payload if campaign is not None else {}
+    if campaign is not None and campaign.kind == MEDIATED_KIND:  # news of an offline resident, to their mediator
+        payload = payload.get("payload") or {} if payload.get("kind") in kinds else {}
+    report_id = payload.get("report_id")
     return await get(session, int(report_id)) if report_id else None
 
 

@@ -49,6 +49,7 @@ from handlers.moderation.cards import (
     relayed_note,
     send_relayed,
 )
+from handlers.mediators import texts as mediator_texts
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from storage.models import Report, User, utcnow
@@ -300,13 +301,20 @@ async def relay_to_reporter(
         await message.reply(_("Only text, photos and voice notes can be passed on to the reporter."))
         return
     reporter = await users_service.by_id(session, report.user_id)
-    if reporter is None or reporter.telegram_id is None or reporter.deleted_at is not None:
+    # an offline resident's mediator gets it in their own chat, naming the resident's code
+    mediator = await users_service.by_id(session, reporter.mediator_id) \
+        if reporter is not None and reporter.is_offline and reporter.mediator_id else None
+    reader = mediator or reporter
+    if reader is None or reader.telegram_id is None or reader.deleted_at is not None:
         await message.reply(_("The reporter can no longer be reached."))
         return
-    with i18n.use_locale(reporter.language):
+    with i18n.use_locale(reader.language):
         body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else 3500)
         markup = resident_keyboards.reply_button(report.id)
-    report_id, chat_id = report.id, reporter.telegram_id
+        if mediator is not None and reporter is not None:  # they answer by replying (the button is the resident's)
+            body = mediator_texts.for_resident(reporter.code or "—", reporter.display_name, False) + "\n\n" + body
+            markup = None
+    report_id, chat_id = report.id, reader.telegram_id
     unreachable = _("The reporter can no longer be reached.")
 
     async def link(sent: Message) -> None:  # once Telegram has it (after the update's commit)
