@@ -30,11 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import Settings
+from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
 from bot.updates import after_commit, when_sent
+from handlers.moderation.passon import pass_on
 from handlers.moderation.cards import (
     CAPTION_TEXT_MAX,
     CardCb,
@@ -75,13 +77,10 @@ router.callback_query.filter(InModeratorsChat())
 class ModInput(StatesGroup):
     reason = State()
     duplicate = State()
-    route = State()
 
 
-PROMPTS = {"rj": (ModInput.reason, texts.ask_reject_reason), "dup": (ModInput.duplicate, texts.ask_duplicate),
-           "route": (ModInput.route, texts.ask_route)}
-STATE_ACTIONS = {ModInput.reason.state: "reject", ModInput.duplicate.state: "duplicate",
-                 ModInput.route.state: "route"}
+PROMPTS = {"rj": (ModInput.reason, texts.ask_reject_reason), "dup": (ModInput.duplicate, texts.ask_duplicate)}
+STATE_ACTIONS = {ModInput.reason.state: "reject", ModInput.duplicate.state: "duplicate"}
 
 
 async def can_moderate(bot: Bot, chat_id: int, tg_user: TgUser | None, roles: set[str]) -> bool:
@@ -108,9 +107,11 @@ async def _apply(
     """Change the report, edit its card, notify the reporter. Raises DomainError."""
     report, event = await reports_service.act(
         session, report_id, action, actor, expected=expected, detail=detail,
-        followup_days=settings.report_followup_days,
+        followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
     )
     await notify_reporter(session, report, event)
+    if action == "route":  # the organisation's representatives get it; the moderators see to whom
+        await pass_on(bot, session, report, event, settings, i18n, delivery)
     await refresh_card(bot, session, report, settings, community, i18n)
     if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
         await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings, community,
@@ -152,11 +153,15 @@ async def card_button(
         await refresh_card(bot, session, report, settings, community, i18n)
         return
     action, value = callback_data.a, callback_data.v
-    if action in ("reject", "cat", "back"):
-        view = {"reject": "reject", "cat": "category", "back": "main"}[action]
+    if action == "route" and not (await orgs_service.listing(session, 0, 1))[1]:
+        with i18n.use_locale(settings.moderators_chat_locale):
+            alert(texts.no_organisations())
+        return
+    if action in ("reject", "cat", "back", "route"):
+        view = {"reject": "reject", "cat": "category", "back": "main", "route": "route"}[action]
         await refresh_card(bot, session, report, settings, community, i18n, view)
         return
-    if action in ("dup", "route") or (action == "rj" and value == "other"):
+    if action == "dup" or (action == "rj" and value == "other"):
         target, ask = PROMPTS[action]
         await state.set_state(target)
         await state.update_data(report_id=report.id, expected=report.status)
@@ -169,7 +174,7 @@ async def card_button(
                                              allow_sending_without_reply=True),
         )
         return
-    service_action = {"rj": "reject", "cc": "category"}.get(action, action)
+    service_action = {"rj": "reject", "cc": "category", "ro": "route"}.get(action, action)
     if service_action not in reports_service.ACTIONS:
         alert(_("This button is no longer active."))
         return

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_KIND = "report_status"
+ROUTE_MAX = 40  # organisations offered on a card (a keyboard holds at most 100 buttons)
 FOLLOWUP_KIND = "report_followup"
 
 
@@ -87,7 +88,8 @@ def queue_keyboard(reports: list[Report], links: dict[int, str]) -> InlineKeyboa
 
 
 def card_keyboard(report: Report, view: str = "main", community: Community | None = None,
-                  locale: str = "en") -> InlineKeyboardMarkup | None:
+                  locale: str = "en", orgs: list[tuple[int, str]] | None = None) -> InlineKeyboardMarkup | None:
+    """The card's buttons; ``orgs`` (id, name) for the "route" view: the organisations of /orgs."""
     if report.status in reports_service.FINAL:
         return None
     kb = InlineKeyboardBuilder()
@@ -108,6 +110,13 @@ def card_keyboard(report: Report, view: str = "main", community: Community | Non
                 add(category.name(locale), "cc", category.code)
         add(_("⬅️ Back"), "back")
         kb.adjust(2)
+        return kb.as_markup()
+    if view == "route" and orgs:
+        for org_id, name in orgs:
+            mark = "✓ " if org_id == report.routed_org_id else ""
+            add(f"{mark}🏛 {name}"[:64], "ro", str(org_id))
+        add(_("⬅️ Back"), "back")
+        kb.adjust(1)
         return kb.as_markup()
     if report.status in ("new", "reopened"):
         add(_("✅ Accept"), "accept")
@@ -148,6 +157,9 @@ async def render_card(
     last = await reports_service.last_status_event(session, report.id)
     photo_ids = await reports_service.photos(session, report.id)
     duplicates = await reports_service.possible_duplicates(session, report)
+    orgs = None
+    if view == "route":  # the organisations of /orgs, named in the group's language
+        orgs = [(o.id, orgs_service.name_of(o, locale)) for o in (await orgs_service.listing(session, 0, ROUTE_MAX))[0]]
     with i18n.use_locale(locale):  # every word of it, the reporter's label too, in the group's language
         who = await reporter_label(session, report)
         mediator = await mediator_label(session, report.assisted_by)
@@ -155,7 +167,7 @@ async def render_card(
             report, community=community, locale=locale, tz=settings.tz, reporter=who,
             photo_count=len(photo_ids), duplicates=duplicates, last=last, mediator=mediator,
         )
-        markup = card_keyboard(report, view, community, locale)
+        markup = card_keyboard(report, view, community, locale, orgs)
     return text, markup
 
 
