@@ -562,7 +562,8 @@ def moderators_help(stale_hours: int, can_act: bool) -> str:
         _("{reject}: pick a reason or type one; the reporter is told it.").format(reject=_("🚫 Reject")),
         _("{duplicate}: type the number of the report it repeats.").format(duplicate=_("🔁 Duplicate")),
         _("{category}: move it to another category.").format(category=_("🗂 Category")),
-        _("{route}: pass it on to the organisation or body that handles it.").format(route=_("🏛 Pass on")),
+        _("{route}: pass it on to an organisation of /orgs; its representatives get it and can act on it.").format(
+            route=_("🏛 Pass on")),
         "",
         _("↩️ Reply to a card (or to a reporter's message under it) to write to the reporter: text, a photo "
           "or a voice note. The reporter does not see who you are; their answers arrive under the card."),
