@@ -51,7 +51,6 @@ from handlers.moderation.cards import (
     relayed_note,
     send_relayed,
 )
-from handlers.mediators import texts as mediator_texts
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from storage.models import Report, User, utcnow
@@ -317,6 +316,8 @@ async def relay_to_reporter(
         body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else 3500)
         markup = resident_keyboards.reply_button(report.id)
         if mediator is not None and reporter is not None:  # they answer by replying (the button is the resident's)
+            from handlers.mediators import texts as mediator_texts  # (handlers.mediators imports this module)
+
             body = mediator_texts.for_resident(reporter.code or "—", reporter.display_name, False) + "\n\n" + body
             markup = None
     report_id, chat_id = report.id, reader.telegram_id
