@@ -36,7 +36,6 @@ from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
 from bot.updates import after_commit, when_sent
-from handlers.moderation.passon import pass_on
 from handlers.moderation.cards import (
     CAPTION_TEXT_MAX,
     CardCb,
@@ -51,6 +50,7 @@ from handlers.moderation.cards import (
     relayed_note,
     send_relayed,
 )
+from handlers.moderation.passon import pass_on
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from storage.models import Report, User, utcnow

@@ -33,7 +33,6 @@ from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
-from bot.services.campaigns import Audience
 from bot.services.text import first_words
 from bot.services.users import pseudonym
 from bot.updates import live_calls, when_sent
