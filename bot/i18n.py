@@ -131,3 +131,17 @@ def fmt_date(value: datetime, locale: str, tz: ZoneInfo, fmt: str = "long") -> s
 
 def fmt_number(value: int | float | Decimal, locale: str) -> str:
     return format_decimal(value, locale=locale)
+
+
+def typed_button(text: str | None, msgid: str) -> bool:
+    """Whether a typed message is a button's text (``msgid``, e.g. "Skip") in any supported
+    language, case and spacing ignored: a "Skip" typed on a screen of another language (or the
+    skip button of an old keyboard in another language) is never taken for an answer."""
+    from aiogram.utils.i18n import get_i18n
+
+    typed = " ".join((text or "").split()).casefold()
+    if not typed:
+        return False
+    i18n = get_i18n()
+    words = {msgid, *(i18n.gettext(msgid, locale=code) for code in SUPPORTED_LOCALES)}
+    return typed in {" ".join(word.split()).casefold() for word in words}

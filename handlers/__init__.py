@@ -71,6 +71,7 @@ def build_router() -> Router:
         whoami,
     )
     from handlers.discussions import moderation as discussions_moderation
+    from handlers.moderation import passon as moderation_passon
     from handlers.proposals import moderation as proposals_moderation
 
     root = Router(name="root")
@@ -100,6 +101,7 @@ def build_router() -> Router:
                 proposals_moderation.router,
                 discussions_moderation.router,
                 moderation.router,
+                moderation_passon.router,  # representatives act on a report passed on to their organisation
                 polls.typed_router,  # a message nothing else took: a poll's free-text answer?
                 fallback.router,  # always last
             )

@@ -252,6 +252,8 @@ class Report(Assisted, Base):
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     duplicate_of: Mapped[int | None] = mapped_column(Integer)
     routed_to: Mapped[str | None] = mapped_column(String(255))
+    # the organisation of /orgs it was passed on to: its representatives got it and may act on it
+    routed_org_id: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(255))
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)

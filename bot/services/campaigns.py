@@ -153,6 +153,39 @@ async def create_campaign(
     return campaign
 
 
+MEDIATED_KIND = "mediated"  # news for an offline resident, sent to the mediator who registered them
+
+
+async def tell_people(
+    session: AsyncSession, *, kind: str, payload: dict[str, Any], user_ids: Iterable[int], key: str,
+    now: datetime | None = None,
+) -> list[Campaign]:
+    """News for these people (the outcome of their report, of their proposal). Offline residents
+    among them (registered by a mediator, no Telegram of their own) get it through their mediator:
+    a campaign of kind ``mediated`` to the mediator's chat, naming the resident's code, whose
+    payload carries the news's own kind and payload (the renderer wraps the news's renderer).
+    Commit, then wake the engine."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return []
+    offline = list(await session.scalars(
+        select(User).where(User.id.in_(ids), User.code.is_not(None), User.telegram_id.is_(None),
+                           User.deleted_at.is_(None), User.mediator_id.is_not(None)).order_by(User.id)))
+    away = {u.id for u in offline}
+    made = []
+    direct = [i for i in ids if i not in away]
+    if direct:
+        made.append(await create_campaign(session, kind=kind, payload=payload, audience=Audience(user_ids=direct),
+                                          key=key, now=now))
+    for resident in offline:
+        wrapped = {"kind": kind, "payload": payload, "resident_id": resident.id, "code": resident.code,
+                   "name": resident.display_name}
+        made.append(await create_campaign(
+            session, kind=MEDIATED_KIND, payload=wrapped, audience=Audience(user_ids=[resident.mediator_id]),  # type: ignore[list-item]
+            key=f"{key}:via:{resident.id}"[:128], now=now))
+    return made
+
+
 def _insert_ignore(session: AsyncSession):  # type: ignore[no-untyped-def]
     name = session.get_bind().dialect.name
     if name == "postgresql":

@@ -77,9 +77,14 @@ def clean_contact(text: str | None) -> str:
 
 
 def name_of(org: Organisation | None, locale: str) -> str:
-    if org is None:
+    return name_in(org.name if org is not None else None, locale)
+
+
+def name_in(names: dict[str, str] | None, locale: str) -> str:
+    """A name kept as ``{locale: text}`` (an organisation's, also copied into a payload)."""
+    if not names:
         return ""
-    return org.name.get(locale) or org.name.get("en") or next(iter(org.name.values()), "")
+    return names.get(locale) or names.get("en") or next(iter(names.values()), "")
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -124,6 +129,17 @@ async def represented(session: AsyncSession, user_id: int) -> list[Organisation]
             OrgMember.user_id == user_id, OrgMember.role == REPRESENTATIVE, OrgMember.status == "confirmed",
             Organisation.removed_at.is_(None),
         ).order_by(Organisation.id))
+    return list(rows)
+
+
+async def representatives(session: AsyncSession, org_id: int) -> list[User]:
+    """The confirmed representatives of an organisation who still have an account, oldest first
+    (whether the bot can write to them is for the caller: ``telegram_id``, ``unreachable_at``)."""
+    rows = await session.scalars(
+        select(User).join(OrgMember, OrgMember.user_id == User.id).where(
+            OrgMember.org_id == org_id, OrgMember.role == REPRESENTATIVE, OrgMember.status == "confirmed",
+            User.deleted_at.is_(None),
+        ).order_by(OrgMember.created_at, User.id))
     return list(rows)
 
 

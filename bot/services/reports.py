@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import orgs as orgs_service
+from bot.services.campaigns import MEDIATED_KIND
 from bot.services.errors import DomainError
 from bot.services.text import new_alias
 from storage.models import (
@@ -287,9 +289,13 @@ async def act(
     expected: str,
     detail: str | None = None,
     followup_days: int = 3,
+    label_locale: str = "en",
     now: datetime | None = None,
 ) -> tuple[Report, ReportEvent]:
     """Apply a moderator's action to a report that is still in status ``expected``.
+
+    ``route``: ``detail`` is the id of an organisation in the network (``org_missing`` when it is
+    not, or no longer); its name in ``label_locale`` is kept as ``routed_to``.
 
     Raises DomainError: report_missing, report_final (it was closed meanwhile), report_changed
     (someone else changed it first), report_not_allowed (the action does not apply to the
@@ -314,7 +320,11 @@ async def act(
     if action == "reject":
         values["reason"] = clean_note(detail)
     elif action == "route":
-        values["routed_to"] = clean_note(detail)
+        org = await orgs_service.live(session, int(detail) if (detail or "").isdigit() else None)
+        if org is None:
+            raise DomainError("org_missing")
+        detail = clean_note(orgs_service.name_of(org, label_locale), 255)
+        values["routed_to"], values["routed_org_id"] = detail, org.id
     elif action == "category":
         values["category"] = detail
     elif action == "duplicate":
@@ -339,6 +349,42 @@ async def act(
     if action == "category":
         detail = f"{old_category} -> {detail}"
     event = await _event(session, report_id, actor, action, expected, target or expected, detail, now)
+    report = await get(session, report_id)
+    assert report is not None
+    return report, event
+
+
+async def routed_for(session: AsyncSession, report_id: int, org_id: int, user: User | None) -> Report:
+    """A representative acts on a report passed on to their organisation: checked again on every
+    press. Raises DomainError: report_missing, report_not_routed (passed on elsewhere, given
+    back, or the person no longer represents the organisation), report_final."""
+    report = await get(session, report_id)
+    if report is None:
+        raise DomainError("report_missing", number=report_id)
+    mine = {o.id for o in await orgs_service.represented(session, user.id)} if user is not None else set()
+    if report.routed_org_id != org_id or org_id not in mine:
+        raise DomainError("report_not_routed", number=report_id)
+    if report.status in FINAL:
+        raise DomainError("report_final", status=report.status)
+    return report
+
+
+async def give_back(session: AsyncSession, report_id: int, org_id: int, actor: Actor,
+                    now: datetime | None = None) -> tuple[Report, ReportEvent]:
+    """The organisation says the report is not theirs: it is no longer passed on (the moderators
+    pass it on elsewhere). Conditional on it still being theirs and open."""
+    now = now or utcnow()
+    report = await get(session, report_id)
+    if report is None:
+        raise DomainError("report_missing", number=report_id)
+    name = report.routed_to
+    result = await session.execute(
+        update(Report).where(Report.id == report_id, Report.routed_org_id == org_id, Report.status.in_(OPEN))
+        .values(routed_org_id=None, routed_to=None, updated_at=now).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError("report_not_routed", number=report_id)
+    event = await _event(session, report_id, actor, "route_declined", report.status, report.status, name, now)
     report = await get(session, report_id)
     assert report is not None
     return report, event
@@ -424,10 +470,14 @@ async def by_notification(
     """The report a message the delivery engine sent to this person was about (a status change)."""
     campaign = await session.scalar(
         select(Campaign).join(Delivery, Delivery.campaign_id == Campaign.id)
-        .where(Delivery.user_id == user_id, Delivery.message_id == message_id, Campaign.kind.in_(kinds))
+        .where(Delivery.user_id == user_id, Delivery.message_id == message_id,
+               Campaign.kind.in_((*kinds, MEDIATED_KIND)))
         .limit(1)
     )
-    report_id = campaign.payload.get("report_id") if campaign is not None else None
+    payload = campaign.payload if campaign is not None else {}
+    if campaign is not None and campaign.kind == MEDIATED_KIND:  # news of an offline resident, to their mediator
+        payload = payload.get("payload") or {} if payload.get("kind") in kinds else {}
+    report_id = payload.get("report_id")
     return await get(session, int(report_id)) if report_id else None
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import Settings
 from bot.delivery import DeliveryEngine
+from bot.i18n import typed_button
 from bot.services import events as events_service
 from bot.services.errors import DomainError
 from handlers import calendar
@@ -153,6 +154,10 @@ async def got_text(message: Message, state: FSMContext, session: AsyncSession, u
         await state.clear()
         return
     asking = await state.get_state() == EventText.question.state
+    if not asking and typed_button(message.text, "Skip"):  # typed, in any language: no comment
+        await state.clear()
+        await message.answer(texts.comment_saved())
+        return
     try:
         if asking:
             await events_service.ask(session, event, user, message.text or "", delivery.now())

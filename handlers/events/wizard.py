@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
+from bot.i18n import typed_button
 from bot.services import campaigns as campaigns_service
 from bot.services import events as events_service
 from bot.services.campaigns import Audience
@@ -164,6 +165,8 @@ async def no_capacity(callback: CallbackQuery, state: FSMContext) -> None:
 async def got_speakers(message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
                        community: Community, i18n: I18n) -> None:
     speakers = " ".join((message.text or "").split())
+    if typed_button(speakers, "Skip"):  # typed, in any language: no speakers
+        speakers = ""
     if len(speakers) > events_service.SPEAKERS_MAX:
         await message.answer(texts.speakers_error())
         return

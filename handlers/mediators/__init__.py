@@ -33,14 +33,14 @@ from bot.commands import CommandSpec, register
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES, Settings
 from bot.delivery import DeliveryEngine
-from bot.i18n import N_, esc
+from bot.i18n import N_, esc, typed_button
 from bot.middlewares import acting_code
 from bot.qr import qr_png
 from bot.services import mediators as mediators_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.users import NAME_MAX
-from handlers.mediators import keyboards, texts
+from handlers.mediators import keyboards, news, texts  # noqa: F401  (news: the 'mediated' kind)
 from handlers.mediators.keyboards import LinkCb, MedCb
 from handlers.moderation import cards as mod_cards
 from handlers.profile import mydata
@@ -424,6 +424,9 @@ async def got_language(callback: CallbackQuery, callback_data: PickCb, state: FS
 
 @staff.message(StateFilter(MedReg.phone), F.text, NOT_COMMAND)
 async def got_phone(message: Message, state: FSMContext, i18n: I18n) -> None:
+    if typed_button(message.text, "Skip"):  # typed, in any language: no phone
+        await _ask_consent(message, state, i18n, None)
+        return
     try:
         phone = mediators_service.clean_phone(message.text)
     except DomainError as exc:

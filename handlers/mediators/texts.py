@@ -190,3 +190,15 @@ def link_declined() -> str:
 def mediator_told_linked(code: str | None) -> str:
     return _("🔗 {code} linked their own Telegram account: they use the bot themselves now, "
              "and what you did for them stays with them.").format(code=code)
+
+
+def for_resident(code: str, name: str | None, answerable: bool) -> str:
+    """The line above news for an offline resident that reaches their mediator (HTML-escaped)."""
+    who = _("🤝 <b>For {code}</b> ({name}), whom you registered:").format(code=esc(code), name=esc(name or "—")) \
+        if name else _("🤝 <b>For {code}</b>, whom you registered:").format(code=esc(code))
+    if answerable:
+        who += "\n" + _("<i>Please tell them. To answer with the buttons for them, first /act {code}.</i>").format(
+            code=esc(code))
+    else:
+        who += "\n" + _("<i>Please tell them.</i>")
+    return who

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import Settings
+from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
@@ -49,6 +50,7 @@ from handlers.moderation.cards import (
     relayed_note,
     send_relayed,
 )
+from handlers.moderation.passon import pass_on
 from handlers.reports import keyboards as resident_keyboards
 from handlers.reports import texts
 from storage.models import Report, User, utcnow
@@ -74,13 +76,10 @@ router.callback_query.filter(InModeratorsChat())
 class ModInput(StatesGroup):
     reason = State()
     duplicate = State()
-    route = State()
 
 
-PROMPTS = {"rj": (ModInput.reason, texts.ask_reject_reason), "dup": (ModInput.duplicate, texts.ask_duplicate),
-           "route": (ModInput.route, texts.ask_route)}
-STATE_ACTIONS = {ModInput.reason.state: "reject", ModInput.duplicate.state: "duplicate",
-                 ModInput.route.state: "route"}
+PROMPTS = {"rj": (ModInput.reason, texts.ask_reject_reason), "dup": (ModInput.duplicate, texts.ask_duplicate)}
+STATE_ACTIONS = {ModInput.reason.state: "reject", ModInput.duplicate.state: "duplicate"}
 
 
 async def can_moderate(bot: Bot, chat_id: int, tg_user: TgUser | None, roles: set[str]) -> bool:
@@ -107,9 +106,11 @@ async def _apply(
     """Change the report, edit its card, notify the reporter. Raises DomainError."""
     report, event = await reports_service.act(
         session, report_id, action, actor, expected=expected, detail=detail,
-        followup_days=settings.report_followup_days,
+        followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
     )
     await notify_reporter(session, report, event)
+    if action == "route":  # the organisation's representatives get it; the moderators see to whom
+        await pass_on(bot, session, report, event, settings, i18n, delivery)
     await refresh_card(bot, session, report, settings, community, i18n)
     if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
         await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings, community,
@@ -151,11 +152,15 @@ async def card_button(
         await refresh_card(bot, session, report, settings, community, i18n)
         return
     action, value = callback_data.a, callback_data.v
-    if action in ("reject", "cat", "back"):
-        view = {"reject": "reject", "cat": "category", "back": "main"}[action]
+    if action == "route" and not (await orgs_service.listing(session, 0, 1))[1]:
+        with i18n.use_locale(settings.moderators_chat_locale):
+            alert(texts.no_organisations())
+        return
+    if action in ("reject", "cat", "back", "route"):
+        view = {"reject": "reject", "cat": "category", "back": "main", "route": "route"}[action]
         await refresh_card(bot, session, report, settings, community, i18n, view)
         return
-    if action in ("dup", "route") or (action == "rj" and value == "other"):
+    if action == "dup" or (action == "rj" and value == "other"):
         target, ask = PROMPTS[action]
         await state.set_state(target)
         await state.update_data(report_id=report.id, expected=report.status)
@@ -168,7 +173,7 @@ async def card_button(
                                              allow_sending_without_reply=True),
         )
         return
-    service_action = {"rj": "reject", "cc": "category"}.get(action, action)
+    service_action = {"rj": "reject", "cc": "category", "ro": "route"}.get(action, action)
     if service_action not in reports_service.ACTIONS:
         alert(_("This button is no longer active."))
         return
@@ -300,13 +305,22 @@ async def relay_to_reporter(
         await message.reply(_("Only text, photos and voice notes can be passed on to the reporter."))
         return
     reporter = await users_service.by_id(session, report.user_id)
-    if reporter is None or reporter.telegram_id is None or reporter.deleted_at is not None:
+    # an offline resident's mediator gets it in their own chat, naming the resident's code
+    mediator = await users_service.by_id(session, reporter.mediator_id) \
+        if reporter is not None and reporter.is_offline and reporter.mediator_id else None
+    reader = mediator or reporter
+    if reader is None or reader.telegram_id is None or reader.deleted_at is not None:
         await message.reply(_("The reporter can no longer be reached."))
         return
-    with i18n.use_locale(reporter.language):
+    with i18n.use_locale(reader.language):
         body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else 3500)
         markup = resident_keyboards.reply_button(report.id)
-    report_id, chat_id = report.id, reporter.telegram_id
+        if mediator is not None and reporter is not None:  # they answer by replying (the button is the resident's)
+            from handlers.mediators import texts as mediator_texts  # (handlers.mediators imports this module)
+
+            body = mediator_texts.for_resident(reporter.code or "—", reporter.display_name, False) + "\n\n" + body
+            markup = None
+    report_id, chat_id = report.id, reader.telegram_id
     unreachable = _("The reporter can no longer be reached.")
 
     async def link(sent: Message) -> None:  # once Telegram has it (after the update's commit)

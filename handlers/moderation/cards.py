@@ -30,9 +30,9 @@ from bot.config import Settings
 from bot.delivery import Outgoing, RenderContext, register_kind
 from bot.scheduler import REPORT_CHECK_SECONDS
 from bot.services import campaigns as campaigns_service
+from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
-from bot.services.campaigns import Audience
 from bot.services.text import first_words
 from bot.services.users import pseudonym
 from bot.updates import live_calls, when_sent
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_KIND = "report_status"
+ROUTE_MAX = 40  # organisations offered on a card (a keyboard holds at most 100 buttons)
 FOLLOWUP_KIND = "report_followup"
 
 
@@ -86,7 +87,8 @@ def queue_keyboard(reports: list[Report], links: dict[int, str]) -> InlineKeyboa
 
 
 def card_keyboard(report: Report, view: str = "main", community: Community | None = None,
-                  locale: str = "en") -> InlineKeyboardMarkup | None:
+                  locale: str = "en", orgs: list[tuple[int, str]] | None = None) -> InlineKeyboardMarkup | None:
+    """The card's buttons; ``orgs`` (id, name) for the "route" view: the organisations of /orgs."""
     if report.status in reports_service.FINAL:
         return None
     kb = InlineKeyboardBuilder()
@@ -107,6 +109,13 @@ def card_keyboard(report: Report, view: str = "main", community: Community | Non
                 add(category.name(locale), "cc", category.code)
         add(_("⬅️ Back"), "back")
         kb.adjust(2)
+        return kb.as_markup()
+    if view == "route" and orgs:
+        for org_id, name in orgs:
+            mark = "✓ " if org_id == report.routed_org_id else ""
+            add(f"{mark}🏛 {name}"[:64], "ro", str(org_id))
+        add(_("⬅️ Back"), "back")
+        kb.adjust(1)
         return kb.as_markup()
     if report.status in ("new", "reopened"):
         add(_("✅ Accept"), "accept")
@@ -147,6 +156,9 @@ async def render_card(
     last = await reports_service.last_status_event(session, report.id)
     photo_ids = await reports_service.photos(session, report.id)
     duplicates = await reports_service.possible_duplicates(session, report)
+    orgs = None
+    if view == "route":  # the organisations of /orgs, named in the group's language
+        orgs = [(o.id, orgs_service.name_of(o, locale)) for o in (await orgs_service.listing(session, 0, ROUTE_MAX))[0]]
     with i18n.use_locale(locale):  # every word of it, the reporter's label too, in the group's language
         who = await reporter_label(session, report)
         mediator = await mediator_label(session, report.assisted_by)
@@ -154,7 +166,7 @@ async def render_card(
             report, community=community, locale=locale, tz=settings.tz, reporter=who,
             photo_count=len(photo_ids), duplicates=duplicates, last=last, mediator=mediator,
         )
-        markup = card_keyboard(report, view, community, locale)
+        markup = card_keyboard(report, view, community, locale, orgs)
     return text, markup
 
 
@@ -362,9 +374,11 @@ async def notify_reporter(session: AsyncSession, report: Report, event: ReportEv
         "routed_to": report.routed_to, "duplicate_of": report.duplicate_of, "category": report.category,
         "excerpt": first_words(report.description),  # which report it is, in the resident's own words
     }
-    await campaigns_service.create_campaign(
-        session, kind=kind, payload=payload, audience=Audience(user_ids=[report.user_id]),
-        key=f"report:{report.id}:{kind}:{event.id}",
+    if report.routed_org_id is not None and event.action == "route":  # named in each one's language
+        org = await orgs_service.get(session, report.routed_org_id)
+        payload["routed_names"] = dict(org.name) if org is not None else None
+    await campaigns_service.tell_people(  # an offline resident's news goes to their mediator
+        session, kind=kind, payload=payload, user_ids=[report.user_id], key=f"report:{report.id}:{kind}:{event.id}",
     )
     return True
 
@@ -372,10 +386,10 @@ async def notify_reporter(session: AsyncSession, report: Report, event: ReportEv
 async def queue_followup(session: AsyncSession, report: Report) -> None:
     if report.user_id is None:
         return
-    await campaigns_service.create_campaign(
+    await campaigns_service.tell_people(
         session, kind=FOLLOWUP_KIND,
         payload={"report_id": report.id, "category": report.category, "excerpt": first_words(report.description)},
-        audience=Audience(user_ids=[report.user_id]),
+        user_ids=[report.user_id],
         key=f"report:{report.id}:followup:{report.followup_due_at:%Y%m%d%H%M%S%f}",  # once per resolution
     )
 
@@ -386,7 +400,10 @@ def _category(ctx: RenderContext) -> str:
 
 
 def render_status(ctx: RenderContext) -> Outgoing:
-    return Outgoing(text=texts.status_notification(ctx.payload, _category(ctx)))
+    payload = ctx.payload
+    if payload.get("routed_names"):  # the organisation's name in the resident's language
+        payload = {**payload, "routed_to": orgs_service.name_in(payload["routed_names"], ctx.locale)}
+    return Outgoing(text=texts.status_notification(payload, _category(ctx)))
 
 
 def render_followup(ctx: RenderContext) -> Outgoing:

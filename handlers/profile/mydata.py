@@ -23,6 +23,7 @@ REPORT_ACTIONS = {
     "created": N_("Report sent"), "accept": N_("Accepted by the moderators"), "progress": N_("Work started"),
     "resolve": N_("Marked as resolved"), "reject": N_("Rejected"), "duplicate": N_("Marked as a duplicate"),
     "category": N_("Category changed"), "route": N_("Passed to an organisation"),
+    "route_declined": N_("Given back by the organisation"),
     "withdrawn": N_("Withdrawn by you"), "confirmed_fixed": N_("You confirmed it is fixed"),
     "reopened": N_("Reopened: not fixed yet"), "info": N_("You added information"),
     "from_reporter": N_("You wrote to the moderators"), "to_reporter": N_("The moderators wrote to you"),

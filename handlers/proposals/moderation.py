@@ -31,7 +31,6 @@ from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
 from bot.services import proposals as proposals_service
 from bot.services import users as users_service
-from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.proposals import Actor
 from handlers.moderation import InModeratorsChat, can_moderate
@@ -158,9 +157,8 @@ async def tell(session: AsyncSession, proposal: Proposal, event: ProposalEvent, 
     payload = {"id": proposal.id, "title": proposal.title, "status": proposal.status, "was": event.old_status,
                "note": event.note if proposal.status != "duplicate" else None, "progress": event.progress,
                "duplicate_of": proposal.duplicate_of}
-    await campaigns_service.create_campaign(
-        session, kind=NEWS_KIND, payload=payload, audience=Audience(user_ids=people),
-        key=f"proposal:{proposal.id}:{event.id}")
+    await campaigns_service.tell_people(  # offline residents' news goes to their mediators
+        session, kind=NEWS_KIND, payload=payload, user_ids=people, key=f"proposal:{proposal.id}:{event.id}")
 
 
 def render_news(ctx: RenderContext) -> Outgoing:

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import Settings
-from bot.i18n import esc
+from bot.i18n import esc, typed_button
 from bot.services import reports as reports_service
+from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
 from bot.services.text import new_alias
@@ -100,9 +101,18 @@ class RepliedReport(BaseFilter):
             report = await reports_service.by_notification(
                 session, user.id, reply.message_id, (mod_cards.STATUS_KIND, mod_cards.FOLLOWUP_KIND)
             )
-        if report is None or report.user_id != user.id:
+        if report is None:
+            return False
+        if report.user_id != user.id and not await _mediates(session, user, report.user_id):
             return False
         return {"report": report}
+
+
+async def _mediates(session: AsyncSession, user: User, resident_id: int | None) -> bool:
+    """Is ``user`` the mediator of this offline resident (who gets the resident's news and answers
+    the moderators for them)?"""
+    resident = await users_service.by_id(session, resident_id) if resident_id else None
+    return resident is not None and resident.is_offline and resident.mediator_id == user.id
 
 
 async def _to_moderators(
@@ -297,7 +307,7 @@ async def location(message: Message, state: FSMContext, community: Community, i1
 @router.message(StateFilter(ReportFlow.location), F.text, NOT_A_COMMAND)
 async def address(message: Message, state: FSMContext, community: Community, i18n: I18n) -> None:
     draft = await _draft(state)
-    if message.text == _(texts.SKIP):
+    if typed_button(message.text, texts.SKIP):  # in any language, any case: never an address
         draft.latitude = draft.longitude = draft.address = None
     else:
         try:

@@ -318,6 +318,10 @@ def error_text(exc: DomainError) -> str:
             return rate_limited(int(p["limit"]))  # type: ignore[arg-type]
         case "report_incomplete":
             return _("The report is incomplete. Please start again with /report.")
+        case "report_not_routed":
+            return _("Report #{number} is no longer passed on to your organisation.").format(number=p.get("number"))
+        case "org_missing":
+            return _("This organisation is no longer in the network: choose another one.")
     return _("Sorry, that did not work. Please try again.")
 
 
@@ -401,9 +405,82 @@ def ask_duplicate(number: int) -> str:
              "(or /cancel).").format(number=number)
 
 
-def ask_route(number: int) -> str:
-    return _("Type the organisation or municipal body for #{number}, as a reply to this message "
-             "(or /cancel).").format(number=number)
+def no_organisations() -> str:
+    return _("There are no organisations in /orgs yet to pass it on to: an admin adds them with /neworg.")
+
+
+def people_list(people: list[str]) -> str:
+    return ", ".join(esc(p) for p in people) or "—"
+
+
+def not_delivered(number: int, organisation: str, contact: str | None) -> str:
+    """Under the card: the organisation has no representative the bot can write to (escaped)."""
+    text = _("⚠️ {organisation} has no representative the bot can reach, so report #{number} did not "
+             "reach it. An admin confirms representatives from /orgs.").format(
+        organisation=esc(organisation), number=number)
+    if contact:
+        text += "\n" + _("Its contact: {contact}").format(contact=esc(contact))
+    return text
+
+
+def passing_on(number: int, organisation: str, people: list[str]) -> str:
+    return _("🏛 Report #{number}: on its way to {organisation} ({people})…").format(
+        number=number, organisation=esc(organisation), people=people_list(people))
+
+
+def passed_on(number: int, organisation: str, people: list[str], sent: int, total: int,
+              contact: str | None) -> str:
+    """Under the card: who of the organisation's representatives got the report (escaped)."""
+    names = people_list(people)
+    if total and sent >= total:
+        return _("🏛 Report #{number} was delivered to {organisation}: {people}.").format(
+            number=number, organisation=esc(organisation), people=names)
+    if sent:
+        return ngettext("🏛 Report #{number} was delivered to {sent} of the {total} representative of "
+                        "{organisation} ({people}).",
+                        "🏛 Report #{number} was delivered to {sent} of the {total} representatives of "
+                        "{organisation} ({people}).", total).format(
+            number=number, sent=sent, total=total, organisation=esc(organisation), people=names)
+    return not_delivered(number, organisation, contact)
+
+
+def passed_on_card(payload: dict, category: str, district: str, with_photo: bool) -> str:
+    """What a representative of the organisation gets: the report, never who reported it."""
+    lines = [
+        _("🏛 <b>Report #{number}</b> · {category}").format(number=payload["report_id"], category=esc(category)),
+        _("The moderators passed it on to {organisation}, which you represent.").format(
+            organisation=esc(payload.get("org_label") or "")),
+        _("🏘 {district}").format(district=esc(district)),
+        "",
+    ]
+    if payload.get("description"):
+        lines.append(esc(shorten(payload["description"], 600 if with_photo else CARD_DESCRIPTION_MAX)))
+    if payload.get("voice"):
+        lines.append(_("🎤 It came with a voice note: the moderators can pass it on."))
+    photos = int(payload.get("photos") or 0)
+    if photos > 1:
+        lines.append(ngettext("📷 {count} photo: the moderators can pass the others on.",
+                              "📷 {count} photos: the moderators can pass the others on.", photos).format(count=photos))
+    lines.append(_("📍 {place}").format(place=place(payload.get("latitude"), payload.get("longitude"),
+                                                   payload.get("address"))))
+    lines.append("")
+    lines.append(_("Status: <b>{status}</b>").format(status=status_name(payload.get("status") or "")))
+    return "\n".join(lines)
+
+
+def organisation_acted(number: int, organisation: str, who: str, status: str) -> str:
+    """Under the card: a representative changed the report's status (escaped)."""
+    return _("🏛 {organisation} ({who}) on report #{number}: {status}.").format(
+        organisation=esc(organisation), who=esc(who), number=number, status=status_name(status))
+
+
+def organisation_gave_back(number: int, organisation: str, who: str) -> str:
+    return _("↩️ {organisation} ({who}) says report #{number} is not theirs: pass it on elsewhere, "
+             "or handle it here.").format(organisation=esc(organisation), who=esc(who), number=number)
+
+
+def gave_back(number: int) -> str:
+    return _("↩️ You gave report #{number} back to the moderators.").format(number=number)
 
 
 def resident_wrote(number: int, who: str, text: str, limit: int = 3500) -> str:
@@ -485,7 +562,8 @@ def moderators_help(stale_hours: int, can_act: bool) -> str:
         _("{reject}: pick a reason or type one; the reporter is told it.").format(reject=_("🚫 Reject")),
         _("{duplicate}: type the number of the report it repeats.").format(duplicate=_("🔁 Duplicate")),
         _("{category}: move it to another category.").format(category=_("🗂 Category")),
-        _("{route}: pass it on to the organisation or body that handles it.").format(route=_("🏛 Pass on")),
+        _("{route}: pass it on to an organisation of /orgs; its representatives get it and can act on it.").format(
+            route=_("🏛 Pass on")),
         "",
         _("↩️ Reply to a card (or to a reporter's message under it) to write to the reporter: text, a photo "
           "or a voice note. The reporter does not see who you are; their answers arrive under the card."),

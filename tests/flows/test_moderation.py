@@ -7,6 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.fakeapi import FakeGroup, FakeUser, SentMessage
+from bot.services import orgs as orgs_service
+from bot.services.orgs import OrgDraft
 from handlers.moderation.cards import run_report_checks
 from storage.models import Report, ReportEvent, ReportMessage, utcnow
 from tests.flows.helpers import register
@@ -123,8 +125,11 @@ async def test_reject_duplicate_category_route(harness: Harness) -> None:
     await group.press(olha, "Roads and pavements", message=card_of(group, third))
     assert (await _report(harness, third)).category == "roads"
     await _told(harness, anna, "moved to the category “Roads and pavements”")
+    async with harness.db() as s:  # an organisation of /orgs (pass-on itself: tests/flows/test_passon.py)
+        await orgs_service.create(s, OrgDraft(name={"en": "Kherson City Council <roads dept>"}), None)
+        await s.commit()
     await group.press(olha, "🏛 Pass on", message=card_of(group, third))
-    await group.send(olha, "Kherson City Council <roads dept>", reply_to=group.last)
+    await group.press(olha, "🏛 Kherson City Council <roads dept>", message=card_of(group, third))
     assert "Passed on to: Kherson City Council <roads dept>" in card_of(group, third).text
     await _told(harness, anna, "passed on to: Kherson City Council <roads dept>")
     await group.press(petro, "🚫 Reject", message=card_of(group, fourth))
