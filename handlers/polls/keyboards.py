@@ -9,10 +9,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import SUPPORTED_LOCALES
 from bot.i18n import shorten
 from bot.services.polls import SCALE
-from handlers.audience import language_name
 from handlers.polls import texts
 from handlers.shared import grid
 
@@ -128,17 +126,6 @@ def kinds() -> InlineKeyboardMarkup:
     for kind, name in texts.KIND_NAMES.items():
         kb.button(text=_(name), callback_data=NewPollCb(step="kind", action=kind))
     kb.adjust(2)
-    return kb.as_markup()
-
-
-def translations(done: Sequence[str], default_locale: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    others = [c for c in SUPPORTED_LOCALES if c != default_locale]
-    for code in others:
-        label = f"✏️ {language_name(code)} ✓" if code in done else f"➕ {language_name(code)}"
-        kb.button(text=label, callback_data=NewPollCb(step="tr", action="lang", value=code))
-    kb.button(text=_("Continue ➡️"), callback_data=NewPollCb(step="tr", action="next"))
-    kb.adjust(len(others), 1)
     return kb.as_markup()
 
 

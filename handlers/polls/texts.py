@@ -19,6 +19,7 @@ from bot.i18n import N_, esc, fmt_moment, fmt_number, shorten
 from bot.services.errors import DomainError
 from bot.services.polls import SCALE, Group, QuestionResult, Results
 from handlers.acting import from_line
+from handlers import langs
 from handlers.audience import language_name
 
 KIND_NAMES = {
@@ -380,13 +381,15 @@ def ask_kind(first: bool) -> str:
     return _("What kind is the next question?")
 
 
-def ask_question(kind: str, default_locale: str) -> str:
-    language = language_name(default_locale)
+def ask_question(kind: str, lang: str, *, first: bool = False) -> str:
+    """The question's prompt, naming the language it is taken in (the first one can change it)."""
     if kind in ("single", "multi"):
-        return _("Send the question in {language} on the first line, and each option on its own line "
-                 "(from 2 to 10 options). For example:\n\n<i>Where should the next meeting be?\nSchool No. 12\n"
-                 "Library\nOnline</i>").format(language=language)
-    return _("Send the question in {language}.").format(language=language)
+        ask = _("Send the question on the first line, and each option on its own line "
+                "(from 2 to 10 options). For example:\n\n<i>Where should the next meeting be?\nSchool No. 12\n"
+                "Library\nOnline</i>")
+    else:
+        ask = _("Send the question.")
+    return langs.prompt(lang, f"{langs.choose_hint()}\n\n{ask}" if first else ask)
 
 
 def question_error(exc: DomainError) -> str:
@@ -404,36 +407,27 @@ def question_error(exc: DomainError) -> str:
     }.get(exc.code, _("Please send the question as text."))
 
 
-def ask_title(default_locale: str) -> str:
-    return _("A survey needs a short title in {language} (for example, “Needs of our district”). "
-             "Send it now.").format(language=language_name(default_locale))
+def ask_title(lang: str) -> str:
+    return langs.prompt(lang, _("A survey needs a short title (for example, “Needs of our district”). Send it now."))
 
 
 def title_error() -> str:
     return _("Please send a title of at most 200 characters.")
 
 
-def translations_menu(what: str, done: Sequence[str]) -> str:
-    lines = [_("<b>Translations</b> of {what} (optional). Residents see their language, or the default one.").format(
-        what=what)]
-    if done:
-        lines.append(_("Done: {languages}").format(languages=", ".join(language_name(c) for c in done)))
-    return "\n".join(lines)
-
-
 def what_question(n: int) -> str:
-    return _("question {n}").format(n=n)
+    return _("Question {n}").format(n=n)
 
 
 def what_title() -> str:
-    return _("the title")
+    return _("Title")
 
 
 def ask_translation(locale: str, with_options: bool) -> str:
     if with_options:
-        return _("Send the {language} version: the question on the first line and the options below, "
-                 "in the same order.").format(language=language_name(locale))
-    return _("Send the {language} version.").format(language=language_name(locale))
+        return langs.ask_translation(locale, _("Send the question on the first line and the options below, "
+                                               "in the same order."))
+    return langs.ask_translation(locale)
 
 
 def panel(
@@ -484,7 +478,9 @@ def bad_file(exc: DomainError) -> str:
             "language": _("unknown language “{lang}” (use uk, ru, bg or en).").format(lang=esc(p.get("lang"))),
             "empty_text": _("a text is empty."),
             "too_long": _("a text is longer than {limit} characters.").format(limit=p.get("limit")),
-            "default_missing": _("the {language} text is missing.").format(language=language_name(str(p.get("language")))),
+            "default_missing": _("a text is missing in the file's language ({language}); name the language "
+                                 "with “language:”, or the community's is taken.").format(
+                language=language_name(str(p.get("language")))),
             "options_list": _("“options” must be a list."),
             "closes_in_days": _("“closes_in_days” must be a number of days from 1 to {max}.").format(max=p.get("max")),
             "title_needed": _("a survey of several questions needs a “title”."),

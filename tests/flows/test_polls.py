@@ -25,7 +25,7 @@ async def create_single_poll(h: Harness, org: FakeUser, *, anonymous: bool = Tru
     await org.send("Where should the next public discussion be?\nSchool No. 12\nCity library\nOnline")
     await org.press("➕ Українська")
     await org.send("Де провести наступне громадське обговорення?\nШкола № 12\nМіська бібліотека\nОнлайн")
-    assert "Done: Українська" in org.last.text
+    assert "Added: Українська" in org.last.text
     await org.press("Continue ➡️")
     if not anonymous:
         await org.press("🕶 Anonymous: on")
