@@ -28,6 +28,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.errors import DomainError
+from bot.services.text import language_code
 from handlers.shared import edit_text
 
 KEY = "lang"  # the wizard's data key of the language the organizer writes in
@@ -145,31 +146,24 @@ def requested(callback_data: WriteCb, lang: str) -> str | None:
     return code if code in SUPPORTED_LOCALES and code != lang else None
 
 
-def code_of(line_: str) -> str | None:
-    """The language code a line starts with ("uk: …", "EN:"), or None."""
-    head, sep, _rest = line_.partition(":")
-    code = head.strip().lower()
-    return code if sep and code in SUPPORTED_LOCALES else None
-
-
 def strip_code(text: str | None, locale: str) -> str:
     """The text for ``locale`` as typed, without a leading "uk:" naming that same language.
-    Raises DomainError("language_line", code=…) for a line that names another language: each
+    Raises DomainError("language_line", lang=…) for a line that names another language: each
     language comes in its own message, never glued into another's text."""
     lines = (text or "").strip().splitlines()
     for n, line_ in enumerate(lines):
-        code = code_of(line_)
+        code = language_code(line_)
         if code is None:
             continue
         if code == locale and n == 0:
             lines[0] = line_.partition(":")[2].strip()
             continue
-        raise DomainError("language_line", code=code)
+        raise DomainError("language_line", lang=code)
     return "\n".join(lines).strip()
 
 
 def language_line_error(exc: DomainError, lang: str) -> str:
-    code = str(exc.params.get("code", ""))
+    code = str(exc.params.get("lang", ""))
     return _("One language per message, please: send this text without the “{code}:” line. The next step "
              "has the button «➕ {language}» for it.").format(code=code, language=name(code)) if code != lang else \
         _("One language per message, please: send this text without the “{code}:” line.").format(code=code)
