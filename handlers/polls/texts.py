@@ -219,12 +219,15 @@ def question_labels(q: QuestionResult, locale: str, default: str) -> list[str]:
 
 
 def question_results(
-    q: QuestionResult, n: int, locale: str, default: str, community: Community, *, breakdowns: bool = True
+    q: QuestionResult, n: int, locale: str, default: str, community: Community, *, breakdowns: bool = True,
+    free_texts: bool | None = None,
 ) -> list[str]:
+    """A question's totals; ``breakdowns``: with its slices by district and language;
+    ``free_texts`` (default: as ``breakdowns``): with the free-text answers, by district."""
     lines = [f"<b>{n}. {esc(pick(q.text, locale, default))}</b>",
              ngettext("{count} answered", "{count} answered", q.answered).format(count=fmt_number(q.answered, locale))]
     if q.kind == "text":
-        if not breakdowns:
+        if not (breakdowns if free_texts is None else free_texts):
             return lines
         current: object = ...
         for district, text, author in q.texts:
@@ -242,19 +245,65 @@ def question_results(
     if q.mean is not None:
         lines.append(_("Average: {mean} of 5").format(mean=fmt_number(round(q.mean, 1), locale)))
     if breakdowns:
-        for by, groups in (("district", q.by_district), ("language", q.by_language)):
-            if len(groups) < 2:
-                continue
-            lines.append(_("<i>By district:</i>") if by == "district" else _("<i>By language:</i>"))
-            for g in groups:
-                g_whole = g.answered if q.kind == "multi" else sum(g.counts)
-                lines.append(f"· {esc(_group_name(g, by, community, locale))} ({fmt_number(g.answered, locale)}): "
-                             + _distribution(labels, g.counts, g_whole, locale))
+        lines += breakdown_lines(q, locale, default, community)
     return lines
 
 
+def breakdown_lines(q: QuestionResult, locale: str, default: str, community: Community) -> list[str]:
+    """A question's slices by district and by language (none when no slice may be shown)."""
+    if q.kind == "text":
+        return []
+    labels = question_labels(q, locale, default)
+    lines = []
+    for by, groups in (("district", q.by_district), ("language", q.by_language)):
+        if len(groups) < 2:
+            continue
+        lines.append(_("<i>By district:</i>") if by == "district" else _("<i>By language:</i>"))
+        for g in groups:
+            g_whole = g.answered if q.kind == "multi" else sum(g.counts)
+            lines.append(f"· {esc(_group_name(g, by, community, locale))} ({fmt_number(g.answered, locale)}): "
+                         + _distribution(labels, g.counts, g_whole, locale))
+    return lines
+
+
+def breakdowns_text(results: Results, locale: str, default: str, community: Community) -> str:
+    """What "📊 Charts and breakdowns" adds to the results: the slices of each question, or why
+    there are none."""
+    name = poll_name(results.title, results.questions[0].text, locale, default)
+    lines = [_("📊 <b>Breakdowns</b> · #{id}").format(id=results.poll_id), f"<b>{esc(name)}</b>"]
+    found = False
+    for n, q in enumerate(results.questions, 1):
+        part = breakdown_lines(q, locale, default, community)
+        if part:
+            found = True
+            lines += ["", f"<b>{n}. {esc(pick(q.text, locale, default))}</b>", *part]
+    if not found:
+        lines += ["", no_breakdowns(results)]
+    elif results.anonymous and results.min_group > 1:
+        lines += ["", _("Groups smaller than {n} are shown together, so no one can be singled out.").format(
+            n=results.min_group)]
+    return "\n".join(lines)
+
+
+def breakdowns_shown() -> str:
+    return _("The charts and breakdowns are below these results already.")
+
+
+def no_breakdowns(results: Results) -> str:
+    if not results.participants:
+        return _("Nobody has answered yet, so there is nothing to break down.")
+    if all(q.kind == "text" for q in results.questions):
+        return _("Free-text answers have no breakdown: they are listed by district in the results above.")
+    if results.min_group > 1:
+        return _("No breakdown by district or language yet: a group is shown apart only when it has at least {n} "
+                 "participants and the others together have that many too (POLL_MIN_GROUP = {n}), so that no one "
+                 "can be singled out.").format(n=results.min_group)
+    return _("No breakdown: everyone who answered lives in one district and uses one language.")
+
+
 def results_text(
-    results: Results, status: str, locale: str, default: str, community: Community, *, breakdowns: bool = True
+    results: Results, status: str, locale: str, default: str, community: Community, *, breakdowns: bool = True,
+    free_texts: bool | None = None,
 ) -> str:
     name = poll_name(results.title, results.questions[0].text, locale, default)
     state = _("closed") if status == "closed" else _("open")
@@ -271,7 +320,7 @@ def results_text(
             n=results.min_group))
     for n, q in enumerate(results.questions, 1):
         lines.append("")
-        lines.extend(question_results(q, n, locale, default, community, breakdowns=breakdowns))
+        lines.extend(question_results(q, n, locale, default, community, breakdowns=breakdowns, free_texts=free_texts))
     return "\n".join(lines)
 
 

@@ -79,6 +79,7 @@ async def test_single_choice_poll_vote_change_close_and_publish(harness: Harness
     await org.press(f"📊 #{poll_id}")
     results = next(m for m in reversed(org.messages) if m.text.startswith("📊 Results"))
     assert "Online — 2 (67%)" in results.text and "School No. 12 — 1 (33%)" in results.text
+    await org.press("📊 Charts and breakdowns", message=results)
     charts = [m for m in org.messages if m.kind == "photo"]
     assert len(charts) == 1 and "question 1" in charts[0].text
 
