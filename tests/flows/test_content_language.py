@@ -201,7 +201,7 @@ async def test_every_wizard_adds_translations_the_same_way(harness: Harness) -> 
     async with harness.db() as s:
         seeds = list(await s.scalars(select(DiscussionStatement.text).where(
             DiscussionStatement.discussion_id == discussion.id)))  # type: ignore[attr-defined]
-    assert sorted(seeds) == ["Більше світла вночі", "More benches along the river"]
+    assert set(seeds) == {"Більше світла вночі", "More benches along the river"}
     assert discussion.default_locale == "en"                  # type: ignore[attr-defined]
     for model in (Event, WorkingGroup, Organisation):          # nothing was made by the cancelled drafts
         async with harness.db() as s:
