@@ -147,23 +147,26 @@ def requested(callback_data: WriteCb, lang: str) -> str | None:
 
 
 def strip_code(text: str | None, locale: str) -> str:
-    """The text for ``locale`` as typed, without a leading "uk:" naming that same language.
-    Raises DomainError("language_line", lang=…) for a line that names another language: each
-    language comes in its own message, never glued into another's text."""
-    lines = (text or "").strip().splitlines()
+    """The text for ``locale`` as typed (unchanged), or without a leading "uk:" naming that same
+    language. Raises DomainError("language_line", lang=…) for a line that names another language:
+    each language comes in its own message, never glued into another's text."""
+    lines = (text or "").splitlines()
+    if not any(language_code(line_) for line_ in lines):
+        return text or ""
+    first = next(n for n, line_ in enumerate(lines) if line_.strip())
     for n, line_ in enumerate(lines):
         code = language_code(line_)
         if code is None:
             continue
-        if code == locale and n == 0:
-            lines[0] = line_.partition(":")[2].strip()
-            continue
-        raise DomainError("language_line", lang=code)
+        if code != locale or n != first:
+            raise DomainError("language_line", lang=code)
+        lines[n] = line_.partition(":")[2].strip()
     return "\n".join(lines).strip()
 
 
 def language_line_error(exc: DomainError, lang: str) -> str:
     code = str(exc.params.get("lang", ""))
+    if code == lang:
+        return _("One language per message, please: send this text without the “{code}:” line.").format(code=code)
     return _("One language per message, please: send this text without the “{code}:” line. The next step "
-             "has the button «➕ {language}» for it.").format(code=code, language=name(code)) if code != lang else \
-        _("One language per message, please: send this text without the “{code}:” line.").format(code=code)
+             "has the button «➕ {language}» for it.").format(code=code, language=name(code))
