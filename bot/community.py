@@ -26,6 +26,7 @@ class Community:
     currency: str | None = None  # ISO 4217 code of budgets (UAH, EUR); None: plain numbers
     contact: str | None = None  # the organizers' address (an e-mail or an https link), e.g. in .ics files
     bodies: list[Named] = field(default_factory=list)  # whom recommendations are addressed to
+    locale: str | None = None  # the community's language (uk, ru, bg, en): DEFAULT_LOCALE when that is not set
 
     def body(self, code: str | None) -> Named | None:
         return next((b for b in self.bodies if b.code == code), None)
@@ -74,12 +75,21 @@ DEFAULT_BODIES = (
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def load_community(path: Path | str) -> Community:
-    """Read a community file; a relative path not found from here is looked up in the project
-    (so the shipped `communities/*.toml` work whatever the current directory)."""
+def resolve(path: Path | str) -> Path:
+    """A relative path not found from here is looked up in the project (so the shipped
+    `communities/*.toml` work whatever the current directory)."""
     path = Path(path)
     if not path.is_absolute() and not path.exists() and (PROJECT_DIR / path).exists():
         path = PROJECT_DIR / path
+    return path
+
+
+LOCALES = ("uk", "ru", "bg", "en")
+
+
+def load_community(path: Path | str) -> Community:
+    """Read a community file (see :func:`resolve` for where it is looked up)."""
+    path = resolve(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -87,6 +97,9 @@ def load_community(path: Path | str) -> Community:
     except tomllib.TOMLDecodeError as exc:
         raise CommunityError(f"{path} is not valid TOML: {exc}") from None
     center = raw.get("center")
+    locale = str(raw["locale"]).strip().lower() if raw.get("locale") else None
+    if locale is not None and locale not in LOCALES:
+        raise CommunityError(f"{path}: locale is one of {', '.join(LOCALES)}, not {locale!r}")
     return Community(
         names={str(k): str(v) for k, v in (raw.get("name") or {}).items()},
         districts=_named(raw.get("districts"), "districts"),
@@ -97,4 +110,5 @@ def load_community(path: Path | str) -> Community:
         currency=str(raw["currency"]).upper() if raw.get("currency") else None,
         contact=str(raw["contact"]).strip() if raw.get("contact") else None,
         bodies=_named(raw["bodies"], "bodies") if raw.get("bodies") else list(DEFAULT_BODIES),
+        locale=locale,
     )

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/hromada.db"
     redis_url: str | None = None
     telegram_api_url: str | None = None
-    default_locale: str = "en"
+    # the community's language: the fallback for residents without a translation, the
+    # organizers' chat, the moderators' group (empty: the community file's `locale`, else en)
+    default_locale: str = ""
     # the one language of everything the bot writes in the moderators' group (empty: DEFAULT_LOCALE)
     moderators_locale: str | None = None
     timezone: str = "Europe/Kyiv"
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
     public_channel_locales: Annotated[list[str], NoDecode] = Field(default_factory=list)  # empty: DEFAULT_LOCALE
 
     def model_post_init(self, __context: object) -> None:
+        if not self.default_locale:
+            self.default_locale = community_locale(self.community_file) or "en"
         if self.bot_token:  # from the moment the token is known, no log line can carry it
             from bot.redact import install
 
@@ -165,8 +169,8 @@ class Settings(BaseSettings):
     @field_validator("default_locale", "moderators_locale")
     @classmethod
     def _locale(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or (info.field_name == "moderators_locale" and not value.strip()):
-            return None
+        if value is None or not value.strip():
+            return "" if info.field_name == "default_locale" else None
         value = value.strip().lower()
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}")
@@ -229,6 +233,21 @@ class Settings(BaseSettings):
             return (f"Setting WORKERS: {count} workers need REDIS_URL, where they share conversation "
                     "state and each person's update order")
         return None
+
+
+def community_locale(path: Path) -> str | None:
+    """The language a community file names (``locale = "uk"``), or None (also when the file is
+    missing or broken: loading the community reports that, naming the file)."""
+    import tomllib
+
+    from bot.community import resolve
+
+    try:
+        raw = tomllib.loads(resolve(Path(path)).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    value = str(raw.get("locale") or "").strip().lower()
+    return value if value in SUPPORTED_LOCALES else None
 
 
 def parse_quiet_hours(value: str) -> tuple[int, int] | None:

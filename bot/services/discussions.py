@@ -30,6 +30,7 @@ from bot.services.taps import audience_admits, prepared
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, analyse
 from bot.services.orgs import parse_texts
+from bot.services.text import language_code
 from storage.models import (
     Campaign,
     Discussion,
@@ -111,7 +112,15 @@ async def create(session: AsyncSession, question: dict[str, str], seeds: Sequenc
 
 def add_seed(seeds: list[str], text: str | None) -> str:
     """A seed statement for the wizard's draft. Raises DomainError as clean_statement, and
-    duplicate, too_many."""
+    duplicate, too_many, language_line (code): a statement is read as written, in one language,
+    so a line naming a language ("uk: …") is never glued into it; a single such line is taken
+    without its code."""
+    lines = (text or "").strip().splitlines()
+    codes = [language_code(line) for line in lines]
+    if len(lines) == 1 and codes[0]:
+        text = lines[0].partition(":")[2]
+    elif any(codes):
+        raise DomainError("language_line", lang=next(c for c in codes if c))
     value = clean_statement(text)
     if fold(value) in {fold(s) for s in seeds}:
         raise DomainError("duplicate")

@@ -511,6 +511,33 @@ def _hours(value: timedelta | None) -> float | None:
     return round(value.total_seconds() / 3600, 1) if value is not None else None
 
 
+async def _since(session: AsyncSession, frequency: str, before: datetime, due: datetime) -> datetime:
+    """Where a digest due at ``due`` starts: where the last one of its kind ended (a day the bot
+    was down is not lost), at most CATCH_UP periods back; ``before`` when there was none."""
+    last = await session.scalar(select(Campaign.payload).where(
+        Campaign.kind == DIGEST_KIND, Campaign.key.like(f"digest:{frequency}:%")).order_by(Campaign.id.desc()).limit(1))
+    if last and last.get("data", {}).get("until"):
+        return min(before, max(datetime.fromisoformat(last["data"]["until"]), due - FREQUENCIES[frequency] * CATCH_UP))
+    return before
+
+
+async def preview_digest(session: AsyncSession, frequency: str, now: datetime, tz: ZoneInfo, *, hour: int,
+                         weekday: int, min_group: int) -> dict[str, Any]:
+    """The next digest of ``frequency`` as it stands now (the campaign payload it would have, and
+    ``next_at``, when it goes): from where the last one ended (or the latest due moment) until now.
+    Nothing is queued."""
+    if frequency not in FREQUENCIES:
+        raise DomainError("digest_frequency")
+    _key, due, _before = digest_key(frequency, now, tz, hour, weekday)
+    _key, next_at, _before = digest_key(frequency, now + FREQUENCIES[frequency], tz, hour, weekday)
+    last = await session.scalar(select(Campaign.payload).where(
+        Campaign.kind == DIGEST_KIND, Campaign.key.like(f"digest:{frequency}:%")).order_by(Campaign.id.desc()).limit(1))
+    since = datetime.fromisoformat(last["data"]["until"]) if last and last.get("data", {}).get("until") else due
+    since = max(min(since, now), due - FREQUENCIES[frequency] * CATCH_UP)
+    return {"frequency": frequency, "data": await digest(session, since, now, now, min_group),
+            "next_at": next_at.isoformat()}
+
+
 # -- digest subscriptions and the job that queues the digests --------------------------------------
 
 DIGEST_KIND = "digest"
@@ -564,20 +591,14 @@ async def queue_digests(session: AsyncSession, now: datetime, tz: ZoneInfo, *, h
     the period's, e.g. ``digest:weekly:2026-W48``, so a repeated or late run, also after a
     restart, creates nothing twice). Returns the campaigns created now."""
     created = []
-    for frequency, length in FREQUENCIES.items():
+    for frequency in FREQUENCIES:
         key, due, before = digest_key(frequency, now, tz, hour, weekday)
         if await campaigns_service.get_campaign_by_key(session, key) is not None:
             continue
         people, chats = await _readers(session, frequency, due, admin_ids, organizers_chat_id)
         if not people and not chats:
             continue
-        # from where the last digest of this kind ended: a day the bot was down is not lost
-        last = await session.scalar(select(Campaign.payload).where(
-            Campaign.kind == DIGEST_KIND, Campaign.key.like(f"digest:{frequency}:%")).order_by(Campaign.id.desc()).limit(1))
-        since = before
-        if last and last.get("data", {}).get("until"):
-            since = min(before, max(datetime.fromisoformat(last["data"]["until"]), due - length * CATCH_UP))
-        data = await digest(session, since, due, now, min_group)
+        data = await digest(session, await _since(session, frequency, before, due), due, now, min_group)
         # residents=False: the organizers are not an audience to resolve; they are queued below by
         # users.id, so the engine skips anyone erased or unreachable and writes in their language
         campaign = await campaigns_service.create_campaign(

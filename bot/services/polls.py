@@ -65,6 +65,7 @@ class PollDraft:
     anonymous: bool = True
     closes_at: datetime | None = None
     audience: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # what a survey file names (``language: uk``), else the community's
 
     @property
     def is_survey(self) -> bool:
@@ -85,6 +86,7 @@ class PollDraft:
             anonymous=bool(data.get("anonymous", True)),
             closes_at=datetime.fromisoformat(closes) if closes else None,
             audience=dict(data.get("audience") or {}),
+            language=data.get("language"),
         )
 
     def languages(self) -> set[str]:
@@ -153,6 +155,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: datetime) -> PollDraft:
     """A survey from a YAML or JSON file (JSON is YAML too)::
 
+        language: uk                # the file's language; without it, the community's (default_locale)
         title: {uk: "Потреби району", en: "Needs of the district"}   # or a plain string
         anonymous: true
         closes_in_days: 14
@@ -161,7 +164,8 @@ def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: da
             text: {uk: "...", en: "..."}
             options: [{uk: "...", en: "..."}, ...]
 
-    Plain strings are in the default language; a survey of several questions needs a title.
+    Plain strings are in the file's language, and every text has a version in it (so a file is
+    valid or not whoever uploads it); a survey of several questions needs a title.
     Raises DomainError("bad_file", problem=<code>, q=<question number or 0>, o=<option number
     or 0>, ...): encoding, syntax (line), no_questions, too_many_questions (max), not_mapping,
     kind, text_needed, language (lang), empty_text, too_long (limit), default_missing (language),
@@ -180,6 +184,10 @@ def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: da
         raise fail("syntax", line=mark.line + 1 if mark is not None else 1) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list) or not doc["questions"]:
         raise fail("no_questions")
+    if doc.get("language") is not None:
+        default_locale = str(doc["language"]).strip().lower()
+        if default_locale not in locales:
+            raise fail("language", lang=str(doc["language"])[:8])
 
     def texts(value: Any, limit: int, q: int = 0, o: int = 0) -> dict[str, str]:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -204,7 +212,7 @@ def parse_file(data: bytes, default_locale: str, locales: Sequence[str], now: da
 
     if len(doc["questions"]) > MAX_QUESTIONS:
         raise fail("too_many_questions", max=MAX_QUESTIONS)
-    draft = PollDraft(anonymous=bool(doc.get("anonymous", True)))
+    draft = PollDraft(anonymous=bool(doc.get("anonymous", True)), language=default_locale)
     if doc.get("title") is not None:
         draft.title = texts(doc["title"], TITLE_MAX)
     for n, item in enumerate(doc["questions"], 1):

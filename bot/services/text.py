@@ -44,3 +44,13 @@ def new_alias() -> str:
     """The pseudonym of one report or proposal, such as ``R-K7P2Q``: random, so two items of one
     person never share it and a report shown with the name unmasks no other."""
     return "R-" + "".join(secrets.choice(ALIAS_ALPHABET) for _ in range(5))
+
+
+LANGUAGE_CODES = ("uk", "ru", "bg", "en")
+
+
+def language_code(line: str) -> str | None:
+    """The language code a typed line starts with ("uk: …", "EN:"), or None."""
+    head, sep, _rest = line.partition(":")
+    code = head.strip().lower()
+    return code if sep and code in LANGUAGE_CODES else None

@@ -29,12 +29,14 @@ from bot.delivery.quiet import QuietHours
 from bot.services import campaigns as campaigns_service
 from bot.services import orgs as orgs_service
 from bot.services.campaigns import Audience
-from handlers import acting
+from bot.services.errors import DomainError
+from handlers import acting, langs
 from handlers import audience as audience_picker
 from handlers.acting import ActCb
 from handlers.announce import keyboards, texts
 from handlers.announce.keyboards import AnnCb
 from handlers.audience import AudCb
+from handlers.langs import WriteCb
 from handlers.shared import NOT_COMMAND, close_buttons, edit_text, launch, role_routers
 from handlers.when import fmt_example, read_when
 from storage.models import Organisation, User
@@ -44,7 +46,7 @@ register_kind(texts.KIND, texts.render_announcement, title=lambda campaign: text
 
 # Organizers only (admins pass too); anyone else pressing one of these buttons is told no.
 router, staff = role_routers("announce", ORGANIZING, texts.only_organizers,
-                             AnnCb.filter(), AudCb.filter(), CampaignCb.filter(), ActCb.filter(F.cmd == "announce"))
+                             AnnCb.filter(), AudCb.filter(), WriteCb.filter(F.owner == "ann"), CampaignCb.filter(), ActCb.filter(F.cmd == "announce"))
 
 OWNER = "ann"  # of the shared audience picker's buttons
 
@@ -69,8 +71,13 @@ def _send_at(data: dict[str, Any]) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _lang(data: dict[str, Any], settings: Settings) -> str:
+    """The language the organizer writes the announcement in (their own unless they chose another)."""
+    return langs.writing(data, settings.default_locale)
+
+
 def _payload(data: dict[str, Any], settings: Settings, org: Organisation | None = None) -> dict[str, Any]:
-    return {"texts": data.get("texts") or {}, "media": data.get("media"), "default_locale": settings.default_locale,
+    return {"texts": data.get("texts") or {}, "media": data.get("media"), "default_locale": _lang(data, settings),
             **acting.payload_names(org)}
 
 
@@ -90,10 +97,8 @@ def _check_length(body: str, i18n: I18n, with_media: bool, org: bool = False) ->
 async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
     data = await state.get_data()
     await state.set_state(Announce.translations)
-    await message.answer(
-        texts.translations_menu(data.get("texts") or {}, settings.default_locale),
-        reply_markup=keyboards.translations(data.get("texts") or {}, settings.default_locale),
-    )
+    lang, done = _lang(data, settings), list(data.get("texts") or {})
+    await message.answer(langs.menu_text(lang, done), reply_markup=langs.menu_keyboard(OWNER, lang, done))
 
 
 async def _audience_view(
@@ -111,7 +116,7 @@ async def _panel(
     send_at = _send_at(data)
     urgent = bool(data.get("urgent"))
     languages = [c for c in SUPPORTED_LOCALES if c in (data.get("texts") or {})]
-    languages.sort(key=lambda c: c != settings.default_locale)
+    languages.sort(key=lambda c: c != _lang(data, settings))
     text = texts.confirm_panel(
         audience=await audience_picker.describe(session, audience, community, locale), count=count, languages=languages,
         send_at=send_at, urgent=urgent, tz=settings.tz, locale=locale,
@@ -128,12 +133,13 @@ async def _preview(
     message: Message, bot: Bot, data: dict[str, Any], settings: Settings, i18n: I18n
 ) -> None:
     payload = {**_payload(data, settings), "org": data.get("preview_org")}
-    versions = [c for c in SUPPORTED_LOCALES if c in payload["texts"]] or [settings.default_locale]
-    versions.sort(key=lambda c: c != settings.default_locale)
+    lang = payload["default_locale"]
+    versions = [c for c in SUPPORTED_LOCALES if c in payload["texts"]] or [lang]
+    versions.sort(key=lambda c: c != lang)
     await message.answer(texts.preview_intro(len(versions)))
     for locale in versions:
         if len(versions) > 1:
-            await message.answer(texts.preview_label(locale, locale == settings.default_locale))
+            await message.answer(texts.preview_label(locale, locale == lang))
         out = texts.render(payload, locale, i18n)
         await send_outgoing(bot, message.chat.id, out)
 
@@ -153,21 +159,21 @@ async def _show_confirm(
 # ------------------------------------------------------------------ /announce: the text
 
 @staff.message(Command("announce"))
-async def announce(message: Message, state: FSMContext, settings: Settings, session: AsyncSession,
+async def announce(message: Message, state: FSMContext, i18n: I18n, session: AsyncSession,
                    user: User | None, roles: set[str]) -> None:
     org_id = await acting.ask(message, session, user, roles, "announce")
     if org_id != acting.ASKED:
-        await _start(message, state, settings, session, org_id)
+        await _start(message, state, i18n, session, org_id)
 
 
 @staff.callback_query(ActCb.filter(F.cmd == "announce"))
-async def announce_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext, settings: Settings,
+async def announce_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext, i18n: I18n,
                       session: AsyncSession) -> None:
     await close_buttons(callback)
-    await _start(callback.message, state, settings, session, callback_data.org or None)  # type: ignore[arg-type]
+    await _start(callback.message, state, i18n, session, callback_data.org or None)  # type: ignore[arg-type]
 
 
-async def _start(message: Message, state: FSMContext, settings: Settings, session: AsyncSession,
+async def _start(message: Message, state: FSMContext, i18n: I18n, session: AsyncSession,
                  org_id: int | None) -> None:
     org = await orgs_service.get(session, org_id) if org_id else None  # for the preview; checked at Send
     await state.clear()
@@ -175,24 +181,36 @@ async def _start(message: Message, state: FSMContext, settings: Settings, sessio
     await state.update_data(nonce=uuid.uuid4().hex[:16], texts={}, media=None, org_id=org_id,
                             preview_org=acting.payload_names(org).get("org"),
                             audience=Audience().to_json(), send_at=None, urgent=False)
-    await message.answer(texts.ask_text(settings.default_locale))
+    # in the organizer's own language, unless they tap another
+    await langs.ask(message, state, OWNER, i18n.current_locale, texts.ask_text(i18n.current_locale))
+
+
+@staff.callback_query(StateFilter(Announce.text), WriteCb.filter((F.owner == OWNER) & (F.a == "in")))
+async def text_language(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext) -> None:
+    await langs.switched(callback, callback_data, state, texts.ask_text)
 
 
 @staff.message(StateFilter(Announce.text), F.text, NOT_COMMAND)
 async def got_text(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
-    body = message.text or ""
-    problem = _check_length(body, i18n, with_media=False, org=bool((await state.get_data()).get("org_id")))
+    data = await state.get_data()
+    body = await _body(message, message.text, _lang(data, settings))
+    if body is None:
+        return
+    problem = _check_length(body, i18n, with_media=False, org=bool(data.get("org_id")))
     if problem:
         await message.answer(problem)
         return
-    await state.update_data(texts={settings.default_locale: body}, media=None)
+    await state.update_data(texts={_lang(data, settings): body}, media=None)
     await _show_translations(message, state, settings)
 
 
 @staff.message(StateFilter(Announce.text), F.photo | F.document)
 async def got_media(message: Message, state: FSMContext, settings: Settings, i18n: I18n) -> None:
-    body = message.caption or ""
-    problem = _check_length(body, i18n, with_media=True, org=bool((await state.get_data()).get("org_id")))
+    data = await state.get_data()
+    body = await _body(message, message.caption or "", _lang(data, settings))
+    if body is None:
+        return
+    problem = _check_length(body, i18n, with_media=True, org=bool(data.get("org_id")))
     if problem:
         await message.answer(problem)
         return
@@ -201,8 +219,18 @@ async def got_media(message: Message, state: FSMContext, settings: Settings, i18
     else:
         assert message.document is not None
         media = {"kind": "document", "file_id": message.document.file_id, "filename": message.document.file_name}
-    await state.update_data(texts={settings.default_locale: body}, media=media)
+    await state.update_data(texts={_lang(data, settings): body}, media=media)
     await _show_translations(message, state, settings)
+
+
+async def _body(message: Message, text: str | None, lang: str) -> str | None:
+    """The text for ``lang`` as typed; None (and the organizer told why) for one with another
+    language's "uk:" line in it."""
+    try:
+        return langs.strip_code(text, lang) if text else ""
+    except DomainError as exc:
+        await message.answer(langs.language_line_error(exc, lang))
+        return None
 
 
 @staff.message(StateFilter(Announce.text), NOT_COMMAND)
@@ -212,21 +240,21 @@ async def text_expected(message: Message) -> None:
 
 # ------------------------------------------------------------------ translations
 
-@staff.callback_query(StateFilter(Announce.translations), AnnCb.filter(F.step == "tr"))
+@staff.callback_query(StateFilter(Announce.translations), WriteCb.filter(F.owner == OWNER))
 async def translations_step(
-    callback: CallbackQuery, callback_data: AnnCb, state: FSMContext, session: AsyncSession,
+    callback: CallbackQuery, callback_data: WriteCb, state: FSMContext, session: AsyncSession,
     settings: Settings, community: Community, i18n: I18n,
 ) -> None:
-    if callback_data.action == "lang" and callback_data.value in SUPPORTED_LOCALES \
-            and callback_data.value != settings.default_locale:
+    data = await state.get_data()
+    locale = langs.requested(callback_data, _lang(data, settings))
+    if callback_data.a == "add" and locale:
         await close_buttons(callback)
         await state.set_state(Announce.translation)
-        await state.update_data(translating=callback_data.value)
-        await callback.message.answer(texts.ask_translation(callback_data.value))  # type: ignore[union-attr]
-    elif callback_data.action == "next":
+        await state.update_data(translating=locale)
+        await callback.message.answer(langs.ask_translation(locale))  # type: ignore[union-attr]
+    elif callback_data.a == "next":
         await close_buttons(callback)
         await state.set_state(Announce.audience)
-        data = await state.get_data()
         text, markup = await _audience_view(data, "", session, community, i18n)
         await callback.message.answer(text, reply_markup=markup)  # type: ignore[union-attr]
 
@@ -238,7 +266,9 @@ async def got_translation(message: Message, state: FSMContext, settings: Setting
     if locale not in SUPPORTED_LOCALES:
         await _show_translations(message, state, settings)
         return
-    body = message.text or ""
+    body = await _body(message, message.text, locale)
+    if body is None:
+        return
     problem = _check_length(body, i18n, with_media=bool(data.get("media")), org=bool(data.get("org_id")))
     if problem:
         await message.answer(problem)
@@ -312,7 +342,7 @@ async def _send(
 ) -> None:
     message = callback.message
     assert isinstance(message, Message)
-    if not (data.get("texts") or {}).get(settings.default_locale) and not data.get("media"):
+    if not (data.get("texts") or {}).get(_lang(data, settings)) and not data.get("media"):
         await state.clear()
         await close_buttons(callback)
         await message.answer(texts.expired())

@@ -6,34 +6,21 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import SUPPORTED_LOCALES
 from bot.delivery import CampaignCb
-from handlers.audience import language_name
 from handlers.shared import grid
 
 
 class AnnCb(CallbackData, prefix="ann"):
     """A wizard button. ``step`` names the wizard step, so a button of an old step does nothing.
 
-    tr: translations (lang <code> | next); cf: confirm (later | now | urgent | audience | send | drop).
-    (The audience step uses handlers.audience.AudCb with owner "ann".)
+    cf: confirm (later | now | urgent | audience | send | drop).
+    (The audience step uses handlers.audience.AudCb and the language ones handlers.langs.WriteCb,
+    both with owner "ann".)
     """
 
     step: str
     action: str
     value: str = ""
-
-
-def translations(texts: dict[str, str], default_locale: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for code in SUPPORTED_LOCALES:
-        if code == default_locale:
-            continue
-        label = f"✏️ {language_name(code)} ✓" if code in texts else f"➕ {language_name(code)}"
-        kb.button(text=label, callback_data=AnnCb(step="tr", action="lang", value=code))
-    kb.button(text=_("Continue ➡️"), callback_data=AnnCb(step="tr", action="next"))
-    kb.adjust(len(SUPPORTED_LOCALES) - 1, 1)
-    return kb.as_markup()
 
 
 def confirm(*, count: int, scheduled: bool, urgent: bool, send_label: str) -> InlineKeyboardMarkup:

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import SUPPORTED_LOCALES
 from bot.delivery import Media, Outgoing, RenderContext
 from bot.i18n import N_, esc, fmt_number
+from handlers import langs
 from handlers.audience import language_name, residents
 from handlers.when import fmt_when
 
@@ -65,13 +66,14 @@ def body_limit(i18n: I18n, with_media: bool) -> int:
 
 # ------------------------------------------------------------------ wizard
 
-def ask_text(default_locale: str) -> str:
-    return _(
-        "<b>New announcement</b>\n\n"
-        "Send the text in {language}. You can also send one photo or document with the text as its caption.\n"
-        "Residents will get it as plain text, exactly as you type it.\n\n"
-        "Type /cancel to stop."
-    ).format(language=language_name(default_locale))
+def ask_text(lang: str) -> str:
+    return "\n\n".join([
+        _("<b>New announcement</b>"),
+        langs.line(lang) + "\n" + langs.choose_hint(),
+        _("Send the text. You can also send one photo or document with the text as its caption.\n"
+          "Residents will get it as plain text, exactly as you type it."),
+        _("Type /cancel to stop."),
+    ])
 
 
 def not_text() -> str:
@@ -91,22 +93,6 @@ def caption_too_long(limit: int, length: int) -> str:
     ).format(limit=limit, length=length)
 
 
-def translations_menu(texts: dict[str, str], default_locale: str) -> str:
-    added = [language_name(code) for code in SUPPORTED_LOCALES if code in texts and code != default_locale]
-    lines = [
-        _("<b>Translations</b> (optional)"),
-        _("Residents who use another language get their translation; everyone else gets the {language} text.")
-        .format(language=language_name(default_locale)),
-    ]
-    if added:
-        lines.append(_("Added: {languages}").format(languages=", ".join(added)))
-    return "\n\n".join(lines)
-
-
-def ask_translation(locale: str) -> str:
-    return _("Send the text in {language}.").format(language=language_name(locale))
-
-
 def translation_as_text() -> str:
     return _("Please send the translation as text.")
 
@@ -121,9 +107,8 @@ def preview_intro(count: int) -> str:
 
 def preview_label(locale: str, is_default: bool) -> str:
     if is_default:
-        return _("{language} version, also for everyone without a translation:").format(
-            language=language_name(locale))
-    return _("{language} version:").format(language=language_name(locale))
+        return langs.line(locale) + " · " + _("also for everyone without a translation:")
+    return langs.line(locale) + ":"
 
 
 def confirm_panel(

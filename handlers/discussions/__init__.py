@@ -39,8 +39,9 @@ from bot.services.errors import DomainError
 from bot.services.opinions import Analysis
 from handlers import chart_texts
 from handlers import audience as audience_picker
-from handlers import deeplinks
+from handlers import deeplinks, langs
 from handlers.audience import AudCb, claim_send
+from handlers.langs import WriteCb
 from handlers.discussions import keyboards, texts
 from handlers.discussions.keyboards import DiscCb, DiscOrgCb, NewDiscCb
 from handlers.polls import valid_id
@@ -64,7 +65,7 @@ register(
 OWNER = "disc"  # of the shared audience picker's buttons
 ORGANIZERS = frozenset({"organizer"})
 router, staff = role_routers("discussions", ORGANIZERS, texts.only_organizers, DiscOrgCb.filter(),
-                             NewDiscCb.filter(), AudCb.filter(F.owner == OWNER))
+                             NewDiscCb.filter(), AudCb.filter(F.owner == OWNER), WriteCb.filter(F.owner == OWNER))
 residents = Router(name="discussions-residents")
 router.include_router(residents)
 TEXT_ERRORS = ("empty", "html", "too_short", "too_long", "duplicate")  # the resident tries again
@@ -78,6 +79,7 @@ class NewDisc(StatesGroup):
     question = State()
     seeds = State()
     panel = State()
+    translation = State()  # data: translating
     audience = State()
     closes = State()
 
@@ -404,25 +406,45 @@ async def _save(state: FSMContext, draft: dict[str, Any]) -> None:
     await state.update_data(draft=draft)
 
 
+def _lang(data: dict[str, Any], settings: Settings) -> str:
+    """The language the organizer writes the question in (their own unless they chose another)."""
+    return langs.writing(data, settings.default_locale)
+
+
 @staff.message(Command("newdiscussion"))
-async def newdiscussion(message: Message, state: FSMContext, settings: Settings, delivery: DeliveryEngine) -> None:
+async def newdiscussion(message: Message, state: FSMContext, i18n: I18n, delivery: DeliveryEngine) -> None:
     await state.clear()
     await state.set_state(NewDisc.question)
     closes = (delivery.now() + service.DEFAULT_DURATION).replace(minute=0, second=0, microsecond=0)  # a round hour
     await state.update_data(nonce=uuid.uuid4().hex[:16], draft={
         "question": {}, "seeds": [], "audience": Audience().to_json(), "closes_at": closes.isoformat()})
-    await message.answer(texts.ask_question(settings.default_locale))
+    await langs.ask(message, state, OWNER, i18n.current_locale, texts.ask_question(i18n.current_locale))
+
+
+@staff.callback_query(StateFilter(NewDisc.question), WriteCb.filter((F.owner == OWNER) & (F.a == "in")))
+async def question_language(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext) -> None:
+    await langs.switched(callback, callback_data, state, texts.ask_question)
+
+
+def _question(text: str | None, lang: str) -> str:
+    """The question in ``lang`` alone (DomainError as service.clean_question, and language_line)."""
+    return service.clean_question(langs.strip_code(text, lang), lang, (lang,))[lang]
+
+
+def _question_error(exc: DomainError, lang: str) -> str:
+    return langs.language_line_error(exc, lang) if exc.code == "language_line" else texts.question_error(exc)
 
 
 @staff.message(StateFilter(NewDisc.question), F.text, NOT_COMMAND)
 async def got_question(message: Message, state: FSMContext, settings: Settings) -> None:
+    lang = _lang(await state.get_data(), settings)
     try:
-        question = service.clean_question(message.text, settings.default_locale, SUPPORTED_LOCALES)
+        question = _question(message.text, lang)
     except DomainError as exc:
-        await message.answer(texts.question_error(exc))
+        await message.answer(_question_error(exc, lang))
         return
     draft = await _draft(state)
-    draft["question"] = question
+    draft["question"] = {lang: question}
     await _save(state, draft)
     await state.set_state(NewDisc.seeds)
     await message.answer(texts.ask_seeds())
@@ -455,15 +477,48 @@ async def seed_expected(message: Message) -> None:
 async def _show_panel(message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
                       community: Community, locale: str) -> None:
     draft = await _draft(state)
+    lang = _lang(await state.get_data(), settings)
     audience = Audience.from_json(draft.get("audience"))
     count = await campaigns_service.count_audience(session, audience)
     closes = datetime.fromisoformat(draft["closes_at"])
     await state.set_state(NewDisc.panel)
     await message.answer(
         texts.panel(draft["question"], draft["seeds"], await audience_picker.describe(session, audience, community, locale),
-                    fmt_moment(closes, locale, settings.tz) + f" ({settings.tz.key})", count, locale,
-                    settings.default_locale),
-        reply_markup=keyboards.panel(count))
+                    fmt_moment(closes, locale, settings.tz) + f" ({settings.tz.key})", count, locale, lang),
+        reply_markup=keyboards.panel(count, langs.add_buttons(OWNER, lang, draft["question"])))
+
+
+@staff.callback_query(StateFilter(NewDisc.panel), WriteCb.filter((F.owner == OWNER) & (F.a == "add")))
+async def translation_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
+                           settings: Settings) -> None:
+    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
+    if locale is None:
+        return
+    await close_buttons(callback)
+    await state.set_state(NewDisc.translation)
+    await state.update_data(translating=locale)
+    await callback.message.answer(texts.ask_translation(locale))  # type: ignore[union-attr]
+
+
+@staff.message(StateFilter(NewDisc.translation), F.text, NOT_COMMAND)
+async def got_translation(message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
+                          community: Community, i18n: I18n) -> None:
+    locale = str((await state.get_data()).get("translating"))
+    try:
+        question = _question(message.text, locale) if locale in SUPPORTED_LOCALES else ""
+    except DomainError as exc:
+        await message.answer(_question_error(exc, locale))
+        return
+    draft = await _draft(state)
+    if question:
+        draft["question"][locale] = question
+        await _save(state, draft)
+    await _show_panel(message, state, session, settings, community, i18n.current_locale)
+
+
+@staff.message(StateFilter(NewDisc.translation), NOT_COMMAND)
+async def translation_expected(message: Message) -> None:
+    await message.answer(texts.question_error(DomainError("empty")))
 
 
 @staff.callback_query(StateFilter(NewDisc.seeds, NewDisc.panel), NewDiscCb.filter())
@@ -546,7 +601,7 @@ async def _open(callback: CallbackQuery, draft: dict[str, Any], state: FSMContex
     if count is None:
         return
     discussion = await service.create(session, draft["question"], draft["seeds"], audience.to_json(), closes,
-                                      settings.default_locale, user.id if user else None, now)
+                                      _lang(await state.get_data(), settings), user.id if user else None, now)
     payload = {"discussion": {"id": discussion.id, "question": discussion.question,
                               "default_locale": discussion.default_locale, "closes_at": closes.isoformat()}}
     await launch(message, session, delivery, i18n.current_locale, kind="discussion", payload=payload,

@@ -99,8 +99,10 @@ def seeds(count: int) -> InlineKeyboardMarkup | None:
     return rows([button(_("✅ That's all"), NewDiscCb(a="seeds-done"))])
 
 
-def panel(count: int) -> InlineKeyboardMarkup:
+def panel(count: int, translations: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    """``translations``: the shared ➕ buttons of the question (handlers.langs.add_buttons)."""
     return rows(
+        translations,
         [button(_("👥 Audience"), NewDiscCb(a="audience")), button(_("⏰ Closing time"), NewDiscCb(a="closes"))],
         [button(texts.open_for(count), NewDiscCb(a="open"))],
         [button(_("🗑 Drop"), NewDiscCb(a="drop"))],

@@ -19,6 +19,7 @@ from bot.services.discussions import (
 )
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, StatementResult, Tally
+from handlers import langs
 from handlers.audience import language_name
 from handlers.polls.texts import closes_line, pct, pick, saved  # noqa: F401 - saved: the same words
 
@@ -254,13 +255,17 @@ def only_organizers() -> str:
     return _("Sorry, only organizers can do this.")
 
 
-def ask_question(default_locale: str) -> str:
-    return "\n".join([
+def ask_question(lang: str) -> str:
+    return "\n\n".join([
         _("💬 <b>New discussion</b> (1/3). What is the question? For example: «How should the riverside park "
           "change?»"),
-        _("Translations on their own lines, e.g. «uk: Як має змінитися парк?». Without a code, a line is in "
-          "{language}. /cancel stops.").format(language=language_name(default_locale)),
+        langs.line(lang) + "\n" + langs.choose_hint(),
+        _("Translations are added with the ➕ buttons before it opens. /cancel stops."),
     ])
+
+
+def ask_translation(lang: str) -> str:
+    return langs.ask_translation(lang, _("Send the question."))
 
 
 def question_error(exc: DomainError) -> str:
@@ -283,6 +288,9 @@ def seed_added(count: int, locale: str) -> str:
 
 
 def seed_error(exc: DomainError) -> str:
+    if exc.code == "language_line":
+        return _("Residents read a statement as it is written, in one language, so it has no “{code}:” lines: "
+                 "send it again without them (one statement per message).").format(code=exc.params.get("lang"))
     if exc.code == "too_many":
         return _("That is the most a discussion starts with ({max}); press “That's all”.").format(max=SEEDS_MAX)
     if exc.code == "duplicate":
@@ -303,7 +311,7 @@ def panel(question: dict[str, str], seeds: Sequence[str], audience: str, closes:
     lines = [_("(3/3) <b>Check and open</b>"), "",
              _("Question: {question}").format(question=esc(pick(question, locale, default_locale)))]
     if len(question) > 1:
-        lines.append(_("Languages: {codes}").format(codes=", ".join(sorted(question))))
+        lines.append(_("Languages: {languages}").format(languages=langs.names(question)))
     lines.append(_("Statements:"))
     lines += [f"{n}. {esc(shorten(s, PANEL_SHOWN))}" for n, s in enumerate(seeds, 1)]  # 30 stay within 4096
     lines += ["", _("Audience: {audience}").format(audience=audience),

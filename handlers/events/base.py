@@ -12,12 +12,13 @@ from handlers.acting import ActCb
 from handlers.audience import AudCb
 from handlers.events import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.events.keyboards import EvOrgCb, NewEvCb
+from handlers.langs import WriteCb
 from handlers.polls.texts import only_organizers
 from handlers.shared import role_routers
 
 OWNER = "event"  # of the shared audience picker's buttons
 router, staff = role_routers("events", ORGANIZING, only_organizers,
-                             EvOrgCb.filter(), NewEvCb.filter(), AudCb.filter(F.owner == OWNER),
+                             EvOrgCb.filter(), NewEvCb.filter(), AudCb.filter(F.owner == OWNER), WriteCb.filter(F.owner == OWNER),
                              ActCb.filter(F.cmd == "newevent"))
 residents = Router(name="events-residents")
 router.include_router(residents)

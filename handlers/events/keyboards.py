@@ -8,8 +8,6 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import SUPPORTED_LOCALES
-from handlers.audience import language_name
 from handlers.events import texts
 from handlers.shared import grid
 
@@ -135,17 +133,16 @@ def skip() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def panel(count: int, done: Sequence[str], default_locale: str, locale: str) -> InlineKeyboardMarkup:
+def panel(count: int, translations: Sequence[InlineKeyboardButton], locale: str) -> InlineKeyboardMarkup:
+    """``translations``: the shared ➕ buttons (handlers.langs.add_buttons)."""
     from handlers.audience import residents
 
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✅ Publish to {residents}").format(residents=residents(count, locale)),
               callback_data=NewEvCb(step="cf", action="send"))
-    for code in SUPPORTED_LOCALES:
-        if code != default_locale:
-            mark = "✓" if code in done else "➕"
-            kb.button(text=f"{mark} {language_name(code)}", callback_data=NewEvCb(step="tr", action="lang", value=code))
+    for button in translations:
+        kb.add(button)
     kb.button(text=_("👥 Change audience"), callback_data=NewEvCb(step="cf", action="audience"))
     kb.button(text=_("✖ Don't send"), callback_data=NewEvCb(step="cf", action="drop"))
-    kb.adjust(1, len(SUPPORTED_LOCALES) - 1, 2)
+    kb.adjust(1, len(translations), 2)
     return kb.as_markup()

@@ -22,7 +22,6 @@ from bot.services import events as events_service
 from bot.services import orgs as orgs_service
 from bot.services.errors import DomainError
 from handlers import confirm
-from handlers.audience import language_name
 from handlers.events import keyboards, texts
 from handlers.events.base import EditEvent, router, staff
 from handlers.events.keyboards import EvOrgCb, NewEvCb
@@ -156,7 +155,7 @@ async def organizer_button(
         elif action == "p":
             await message.answer(texts.ask_new_place())
         elif action == "n":
-            await message.answer(texts.ask_title(language_name(locale)))
+            await message.answer(texts.ask_title(locale))
         else:
             await message.answer(texts.ask_capacity(), reply_markup=keyboards.no_limit("ecap"))
 

@@ -14,6 +14,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n import N_, esc, fmt_day, fmt_moment, fmt_number, fmt_time, shorten
 from bot.services.errors import DomainError
+from handlers import langs
 from handlers.acting import from_line
 from handlers.polls.texts import pick
 
@@ -359,9 +360,9 @@ def ask_kind() -> str:
     return _("<b>New event</b>\nWhat kind of event is it?")
 
 
-def ask_title(language: str) -> str:
-    return _("Send the title in {language} on the first line; a description can follow on the next lines.").format(
-        language=language)
+def ask_title(lang: str, *, first: bool = False) -> str:
+    ask = _("Send the title on the first line; a description can follow on the next lines.")
+    return langs.prompt(lang, f"{langs.choose_hint()}\n\n{ask}" if first else ask)
 
 
 def title_error(exc: DomainError) -> str:
@@ -428,9 +429,8 @@ def panel(event: dict[str, Any], audience: str, count: int, languages: str, loca
     return "\n".join(lines)
 
 
-def ask_translation(language: str) -> str:
-    return _("Send the {language} version: the title on the first line, the description below.").format(
-        language=language)
+def ask_translation(lang: str) -> str:
+    return langs.ask_translation(lang, _("Send the title on the first line, the description below."))
 
 
 def created(event_id: int) -> str:

@@ -22,10 +22,11 @@ from bot.services import events as events_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.events import EventDraft
-from handlers import acting
+from handlers import acting, langs
 from handlers import audience as audience_picker
 from handlers.acting import ActCb
 from handlers.audience import AudCb, language_name
+from handlers.langs import WriteCb
 from handlers.events import keyboards, texts
 from handlers.events.base import OWNER, NewEvent, staff
 from handlers.events.keyboards import NewEvCb
@@ -52,23 +53,28 @@ async def _step(message: Message, state: FSMContext, draft: EventDraft, next_sta
 
 @staff.message(Command("newevent"))
 async def newevent(message: Message, state: FSMContext, session: AsyncSession, user: User | None,
-                   roles: set[str]) -> None:
+                   roles: set[str], i18n: I18n) -> None:
     org_id = await acting.ask(message, session, user, roles, "newevent")
     if org_id != acting.ASKED:
-        await _start(message, state, org_id)
+        await _start(message, state, org_id, i18n.current_locale)
 
 
 @staff.callback_query(ActCb.filter(F.cmd == "newevent"))
-async def newevent_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext) -> None:
+async def newevent_as(callback: CallbackQuery, callback_data: ActCb, state: FSMContext, i18n: I18n) -> None:
     await close_buttons(callback)
-    await _start(callback.message, state, callback_data.org or None)  # type: ignore[arg-type]
+    await _start(callback.message, state, callback_data.org or None, i18n.current_locale)  # type: ignore[arg-type]
 
 
-async def _start(message: Message, state: FSMContext, org_id: int | None) -> None:
+def _lang(data: dict[str, Any], settings: Settings) -> str:
+    """The language the organizer writes the event in (their own unless they chose another)."""
+    return langs.writing(data, settings.default_locale)
+
+
+async def _start(message: Message, state: FSMContext, org_id: int | None, locale: str) -> None:
     await state.clear()
     await state.set_state(NewEvent.kind)
     await state.update_data(nonce=uuid.uuid4().hex[:16], draft=EventDraft(audience=Audience().to_json()).to_json(),
-                            org_id=org_id)
+                            org_id=org_id, **{langs.KEY: locale})
     await message.answer(texts.ask_kind(), reply_markup=keyboards.kinds())
 
 
@@ -81,19 +87,35 @@ async def chose_kind(callback: CallbackQuery, callback_data: NewEvCb, state: FSM
     await _save(state, draft)
     await close_buttons(callback)
     await state.set_state(NewEvent.title)
-    await callback.message.answer(texts.ask_title(language_name(settings.default_locale)))  # type: ignore[union-attr]
+    lang = _lang(await state.get_data(), settings)
+    await langs.ask(callback.message, state, OWNER, lang, texts.ask_title(lang, first=True))  # type: ignore[arg-type]
+
+
+@staff.callback_query(StateFilter(NewEvent.title), WriteCb.filter((F.owner == OWNER) & (F.a == "in")))
+async def title_language(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext) -> None:
+    await langs.switched(callback, callback_data, state, lambda code: texts.ask_title(code, first=True))
+
+
+def _title(text: str | None, lang: str) -> tuple[str, str | None]:
+    return events_service.parse_title(langs.strip_code(text, lang))
+
+
+def _title_error(exc: DomainError, lang: str) -> str:
+    return langs.language_line_error(exc, lang) if exc.code == "language_line" else texts.title_error(exc)
 
 
 @staff.message(StateFilter(NewEvent.title), F.text, NOT_COMMAND)
 async def got_title(message: Message, state: FSMContext, settings: Settings, delivery: DeliveryEngine) -> None:
+    data = await state.get_data()
+    lang = _lang(data, settings)
     try:
-        title, description = events_service.parse_title(message.text or "")
+        title, description = _title(message.text, lang)
     except DomainError as exc:
-        await message.answer(texts.title_error(exc))
+        await message.answer(_title_error(exc, lang))
         return
-    draft = _draft(await state.get_data())
-    draft.title = {settings.default_locale: title}
-    draft.description = {settings.default_locale: description} if description else {}
+    draft = _draft(data)
+    draft.title = {lang: title}
+    draft.description = {lang: description} if description else {}
     await _step(message, state, draft, NewEvent.start,
                 texts.ask_start(settings.tz, fmt_example(delivery.now(), settings.tz)))
 
@@ -186,50 +208,54 @@ async def no_speakers(callback: CallbackQuery, state: FSMContext, session: Async
 async def _show_panel(message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
                       community: Community, i18n: I18n) -> None:
     await state.set_state(NewEvent.panel)
-    draft = _draft(await state.get_data())
+    state_data = await state.get_data()
+    draft, lang = _draft(state_data), _lang(state_data, settings)
     locale = i18n.current_locale
     audience = Audience.from_json(draft.audience)
     count = await campaigns_service.count_audience(session, audience)
-    data = _preview_json(draft, settings)
-    done = [c for c in SUPPORTED_LOCALES if c in draft.title and c != settings.default_locale]
-    languages = ", ".join(language_name(c) for c in SUPPORTED_LOCALES if c in draft.title)
+    data = _preview_json(draft, lang)
+    done = [c for c in SUPPORTED_LOCALES if c in draft.title and c != lang]
+    languages = ", ".join(language_name(c) for c in sorted(draft.title, key=lambda c: (c != lang, SUPPORTED_LOCALES.index(c)))
+                          if c in SUPPORTED_LOCALES)
     text = texts.panel(data, await audience_picker.describe(session, audience, community, locale), count, languages, locale,
                        settings.tz)
-    await message.answer(text, reply_markup=keyboards.panel(count, done, settings.default_locale, locale))
+    await message.answer(text, reply_markup=keyboards.panel(count, langs.add_buttons(OWNER, lang, done), locale))
 
 
-def _preview_json(draft: EventDraft, settings: Settings) -> dict[str, Any]:
+def _preview_json(draft: EventDraft, lang: str) -> dict[str, Any]:
     assert draft.starts_at is not None and draft.ends_at is not None
     return {
         "id": 0, "kind": draft.kind, "title": draft.title, "description": draft.description,
         "starts_at": draft.starts_at.isoformat(), "ends_at": draft.ends_at.isoformat(), "venue": draft.venue,
         "latitude": draft.latitude, "longitude": draft.longitude, "online_url": draft.online_url,
-        "capacity": draft.capacity, "speakers": draft.speakers, "default_locale": settings.default_locale,
+        "capacity": draft.capacity, "speakers": draft.speakers, "default_locale": lang,
         "status": "scheduled", "version": 1,
     }
 
 
-@staff.callback_query(StateFilter(NewEvent.panel), NewEvCb.filter(F.step == "tr"))
-async def translation_step(callback: CallbackQuery, callback_data: NewEvCb, state: FSMContext) -> None:
-    if callback_data.value not in SUPPORTED_LOCALES:
+@staff.callback_query(StateFilter(NewEvent.panel), WriteCb.filter((F.owner == OWNER) & (F.a == "add")))
+async def translation_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
+                           settings: Settings) -> None:
+    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
+    if locale is None:
         return
     await close_buttons(callback)
     await state.set_state(NewEvent.translation)
-    await state.update_data(translating=callback_data.value)
-    await callback.message.answer(texts.ask_translation(language_name(callback_data.value)))  # type: ignore[union-attr]
+    await state.update_data(translating=locale)
+    await callback.message.answer(texts.ask_translation(locale))  # type: ignore[union-attr]
 
 
 @staff.message(StateFilter(NewEvent.translation), F.text, NOT_COMMAND)
 async def got_translation(message: Message, state: FSMContext, session: AsyncSession, settings: Settings,
                           community: Community, i18n: I18n) -> None:
     data = await state.get_data()
+    locale = data.get("translating")
     try:
-        title, description = events_service.parse_title(message.text or "")
+        title, description = _title(message.text, str(locale))
     except DomainError as exc:
-        await message.answer(texts.title_error(exc))
+        await message.answer(_title_error(exc, str(locale)))
         return
     draft = _draft(data)
-    locale = data.get("translating")
     if locale in SUPPORTED_LOCALES:
         draft.title[locale] = title
         if description:
@@ -304,7 +330,7 @@ async def _publish(
         return
     count, org = claimed
     event = await events_service.create_event(
-        session, draft, default_locale=settings.default_locale, created_by=user.id if user else None, now=now)
+        session, draft, default_locale=_lang(data, settings), created_by=user.id if user else None, now=now)
     event.org = org
     await launch(message, session, delivery, i18n.current_locale, kind="event", org_id=org.id if org else None,
                  payload={"event": events_service.event_json(event)}, audience=audience, key=key, count=count,

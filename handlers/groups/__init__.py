@@ -25,7 +25,9 @@ from bot.services import groups as groups_service
 from bot.services import users as users_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
+from handlers import langs
 from handlers.groups import texts
+from handlers.langs import WriteCb
 from handlers.polls import valid_id
 from handlers.shared import NOT_COMMAND, close_buttons, edit_text, grid, role_routers
 from storage.models import User
@@ -50,6 +52,8 @@ class GroupCb(CallbackData, prefix="wg"):
 class NewGroup(StatesGroup):
     name = State()
     description = State()
+    translations = State()
+    translation = State()  # data: translating
     coordinator = State()
 
 
@@ -61,8 +65,9 @@ class GroupMessage(StatesGroup):
 router = Router(name="groups")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
+OWNER = "group"  # of the shared language buttons
 creators, organizers = role_routers("groups-new", frozenset({"organizer"}), texts.not_allowed,
-                                    GroupCb.filter(F.a == "skip"))
+                                    GroupCb.filter(F.a == "skip"), WriteCb.filter(F.owner == OWNER))
 router.include_router(creators)
 
 
@@ -230,28 +235,83 @@ register_kind(KIND, render_group_message)
 
 
 @organizers.message(Command("newgroup"))
-async def newgroup(message: Message, state: FSMContext, settings: Settings) -> None:
+async def newgroup(message: Message, state: FSMContext, i18n: I18n) -> None:
     await state.clear()
     await state.set_state(NewGroup.name)
-    await message.answer(texts.ask_name(settings.default_locale))
+    await langs.ask(message, state, OWNER, i18n.current_locale, texts.ask_name(i18n.current_locale))
+
+
+@organizers.callback_query(StateFilter(NewGroup.name), WriteCb.filter((F.owner == OWNER) & (F.a == "in")))
+async def name_language(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext) -> None:
+    await langs.switched(callback, callback_data, state, texts.ask_name)
+
+
+def _lang(data: dict[str, object], settings: Settings) -> str:
+    """The language the organizer writes the group's texts in (their own unless they chose another)."""
+    return langs.writing(data, settings.default_locale)
+
+
+def _error(exc: DomainError, lang: str) -> str:
+    return langs.language_line_error(exc, lang) if exc.code == "language_line" else texts.error_text(exc)
 
 
 @organizers.message(StateFilter(NewGroup.name, NewGroup.description), F.text, NOT_COMMAND)
 async def got_text(message: Message, state: FSMContext, settings: Settings) -> None:
-    current = await state.get_state()
+    current, data = await state.get_state(), await state.get_data()
+    lang = _lang(data, settings)
     try:
+        typed = langs.strip_code(message.text, lang)
         if current == NewGroup.name.state:
-            await state.update_data(name=groups_service.clean_name(message.text, settings.default_locale,
-                                                                   SUPPORTED_LOCALES))
+            await state.update_data(name=groups_service.clean_name(typed, lang, (lang,)))
             await state.set_state(NewGroup.description)
             await message.answer(texts.ask_description())
         else:
-            await state.update_data(description=groups_service.clean_description(
-                message.text, settings.default_locale, SUPPORTED_LOCALES))
-            await state.set_state(NewGroup.coordinator)
-            await message.answer(texts.ask_coordinator(), reply_markup=grid([(texts.skip(), GroupCb(a="skip"))], 1))
+            await state.update_data(description=groups_service.clean_description(typed, lang, (lang,)))
+            await _show_translations(message, state, settings)
     except DomainError as exc:
-        await message.answer(texts.error_text(exc))
+        await message.answer(_error(exc, lang))
+
+
+async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    lang, done = _lang(data, settings), list(data.get("name") or {})
+    await state.set_state(NewGroup.translations)
+    await message.answer(langs.menu_text(lang, done), reply_markup=langs.menu_keyboard(OWNER, lang, done))
+
+
+@organizers.callback_query(StateFilter(NewGroup.translations), WriteCb.filter(F.owner == OWNER))
+async def translations_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
+                            settings: Settings) -> None:
+    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
+    assert isinstance(callback.message, Message)
+    if callback_data.a == "add" and locale:
+        await close_buttons(callback)
+        await state.set_state(NewGroup.translation)
+        await state.update_data(translating=locale)
+        await callback.message.answer(texts.ask_translation(locale))
+    elif callback_data.a == "next":
+        await close_buttons(callback)
+        await state.set_state(NewGroup.coordinator)
+        await callback.message.answer(texts.ask_coordinator(), reply_markup=grid([(texts.skip(), GroupCb(a="skip"))], 1))
+
+
+@organizers.message(StateFilter(NewGroup.translation), F.text, NOT_COMMAND)
+async def got_translation(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    locale = str(data.get("translating"))
+    if locale not in SUPPORTED_LOCALES:
+        await _show_translations(message, state, settings)
+        return
+    try:
+        first, _sep, rest = langs.strip_code(message.text, locale).partition("\n")
+        name = groups_service.clean_name(first, locale, (locale,))
+        description = groups_service.clean_description(rest, locale, (locale,)) if rest.strip() else {}
+    except DomainError as exc:
+        await message.answer(_error(exc, locale))
+        return
+    await state.update_data(name={**(data.get("name") or {}), **name},
+                            description={**(data.get("description") or {}), **description})
+    await _show_translations(message, state, settings)
 
 
 @organizers.message(StateFilter(NewGroup.coordinator), F.text, NOT_COMMAND)
@@ -272,7 +332,8 @@ async def skip_coordinator(callback: CallbackQuery, session: AsyncSession, state
         await _create(callback.message, session, state, user, None, bot, i18n, delivery)
 
 
-@organizers.message(StateFilter(NewGroup.name, NewGroup.description, NewGroup.coordinator), NOT_COMMAND)
+@organizers.message(StateFilter(NewGroup.name, NewGroup.description, NewGroup.translation, NewGroup.coordinator),
+                    NOT_COMMAND)
 async def text_expected(message: Message) -> None:
     await message.answer(texts.text_expected())
 

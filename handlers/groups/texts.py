@@ -9,6 +9,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n import esc, fmt_moment, shorten
 from bot.services.errors import DomainError
+from handlers import langs
 from handlers.orgs import texts as orgs_texts
 from handlers.polls.texts import pick
 from storage.models import Event, WorkingGroup
@@ -77,14 +78,21 @@ def not_allowed() -> str:
     return _("Only the group's coordinator and organizers can write to it.")
 
 
-def ask_name(default_locale: str) -> str:
-    return _("New working group. What is its topic, in a few words?\n\nFor several languages send one per "
-             "line, e.g.\n<code>uk: Доступні вулиці</code>\n<code>bg: Достъпни улици</code>\n(a line without a "
-             "code is in {language}). /cancel stops.").format(language=default_locale)
+def ask_name(lang: str) -> str:
+    return "\n\n".join([
+        _("New working group. What is its topic, in a few words?"),
+        langs.line(lang) + "\n" + langs.choose_hint(),
+        _("Translations are added with the ➕ buttons after the description. /cancel stops."),
+    ])
 
 
 def ask_description() -> str:
-    return _("What will the group do? A few sentences (the same way for other languages). /cancel stops.")
+    return _("What will the group do? A few sentences. /cancel stops.")
+
+
+def ask_translation(lang: str) -> str:
+    return langs.ask_translation(lang, _("Send the topic on the first line, and what the group does on the next "
+                                         "lines (optional)."))
 
 
 def ask_coordinator() -> str:

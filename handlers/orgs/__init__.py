@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -33,7 +34,8 @@ from bot.services import users as users_service
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
 from bot.services.orgs import OrgDraft
-from handlers import confirm
+from handlers import confirm, langs
+from handlers.langs import WriteCb
 from handlers.orgs import texts
 from handlers.shared import NOT_COMMAND, close_buttons, edit_text
 from handlers.shared import person as person_label
@@ -65,6 +67,8 @@ class OrgCb(CallbackData, prefix="org"):
 class NewOrg(StatesGroup):
     name = State()
     description = State()
+    translations = State()
+    translation = State()  # data: translating
     contact = State()
     districts = State()
 
@@ -277,20 +281,82 @@ async def remove(
 
 
 @admins.callback_query(OrgCb.filter(F.a == "new"))
-async def new_button(callback: CallbackQuery, state: FSMContext, settings: Settings) -> None:
-    await _start(callback.message, state, settings)  # type: ignore[arg-type]
+async def new_button(callback: CallbackQuery, state: FSMContext, i18n: I18n) -> None:
+    await _start(callback.message, state, i18n.current_locale)  # type: ignore[arg-type]
 
 
 @admins.message(Command("neworg"))
-async def neworg(message: Message, state: FSMContext, settings: Settings) -> None:
-    await _start(message, state, settings)
+async def neworg(message: Message, state: FSMContext, i18n: I18n) -> None:
+    await _start(message, state, i18n.current_locale)
 
 
-async def _start(message: Message, state: FSMContext, settings: Settings) -> None:
+OWNER = "org"  # of the shared language buttons
+
+
+async def _start(message: Message, state: FSMContext, locale: str) -> None:
     await state.clear()
     await state.set_state(NewOrg.name)
     await state.update_data(org=OrgDraft().to_json())
-    await message.answer(texts.ask_name(settings.default_locale))
+    await langs.ask(message, state, OWNER, locale, texts.ask_name(locale))
+
+
+@admins.callback_query(StateFilter(NewOrg.name), WriteCb.filter((F.owner == OWNER) & (F.a == "in")))
+async def name_language(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext) -> None:
+    await langs.switched(callback, callback_data, state, texts.ask_name)
+
+
+def _lang(data: dict[str, Any], settings: Settings) -> str:
+    """The language the admin writes the organisation's texts in (their own unless they chose another)."""
+    return langs.writing(data, settings.default_locale)
+
+
+def _error(exc: DomainError, lang: str) -> str:
+    return langs.language_line_error(exc, lang) if exc.code == "language_line" else texts.error_text(exc)
+
+
+async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    lang, done = _lang(data, settings), list(OrgDraft.from_json(data.get("org")).name)
+    await state.set_state(NewOrg.translations)
+    await message.answer(langs.menu_text(lang, done), reply_markup=langs.menu_keyboard(OWNER, lang, done))
+
+
+@admins.callback_query(StateFilter(NewOrg.translations), WriteCb.filter(F.owner == OWNER))
+async def translations_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
+                            settings: Settings) -> None:
+    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
+    assert isinstance(callback.message, Message)
+    if callback_data.a == "add" and locale:
+        await close_buttons(callback)
+        await state.set_state(NewOrg.translation)
+        await state.update_data(translating=locale)
+        await callback.message.answer(texts.ask_translation(locale))
+    elif callback_data.a == "next":
+        await close_buttons(callback)
+        await state.set_state(NewOrg.contact)
+        await callback.message.answer(texts.ask_contact())
+
+
+@admins.message(StateFilter(NewOrg.translation), F.text, NOT_COMMAND)
+async def got_translation(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    locale = str(data.get("translating"))
+    if locale not in SUPPORTED_LOCALES:
+        await _show_translations(message, state, settings)
+        return
+    draft = await _draft(state)
+    try:
+        first, _sep, rest = langs.strip_code(message.text, locale).partition("\n")
+        name = orgs_service.parse_texts(first, locale, (locale,), orgs_service.NAME_MAX)
+        description = (orgs_service.parse_texts(rest, locale, (locale,), orgs_service.DESCRIPTION_MAX)
+                       if rest.strip() else {})
+    except DomainError as exc:
+        await message.answer(_error(exc, locale))
+        return
+    draft.name.update(name)
+    draft.description.update(description)
+    await state.update_data(org=draft.to_json())
+    await _show_translations(message, state, settings)
 
 
 async def _draft(state: FSMContext) -> OrgDraft:
@@ -311,28 +377,31 @@ def _districts_keyboard(draft: OrgDraft, community: Community, locale: str) -> I
 async def got_text(message: Message, state: FSMContext, settings: Settings, community: Community, i18n: I18n) -> None:
     draft = await _draft(state)
     current = await state.get_state()
+    lang = _lang(await state.get_data(), settings)
     try:
         if current == NewOrg.name.state:
-            draft.name = orgs_service.parse_texts(message.text, settings.default_locale, SUPPORTED_LOCALES,
+            draft.name = orgs_service.parse_texts(langs.strip_code(message.text, lang), lang, (lang,),
                                                   orgs_service.NAME_MAX)
             following, question, markup = NewOrg.description, texts.ask_description(), None
         elif current == NewOrg.description.state:
-            draft.description = orgs_service.parse_texts(message.text, settings.default_locale, SUPPORTED_LOCALES,
+            draft.description = orgs_service.parse_texts(langs.strip_code(message.text, lang), lang, (lang,),
                                                          orgs_service.DESCRIPTION_MAX)
-            following, question, markup = NewOrg.contact, texts.ask_contact(), None
+            await state.update_data(org=draft.to_json())
+            await _show_translations(message, state, settings)
+            return
         else:
             draft.contact = orgs_service.clean_contact(message.text)
             following, question = NewOrg.districts, texts.ask_districts()
             markup = _districts_keyboard(draft, community, i18n.current_locale)
     except DomainError as exc:
-        await message.answer(texts.error_text(exc))
+        await message.answer(_error(exc, lang))
         return
     await state.update_data(org=draft.to_json())
     await state.set_state(following)
     await message.answer(question, reply_markup=markup)
 
 
-@admins.message(StateFilter(NewOrg.name, NewOrg.description, NewOrg.contact), NOT_COMMAND)
+@admins.message(StateFilter(NewOrg.name, NewOrg.description, NewOrg.translation, NewOrg.contact), NOT_COMMAND)
 async def text_expected(message: Message) -> None:
     await message.answer(_("Please answer with text, or /cancel."))
 
@@ -370,6 +439,7 @@ router.include_router(refusals)
 
 
 @refusals.callback_query(OrgCb.filter())
+@refusals.callback_query(WriteCb.filter(F.owner == OWNER))
 async def refuse(callback: CallbackQuery, callback_answer: CallbackAnswer) -> None:
     callback_answer.text = _("Sorry, only admins can do this.")
     callback_answer.show_alert = True

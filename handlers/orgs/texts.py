@@ -8,6 +8,7 @@ from bot.community import Community
 from bot.i18n import esc
 from bot.services.errors import DomainError
 from bot.services.orgs import name_of
+from handlers import langs
 from storage.models import Organisation, OrgMember
 
 
@@ -52,15 +53,21 @@ def you_are(mine: OrgMember) -> str:
     return _("🤝 You are a member.")
 
 
-def ask_name(default_locale: str) -> str:
-    return _("New organisation. What is its name?\n\nFor names in several languages send one per "
-             "line, e.g.\n<code>uk: Назва</code>\n<code>bg: Име</code>\n(a line without a code is in "
-             "{language}). /cancel stops.").format(language=default_locale)
+def ask_name(lang: str) -> str:
+    return "\n\n".join([
+        _("New organisation. What is its name?"),
+        langs.line(lang) + "\n" + langs.choose_hint(),
+        _("Translations are added with the ➕ buttons after the description. /cancel stops."),
+    ])
 
 
 def ask_description() -> str:
-    return _("A short description: what does the organisation do? (Lines starting with <code>uk:</code>, "
-             "<code>ru:</code>, <code>bg:</code> give translations.)")
+    return _("A short description: what does the organisation do?")
+
+
+def ask_translation(lang: str) -> str:
+    return langs.ask_translation(lang, _("Send the name on the first line, and the description on the next lines "
+                                         "(optional)."))
 
 
 def ask_contact() -> str:

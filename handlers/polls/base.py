@@ -10,6 +10,7 @@ from bot.commands import ORGANIZING
 from bot.services import polls as polls_service
 from handlers.acting import ActCb
 from handlers.audience import AudCb
+from handlers.langs import WriteCb
 from handlers.polls import kinds as _kinds  # noqa: F401 - registers the campaign kinds
 from handlers.polls import texts
 from handlers.polls.keyboards import NewPollCb, PollCb
@@ -28,6 +29,7 @@ from storage.models import User
 OWNER = "poll"  # of the shared audience picker's buttons
 router, staff = role_routers("polls", ORGANIZING, texts.only_organizers,  # /newpoll, results, closing
                              PollCb.filter(), NewPollCb.filter(), AudCb.filter(F.owner == OWNER),
+                             WriteCb.filter(F.owner == OWNER),
                              ActCb.filter(F.cmd == "newpoll"))
 residents = Router(name="polls-residents")
 router.include_router(residents)

@@ -9,10 +9,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import SUPPORTED_LOCALES
 from bot.i18n import shorten
 from bot.services.polls import SCALE
-from handlers.audience import language_name
 from handlers.polls import texts
 from handlers.shared import grid
 
@@ -30,8 +28,9 @@ class VoteCb(CallbackData, prefix="pv"):
 
 
 class PollCb(CallbackData, prefix="pl"):
-    """An organizer's button on /polls and on results: r results | c close (asks first) | cy close,
-    confirmed | cn not closed after all | pub publish | list."""
+    """An organizer's button on /polls and on results: r results | b charts and breakdowns (below
+    the results) | c close (asks first) | cy close, confirmed | cn not closed after all | pub
+    publish | list."""
 
     action: str
     id: int = 0
@@ -108,15 +107,18 @@ def organizer_list(ids: list[int]) -> InlineKeyboardMarkup | None:
     return grid([(f"📊 #{poll_id}", PollCb(action="r", id=poll_id)) for poll_id in ids], 4)
 
 
-def results(poll_id: int, status: str, published: bool, channel: InlineKeyboardButton | None = None
-            ) -> InlineKeyboardMarkup:
-    """``channel``: the button that publishes closed results to the public channel, if configured."""
+def results(poll_id: int, status: str, published: bool, channel: InlineKeyboardButton | None = None,
+            *, charts: bool = True) -> InlineKeyboardMarkup:
+    """``channel``: the button that publishes closed results to the public channel, if configured;
+    ``charts``: whether "Charts and breakdowns" is still to be pressed on this message (once
+    pressed, it goes: they follow the message, and pressing again would only repeat them)."""
     kb = InlineKeyboardBuilder()
     if status == "open":
         kb.button(text=_("⏹ Close now"), callback_data=PollCb(action="c", id=poll_id))
     elif not published:
         kb.button(text=_("📣 Send the results to participants"), callback_data=PollCb(action="pub", id=poll_id))
-    kb.button(text=_("📊 Charts and breakdowns"), callback_data=PollCb(action="r", id=poll_id))
+    if charts:
+        kb.button(text=_("📊 Charts and breakdowns"), callback_data=PollCb(action="b", id=poll_id))
     if channel is not None and status != "open":
         kb.add(channel)
     kb.adjust(1)
@@ -128,17 +130,6 @@ def kinds() -> InlineKeyboardMarkup:
     for kind, name in texts.KIND_NAMES.items():
         kb.button(text=_(name), callback_data=NewPollCb(step="kind", action=kind))
     kb.adjust(2)
-    return kb.as_markup()
-
-
-def translations(done: Sequence[str], default_locale: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    others = [c for c in SUPPORTED_LOCALES if c != default_locale]
-    for code in others:
-        label = f"✏️ {language_name(code)} ✓" if code in done else f"➕ {language_name(code)}"
-        kb.button(text=label, callback_data=NewPollCb(step="tr", action="lang", value=code))
-    kb.button(text=_("Continue ➡️"), callback_data=NewPollCb(step="tr", action="next"))
-    kb.adjust(len(others), 1)
     return kb.as_markup()
 
 

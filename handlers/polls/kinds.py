@@ -36,12 +36,15 @@ def render_closed(ctx: RenderContext) -> Outgoing | None:
     return Outgoing(edit_message_id=message_id, markup_only=True, reply_markup=keyboards.closed(ctx.payload["poll_id"]))
 
 
-def results_message(ctx: RenderContext, *, breakdowns: bool, markup: InlineKeyboardMarkup | None) -> Outgoing:
+def results_message(ctx: RenderContext, *, breakdowns: bool, markup: InlineKeyboardMarkup | None,
+                    free_texts: bool = False) -> Outgoing:
+    """Participants get the totals; the organizers' chat also the free-text answers, with
+    "📊 Charts and breakdowns" below."""
     results = Results.from_json(ctx.payload["results"])
     assert ctx.community is not None
     text = texts.results_text(results, "closed", ctx.locale, ctx.payload["default_locale"], ctx.community,
-                              breakdowns=breakdowns)
-    if not breakdowns:
+                              breakdowns=breakdowns, free_texts=free_texts)
+    if not free_texts:
         text = texts.published_intro() + "\n\n" + text
     parts = texts.split(text, texts.TEXT_LIMIT - 200)
     if len(parts) > 1:  # a long survey: the rest is one tap away
@@ -52,8 +55,8 @@ def results_message(ctx: RenderContext, *, breakdowns: bool, markup: InlineKeybo
 def render_results_org(ctx: RenderContext) -> Outgoing:
     poll_id = ctx.payload["poll_id"]
     channel = publish_button(ctx.settings, "poll", poll_id) if ctx.settings else None
-    return results_message(ctx, breakdowns=True, markup=keyboards.results(poll_id, "closed", published=False,
-                                                                           channel=channel))
+    return results_message(ctx, breakdowns=False, free_texts=True,
+                           markup=keyboards.results(poll_id, "closed", published=False, channel=channel))
 
 
 def render_results(ctx: RenderContext) -> Outgoing:

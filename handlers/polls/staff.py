@@ -66,15 +66,28 @@ async def send_results(
     bot: Bot, chat_id: int, poll: Poll, session: AsyncSession, settings: Settings, community: Community,
     locale: str, *, thread_id: int | None = None,
 ) -> None:
-    """Results with breakdowns as text, then one chart per question with counts."""
+    """The results: totals per question and the free-text answers, with "📊 Charts and
+    breakdowns" (:func:`send_breakdowns`) below."""
     results = await polls_service.results(session, poll, settings.poll_min_group)
-    text = texts.results_text(results, poll.status, locale, poll.default_locale, community)
+    text = texts.results_text(results, poll.status, locale, poll.default_locale, community, breakdowns=False,
+                              free_texts=True)
     parts = texts.split(text)
     markup = keyboards.results(poll.id, poll.status, poll.results_published_at is not None,
                                publish_button(settings, "poll", poll.id))
     for n, part in enumerate(parts):
         await bot.send_message(chat_id, part, message_thread_id=thread_id,
                                reply_markup=markup if n == len(parts) - 1 else None)
+
+
+async def send_breakdowns(
+    bot: Bot, chat_id: int, poll: Poll, session: AsyncSession, settings: Settings, community: Community,
+    locale: str, *, thread_id: int | None = None,
+) -> None:
+    """Below the results: the breakdowns by district and language (or why there are none), then
+    one chart per question with counts."""
+    results = await polls_service.results(session, poll, settings.poll_min_group)
+    for part in texts.split(texts.breakdowns_text(results, locale, poll.default_locale, community)):
+        await bot.send_message(chat_id, part, message_thread_id=thread_id)
     album: list[InputMediaPhoto] = []
     for n, q in enumerate(results.questions, 1):
         if q.kind == "text" or not q.answered:
@@ -102,6 +115,13 @@ async def send_results(
             await bot.send_photo(chat_id, chunk[0].media, caption=chunk[0].caption, message_thread_id=thread_id)
         else:
             await bot.send_media_group(chat_id, chunk, message_thread_id=thread_id)  # type: ignore[arg-type]
+
+
+def _charts_pending(message: Message, poll_id: int) -> bool:
+    """Whether this results message still has its "Charts and breakdowns" button."""
+    wanted = PollCb(action="b", id=poll_id).pack()
+    markup = message.reply_markup
+    return bool(markup and any(b.callback_data == wanted for row in markup.inline_keyboard for b in row))
 
 
 def _staff_chat(callback: CallbackQuery, settings: Settings) -> bool:
@@ -132,11 +152,20 @@ async def poll_action(
     thread = message.message_thread_id if message.is_topic_message else None
     if callback_data.action == "r":
         await send_results(bot, message.chat.id, poll, session, settings, community, locale, thread_id=thread)
+    elif callback_data.action == "b":  # once per results message: the button goes, what it shows follows
+        if not _charts_pending(message, poll.id):
+            callback_answer.text = texts.breakdowns_shown()
+            return
+        await edit_text_markup(callback, keyboards.results(
+            poll.id, poll.status, poll.results_published_at is not None, publish_button(settings, "poll", poll.id),
+            charts=False))
+        await send_breakdowns(bot, message.chat.id, poll, session, settings, community, locale, thread_id=thread)
     elif callback_data.action == "c":  # asks first
         if poll.status != "open":  # and the pressed message gets the buttons of a closed poll
             callback_answer.text = texts.already_closed(poll.id)
             await edit_text_markup(callback, keyboards.results(poll.id, poll.status, poll.results_published_at is not None,
-                                                               publish_button(settings, "poll", poll.id)))
+                                                               publish_button(settings, "poll", poll.id),
+                                                               charts=_charts_pending(message, poll.id)))
             return
         name = texts.poll_name(poll.title, poll.questions[0].text, locale, poll.default_locale)
         await message.answer(texts.ask_close(poll.id, name), reply_markup=confirm.keyboard(
@@ -173,7 +202,8 @@ async def poll_action(
             return
         callback_answer.text = texts.publishing(count, locale)
         await edit_text_markup(callback, keyboards.results(poll.id, "closed", published=True,
-                                                           channel=publish_button(settings, "poll", poll.id)))
+                                                           channel=publish_button(settings, "poll", poll.id),
+                                                           charts=_charts_pending(message, poll.id)))
 
 
 async def edit_text_markup(callback: CallbackQuery, markup: Any) -> None:

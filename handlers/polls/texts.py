@@ -19,6 +19,7 @@ from bot.i18n import N_, esc, fmt_moment, fmt_number, shorten
 from bot.services.errors import DomainError
 from bot.services.polls import SCALE, Group, QuestionResult, Results
 from handlers.acting import from_line
+from handlers import langs
 from handlers.audience import language_name
 
 KIND_NAMES = {
@@ -218,12 +219,15 @@ def question_labels(q: QuestionResult, locale: str, default: str) -> list[str]:
 
 
 def question_results(
-    q: QuestionResult, n: int, locale: str, default: str, community: Community, *, breakdowns: bool = True
+    q: QuestionResult, n: int, locale: str, default: str, community: Community, *, breakdowns: bool = True,
+    free_texts: bool | None = None,
 ) -> list[str]:
+    """A question's totals; ``breakdowns``: with its slices by district and language;
+    ``free_texts`` (default: as ``breakdowns``): with the free-text answers, by district."""
     lines = [f"<b>{n}. {esc(pick(q.text, locale, default))}</b>",
              ngettext("{count} answered", "{count} answered", q.answered).format(count=fmt_number(q.answered, locale))]
     if q.kind == "text":
-        if not breakdowns:
+        if not (breakdowns if free_texts is None else free_texts):
             return lines
         current: object = ...
         for district, text, author in q.texts:
@@ -241,19 +245,65 @@ def question_results(
     if q.mean is not None:
         lines.append(_("Average: {mean} of 5").format(mean=fmt_number(round(q.mean, 1), locale)))
     if breakdowns:
-        for by, groups in (("district", q.by_district), ("language", q.by_language)):
-            if len(groups) < 2:
-                continue
-            lines.append(_("<i>By district:</i>") if by == "district" else _("<i>By language:</i>"))
-            for g in groups:
-                g_whole = g.answered if q.kind == "multi" else sum(g.counts)
-                lines.append(f"· {esc(_group_name(g, by, community, locale))} ({fmt_number(g.answered, locale)}): "
-                             + _distribution(labels, g.counts, g_whole, locale))
+        lines += breakdown_lines(q, locale, default, community)
     return lines
 
 
+def breakdown_lines(q: QuestionResult, locale: str, default: str, community: Community) -> list[str]:
+    """A question's slices by district and by language (none when no slice may be shown)."""
+    if q.kind == "text":
+        return []
+    labels = question_labels(q, locale, default)
+    lines = []
+    for by, groups in (("district", q.by_district), ("language", q.by_language)):
+        if len(groups) < 2:
+            continue
+        lines.append(_("<i>By district:</i>") if by == "district" else _("<i>By language:</i>"))
+        for g in groups:
+            g_whole = g.answered if q.kind == "multi" else sum(g.counts)
+            lines.append(f"· {esc(_group_name(g, by, community, locale))} ({fmt_number(g.answered, locale)}): "
+                         + _distribution(labels, g.counts, g_whole, locale))
+    return lines
+
+
+def breakdowns_text(results: Results, locale: str, default: str, community: Community) -> str:
+    """What "📊 Charts and breakdowns" adds to the results: the slices of each question, or why
+    there are none."""
+    name = poll_name(results.title, results.questions[0].text, locale, default)
+    lines = [_("📊 <b>Breakdowns</b> · #{id}").format(id=results.poll_id), f"<b>{esc(name)}</b>"]
+    found = False
+    for n, q in enumerate(results.questions, 1):
+        part = breakdown_lines(q, locale, default, community)
+        if part:
+            found = True
+            lines += ["", f"<b>{n}. {esc(pick(q.text, locale, default))}</b>", *part]
+    if not found:
+        lines += ["", no_breakdowns(results)]
+    elif results.anonymous and results.min_group > 1:
+        lines += ["", _("Groups smaller than {n} are shown together, so no one can be singled out.").format(
+            n=results.min_group)]
+    return "\n".join(lines)
+
+
+def breakdowns_shown() -> str:
+    return _("The charts and breakdowns are below these results already.")
+
+
+def no_breakdowns(results: Results) -> str:
+    if not results.participants:
+        return _("Nobody has answered yet, so there is nothing to break down.")
+    if all(q.kind == "text" for q in results.questions):
+        return _("Free-text answers have no breakdown: they are listed by district in the results above.")
+    if results.min_group > 1:
+        return _("No breakdown by district or language yet: a group is shown apart only when it has at least {n} "
+                 "participants and the others together have that many too (POLL_MIN_GROUP = {n}), so that no one "
+                 "can be singled out.").format(n=results.min_group)
+    return _("No breakdown: everyone who answered lives in one district and uses one language.")
+
+
 def results_text(
-    results: Results, status: str, locale: str, default: str, community: Community, *, breakdowns: bool = True
+    results: Results, status: str, locale: str, default: str, community: Community, *, breakdowns: bool = True,
+    free_texts: bool | None = None,
 ) -> str:
     name = poll_name(results.title, results.questions[0].text, locale, default)
     state = _("closed") if status == "closed" else _("open")
@@ -270,7 +320,7 @@ def results_text(
             n=results.min_group))
     for n, q in enumerate(results.questions, 1):
         lines.append("")
-        lines.extend(question_results(q, n, locale, default, community, breakdowns=breakdowns))
+        lines.extend(question_results(q, n, locale, default, community, breakdowns=breakdowns, free_texts=free_texts))
     return "\n".join(lines)
 
 
@@ -380,13 +430,15 @@ def ask_kind(first: bool) -> str:
     return _("What kind is the next question?")
 
 
-def ask_question(kind: str, default_locale: str) -> str:
-    language = language_name(default_locale)
+def ask_question(kind: str, lang: str, *, first: bool = False) -> str:
+    """The question's prompt, naming the language it is taken in (the first one can change it)."""
     if kind in ("single", "multi"):
-        return _("Send the question in {language} on the first line, and each option on its own line "
-                 "(from 2 to 10 options). For example:\n\n<i>Where should the next meeting be?\nSchool No. 12\n"
-                 "Library\nOnline</i>").format(language=language)
-    return _("Send the question in {language}.").format(language=language)
+        ask = _("Send the question on the first line, and each option on its own line "
+                "(from 2 to 10 options). For example:\n\n<i>Where should the next meeting be?\nSchool No. 12\n"
+                "Library\nOnline</i>")
+    else:
+        ask = _("Send the question.")
+    return langs.prompt(lang, f"{langs.choose_hint()}\n\n{ask}" if first else ask)
 
 
 def question_error(exc: DomainError) -> str:
@@ -404,36 +456,27 @@ def question_error(exc: DomainError) -> str:
     }.get(exc.code, _("Please send the question as text."))
 
 
-def ask_title(default_locale: str) -> str:
-    return _("A survey needs a short title in {language} (for example, “Needs of our district”). "
-             "Send it now.").format(language=language_name(default_locale))
+def ask_title(lang: str) -> str:
+    return langs.prompt(lang, _("A survey needs a short title (for example, “Needs of our district”). Send it now."))
 
 
 def title_error() -> str:
     return _("Please send a title of at most 200 characters.")
 
 
-def translations_menu(what: str, done: Sequence[str]) -> str:
-    lines = [_("<b>Translations</b> of {what} (optional). Residents see their language, or the default one.").format(
-        what=what)]
-    if done:
-        lines.append(_("Done: {languages}").format(languages=", ".join(language_name(c) for c in done)))
-    return "\n".join(lines)
-
-
 def what_question(n: int) -> str:
-    return _("question {n}").format(n=n)
+    return _("Question {n}").format(n=n)
 
 
 def what_title() -> str:
-    return _("the title")
+    return _("Title")
 
 
 def ask_translation(locale: str, with_options: bool) -> str:
     if with_options:
-        return _("Send the {language} version: the question on the first line and the options below, "
-                 "in the same order.").format(language=language_name(locale))
-    return _("Send the {language} version.").format(language=language_name(locale))
+        return langs.ask_translation(locale, _("Send the question on the first line and the options below, "
+                                               "in the same order."))
+    return langs.ask_translation(locale)
 
 
 def panel(
@@ -484,7 +527,9 @@ def bad_file(exc: DomainError) -> str:
             "language": _("unknown language “{lang}” (use uk, ru, bg or en).").format(lang=esc(p.get("lang"))),
             "empty_text": _("a text is empty."),
             "too_long": _("a text is longer than {limit} characters.").format(limit=p.get("limit")),
-            "default_missing": _("the {language} text is missing.").format(language=language_name(str(p.get("language")))),
+            "default_missing": _("a text is missing in the file's language ({language}); name the language "
+                                 "with “language:”, or the community's is taken.").format(
+                language=language_name(str(p.get("language")))),
             "options_list": _("“options” must be a list."),
             "closes_in_days": _("“closes_in_days” must be a number of days from 1 to {max}.").format(max=p.get("max")),
             "title_needed": _("a survey of several questions needs a “title”."),

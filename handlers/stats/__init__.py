@@ -51,7 +51,7 @@ class StatsCb(CallbackData, prefix="st"):
 
 
 class DigestCb(CallbackData, prefix="dg"):
-    to: str  # me | group
+    to: str  # me | group | preview (of the next digest of frequency ``f``)
     f: str  # daily | weekly | off
 
 
@@ -192,6 +192,9 @@ def _digest_keyboard(mine: str | None, group: str | None, has_group: bool) -> In
         for f, name in (*texts.FREQUENCY_NAMES.items(), ("off", N_("Off"))):
             mark = "✅ " if (current or "off") == f else ""
             buttons.append((f"{mark}{icon} {_(name)}", DigestCb(to=to, f=f)))
+    # the next digest as it stands now: the one this person gets, else the group's, else the weekly one
+    frequency = mine or group or "weekly"
+    buttons.append((texts.preview_button(), DigestCb(to="preview", f=frequency)))
     return grid(buttons, 3)
 
 
@@ -208,6 +211,17 @@ async def _digest_view(session: AsyncSession, chat_id: int, settings: Settings) 
 async def digest(message: Message, session: AsyncSession, settings: Settings) -> None:
     text, markup = await _digest_view(session, message.chat.id, settings)
     await message.answer(text, reply_markup=markup)
+
+
+@organizers.callback_query(DigestCb.filter(F.to == "preview"))
+async def digest_preview(callback: CallbackQuery, callback_data: DigestCb, session: AsyncSession, settings: Settings,
+                         community: Community, i18n: I18n, delivery: DeliveryEngine) -> None:
+    """The next digest as it stands now, in this person's language, sent to nobody else."""
+    frequency = callback_data.f if callback_data.f in impact.FREQUENCIES else "weekly"
+    payload = await impact.preview_digest(session, frequency, delivery.now(), settings.tz, hour=settings.digest_hour,
+                                          weekday=settings.digest_weekday_number, min_group=settings.poll_min_group)
+    assert isinstance(callback.message, Message)
+    await callback.message.answer(texts.digest_preview(payload, community, i18n.current_locale, settings.tz))
 
 
 @organizers.callback_query(DigestCb.filter())

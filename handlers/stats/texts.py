@@ -256,6 +256,17 @@ def digest_settings(mine: str | None, group: str | None, has_group: bool, hour: 
     return "\n".join(lines)
 
 
+def preview_button() -> str:
+    return _("👁 Preview")
+
+
+def digest_preview(payload: dict[str, Any], community: Community, locale: str, tz: ZoneInfo) -> str:
+    """The next digest so far, under a line saying it is a preview and when the digest goes."""
+    head = _("👁 <b>Preview</b>: the next digest as it stands now; it goes {when}, with what comes until then.").format(
+        when=fmt_moment(datetime.fromisoformat(payload["next_at"]), locale, tz))
+    return f"{head}\n\n{digest(payload, community, locale, tz)}"
+
+
 def digest_saved() -> str:
     return _("Saved.")
 

@@ -156,9 +156,11 @@ async def test_organizer_closes_a_poll_and_the_organizers_chat_gets_the_results(
         assert "ⓘ Saved ✅" in out
         out = await sb.type(":as organizer", "/polls", "1")
         assert "Results · #1 · open" in out and "School — 1 (100%)" in out
+        results = number_of(out, "Results · #1 · open")
+        out = await sb.type("2")  # 📊 Charts and breakdowns: below the results, and the button goes
+        assert "Breakdowns · #1" in out and "POLL_MIN_GROUP" in out and f"#{results} edited" in out
         chart = re.search(r"photo saved to (data/sandbox-files/\S+\.png)\s+\(:open (\d+)\)", out)
         assert chart, out
-        results = number_of(out, "Results · #1 · open")
         out = await sb.type("/polls")  # a newer message with buttons: the results are no longer the newest
         close = re.search(rf"\[{results}\.(\d+)\] ⏹ Close now", await sb.type(":buttons"))
         assert close

@@ -101,7 +101,7 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
 
     # -- the organizer opens it -------------------------------------------------------------------
     await org.send("/newdiscussion")
-    await org.send("How should the riverside park change?\nuk: Як має змінитися парк над річкою?")
+    await org.send("How should the riverside park change?")
     await org.send("<b>More</b> benches")                                  # HTML: a clear answer
     assert "plain text" in org.last.text
     await org.send(LIGHT)
@@ -112,6 +112,10 @@ async def test_a_discussion_finds_common_ground_divisive_statements_and_opinion_
         await org.send(text)
     await org.press("✅ That's all")
     assert "Question: How should the riverside park change?" in org.last.text and SELL in org.last.text
+    await org.press("➕ Українська")                                       # a translation, as in every wizard
+    assert org.last.text.startswith("🌐 Language: Українська")
+    await org.send("Як має змінитися парк над річкою?")
+    assert "Languages: Українська, English" in org.last.text
     open_button = next(b for b in org.buttons() if b.startswith("✅ Open it for"))
     await org.press(open_button)
     assert "Discussion #1 is open" in "\n".join(m.text for m in org.messages)

@@ -31,10 +31,17 @@ async def test_group_joined_targeted_and_written_to_by_its_coordinator(harness: 
     coordinator, anna, bohdan, chris, dora = (harness.fake.user(i) for i in (8001, 8002, 8003, 8004, 8005))
 
     await org.send("/newgroup")
+    assert "🌐 Language: English" in org.last.text                         # the organizer's own
     await org.send_photo()                                                 # not text: asked again
     assert "Please answer with text" in org.last.text
-    await org.send("Accessible streets\nuk: Доступні вулиці")
+    await org.send("Accessible streets\nuk: Доступні вулиці")                # never glued into the name
+    assert "without the “uk:” line" in org.last.text and "«➕ Українська»" in org.last.text
+    await org.send("Accessible streets")
     await org.send("Ramps, kerbs and crossings for everyone.")
+    await org.press("➕ Українська")                                       # translations as in every wizard
+    await org.send("Доступні вулиці\nПандуси, бордюри й переходи для всіх.")
+    assert "Added: Українська" in org.last.text
+    await org.press("Continue ➡️")
     await org.send("@nobody_here")
     assert "I do not know this person" in org.last.text
     await org.send("@olha")
@@ -85,6 +92,7 @@ async def test_next_meeting_shown_and_registration_needed_to_join(harness: Harne
     await org.send("/newgroup")
     await org.send("Youth & <council>")                                     # typed as is
     await org.send("Young people of the district meet monthly.")
+    await org.press("Continue ➡️")
     await org.press("Skip")
     assert "«Youth & <council>» is open" in org.last.text
     async with harness.db() as s:

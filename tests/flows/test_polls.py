@@ -25,7 +25,7 @@ async def create_single_poll(h: Harness, org: FakeUser, *, anonymous: bool = Tru
     await org.send("Where should the next public discussion be?\nSchool No. 12\nCity library\nOnline")
     await org.press("➕ Українська")
     await org.send("Де провести наступне громадське обговорення?\nШкола № 12\nМіська бібліотека\nОнлайн")
-    assert "Done: Українська" in org.last.text
+    assert "Added: Українська" in org.last.text
     await org.press("Continue ➡️")
     if not anonymous:
         await org.press("🕶 Anonymous: on")
@@ -79,6 +79,7 @@ async def test_single_choice_poll_vote_change_close_and_publish(harness: Harness
     await org.press(f"📊 #{poll_id}")
     results = next(m for m in reversed(org.messages) if m.text.startswith("📊 Results"))
     assert "Online — 2 (67%)" in results.text and "School No. 12 — 1 (33%)" in results.text
+    await org.press("📊 Charts and breakdowns", message=results)
     charts = [m for m in org.messages if m.kind == "photo"]
     assert len(charts) == 1 and "question 1" in charts[0].text
 

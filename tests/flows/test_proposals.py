@@ -244,8 +244,11 @@ async def test_organisations_representatives_act_for_them_until_removed(harness:
     await admin.send("/neworg")
     await admin.send("G" * 130)
     assert "at most 120 characters" in admin.last.text
-    await admin.send("Kherson Greens & Co\nuk: Херсонські зелені")
-    await admin.send("We plant trees in yards.\nuk: Садимо дерева у дворах.")
+    await admin.send("Kherson Greens & Co")
+    await admin.send("We plant trees in yards.")
+    await admin.press("➕ Українська")                                   # translations as in every wizard
+    await admin.send("Херсонські зелені\nСадимо дерева у дворах.")
+    await admin.press("Continue ➡️")
     await admin.send("+380 50 000 00 00")
     await admin.press(admin.buttons()[0])
     assert admin.buttons()[0].startswith("☑️")
