@@ -118,14 +118,14 @@ async def test_moderators_locale_sets_the_language_of_the_group(harness: Harness
     number = await file_report(anna, text="Pothole <near> the school")
     card = _card_in_any_language(group, number)
     assert "Улично осветление" in card.text and "👤 Жител R-" in card.text and "Статус: Нов" in card.text
-    assert "✅ Приемане" in card.buttons
-    await group.press(olha, "✅ Приемане", message=card)
+    assert "✅ Приемам" in card.buttons
+    await group.press(olha, "✅ Приемам", message=card)
     assert "Статус: Приет — Olha" in _card_in_any_language(group, number).text
     await _told(harness, anna, f"Your report #{number} (Street lighting: “Pothole <near> the school”) was accepted")
     await group.send(olha, "/queue")
     assert "1 отворен сигнал" in group.last.text
     await group.send(olha, "/help")
-    assert "Модериране в тази група" in group.last.text and "✅ Приемане" in group.last.text
+    assert "Модериране в тази група" in group.last.text and "✅ Приемам" in group.last.text
 
 
 async def test_help_in_the_moderators_group(harness: Harness) -> None:
