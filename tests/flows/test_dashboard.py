@@ -233,3 +233,32 @@ async def test_sign_in_link_expires_and_sessions_end(harness: Harness) -> None:
         await s.commit()
         assert user_id == olha.id and await dashboard_service.session_user(s, raw) == olha.id
         assert await dashboard_service.session_user(s, raw, now=expires + timedelta(seconds=1)) is None
+
+
+async def test_mini_app_opens_a_session_for_the_pages(harness: Harness) -> None:
+    group = moderators_group(harness)
+    await register(harness, 6001, "Anna")
+    await moderator(harness, group, 6101, "Olha")
+    async with dashboard_client(harness) as client:
+        assert (await client.post("/app/api/session", headers=tma(6001))).status == 403  # a resident
+        assert (await client.post("/app/api/session", headers=tma(6101, token="999:OTHER"))).status == 401
+        assert (await client.get("/app/reports")).status == 401
+        opened = await client.post("/app/api/session", headers=tma(6101))
+        assert opened.status == 200 and "HttpOnly" in opened.headers["Set-Cookie"]
+        assert (await client.get("/app/reports")).status == 200
+        assert (await client.get("/app/static/dashboard.js")).headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_polling_mode_serves_the_dashboard_on_its_port(harness: Harness) -> None:
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    harness.settings.dashboard_port = port
+    await harness.restart()  # run_polling starts the dashboard's server beside the poller
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/app/api/me", headers=tma(ADMIN_ID)) as resp:
+            assert resp.status == 200 and (await resp.json())["roles"] == ["admin"]
