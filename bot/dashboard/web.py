@@ -57,12 +57,16 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     def stamp(headers: Any) -> None:
         headers["Content-Security-Policy"] = CSP
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"  # a sign-in link's token never leaves in a Referer
+        headers["Referrer-Policy"] = "same-origin"  # a sign-in link's token never leaves in a Referer
         headers.setdefault("Cache-Control", "no-store")
 
     if request.method not in ("GET", "HEAD") and (
             request.content_length is None and request.body_exists or (request.content_length or 0) > MAX_BODY):
         exc = web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length or 0)
+        stamp(exc.headers)
+        raise exc
+    if request.method not in ("GET", "HEAD") and not _same_origin(request):
+        exc = web.HTTPForbidden(text="cross-site request refused")
         stamp(exc.headers)
         raise exc
     try:
@@ -72,6 +76,20 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
         raise
     stamp(response.headers)
     return response
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A POST sent by a browser from another site (its Origin header says so) is refused, the
+    sign-in form too (nobody can sign someone in as somebody else); besides the CSRF token."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    allowed = {f"{request.scheme}://{request.host}"}
+    url = _app(request).settings.dashboard_url
+    if url:
+        scheme, _, rest = url.partition("://")
+        allowed.add(f"{scheme}://{rest.split('/', 1)[0]}")
+    return origin in allowed
 
 
 def _locale_of(request: web.Request, user: User | None, language_code: str | None, default: str) -> str:
@@ -187,9 +205,11 @@ def _render(request: web.Request, name: str, locale: str, status: int = 200, **c
         text = i18n.gettext(message, locale=locale)
         return text.format(**params) if params else text
 
+    kept = [(key, value) for key, value in request.query.items() if key not in NOTICE_KEYS]
+    path = request.path + ("?" + urlencode(kept) if kept else "")  # where a form or a language link returns
     html = env.get_template(name).render(
         _=gettext, locale=locale, languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LOCALES],
-        path=request.path_qs, **context)
+        path=path, **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
@@ -350,6 +370,7 @@ async def report_action(request: web.Request) -> web.StreamResponse:
                                                          "st": status}))
 
 
+NOTICE_KEYS = ("msg", "n", "code", "st")  # the outcome of an action, in the address it returns to
 NOTICE_ERRORS = ("report_final", "report_changed", "report_not_allowed", "report_missing")
 
 

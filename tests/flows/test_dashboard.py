@@ -199,7 +199,14 @@ async def test_sign_in_link_session_csrf_and_sign_out(harness: Harness) -> None:
                                                                  "csrf": csrf}, allow_redirects=False)
         assert done.status == 303 and "msg=done" in done.headers["Location"]
         page = await client.get(done.headers["Location"])
-        assert f"Report #{number}: Resolved" in await page.text()
+        html = await page.text()
+        assert f"Report #{number}: Resolved" in html
+        assert 'name="back" value="/app/reports"' not in html or "msg=" not in html.split('name="back"')[1][:80]
+        assert "msg%3D" not in html and "msg=done" not in html  # forms and links return without the notice
+        # a POST from another site is refused, even with the token
+        assert (await client.post(f"/app/reports/{number}", data={"action": "resolve", "status": "new",
+                                                                  "csrf": csrf},
+                                  headers={"Origin": "https://evil.example"})).status == 403
         # too big a body is refused before it is read
         big = await client.post(f"/app/reports/{number}", data={"x": "a" * 20000, "csrf": csrf})
         assert big.status == 413
@@ -262,3 +269,16 @@ async def test_polling_mode_serves_the_dashboard_on_its_port(harness: Harness) -
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{port}/app/api/me", headers=tma(ADMIN_ID)) as resp:
             assert resp.status == 200 and (await resp.json())["roles"] == ["admin"]
+
+
+def test_dashboard_settings() -> None:
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="DASHBOARD_URL"):
+        load_settings(_env_file=None, dashboard_url="http://bot.example.org/app/")
+    with pytest.raises(ConfigError, match="DASHBOARD_PORT"):
+        load_settings(_env_file=None, dashboard_port="http")
+    settings = load_settings(_env_file=None, dashboard_url="https://bot.example.org/app", dashboard_port="")
+    assert settings.dashboard_url == "https://bot.example.org/app/" and settings.dashboard_port is None
+    assert settings.dashboard_auth_max_age == 86400 and not settings.dashboard_enabled
+    assert load_settings(_env_file=None, dashboard_port="8081").dashboard_enabled
