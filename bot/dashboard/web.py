@@ -291,9 +291,6 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-MESSAGES = ("done", "error")
-
-
 async def reports_page(request: web.Request) -> web.Response:
     app = _app(request)
     async with app.sessionmaker() as db:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
@@ -20,8 +21,6 @@ from storage.models import DashboardToken, Report, ReportEvent, utcnow
 from tests.flows.helpers import register
 from tests.flows.reports_helpers import card_of, file_report, moderator, moderators_group
 from tests.harness import ADMIN_ID, TOKEN, Harness
-
-import pytest
 
 
 def init_data(telegram_id: int, *, auth_date: float | None = None, token: str = TOKEN, **extra: str) -> str:
