@@ -252,12 +252,19 @@ async def run_polling(app: App, *, handle_signals: bool = True) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, poller.stop)
+    dashboard = None
     try:
         await app.bot.delete_webhook()
         await app.dp.emit_startup(bot=app.bot)
+        if app.settings.dashboard_port is not None:  # the organizers' dashboard on a server of its own
+            from bot.dashboard import start_dashboard_server
+
+            dashboard = await start_dashboard_server(app, app.settings.webhook_host, app.settings.dashboard_port)
         await poller.run()
         await app.inflight.drain()
     finally:
+        if dashboard is not None:
+            await dashboard.cleanup()
         with contextlib.suppress(Exception):
             await app.dp.emit_shutdown(bot=app.bot)
         await app.close()
@@ -315,6 +322,9 @@ async def run_webhook(app: App, stop: asyncio.Event | None = None, host: str | N
 
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app.router.add_post(path, receive)
+    from bot.dashboard import mount
+
+    mount(web_app, app)  # the organizers' dashboard at /app/ on the same server
     runner = web.AppRunner(web_app, access_log=None)
     await app.dp.emit_startup(bot=app.bot)
     await runner.setup()

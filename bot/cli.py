@@ -173,7 +173,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 def cmd_i18n(args: argparse.Namespace) -> None:
     from babel.messages.frontend import CommandLineInterface
 
-    from bot.i18n import DOMAIN, EXTRACT_KEYWORDS, LOCALES_DIR, compile_catalogs
+    from bot.i18n import DOMAIN, EXTRACT_KEYWORDS, EXTRACT_MAPPING, LOCALES_DIR, compile_catalogs
 
     import os
 
@@ -183,7 +183,7 @@ def cmd_i18n(args: argparse.Namespace) -> None:
     if args.action in ("extract", "update"):
         keywords = [arg for kw in EXTRACT_KEYWORDS for arg in ("-k", kw)]
         CommandLineInterface().run(
-            ["pybabel", "-q", "extract", "--no-default-keywords", *keywords,
+            ["pybabel", "-q", "extract", "--no-default-keywords", *keywords, "-F", EXTRACT_MAPPING,
              "--add-location=file", "--sort-output", "--no-wrap", "--omit-header",
              "-o", pot, "bot", "handlers", "storage"]
         )

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # the public channel results are published to (-100... or @name; the bot posts as an admin)
     public_channel_id: str | None = None
     public_channel_locales: Annotated[list[str], NoDecode] = Field(default_factory=list)  # empty: DEFAULT_LOCALE
+    # the organizers' dashboard (bot/dashboard): at /app/ on the webhook server in webhook mode;
+    # in polling mode on a server of its own on DASHBOARD_PORT (off when empty)
+    dashboard_url: str | None = None  # its public https address (the Mini App button, sign-in links)
+    dashboard_port: int | None = Field(default=None, ge=1, le=65535)
+    dashboard_auth_max_age: int = Field(default=86400, ge=60)  # seconds a Mini App's initData is valid
 
     def model_post_init(self, __context: object) -> None:
         if not self.default_locale:
@@ -137,6 +142,8 @@ class Settings(BaseSettings):
             lines.append("ORGANIZERS_CHAT_ID is empty: results, speaker questions and digests go to no organizers' chat")
         if not self.public_channel_id:
             lines.append("PUBLIC_CHANNEL_ID is empty: nothing can be published to a public channel")
+        if not self.dashboard_url:
+            lines.append("DASHBOARD_URL is empty: no Mini App button and no /dashboard sign-in links")
         return lines
 
     @field_validator("admin_ids", mode="before")
@@ -146,13 +153,13 @@ class Settings(BaseSettings):
 
     @field_validator(
         "bot_token", "redis_url", "telegram_api_url", "webhook_url", "webhook_secret", "secret_key",
-        "public_channel_id", mode="before"
+        "public_channel_id", "dashboard_url", mode="before"
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("moderators_chat_id", "organizers_chat_id", mode="before")
+    @field_validator("moderators_chat_id", "organizers_chat_id", "dashboard_port", mode="before")
     @classmethod
     def _empty_int(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -201,6 +208,19 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("https://") and not local:
             raise ValueError("expected a public https:// URL")
         return value
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard(cls, value: str | None) -> str | None:
+        local = value is not None and value.startswith(("http://127.0.0.1", "http://localhost"))
+        if value is not None and not value.startswith("https://") and not local:
+            raise ValueError("expected a public https:// URL such as https://bot.example.org/app/")
+        return value.rstrip("/") + "/" if value is not None else None
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """Served: in webhook mode always (on the webhook's server), in polling mode on DASHBOARD_PORT."""
+        return bool(self.webhook_url) or self.dashboard_port is not None
 
     @field_validator("quiet_hours")
     @classmethod

@@ -27,6 +27,8 @@ DOMAIN = "messages"
 LANGUAGE_NAMES = {"uk": "Українська", "ru": "Русский", "bg": "Български", "en": "English"}
 # Babel's extractor keywords: `__` is lazy, `N_` marks a msgid translated later.
 EXTRACT_KEYWORDS = ("_", "__", "N_", "ngettext:1,2", "lazy_ngettext:1,2")
+# the code, and the dashboard's Jinja2 templates (bot/dashboard/templates)
+EXTRACT_MAPPING = "locales/babel.cfg"
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name

@@ -52,6 +52,7 @@ def build_router() -> Router:
         admin,
         announce,
         channel,
+        dashboard,
         discussions,
         events,
         exports,
@@ -83,6 +84,7 @@ def build_router() -> Router:
                 mediators.router,  # a mediator's commands also work while acting for a resident
                 guard.router,
                 whoami.router,
+                dashboard.router,
                 registration.router,
                 profile.router,
                 admin.router,

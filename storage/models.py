@@ -846,3 +846,22 @@ class RecommendationSupport(Base):
         ForeignKey("recommendations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- The organizers' dashboard (bot/services/dashboard.py) -----------------------------------------
+
+
+class DashboardToken(Base):
+    """A browser's way into the dashboard: a one-time sign-in link (``kind`` "link", ~10 minutes,
+    used once) or the session it opened (``kind`` "session", a cookie). Only the SHA-256 of the
+    token is stored; each is bound to one person."""
+
+    __tablename__ = "dashboard_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, EXTRACT_KEYWORDS, LOCALES_DIR, fmt_date, fmt_number
+from bot.i18n import DOMAIN, EXTRACT_KEYWORDS, EXTRACT_MAPPING, LOCALES_DIR, fmt_date, fmt_number
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 TAG = re.compile(r"</?[a-z]+")
@@ -64,7 +64,7 @@ def test_catalogs_match_the_code(tmp_path: Path) -> None:
     keywords = [arg for kw in EXTRACT_KEYWORDS for arg in ("-k", kw)]
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "--no-default-keywords",
-         *keywords, "-o", str(fresh), "bot", "handlers", "storage"],
+         *keywords, "-F", EXTRACT_MAPPING, "-o", str(fresh), "bot", "handlers", "storage"],
         cwd=root, check=True,
     )
     with fresh.open("rb") as fh:

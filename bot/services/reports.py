@@ -175,6 +175,20 @@ async def open_reports(session: AsyncSession, limit: int = 30) -> list[Report]:
     return list(rows)
 
 
+async def queue(session: AsyncSession, *, status: str | None = None, category: str | None = None,
+                district: str | None = None, limit: int = 100) -> list[Report]:
+    """The reports queue, oldest first: the open ones, or those in ``status``; by category and
+    district when given (the dashboard's filters)."""
+    query = select(Report)
+    query = query.where(Report.status == status) if status in STATUSES else query.where(Report.status.in_(OPEN))
+    if category:
+        query = query.where(Report.category == category)
+    if district:
+        query = query.where(Report.district == district)
+    rows = await session.scalars(query.order_by(Report.created_at, Report.id).limit(limit))
+    return list(rows)
+
+
 async def count_open(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Report).where(Report.status.in_(OPEN))) or 0
 

@@ -99,11 +99,16 @@ def actor_of(tg_user: TgUser, user: User | None) -> Actor:
     return Actor(user.id if user else None, tg_user.id, name)
 
 
-async def _apply(
+async def apply_action(
     bot: Bot, session: AsyncSession, report_id: int, action: str, expected: str, detail: str | None,
     actor: Actor, settings: Settings, community: Community, i18n: I18n, delivery: Any, sessionmaker: Any = None,
 ) -> None:
-    """Change the report, edit its card, notify the reporter. Raises DomainError."""
+    """A moderator's action, wherever it was taken (a card button, a typed answer, the dashboard):
+    change the report (the audit trail records who), notify the reporter, commit, then redraw the
+    card in the group. Raises DomainError (nothing changed then).
+
+    In an update the card's edit goes out with the update's replies; outside one (the dashboard)
+    it goes now, once the change is committed, so the card never shows what was not stored."""
     report, event = await reports_service.act(
         session, report_id, action, actor, expected=expected, detail=detail,
         followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
@@ -111,13 +116,13 @@ async def _apply(
     await notify_reporter(session, report, event)
     if action == "route":  # the organisation's representatives get it; the moderators see to whom
         await pass_on(bot, session, report, event, settings, i18n, delivery)
-    await refresh_card(bot, session, report, settings, community, i18n)
     if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
         await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings, community,
                                              i18n))
     await session.commit()
     if delivery is not None:
         delivery.wake()
+    await refresh_card(bot, session, report, settings, community, i18n)
 
 
 def _refusal(exc: DomainError) -> str:
@@ -179,7 +184,7 @@ async def card_button(
         return
     report_id = report.id  # (a rollback expires what the session loaded)
     try:
-        await _apply(bot, session, report_id, service_action, callback_data.st, value or None,
+        await apply_action(bot, session, report_id, service_action, callback_data.st, value or None,
                      actor_of(callback.from_user, user), settings, community, i18n, delivery, sessionmaker)
     except DomainError as exc:
         await session.rollback()
@@ -210,7 +215,7 @@ async def typed_input(
         await state.clear()
         return
     try:
-        await _apply(bot, session, int(data["report_id"]), action, str(data["expected"]), message.text,
+        await apply_action(bot, session, int(data["report_id"]), action, str(data["expected"]), message.text,
                      actor_of(message.from_user, user), settings, community, i18n, delivery,  # type: ignore[arg-type]
                      sessionmaker)
     except DomainError as exc:

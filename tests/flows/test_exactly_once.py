@@ -139,6 +139,9 @@ async def test_webhook_redelivery_is_skipped_and_bad_requests_refused(database_u
                 for body in (b"not json", b"[1, 2]", json.dumps({"update_id": "x"}).encode()):
                     async with http.post(url, data=body, headers=headers) as resp:
                         assert resp.status == 400
+                # the organizers' dashboard is on the same server, at /app/
+                async with http.get(f"http://127.0.0.1:{port}/app/api/me") as resp:
+                    assert resp.status == 401 and "frame-ancestors" in resp.headers["Content-Security-Policy"]
             assert not [c for c in fake.calls if c.params.get("chat_id") == 9000]
         finally:
             stop.set()

@@ -28,8 +28,8 @@ def test_start_up_names_each_missing_optional_setting(caplog: object) -> None:
                         organizers_chat_id=None, public_channel_id=None)
     lines = settings.missing_optional()
     assert [line.split()[0] for line in lines] == ["ADMIN_IDS", "MODERATORS_CHAT_ID", "ORGANIZERS_CHAT_ID",
-                                                   "PUBLIC_CHANNEL_ID"]
+                                                   "PUBLIC_CHANNEL_ID", "DASHBOARD_URL"]
     assert all(": " in line for line in lines)  # and what it disables
     assert not Settings(_env_file=None, bot_token="1:T", admin_ids=[1], moderators_chat_id=-1, organizers_chat_id=-2,
-                        public_channel_id="@c").missing_optional()
+                        public_channel_id="@c", dashboard_url="https://bot.example.org/app").missing_optional()
     logging.getLogger(__name__).debug("checked")

@@ -1,0 +1,435 @@
+"""The dashboard's aiohttp application (see bot/dashboard/__init__.py)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import effective_roles
+from bot.config import SUPPORTED_LOCALES
+from bot.i18n import LANGUAGE_NAMES, detect_locale
+from bot.services import dashboard as dashboard_service
+from bot.services import reports as reports_service
+from bot.services import users as users_service
+from bot.services.errors import DomainError
+from storage.models import User
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+APP_KEY: web.AppKey[Any] = web.AppKey("hromada_app", object)
+PREFIX = "/app/"
+COOKIE = "hromada_session"
+LANG_COOKIE = "hromada_lang"
+MAX_BODY = 16 * 1024  # the largest form or JSON body the dashboard accepts (bytes)
+TELEGRAM_WEB = "https://web.telegram.org https://webk.telegram.org https://webz.telegram.org"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       f"form-action 'self'; base-uri 'none'; frame-ancestors {TELEGRAM_WEB}")
+# the actions of the group card the dashboard offers now (the others need typed input)
+ACTIONS = ("accept", "progress", "resolve")
+
+
+@dataclass
+class Who:
+    """The person behind a request, their roles as the database has them now."""
+
+    telegram_id: int
+    user: User | None
+    roles: set[str]
+    locale: str
+    session_token: str | None = None  # a browser session (its POSTs need the CSRF token)
+
+
+def _app(request: web.Request) -> App:
+    return request.app[APP_KEY]
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    def stamp(headers: Any) -> None:
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"  # a sign-in link's token never leaves in a Referer
+        headers.setdefault("Cache-Control", "no-store")
+
+    if request.method not in ("GET", "HEAD") and (
+            request.content_length is None and request.body_exists or (request.content_length or 0) > MAX_BODY):
+        exc = web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length or 0)
+        stamp(exc.headers)
+        raise exc
+    if request.method not in ("GET", "HEAD") and not _same_origin(request):
+        exc = web.HTTPForbidden(text="cross-site request refused")
+        stamp(exc.headers)
+        raise exc
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        stamp(exc.headers)
+        raise
+    stamp(response.headers)
+    return response
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A POST sent by a browser from another site (its Origin header says so) is refused, the
+    sign-in form too (nobody can sign someone in as somebody else); besides the CSRF token."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    allowed = {f"{request.scheme}://{request.host}"}
+    url = _app(request).settings.dashboard_url
+    if url:
+        scheme, _, rest = url.partition("://")
+        allowed.add(f"{scheme}://{rest.split('/', 1)[0]}")
+    return origin in allowed
+
+
+def _locale_of(request: web.Request, user: User | None, language_code: str | None, default: str) -> str:
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    if user is not None and user.language in SUPPORTED_LOCALES:
+        return user.language
+    return detect_locale(language_code, default)
+
+
+async def identify(request: web.Request, db: AsyncSession) -> Who | None:
+    """Who is asking (a Mini App's signed initData, else the session cookie), or None."""
+    app = _app(request)
+    settings = app.settings
+    header = request.headers.get("Authorization")
+    token = None
+    language_code = None
+    if header is not None:
+        scheme, _, data = header.strip().partition(" ")
+        if scheme.lower() != "tma" or not data.strip() or not settings.bot_token:
+            return None
+        try:
+            tg = dashboard_service.validate_init_data(data.strip(), settings.bot_token,
+                                                      settings.dashboard_auth_max_age)
+        except DomainError:
+            return None
+        telegram_id, language_code = tg["id"], tg.get("language_code")
+        user = await users_service.by_telegram_id(db, telegram_id)
+    else:
+        token = request.cookies.get(COOKIE, "")
+        user_id = await dashboard_service.session_user(db, token)
+        if user_id is None:
+            return None
+        user = await users_service.by_id(db, user_id)
+        if user is None or user.telegram_id is None:
+            return None
+        telegram_id = user.telegram_id
+    if user is not None and user.deleted_at is not None:
+        user = None
+        if token is not None:
+            return None
+    roles = effective_roles(user.role_names if user else set(), telegram_id, settings.admin_ids)
+    locale = _locale_of(request, user, language_code, settings.default_locale)
+    return Who(telegram_id, user, roles, locale, token)
+
+
+def _csrf_key(app: App) -> str:
+    return f"hromada-dashboard:{app.settings.secret_key or ''}:{app.settings.bot_token or ''}"
+
+
+def _check_csrf(request: web.Request, who: Who, given: str | None) -> None:
+    """A cookie session's POST carries its CSRF token (a Mini App's header cannot be forged cross-site)."""
+    if who.session_token is None:
+        return
+    if not given or not dashboard_service.csrf_ok(given, who.session_token, _csrf_key(_app(request))):
+        raise web.HTTPForbidden(text="CSRF token missing or wrong")
+
+
+# -- JSON API --------------------------------------------------------------------------------------
+
+
+async def api_me(request: web.Request) -> web.Response:
+    async with _app(request).sessionmaker() as db:
+        who = await identify(request, db)
+    if who is None:
+        return web.json_response({"error": "unauthorized"}, status=401)
+    return web.json_response({"id": who.telegram_id, "roles": sorted(who.roles), "locale": who.locale})
+
+
+def report_json(report: Any) -> dict[str, Any]:
+    def when(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"id": report.id, "status": report.status, "category": report.category, "district": report.district,
+            "description": report.description, "address": report.address, "latitude": report.latitude,
+            "longitude": report.longitude, "routed_to": report.routed_to, "created_at": when(report.created_at),
+            "updated_at": when(report.updated_at)}
+
+
+def _filters(request: web.Request) -> dict[str, str | None]:
+    q = request.query
+    return {key: (q.get(key) or None) for key in ("status", "category", "district")}
+
+
+async def api_reports(request: web.Request) -> web.Response:
+    async with _app(request).sessionmaker() as db:
+        who = await identify(request, db)
+        if who is None:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if not who.roles & dashboard_service.QUEUE_ROLES:
+            return web.json_response({"error": "forbidden"}, status=403)
+        reports = await reports_service.queue(db, **_filters(request))
+    return web.json_response({"reports": [report_json(r) for r in reports]})
+
+
+def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    app = _app(request)
+    secure = request.secure or (app.settings.dashboard_url or "").startswith("https://")
+    response.set_cookie(COOKIE, token, max_age=dashboard_service.SESSION_HOURS * 3600, path=PREFIX,
+                        secure=secure, httponly=True, samesite="Lax")
+
+
+# -- pages -----------------------------------------------------------------------------------------
+
+
+def _render(request: web.Request, name: str, locale: str, status: int = 200, **context: Any) -> web.Response:
+    app = _app(request)
+    env = request.app[ENV_KEY]
+    i18n = app.i18n
+
+    def gettext(message: str, **params: Any) -> str:
+        text = i18n.gettext(message, locale=locale)
+        return text.format(**params) if params else text
+
+    kept = [(key, value) for key, value in request.query.items() if key not in NOTICE_KEYS]
+    path = request.path + ("?" + urlencode(kept) if kept else "")  # where a form or a language link returns
+    html = env.get_template(name).render(
+        _=gettext, locale=locale, languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LOCALES],
+        path=path, **context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def _default_locale(request: web.Request) -> str:
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    return chosen if chosen in SUPPORTED_LOCALES else _app(request).settings.default_locale
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(PREFIX + "reports")
+
+
+async def signin_page(request: web.Request) -> web.Response:
+    """The page a /dashboard link opens: a button that uses the link (a GET uses nothing, so a
+    link preview cannot spend it)."""
+    return _render(request, "signin.html", _default_locale(request), token=request.query.get("t", ""))
+
+
+async def signin(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    token = str(form.get("t", ""))
+    app = _app(request)
+    async with app.sessionmaker() as db:
+        try:
+            raw, _user_id, _expires = await dashboard_service.redeem_link(db, token)
+        except DomainError:
+            await db.rollback()
+            return _render(request, "signin.html", _default_locale(request), status=403, token="", failed=True)
+        await db.commit()
+    response = web.HTTPSeeOther(PREFIX + "reports")
+    _set_session_cookie(request, response, raw)
+    raise response
+
+
+async def mini_app_session(request: web.Request) -> web.Response:
+    """Inside Telegram: the Mini App's initData (the Authorization header) opens a session for
+    the server-rendered pages."""
+    app = _app(request)
+    async with app.sessionmaker() as db:
+        who = await identify(request, db)
+        if who is None or who.session_token is not None:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if who.user is None or not who.roles & dashboard_service.STAFF_ROLES:
+            return web.json_response({"error": "forbidden"}, status=403)
+        raw = await dashboard_service.open_session(db, who.user.id)
+        await db.commit()
+    response = web.json_response({"ok": True})
+    _set_session_cookie(request, response, raw)
+    return response
+
+
+async def signout(request: web.Request) -> web.StreamResponse:
+    app = _app(request)
+    form = await request.post()
+    async with app.sessionmaker() as db:
+        who = await identify(request, db)
+        if who is not None and who.session_token is not None:
+            _check_csrf(request, who, str(form.get("csrf", "")))
+            await dashboard_service.sign_out(db, who.session_token)
+            await db.commit()
+    response = web.HTTPSeeOther(PREFIX + "signed-out")
+    response.del_cookie(COOKIE, path=PREFIX)
+    raise response
+
+
+async def signed_out(request: web.Request) -> web.Response:
+    return _render(request, "signin.html", _default_locale(request), token="", signed_out=True)
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    code = request.match_info["code"]
+    back = request.query.get("next", "")
+    if not back.startswith(PREFIX) or back.startswith("//") or "\\" in back:
+        back = PREFIX + "reports"
+    response = web.HTTPSeeOther(back)
+    if code in SUPPORTED_LOCALES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, path=PREFIX, httponly=True, samesite="Lax",
+                            secure=request.secure or (_app(request).settings.dashboard_url or "").startswith("https://"))
+    raise response
+
+
+async def reports_page(request: web.Request) -> web.Response:
+    app = _app(request)
+    async with app.sessionmaker() as db:
+        who = await identify(request, db)
+        if who is None:
+            return _render(request, "signin.html", _default_locale(request), status=401, token="", needed=True)
+        if not who.roles & dashboard_service.QUEUE_ROLES:
+            return _render(request, "forbidden.html", who.locale, status=403)
+        filters = _filters(request)
+        reports = await reports_service.queue(db, **filters)
+    from handlers.reports import texts
+
+    community, locale = app.community, who.locale
+    with app.i18n.context(), app.i18n.use_locale(locale):
+        statuses = [(code, texts.status_name(code)) for code in reports_service.STATUSES]
+        names = {r.id: (texts.status_name(r.status), texts.category_name(community, r.category, locale),
+                        community.district_name(r.district, locale) if r.district else "") for r in reports}
+    with app.i18n.context(), app.i18n.use_locale(locale):
+        notice = notice_text(request.query, locale)
+    csrf = dashboard_service.csrf_token(who.session_token, _csrf_key(app)) if who.session_token else ""
+    return _render(
+        request, "reports.html", locale, reports=reports, names=names, filters=filters, statuses=statuses,
+        categories=[(c.code, c.name(locale)) for c in community.categories],
+        districts=[(d.code, d.name(locale)) for d in community.districts],
+        actions=reports_service.ACTIONS, offered=ACTIONS, csrf=csrf, notice=notice,
+        fmt_time=lambda value: value.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M"),
+        person=(who.user.display_name if who.user else "") or "",
+    )
+
+
+async def report_action(request: web.Request) -> web.StreamResponse:
+    """Accept / in progress / resolve from the queue: the group card's own code path
+    (handlers.moderation.apply_action), so the card in the group is redrawn and the audit trail
+    records who did it."""
+    from bot.services.reports import Actor
+    from handlers.moderation import apply_action
+
+    app = _app(request)
+    form = await request.post()
+    try:
+        report_id = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    action, expected = str(form.get("action", "")), str(form.get("status", ""))
+    back = str(form.get("back", "")) or PREFIX + "reports"
+    if not back.startswith(PREFIX + "reports"):
+        back = PREFIX + "reports"
+    async with app.sessionmaker() as db:
+        who = await identify(request, db)
+        if who is None:
+            raise web.HTTPUnauthorized(text="Sign in with /dashboard in the bot's chat")
+        _check_csrf(request, who, str(form.get("csrf", "")))
+        if not who.roles & dashboard_service.QUEUE_ROLES or who.user is None:
+            raise web.HTTPForbidden(text="Only moderators and organizers can do this")
+        if action not in ACTIONS:
+            raise web.HTTPBadRequest(text="unknown action")
+        actor = Actor(who.user.id, who.telegram_id, who.user.display_name)
+        try:
+            with app.i18n.context():  # (the card is written in the moderators' group's language)
+                await apply_action(app.bot, db, report_id, action, expected, None, actor, app.settings,
+                                   app.community, app.i18n, app.delivery, app.sessionmaker)
+        except DomainError as exc:
+            await db.rollback()
+            fresh = await reports_service.get(db, report_id)
+            outcome, code, status = "error", exc.code, fresh.status if fresh else ""
+        else:
+            status = reports_service.ACTIONS[action][1] or expected
+            outcome, code = "done", status
+    if request.headers.get("Authorization"):
+        return web.json_response({"ok": outcome == "done", "code": code, "status": status},
+                                 status=200 if outcome == "done" else 409)
+    separator = "&" if "?" in back else "?"
+    raise web.HTTPSeeOther(back + separator + urlencode({"msg": outcome, "n": report_id, "code": code,
+                                                         "st": status}))
+
+
+NOTICE_KEYS = ("msg", "n", "code", "st")  # the outcome of an action, in the address it returns to
+NOTICE_ERRORS = ("report_final", "report_changed", "report_not_allowed", "report_missing")
+
+
+def notice_text(query: Any, locale: str) -> tuple[str, str] | None:
+    """The line a page shows after an action (from codes in its address: nobody's text)."""
+    from aiogram.utils.i18n import gettext as _
+
+    from handlers.reports import texts
+
+    kind, code = query.get("msg", ""), query.get("code", "")
+    try:
+        number = int(query.get("n", ""))
+    except ValueError:
+        return None
+    if kind == "done" and code in reports_service.STATUSES:
+        return "done", _("Report #{number}: {status}").format(number=number, status=texts.status_name(code))
+    status = query.get("st", "")
+    if code == "report_final" and status not in reports_service.STATUSES:
+        code = "report_changed"
+    if kind == "error" and code in NOTICE_ERRORS:
+        return "error", texts.error_text(DomainError(code, number=number, status=status))
+    return None
+
+
+ENV_KEY: web.AppKey[Any] = web.AppKey("hromada_jinja", object)
+
+
+def create_dashboard(app: App) -> web.Application:
+    import jinja2
+
+    dashboard = web.Application(middlewares=[security_headers], client_max_size=MAX_BODY)
+    dashboard[APP_KEY] = app
+    dashboard[ENV_KEY] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
+        lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    r = dashboard.router
+    r.add_get("/", index)
+    r.add_get("/api/me", api_me)
+    r.add_get("/api/reports", api_reports)
+    r.add_post("/api/session", mini_app_session)
+    r.add_get("/signin", signin_page)
+    r.add_post("/signin", signin)
+    r.add_post("/signout", signout)
+    r.add_get("/signed-out", signed_out)
+    r.add_get("/lang/{code}", choose_language)
+    r.add_get("/reports", reports_page)
+    r.add_post("/reports/{id}", report_action)
+    r.add_static("/static", HERE / "static", append_version=True)
+    return dashboard
+
+
+def mount(web_app: web.Application, app: App) -> None:
+    """Put the dashboard at /app/ on an aiohttp application (the webhook's)."""
+    web_app.add_subapp(PREFIX, create_dashboard(app))
+
+
+async def start_dashboard_server(app: App, host: str, port: int) -> web.AppRunner:
+    """Polling mode: the dashboard on a server of its own (DASHBOARD_PORT)."""
+    root = web.Application()
+    mount(root, app)
+    runner = web.AppRunner(root, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("Dashboard on %s:%s%s", host, port, PREFIX)
+    return runner
