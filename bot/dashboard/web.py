@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import effective_roles
 from bot.config import SUPPORTED_LOCALES
-from bot.i18n import LANGUAGE_NAMES, detect_locale
+from bot.i18n import LANGUAGE_NAMES, N_, detect_locale
 from bot.services import dashboard as dashboard_service
 from bot.services import reports as reports_service
 from bot.services import users as users_service
@@ -35,6 +35,10 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        f"form-action 'self'; base-uri 'none'; frame-ancestors {TELEGRAM_WEB}")
 # the actions of the group card the dashboard offers now (the others need typed input)
 ACTIONS = ("accept", "progress", "resolve")
+# the dashboard's pages in the order of its menu: (path under /app/, the menu's label, who sees it)
+SECTIONS: list[tuple[str, str, frozenset[str]]] = [
+    ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES),
+]
 
 
 @dataclass
@@ -196,7 +200,9 @@ def _set_session_cookie(request: web.Request, response: web.StreamResponse, toke
 # -- pages -----------------------------------------------------------------------------------------
 
 
-def _render(request: web.Request, name: str, locale: str, status: int = 200, **context: Any) -> web.Response:
+def _render(request: web.Request, name: str, locale: str, status: int = 200, who: Who | None = None,
+            **context: Any) -> web.Response:
+    """A page through Jinja2 and the bot's catalogs; with `who`, the menu of the sections they may open."""
     app = _app(request)
     env = request.app[ENV_KEY]
     i18n = app.i18n
@@ -209,7 +215,8 @@ def _render(request: web.Request, name: str, locale: str, status: int = 200, **c
     path = request.path + ("?" + urlencode(kept) if kept else "")  # where a form or a language link returns
     html = env.get_template(name).render(
         _=gettext, locale=locale, languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LOCALES],
-        path=path, **context)
+        path=path, sections=[(p, label) for p, label, roles in SECTIONS if who is not None and who.roles & roles],
+        current=request.path.removeprefix(PREFIX).split("/", 1)[0], **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 
@@ -291,14 +298,27 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def page_who(request: web.Request, db: AsyncSession, roles: frozenset[str]) -> Who | web.Response:
+    """Who opens a page, or the page they get instead: sign in (401) or not for you (403)."""
+    who = await identify(request, db)
+    if who is None:
+        return _render(request, "signin.html", _default_locale(request), status=401, token="", needed=True)
+    if not who.roles & roles:
+        return _render(request, "forbidden.html", who.locale, status=403, who=who)
+    return who
+
+
+def csrf_of(request: web.Request, who: Who) -> str:
+    """The CSRF token a page's forms carry (empty for a Mini App's header)."""
+    return dashboard_service.csrf_token(who.session_token, _csrf_key(_app(request))) if who.session_token else ""
+
+
 async def reports_page(request: web.Request) -> web.Response:
     app = _app(request)
     async with app.sessionmaker() as db:
-        who = await identify(request, db)
-        if who is None:
-            return _render(request, "signin.html", _default_locale(request), status=401, token="", needed=True)
-        if not who.roles & dashboard_service.QUEUE_ROLES:
-            return _render(request, "forbidden.html", who.locale, status=403)
+        who = await page_who(request, db, dashboard_service.QUEUE_ROLES)
+        if isinstance(who, web.Response):
+            return who
         filters = _filters(request)
         reports = await reports_service.queue(db, **filters)
     from handlers.reports import texts
@@ -310,9 +330,9 @@ async def reports_page(request: web.Request) -> web.Response:
                         community.district_name(r.district, locale) if r.district else "") for r in reports}
     with app.i18n.context(), app.i18n.use_locale(locale):
         notice = notice_text(request.query, locale)
-    csrf = dashboard_service.csrf_token(who.session_token, _csrf_key(app)) if who.session_token else ""
+    csrf = csrf_of(request, who)
     return _render(
-        request, "reports.html", locale, reports=reports, names=names, filters=filters, statuses=statuses,
+        request, "reports.html", locale, who=who, reports=reports, names=names, filters=filters, statuses=statuses,
         categories=[(c.code, c.name(locale)) for c in community.categories],
         districts=[(d.code, d.name(locale)) for d in community.districts],
         actions=reports_service.ACTIONS, offered=ACTIONS, csrf=csrf, notice=notice,
