@@ -27,6 +27,11 @@ class Community:
     contact: str | None = None  # the organizers' address (an e-mail or an https link), e.g. in .ics files
     bodies: list[Named] = field(default_factory=list)  # whom recommendations are addressed to
     locale: str | None = None  # the community's language (uk, ru, bg, en): DEFAULT_LOCALE when that is not set
+    address_example: dict[str, str] = field(default_factory=dict)  # a local address, per language
+
+    def example_address(self, locale: str) -> str | None:
+        """The community's sample address in ``locale`` (its streets are its own, not the catalogs')."""
+        return self.address_example.get(locale) or self.address_example.get("en") or None
 
     def body(self, code: str | None) -> Named | None:
         return next((b for b in self.bodies if b.code == code), None)
@@ -111,4 +116,5 @@ def load_community(path: Path | str) -> Community:
         contact=str(raw["contact"]).strip() if raw.get("contact") else None,
         bodies=_named(raw["bodies"], "bodies") if raw.get("bodies") else list(DEFAULT_BODIES),
         locale=locale,
+        address_example={str(k): str(v) for k, v in (raw.get("address_example") or {}).items()},
     )

@@ -8,7 +8,7 @@ import html
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aiogram.types import TelegramObject, User as TgUser
@@ -25,8 +25,9 @@ from bot.services.text import shorten  # noqa: F401 - (where handlers have alway
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 LANGUAGE_NAMES = {"uk": "Українська", "ru": "Русский", "bg": "Български", "en": "English"}
-# Babel's extractor keywords: `__` is lazy, `N_` marks a msgid translated later.
-EXTRACT_KEYWORDS = ("_", "__", "N_", "ngettext:1,2", "lazy_ngettext:1,2")
+# Babel's extractor keywords: `__` is lazy, `N_` marks a msgid translated later; `pgettext` and
+# `NC_` give a msgid a context (one English word for nouns of different genders).
+EXTRACT_KEYWORDS = ("_", "__", "N_", "ngettext:1,2", "lazy_ngettext:1,2", "pgettext:1c,2", "NC_:1c,2")
 # the code, and the dashboard's Jinja2 templates (bot/dashboard/templates)
 EXTRACT_MAPPING = "locales/babel.cfg"
 
@@ -34,6 +35,37 @@ EXTRACT_MAPPING = "locales/babel.cfg"
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
     """Mark a string for extraction; it is translated where it is shown."""
     return message
+
+
+class Contextual(NamedTuple):
+    """A msgid with its context (msgctxt), marked by NC_ and translated by `tr`."""
+
+    context: str
+    message: str
+
+
+def NC_(context: str, message: str) -> Contextual:  # noqa: N802 - as N_, with a context
+    """Mark a msgid with a context (what the word is about: "report status", "poll"...), so that
+    one English word can have a translation per grammatical gender; translated where shown."""
+    return Contextual(context, message)
+
+
+def pgettext(context: str, message: str) -> str:
+    """gettext with a context, in the current locale (aiogram's I18n has no pgettext of its own)."""
+    i18n = I18n.get_current(no_error=True)
+    if i18n is None:
+        return message
+    translations = i18n.locales.get(i18n.current_locale)
+    return translations.pgettext(context, message) if translations is not None else message
+
+
+def tr(message: str | Contextual) -> str:
+    """A marked msgid (N_ or NC_) in the current locale."""
+    if isinstance(message, Contextual):
+        return pgettext(message.context, message.message)
+    from aiogram.utils.i18n import gettext
+
+    return gettext(message)
 
 
 def compile_catalogs(locales_dir: Path = LOCALES_DIR, force: bool = False) -> list[Path]:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.community import Community
 from bot.config import SUPPORTED_LOCALES
-from bot.i18n import LANGUAGE_NAMES, N_, esc, fmt_number
+from bot.i18n import LANGUAGE_NAMES, N_, esc, fmt_number, pgettext
 from bot.services import campaigns as campaigns_service
 from bot.services import groups as groups_service
 from bot.services.campaigns import Audience
@@ -82,10 +82,23 @@ async def describe(session: AsyncSession, audience: Audience, community: Communi
     return summary(audience, community, locale, await _names(session, audience, locale))
 
 
+def who_gets_it(owner: str) -> str:
+    """The picker's question, with what "it" is (its gender differs by language)."""
+    match owner:
+        case "poll":
+            return pgettext("poll", "<b>Who should get it?</b>")
+        case "event":
+            return pgettext("event", "<b>Who should get it?</b>")
+        case "disc":
+            return pgettext("discussion", "<b>Who should get it?</b>")
+        case _:
+            return pgettext("announcement", "<b>Who should get it?</b>")
+
+
 def menu_text(audience: Audience, community: Community, locale: str, count: int, view: str,
-              group_names: dict[int, str] | None = None) -> str:
+              group_names: dict[int, str] | None = None, owner: str = "ann") -> str:
     lines = [
-        _("<b>Who should get it?</b>"),
+        who_gets_it(owner),
         _("Audience: {audience}").format(audience=summary(audience, community, locale, group_names)),
         _("Matching now: {residents}").format(residents=residents(count, locale)),
     ]
@@ -190,7 +203,7 @@ async def view(
     count = await campaigns_service.count_audience(session, audience)
     groups = await open_group_names(session, locale)
     chosen = {**groups, **{g: n for g, n in (await _names(session, audience, locale)).items()}}
-    return (menu_text(audience, community, locale, count, view_, chosen),
+    return (menu_text(audience, community, locale, count, view_, chosen, owner),
             keyboard(audience, view_, community, locale, owner, groups))
 
 

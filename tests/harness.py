@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App, build_app, run_polling
 from bot.config import Settings
 from bot.fakeapi import FakeTelegram, FakeUser
+from tests.buttons import ROW_MAX, too_wide
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-TOKEN"
@@ -139,3 +141,10 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
             assert not h.failed_updates.failed, f"the bot failed on updates: {h.failed_updates.failed}"
         rejected = [f"{c.method} {c.error_code} {c.description} ({str(c.params)[:300]})" for c in h.rejected_calls()]
         assert not rejected, f"the bot made calls Telegram would reject: {rejected}"
+        wide = too_wide(h.fake.calls)
+        report = os.environ.get("HROMADA_BUTTONS_REPORT")
+        if report:
+            with open(report, "a", encoding="utf-8") as fh:
+                fh.writelines(line + "\n" for line in wide)
+        else:
+            assert not wide, f"buttons sharing a row are longer than {ROW_MAX} characters: {wide}"

@@ -259,10 +259,10 @@ async def test_rejected_goes_to_not_implemented_and_input_checks(database_url: s
                 kind="single", text={"en": "Q?"}, options=[{"en": "A"}, {"en": "B"}])]),
                 default_locale="en", created_by=None, now=NOW)).id, 1, NOW))
     await engine.dispose()
-    assert rs.clean_texts("title", "Benches\nuk: Лавки", "en", ("uk", "en")) == {"en": "Benches", "uk": "Лавки"}
+    assert rs.clean_text("title", "  Benches   in the park ") == "Benches in the park"
     for bad, code in (("", "rec_too_short"), ("x" * 161, "rec_too_long")):
         try:
-            rs.clean_texts("title", bad, "en", ("uk", "en"))
+            rs.clean_text("title", bad)
         except DomainError as exc:
             assert exc.code == code
         else:

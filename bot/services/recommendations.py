@@ -110,17 +110,6 @@ def clean_text(name: str, text: str | None) -> str:
     return value
 
 
-def clean_texts(name: str, text: str | None, default_locale: str, locales: tuple[str, ...]) -> dict[str, str]:
-    """A title or text, with optional translations on their own lines (``uk: …``)."""
-    try:
-        out = orgs_service.parse_texts(text, default_locale, locales, LIMITS[name])
-    except DomainError as exc:
-        if exc.code == "org_too_long":
-            raise DomainError("rec_too_long", **exc.params) from None
-        raise DomainError("rec_too_short", min=3) from None
-    return {code: clean_text(name, value) for code, value in out.items()}
-
-
 def clean_note(text: str | None) -> str:
     value = (text or "").strip()
     if not value:

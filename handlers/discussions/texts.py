@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.i18n import N_, esc, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_number, pgettext, shorten
 from bot.services.discussions import (
     PENDING_MAX,
     SEEDS_MAX,
@@ -356,8 +356,8 @@ def already_closed(discussion_id: int) -> str:
 
 def organizer_item(discussion_id: int, question: str, status: str, people: int, pending: int,
                    closes: str | None, locale: str) -> str:
-    state = (_("open until {time}").format(time=closes) if status == "open" and closes else
-             _("open") if status == "open" else _("closed"))
+    state = (pgettext("discussion status", "open until {time}").format(time=closes) if status == "open" and closes
+             else pgettext("discussion status", "open") if status == "open" else pgettext("discussion status", "closed"))
     line = f"#{discussion_id} {esc(shorten(question, 80))} — {state}, " + ngettext(
         "{count} participant", "{count} participants", people).format(count=fmt_number(people, locale))
     if pending:

@@ -117,7 +117,7 @@ def kinds() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for kind, name in texts.KIND_NAMES.items():
         kb.button(text=_(name), callback_data=NewEvCb(step="kind", action=kind))
-    kb.adjust(2)
+    kb.adjust(1)  # one per row: the kinds' names are long in uk and ru
     return kb.as_markup()
 
 

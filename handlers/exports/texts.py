@@ -11,7 +11,7 @@ from aiogram.utils.i18n import ngettext
 from babel.numbers import get_currency_symbol
 
 from bot.community import Community
-from bot.i18n import N_, fmt_day, fmt_number, language_in
+from bot.i18n import NC_, N_, fmt_day, fmt_number, language_in, tr
 from bot.services.exports import Sheet, Table
 from handlers.events.texts import KIND_NAMES as EVENT_KINDS
 from handlers.polls.texts import KIND_NAMES as POLL_KINDS
@@ -83,22 +83,25 @@ DISCUSSION_HEADERS = {"question": N_("Question"), "status": N_("Status")}
 
 EVENT_STATUSES = {"scheduled": N_("Scheduled"), "under_way": N_("Under way"), "held": N_("Held"),
                   "cancelled": N_("Cancelled")}
-OPEN_CLOSED = {"open": N_("Open"), "closed": N_("Closed"), "draft": N_("Draft")}
+POLL_STATUSES = {"open": NC_("poll status", "Open"), "closed": NC_("poll status", "Closed"),
+                 "draft": NC_("poll status", "Draft")}
+DISCUSSION_STATUSES = {"open": NC_("discussion status", "Open"), "closed": NC_("discussion status", "Closed"),
+                       "draft": NC_("discussion status", "Draft")}
 AUTHORS = {"organizer": N_("Organizers"), "resident": N_("A resident")}
 
 
 # The lists of codes a column's values come from (Column.domain) and their names.
-CODE_NAMES: dict[str, dict[str, str]] = {
+CODE_NAMES: dict[str, dict[str, Any]] = {
     "report_status": REPORT_STATUSES, "reject_reason": REJECT_REASONS, "proposal_status": PROPOSAL_STATUSES,
     "proposal_category": PROPOSAL_CATEGORIES, "event_kind": EVENT_KINDS, "event_status": EVENT_STATUSES,
-    "poll_status": OPEN_CLOSED, "discussion_status": OPEN_CLOSED, "poll_kind": POLL_KINDS,
+    "poll_status": POLL_STATUSES, "discussion_status": DISCUSSION_STATUSES, "poll_kind": POLL_KINDS,
     "recommendation_status": RECOMMENDATION_STATUSES, "recommendation_how": RECOMMENDATION_HOW,
     "recommendation_answer": RECOMMENDATION_ANSWERS, "author": AUTHORS,
 }
 
 
-def _localized(mapping: dict[str, str], code: Any) -> str:
-    return _(mapping[code]) if code in mapping else str(code)
+def _localized(mapping: dict[str, Any], code: Any) -> str:
+    return tr(mapping[code]) if code in mapping else str(code)
 
 
 def currency_symbol(community: Community, locale: str) -> str | None:

@@ -36,7 +36,7 @@ def listing(found: list[User], total: int, page: int) -> InlineKeyboardMarkup:
         nav.append(button("▶️", MedCb(a="l", page=page + 1)))
     if nav:
         lines.append(nav)
-    lines.append([button(_("➕ Register a resident"), MedCb(a="r")), button(_("🔎 Find"), MedCb(a="s"))])
+    lines.append([button(_("➕ New resident"), MedCb(a="r")), button(_("🔎 Find"), MedCb(a="s"))])
     return rows(*lines)
 
 

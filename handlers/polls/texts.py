@@ -15,7 +15,7 @@ from aiogram.utils.i18n import ngettext
 from babel.numbers import format_percent
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_moment, fmt_number, shorten
+from bot.i18n import N_, esc, fmt_moment, fmt_number, pgettext, shorten
 from bot.services.errors import DomainError
 from bot.services.polls import SCALE, Group, QuestionResult, Results
 from handlers.acting import from_line
@@ -306,7 +306,7 @@ def results_text(
     free_texts: bool | None = None,
 ) -> str:
     name = poll_name(results.title, results.questions[0].text, locale, default)
-    state = _("closed") if status == "closed" else _("open")
+    state = pgettext("poll status", "closed") if status == "closed" else pgettext("poll status", "open")
     lines = [
         _("📊 <b>Results</b> · #{id} · {state}").format(id=results.poll_id, state=state),
         f"<b>{esc(name)}</b>",
@@ -363,9 +363,10 @@ def published_intro() -> str:
 def organizer_item(poll_id: int, name: str, status: str, people: int, closes: str | None, locale: str) -> str:
     who = ngettext("{count} participant", "{count} participants", people).format(count=fmt_number(people, locale))
     if status == "open":
-        state = _("open until {time}").format(time=closes) if closes else _("open")
+        state = (pgettext("poll status", "open until {time}").format(time=closes) if closes
+                 else pgettext("poll status", "open"))
     else:
-        state = _("closed")
+        state = pgettext("poll status", "closed")
     return f"#{poll_id} · {esc(shorten(name, 60))}\n   {state} · {who}"
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n import N_, fmt_moment, language_in
+from bot.i18n import NC_, N_, fmt_moment, language_in, tr
 from handlers.audience import ROLE_NAMES
 from handlers.events.texts import ANSWER_NAMES
 from handlers.proposals.texts import CATEGORY_NAMES as PROPOSAL_CATEGORIES
@@ -21,7 +21,7 @@ from handlers.shared import TOPIC_NAMES
 
 REPORT_ACTIONS = {
     "created": N_("Report sent"), "accept": N_("Accepted by the moderators"), "progress": N_("Work started"),
-    "resolve": N_("Marked as resolved"), "reject": N_("Rejected"), "duplicate": N_("Marked as a duplicate"),
+    "resolve": N_("Marked as resolved"), "reject": NC_("report status", "Rejected"), "duplicate": N_("Marked as a duplicate"),
     "category": N_("Category changed"), "route": N_("Passed to an organisation"),
     "route_declined": N_("Given back by the organisation"),
     "withdrawn": N_("Withdrawn by you"), "confirmed_fixed": N_("You confirmed it is fixed"),
@@ -47,7 +47,7 @@ def label(domain: str, code: Any, locale: str = "") -> str:
     if domain == "language":
         return language_in(str(code), locale or "en")
     names = DOMAINS.get(domain, {})
-    return _(names[code]) if code in names else str(code)
+    return tr(names[code]) if code in names else str(code)
 
 
 def not_included() -> list[str]:

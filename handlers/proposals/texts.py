@@ -9,22 +9,22 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_day, fmt_number, shorten
+from bot.i18n import NC_, N_, esc, fmt_day, fmt_number, shorten, tr
 from bot.services.errors import DomainError
 from bot.services.proposals import LIMITS, ProposalDraft
 from storage.models import Proposal, ProposalEvent
 
 STATUS_NAMES = {
-    "submitted": N_("Waiting for the moderators"),
-    "changes": N_("Changes asked for"),
-    "published": N_("Published: collecting support"),
-    "review": N_("Under review by the municipality"),
-    "accepted": N_("Accepted and funded"),
-    "in_progress": N_("In progress"),
-    "realised": N_("Realised"),
-    "rejected": N_("Rejected"),
-    "duplicate": N_("Merged into another proposal"),
-    "withdrawn": N_("Withdrawn by the author"),
+    "submitted": NC_("proposal status", "Waiting for the moderators"),
+    "changes": NC_("proposal status", "Changes asked for"),
+    "published": NC_("proposal status", "Published: collecting support"),
+    "review": NC_("proposal status", "Under review by the municipality"),
+    "accepted": NC_("proposal status", "Accepted and funded"),
+    "in_progress": NC_("proposal status", "In progress"),
+    "realised": NC_("proposal status", "Realised"),
+    "rejected": NC_("proposal status", "Rejected"),
+    "duplicate": NC_("proposal status", "Merged into another proposal"),
+    "withdrawn": NC_("proposal status", "Withdrawn by the author"),
 }
 STATUS_ICONS = {
     "submitted": "⏳", "changes": "✏️", "published": "📣", "review": "🏛", "accepted": "✅",
@@ -48,7 +48,7 @@ STATS_ORGS_SHOWN = 15
 
 
 def status_name(status: str) -> str:
-    return f"{STATUS_ICONS.get(status, '')} {_(STATUS_NAMES.get(status, status))}".strip()
+    return f"{STATUS_ICONS.get(status, '')} {tr(STATUS_NAMES[status]) if status in STATUS_NAMES else status}".strip()
 
 
 def category_name(code: str) -> str:

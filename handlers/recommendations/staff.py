@@ -24,8 +24,10 @@ from bot.services import campaigns as campaigns_service
 from bot.services import recommendations as rs
 from bot.services.campaigns import Audience
 from bot.services.errors import DomainError
+from handlers import langs
+from handlers.langs import WriteCb
 from handlers.recommendations import keyboards, texts
-from handlers.recommendations.base import NewRec, RecInput, staff
+from handlers.recommendations.base import OWNER, NewRec, RecInput, staff
 from handlers.recommendations.keyboards import EvCb, NewRecCb, RecCb
 from handlers.shared import NOT_COMMAND, close_buttons, edit_text
 from storage.models import Recommendation, User
@@ -241,11 +243,25 @@ async def got_step_text(message: Message, state: FSMContext, session: AsyncSessi
 
 
 @staff.message(Command("newrec"))
-async def newrec(message: Message, state: FSMContext) -> None:
+async def newrec(message: Message, state: FSMContext, i18n: I18n) -> None:
     await state.clear()
     await state.set_state(NewRec.title)
     await state.update_data(rec=rs.Draft().to_json())
-    await message.answer(texts.ask_title())
+    await langs.ask(message, state, OWNER, i18n.current_locale, texts.ask_title(i18n.current_locale))
+
+
+@staff.callback_query(StateFilter(NewRec.title), WriteCb.filter((F.owner == OWNER) & (F.a == "in")))
+async def title_language(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext) -> None:
+    await langs.switched(callback, callback_data, state, texts.ask_title)
+
+
+def _lang(data: dict[str, Any], settings: Settings) -> str:
+    """The language the organizer writes the recommendation in (their own unless they chose another)."""
+    return langs.writing(data, settings.default_locale)
+
+
+def _error(exc: DomainError, lang: str) -> str:
+    return langs.language_line_error(exc, lang) if exc.code == "language_line" else texts.error_text(exc)
 
 
 TEXT_STEPS = {NewRec.title.state: "title", NewRec.text.state: "text", NewRec.problem.state: "problem",
@@ -255,24 +271,71 @@ TEXT_STEPS = {NewRec.title.state: "title", NewRec.text.state: "text", NewRec.pro
 @staff.message(StateFilter(NewRec.title, NewRec.text, NewRec.problem, NewRec.proposal), F.text, NOT_COMMAND)
 async def got_text(message: Message, state: FSMContext, settings: Settings, community: Community,
                    i18n: I18n) -> None:
-    current = await state.get_state() or ""
-    name = TEXT_STEPS[current]
-    draft = rs.Draft.from_json((await state.get_data()).get("rec"))
+    current, data = await state.get_state() or "", await state.get_data()
+    name, lang = TEXT_STEPS[current], _lang(data, settings)
+    draft = rs.Draft.from_json(data.get("rec"))
     try:
         if name in ("title", "text"):
-            setattr(draft, name, rs.clean_texts(name, message.text, settings.default_locale, SUPPORTED_LOCALES))
+            setattr(draft, name, {lang: rs.clean_text(name, langs.strip_code(message.text, lang))})
         else:
             setattr(draft, name, rs.clean_text(name, message.text))
     except DomainError as exc:
-        await message.answer(texts.error_text(exc))  # the step waits
+        await message.answer(_error(exc, lang))  # the step waits
         return
     await state.update_data(rec=draft.to_json())
-    following = {"title": (NewRec.text, texts.ask_text, None), "text": (NewRec.problem, texts.ask_problem, None),
-                 "problem": (NewRec.proposal, texts.ask_proposal, None),
+    if name == "text":
+        await _show_translations(message, state, settings)
+        return
+    following = {"title": (NewRec.text, texts.ask_text, None), "problem": (NewRec.proposal, texts.ask_proposal, None),
                  "proposal": (NewRec.body, texts.ask_body, lambda: keyboards.bodies(community, i18n.current_locale))}
     step, question, markup = following[name]
     await state.set_state(step)
     await message.answer(question(), reply_markup=markup() if markup else None)
+
+
+async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    lang, done = _lang(data, settings), list(rs.Draft.from_json(data.get("rec")).title)
+    await state.set_state(NewRec.translations)
+    await message.answer(langs.menu_text(lang, done), reply_markup=langs.menu_keyboard(OWNER, lang, done))
+
+
+@staff.callback_query(StateFilter(NewRec.translations), WriteCb.filter(F.owner == OWNER))
+async def translations_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
+                            settings: Settings) -> None:
+    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
+    assert isinstance(callback.message, Message)
+    if callback_data.a == "add" and locale:
+        await close_buttons(callback)
+        await state.set_state(NewRec.translation)
+        await state.update_data(translating=locale)
+        await callback.message.answer(texts.ask_translation(locale))
+    elif callback_data.a == "next":
+        await close_buttons(callback)
+        await state.set_state(NewRec.problem)
+        await callback.message.answer(texts.ask_problem())
+
+
+@staff.message(StateFilter(NewRec.translation), F.text, NOT_COMMAND)
+async def got_translation(message: Message, state: FSMContext, settings: Settings) -> None:
+    data = await state.get_data()
+    locale = str(data.get("translating"))
+    if locale not in SUPPORTED_LOCALES:
+        await _show_translations(message, state, settings)
+        return
+    draft = rs.Draft.from_json(data.get("rec"))
+    try:
+        title, _sep, text = langs.strip_code(message.text, locale).strip().partition("\n")
+        if not text.strip():
+            await message.answer(texts.translation_needs_both())  # the step waits
+            return
+        draft.title = {**draft.title, locale: rs.clean_text("title", title)}
+        draft.text = {**draft.text, locale: rs.clean_text("text", text)}
+    except DomainError as exc:
+        await message.answer(_error(exc, locale))
+        return
+    await state.update_data(rec=draft.to_json())
+    await _show_translations(message, state, settings)
 
 
 @staff.callback_query(NewRecCb.filter())
@@ -295,7 +358,8 @@ async def wizard_button(callback: CallbackQuery, callback_data: NewRecCb, callba
         draft.district = None if callback_data.v == "-" else callback_data.v
         await close_buttons(callback)
         try:
-            rec = await rs.create(session, draft, user.id if user else None, settings.default_locale,
+            rec = await rs.create(session, draft, user.id if user else None,
+                                  _lang(await state.get_data(), settings),
                                   [b.code for b in community.bodies], delivery.now())
         except DomainError as exc:
             await state.clear()

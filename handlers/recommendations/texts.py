@@ -11,19 +11,19 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_date, fmt_number, shorten
+from bot.i18n import NC_, N_, esc, fmt_date, fmt_number, shorten, tr
 from bot.services.errors import DomainError
 from handlers.polls.texts import pct, pick
 
 STATUS_NAMES = {
-    "draft": N_("Draft"),
-    "open": N_("Open for support"),
-    "adopted": N_("Adopted by the network"),
-    "submitted": N_("Submitted"),
-    "answered": N_("Answered"),
-    "in_progress": N_("In progress"),
-    "implemented": N_("Implemented"),
-    "not_implemented": N_("Not implemented"),
+    "draft": NC_("recommendation status", "Draft"),
+    "open": NC_("recommendation status", "Open for support"),
+    "adopted": NC_("recommendation status", "Adopted by the network"),
+    "submitted": NC_("recommendation status", "Submitted"),
+    "answered": NC_("recommendation status", "Answered"),
+    "in_progress": NC_("recommendation status", "In progress"),
+    "implemented": NC_("recommendation status", "Implemented"),
+    "not_implemented": NC_("recommendation status", "Not implemented"),
 }
 STATUS_ICONS = {"draft": "📝", "open": "🗳", "adopted": "🤝", "submitted": "📨", "answered": "🏛",
                 "in_progress": "🛠", "implemented": "🎉", "not_implemented": "❌"}
@@ -55,8 +55,13 @@ def day_of(value: datetime, locale: str, tz: ZoneInfo) -> str:
     return fmt_date(value, locale, tz)
 
 
+def status_label(status: str) -> str:
+    """The status in words, without its icon (documents)."""
+    return tr(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+
+
 def status_name(status: str) -> str:
-    return f"{STATUS_ICONS.get(status, '')} {_(STATUS_NAMES.get(status, status))}".strip()
+    return f"{STATUS_ICONS.get(status, '')} {tr(STATUS_NAMES[status]) if status in STATUS_NAMES else status}".strip()
 
 
 def title_of(data: dict[str, Any], locale: str) -> str:
@@ -198,13 +203,26 @@ def candidate_label(kind: str, thing: Any, locale: str) -> str:
 # -- the organizers' side ------------------------------------------------------------------------
 
 
-def ask_title() -> str:
-    return _("📜 <b>A new recommendation to the council.</b> A few steps; /cancel stops at any moment.\n\n"
-             "Its <b>title</b>? (Translations on their own lines, e.g. <code>uk: Назва</code>.)")
+def ask_title(lang: str) -> str:
+    from handlers import langs
+
+    return langs.prompt(lang, _("📜 <b>A new recommendation to the council.</b> A few steps; /cancel stops at "
+                                "any moment.\n\nIts <b>title</b>?"))
 
 
 def ask_text() -> str:
-    return _("The <b>recommendation</b> itself, in a few sentences? (Translations as for the title.)")
+    return _("The <b>recommendation</b> itself, in a few sentences? (Translations come next.)")
+
+
+def ask_translation(locale: str) -> str:
+    from handlers import langs
+
+    return langs.ask_translation(locale, _("Send the title on the first line and the recommendation itself "
+                                           "under it."))
+
+
+def translation_needs_both() -> str:
+    return _("Please send the title on the first line and the recommendation itself under it, in one message.")
 
 
 def ask_problem() -> str:

@@ -279,14 +279,14 @@ async def photo_other(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(StateFilter(ReportFlow.photos), RepCb.filter(F.step == "photos"))
-async def photos_done(callback: CallbackQuery, state: FSMContext) -> None:
+async def photos_done(callback: CallbackQuery, state: FSMContext, community: Community, i18n: I18n) -> None:
     if callback.message is not None and hasattr(callback.message, "edit_reply_markup"):
         try:
             await callback.message.edit_reply_markup(reply_markup=None)
         except TelegramAPIError:
             pass
     await state.set_state(ReportFlow.location)
-    await callback.message.answer(texts.ask_location(), reply_markup=keyboards.location())  # type: ignore[union-attr]
+    await callback.message.answer(texts.ask_location(community, i18n.current_locale), reply_markup=keyboards.location())  # type: ignore[union-attr]
 
 
 @router.message(StateFilter(ReportFlow.location), F.location)
@@ -333,7 +333,7 @@ async def far_confirmed(
     if callback_data.value != "yes" or not data.get("far"):
         await _close(callback, _("No, I will send another"))
         await state.set_state(ReportFlow.location)
-        await callback.message.answer(texts.ask_location(), reply_markup=keyboards.location())  # type: ignore[union-attr]
+        await callback.message.answer(texts.ask_location(community, i18n.current_locale), reply_markup=keyboards.location())  # type: ignore[union-attr]
         return
     await _close(callback, _("Yes, it is right"))
     draft = await _draft(state)

@@ -8,20 +8,20 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.community import Community
-from bot.i18n import N_, esc, fmt_moment, shorten
+from bot.i18n import NC_, N_, esc, fmt_moment, shorten, tr
 from bot.services.errors import DomainError
 from bot.services.reports import MAX_PHOTOS, Draft
 from storage.models import Report, ReportEvent
 
 STATUS_NAMES = {
-    "new": N_("New"),
-    "accepted": N_("Accepted"),
-    "in_progress": N_("In progress"),
-    "resolved": N_("Resolved"),
-    "rejected": N_("Rejected"),
-    "duplicate": N_("Duplicate"),
-    "withdrawn": N_("Withdrawn by the resident"),
-    "reopened": N_("Reopened: not fixed yet"),
+    "new": NC_("report status", "New"),
+    "accepted": NC_("report status", "Accepted"),
+    "in_progress": NC_("report status", "In progress"),
+    "resolved": NC_("report status", "Resolved"),
+    "rejected": NC_("report status", "Rejected"),
+    "duplicate": NC_("report status", "Duplicate"),
+    "withdrawn": NC_("report status", "Withdrawn by the resident"),
+    "reopened": NC_("report status", "Reopened: not fixed yet"),
 }
 STATUS_ICONS = {
     "new": "🆕", "accepted": "✅", "in_progress": "🛠", "resolved": "🎉", "rejected": "🚫",
@@ -41,7 +41,7 @@ SEND_LOCATION = N_("📍 Send my location")
 
 
 def status_name(status: str) -> str:
-    return _(STATUS_NAMES.get(status, status))
+    return tr(STATUS_NAMES[status]) if status in STATUS_NAMES else status
 
 
 def category_name(community: Community, code: str, locale: str) -> str:
@@ -116,11 +116,12 @@ def photo_wrong_kind() -> str:
     return _("Only photos can be added here. Send a photo, or tap the button below to go on.")
 
 
-def ask_location() -> str:
-    return _(
-        "📍 Where is it? Tap “Send my location”, or type the address "
-        "(e.g. “Ushakova Ave 12, near the bus stop”), or tap Skip."
-    )
+def ask_location(community: Community, locale: str) -> str:
+    example = community.example_address(locale)
+    if example:
+        return _("📍 Where is it? Tap “Send my location”, or type the address (e.g. “{example}”), "
+                 "or tap Skip.").format(example=esc(example))
+    return _("📍 Where is it? Tap “Send my location”, or type the street and house number, or tap Skip.")
 
 
 def location_wrong_kind() -> str:

@@ -155,7 +155,7 @@ def _recommendations(items: Sequence[CouncilItem], community: Community, locale:
         rec = item.rec
         rows = [[_("Addressed to"), rec_texts.body_name(community, rec.body, locale)],
                 [_("District"), rec_texts.district_name(community, rec.district, locale)],
-                [_("Status"), _(rec_texts.STATUS_NAMES.get(rec.status, rec.status))],
+                [_("Status"), rec_texts.status_label(rec.status)],
                 [_("The problem"), rec.problem], [_("What is proposed"), rec.proposal],
                 [_("Organisations standing behind it"),
                  ", ".join(rec_texts.pick(o.name, locale, "en") for o in item.orgs) or "—"],
@@ -192,7 +192,7 @@ def _recommendations(items: Sequence[CouncilItem], community: Community, locale:
             parts.append(_keep(_h(4, _("Steps")), _table(
                 [_("Day"), _("Step"), _("Note")],
                 [[rec_texts.day_of(s.created_at, locale, tz),
-                  _(rec_texts.STATUS_NAMES.get(s.new_status, s.new_status))
+                  rec_texts.status_label(s.new_status)
                   + (f" {s.progress} %" if s.progress is not None and s.new_status == "in_progress" else ""),
                   s.note if s.new_status in ("in_progress", "not_implemented") and s.note else ""]
                  for s in milestones])))

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from openpyxl import load_workbook
 
+from bot.i18n import NC_, Contextual
 from bot.services import events as events_service
 from bot.services import polls as polls_service
 from bot.services import proposals as proposals_service
@@ -207,8 +208,12 @@ async def test_assisted_marks_and_the_offline_residents_table_without_names_or_p
     assert {(r["participants"], r["assisted_participants"]) for r in results} == {("3", "1")}
 
 
-def tr(h: Harness, msgid: str, lang: str) -> str:
+def tr(h: Harness, msgid: str | Contextual, lang: str) -> str:
     assert h.app is not None
+    if isinstance(msgid, Contextual):  # (a status: its words depend on what it is about)
+        text = h.app.i18n.locales[lang].pgettext(*msgid)
+        assert text != msgid.message, msgid
+        return text
     text = h.app.i18n.gettext(msgid, locale=lang)
     assert text != msgid, msgid  # translated
     return text
@@ -250,7 +255,7 @@ async def test_xlsx_is_for_people_in_their_language_with_real_types(harness: Har
     tz = harness.app.settings.tz  # type: ignore[union-attr]
     local_created = (created if created.tzinfo else created.replace(tzinfo=__import__("datetime").timezone.utc))
     assert reported.value == local_created.astimezone(tz).replace(tzinfo=None, microsecond=reported.value.microsecond)
-    assert by[tr(harness, "Status", lang)].value == tr(harness, "Resolved", lang)
+    assert by[tr(harness, "Status", lang)].value == tr(harness, NC_("report status", "Resolved"), lang)
     assert by[tr(harness, "Through a mediator", lang)].value == tr(harness, "no", lang)
     assert by[tr(harness, "Latitude", lang)].value == 46.64
     for column in sheet.columns:  # widths fitted: every column at least as wide as its header's words
@@ -272,7 +277,7 @@ async def test_xlsx_is_for_people_in_their_language_with_real_types(harness: Har
     assert budget.value == 25000 and budget.data_type == "n"
     assert budget.number_format == '#,##0 "' + ("₴" if lang == "uk" else "UAH") + '"'  # the community's currency
     assert by[tr(harness, "District", lang)].value == ("Острів" if lang == "uk" else "Острова")
-    assert by[tr(harness, "Status", lang)].value == tr(harness, "Published: collecting support", lang)
+    assert by[tr(harness, "Status", lang)].value == tr(harness, NC_("proposal status", "Published: collecting support"), lang)
     assert by[tr(harness, "Progress", lang)].number_format == "0.0%"
 
     await org.press(f"{tr(harness, '📅 Events', lang)} · XLSX")
@@ -298,6 +303,6 @@ async def test_xlsx_is_for_people_in_their_language_with_real_types(harness: Har
     requests = json.loads(harness.fake.files[org.last.file_id])  # type: ignore[index]
     _open311("service", services)
     _open311("request", requests)
-    assert requests[0]["status_notes"] == tr(harness, "Resolved", lang)  # in the requester's language
+    assert requests[0]["status_notes"] == tr(harness, NC_("report status", "Resolved"), lang)  # in the requester's language
     assert requests[0]["address"].endswith("Острів" if lang == "uk" else "Острова")
     assert {s["service_name"] for s in services} >= {"Вуличне освітлення" if lang == "uk" else "Улично осветление"}

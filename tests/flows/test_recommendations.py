@@ -106,9 +106,19 @@ async def test_from_evidence_to_implementation(harness: Harness) -> None:
 
     # /newrec: title (with a translation), text, problem, proposal, body, district
     await org.send("/newrec")
-    assert "A new recommendation" in org.last.text
+    assert "A new recommendation" in org.last.text and "🌐 Language: English" in org.last.text
     await org.send("Benches <in> the central park\nuk: Лавки в центральному парку")
+    assert "without the “uk:” line" in org.last.text                  # never glued into the title
+    await org.send("Benches <in> the central park")
     await org.send("The network recommends ten benches along the main alley.")
+    assert "Translations" in org.last.text                             # the same ➕ menu as every wizard
+    await org.press("➕ Українська")
+    assert "🌐 Language: Українська" in org.last.text
+    await org.send("Лавки в центральному парку")
+    assert "first line" in org.last.text                               # the title and the text, both
+    await org.send("Лавки в центральному парку\nМережа радить десять лавок уздовж головної алеї.")
+    assert "Added: Українська" in org.last.text
+    await org.press("Continue ➡️")
     await org.send("x")
     assert "at least 3 characters" in org.last.text  # the step waits
     await org.send("Older residents have nowhere to sit.")
@@ -394,7 +404,8 @@ async def test_stats_digest_and_export_follow_the_recommendations(harness: Harne
     header = [c.value for c in sheet[1]]
     assert sheet.title == tr("Recommendations to the council")
     row = {h: c for h, c in zip(header, sheet[2], strict=True)}
-    assert row[tr("Title")].value == "Лавки" and row[tr("Status")].value == tr("In progress")
+    assert row[tr("Title")].value == "Лавки" and row[tr("Status")].value == harness.app.i18n.locales["uk"].pgettext(  # type: ignore[union-attr]
+        "recommendation status", "In progress")
     assert row[tr("Organisations standing behind it")].value == "Херсонські зелені"
     assert row[tr("The council's answer")].value == tr("partly accepted")
     assert row[tr("Submitted to the council")].is_date and row[tr("Progress")].value == 0.4
