@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -29,7 +30,7 @@ from bot.config import SUPPORTED_LOCALES
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.errors import DomainError
 from bot.services.text import language_code
-from handlers.shared import edit_text
+from handlers.shared import close_buttons, edit_text
 
 KEY = "lang"  # the wizard's data key of the language the organizer writes in
 
@@ -119,6 +120,31 @@ def menu_keyboard(owner: str, lang: str, done: Iterable[str]) -> InlineKeyboardM
     kb.button(text=_("Continue ➡️"), callback_data=WriteCb(owner=owner, a="next"))
     kb.adjust(len(SUPPORTED_LOCALES) - 1, 1)
     return kb.as_markup()
+
+
+async def show_menu(message: Message, state: FSMContext, owner: str, lang: str, done: Iterable[str],
+                    at: State) -> None:
+    """The translations menu after a wizard's text (the wizard waits in ``at``)."""
+    done = list(done)
+    await state.set_state(at)
+    await message.answer(menu_text(lang, done), reply_markup=menu_keyboard(owner, lang, done))
+
+
+async def menu_tapped(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext, lang: str,
+                      translation: State, ask: Callable[[str], str]) -> bool:
+    """A tap on the translations menu: ➕ asks for that language (the wizard waits in
+    ``translation``, the language under "translating"); True for "Continue", where the wizard goes on."""
+    locale = requested(callback_data, lang)
+    if callback_data.a == "add" and locale and isinstance(callback.message, Message):
+        await close_buttons(callback)
+        await state.set_state(translation)
+        await state.update_data(translating=locale)
+        await callback.message.answer(ask(locale))
+        return False
+    if callback_data.a == "next":
+        await close_buttons(callback)
+        return True
+    return False
 
 
 def menu_text(lang: str, done: Iterable[str], what: str | None = None) -> str:

@@ -20,7 +20,6 @@ from bot.services.discussions import (
 from bot.services.errors import DomainError
 from bot.services.opinions import Analysis, StatementResult, Tally
 from handlers import langs
-from handlers.audience import language_name
 from handlers.polls.texts import closes_line, pct, pick, saved  # noqa: F401 - saved: the same words
 
 REASON_NAMES = {

@@ -274,23 +274,15 @@ async def got_text(message: Message, state: FSMContext, settings: Settings) -> N
 
 async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
     data = await state.get_data()
-    lang, done = _lang(data, settings), list(data.get("name") or {})
-    await state.set_state(NewGroup.translations)
-    await message.answer(langs.menu_text(lang, done), reply_markup=langs.menu_keyboard(OWNER, lang, done))
+    await langs.show_menu(message, state, OWNER, _lang(data, settings), data.get("name") or {}, NewGroup.translations)
 
 
 @organizers.callback_query(StateFilter(NewGroup.translations), WriteCb.filter(F.owner == OWNER))
 async def translations_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
                             settings: Settings) -> None:
-    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
-    assert isinstance(callback.message, Message)
-    if callback_data.a == "add" and locale:
-        await close_buttons(callback)
-        await state.set_state(NewGroup.translation)
-        await state.update_data(translating=locale)
-        await callback.message.answer(texts.ask_translation(locale))
-    elif callback_data.a == "next":
-        await close_buttons(callback)
+    lang = _lang(await state.get_data(), settings)
+    if await langs.menu_tapped(callback, callback_data, state, lang, NewGroup.translation, texts.ask_translation):
+        assert isinstance(callback.message, Message)
         await state.set_state(NewGroup.coordinator)
         await callback.message.answer(texts.ask_coordinator(), reply_markup=grid([(texts.skip(), GroupCb(a="skip"))], 1))
 

@@ -316,23 +316,16 @@ def _error(exc: DomainError, lang: str) -> str:
 
 async def _show_translations(message: Message, state: FSMContext, settings: Settings) -> None:
     data = await state.get_data()
-    lang, done = _lang(data, settings), list(OrgDraft.from_json(data.get("org")).name)
-    await state.set_state(NewOrg.translations)
-    await message.answer(langs.menu_text(lang, done), reply_markup=langs.menu_keyboard(OWNER, lang, done))
+    await langs.show_menu(message, state, OWNER, _lang(data, settings), OrgDraft.from_json(data.get("org")).name,
+                          NewOrg.translations)
 
 
 @admins.callback_query(StateFilter(NewOrg.translations), WriteCb.filter(F.owner == OWNER))
 async def translations_step(callback: CallbackQuery, callback_data: WriteCb, state: FSMContext,
                             settings: Settings) -> None:
-    locale = langs.requested(callback_data, _lang(await state.get_data(), settings))
-    assert isinstance(callback.message, Message)
-    if callback_data.a == "add" and locale:
-        await close_buttons(callback)
-        await state.set_state(NewOrg.translation)
-        await state.update_data(translating=locale)
-        await callback.message.answer(texts.ask_translation(locale))
-    elif callback_data.a == "next":
-        await close_buttons(callback)
+    lang = _lang(await state.get_data(), settings)
+    if await langs.menu_tapped(callback, callback_data, state, lang, NewOrg.translation, texts.ask_translation):
+        assert isinstance(callback.message, Message)
         await state.set_state(NewOrg.contact)
         await callback.message.answer(texts.ask_contact())
 
