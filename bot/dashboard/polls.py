@@ -263,7 +263,8 @@ def discussion_view(app: App, discussion: Any, analysis: Any, pending: int, loca
     voted = [s for s in analysis.statements if s.tally.votes]
     statements = [{
         "text": s.text, "agree": round(100 * s.tally.share("agree")),
-        "shown": f"{pct(s.tally.agree, s.tally.votes, locale)} · {s.tally.agree}/{s.tally.votes}",
+        "shown": pct(s.tally.agree, s.tally.votes, locale),  # (short: the drawn bar's label has little room)
+        "total": fmt_number(s.tally.votes, locale),
         "counts": (fmt_number(s.tally.agree, locale), fmt_number(s.tally.disagree, locale),
                    fmt_number(s.tally.passed, locale)),
         "votes": dtexts._votes(s.tally.votes, locale), "consensus": s.consensus, "divisive": s.divisive,

@@ -1,17 +1,22 @@
 """The dashboard's polls and events in a real browser (headless Chromium through Playwright): a
-poll's page with its chart drawn by charts.js, an event's page, its A4 check-in poster with the QR
+poll's page with its chart drawn by charts.js, a discussion's agreement chart, an event's page, its A4 check-in poster with the QR
 code loaded, and the language switched. A screenshot of each page is kept in test-artifacts/.
 
 Skipped when Playwright or Chromium is missing (see test_dashboard_browser.py)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from sqlalchemy import select
+
 from bot.dashboard import mount
+from bot.services import discussions as ds
+from storage.models import DiscussionParticipant, DiscussionStatement, DiscussionVote, utcnow
 from tests.delivery_helpers import Clock, organizer, resident, tune
 from tests.flows.test_dashboard_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _browser_or_skip
 from tests.flows.test_events import NOW, card_of, create_event
@@ -39,6 +44,18 @@ async def test_poll_chart_event_and_poster_in_a_browser(harness: Harness) -> Non
     await a.press("✅ Going", message=card_of(a))
     await c.press("🤔 Maybe", message=card_of(c))
 
+    async with harness.db() as s:  # a discussion with votes (as residents' taps leave them)
+        d = await ds.create(s, {"en": "What should the park have?"}, ["More benches", "A car park"], {}, None, "en",
+                            None, utcnow() - timedelta(days=1))
+        first, second = await s.scalars(select(DiscussionStatement).where(
+            DiscussionStatement.discussion_id == d.id).order_by(DiscussionStatement.id))
+        for i in range(6):
+            p = DiscussionParticipant(discussion_id=d.id, participant=f"k{i}", district="ostriv")
+            s.add(p)
+            await s.flush()
+            s.add_all([DiscussionVote(participant_id=p.id, statement_id=first.id, vote=1),
+                       DiscussionVote(participant_id=p.id, statement_id=second.id, vote=1 if i < 2 else -1)])
+        await s.commit()
     assert harness.app is not None
     root = web.Application()
     mount(root, harness.app)
@@ -85,6 +102,15 @@ async def test_poll_chart_event_and_poster_in_a_browser(harness: Harness) -> Non
                 await page.screenshot(path=str(ARTIFACTS / "dashboard-poll-uk.png"), full_page=True)
                 await page.get_by_role("link", name="English").click()
                 await page.wait_for_url(f"**/app/polls/{poll_id}")
+
+                await page.get_by_role("link", name="Polls", exact=True).click()
+                await page.wait_for_url("**/app/polls")
+                await page.locator(f"#discussion-{d.id} a").click()
+                await page.wait_for_url(f"**/app/polls/discussion/{d.id}")
+                await page.locator("#agreement figure.chart[data-drawn]").wait_for()
+                assert await page.locator("#agreement svg rect").count() == 2
+                assert "More benches" in await page.locator("#consensus").inner_text()
+                await page.screenshot(path=str(ARTIFACTS / "dashboard-discussion.png"), full_page=True)
 
                 await page.get_by_role("link", name="Events", exact=True).click()
                 await page.wait_for_url("**/app/events")

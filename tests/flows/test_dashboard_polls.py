@@ -184,8 +184,8 @@ async def test_a_discussion_page_shows_agreement_common_ground_and_groups(harnes
         html = await page.text()
         seen = text_of(html)
         assert "6 residents took part · 12 votes · 2 statements" in seen
-        assert '<th scope="row">More benches</th><td data-value="100">100% · 6/6</td>' in html
-        assert '<td data-value="33">33% · 2/6</td>' in html
+        assert '<th scope="row">More benches</th><td data-value="100">100%</td><td>6</td><td>0</td><td>0</td><td>6</td>' in html
+        assert '<td data-value="33">33%</td><td>2</td><td>4</td><td>0</td><td>6</td>' in html
         common = seen.split("Common ground")[1].split("Divisive")[0]
         assert "More benches" in common and "A car park" not in common
         assert "Opinion groups" in seen and "Only totals, and groups of at least 5 people" in seen
