@@ -38,6 +38,8 @@ ACTIONS = ("accept", "progress", "resolve")
 # the dashboard's pages in the order of its menu: (path under /app/, the menu's label, who sees it)
 SECTIONS: list[tuple[str, str, frozenset[str]]] = [
     ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES),
+    ("polls", N_("Polls"), frozenset({"organizer", "representative", "admin"})),
+    ("events", N_("Events"), frozenset({"organizer", "representative", "admin"})),
 ]
 
 
@@ -435,6 +437,11 @@ def create_dashboard(app: App) -> web.Application:
     r.add_get("/lang/{code}", choose_language)
     r.add_get("/reports", reports_page)
     r.add_post("/reports/{id}", report_action)
+    from bot.dashboard import events as events_pages
+    from bot.dashboard import polls as polls_pages
+
+    polls_pages.add_routes(r)
+    events_pages.add_routes(r)
     r.add_static("/static", HERE / "static", append_version=True)
     return dashboard
 

@@ -225,6 +225,22 @@ def places_left(event: Event, tally: Tally) -> int | None:
     return None if event.capacity is None else max(event.capacity - tally.going, 0)
 
 
+async def score_counts(session: AsyncSession, event_id: int) -> list[int]:
+    """How many rated the event 1, 2, 3, 4 and 5 (the feedback's distribution)."""
+    rows = await session.execute(
+        select(EventRsvp.feedback_score, func.count()).where(
+            EventRsvp.event_id == event_id, EventRsvp.feedback_score.is_not(None))
+        .group_by(EventRsvp.feedback_score))
+    found = {int(score): n for score, n in rows}
+    return [found.get(score, 0) for score in (1, 2, 3, 4, 5)]
+
+
+def checkin_link(bot_username: str, event: Event) -> str:
+    """The venue's check-in deep link (what its QR code holds): opens the bot, which checks the
+    resident in (``/start checkin_<token>``)."""
+    return f"https://t.me/{bot_username}?start=checkin_{event.checkin_token}"
+
+
 async def rsvp_of(session: AsyncSession, event_id: int, user_id: int) -> EventRsvp | None:
     return await session.scalar(select(EventRsvp).where(EventRsvp.event_id == event_id, EventRsvp.user_id == user_id))
 

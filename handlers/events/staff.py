@@ -101,7 +101,7 @@ async def organizer_button(
         await _send_comments(bot, message, session, event.id, title)
     elif action == "qr":
         me = await bot.me()
-        link = f"https://t.me/{me.username}?start=checkin_{event.checkin_token}"
+        link = events_service.checkin_link(me.username or "", event)
         await message.answer_photo(BufferedInputFile(qr_png(link), f"checkin-{event.id}.png"),
                                    caption=texts.checkin_caption(link))
     elif action in ("att", "m"):
