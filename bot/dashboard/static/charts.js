@@ -21,13 +21,15 @@
     if (!data.length) return;
     var max = Math.max.apply(null, data.map(function (d) { return d.value; })) || 1;
     var bar = 22, gap = 8, width = 600, labelWidth = 200, height = data.length * (bar + gap);
+    // room for the longest value shown beside its bar ("100% · 6/6"), about 8 px a character
+    var valueWidth = 12 + 8 * Math.max.apply(null, data.map(function (d) { return d.shown.length; }));
     var svg = el("svg", { viewBox: "0 0 " + width + " " + height, width: "100%", role: "img", "aria-hidden": "true",
                           "class": "chart-drawing" });
     data.forEach(function (d, i) {
       var y = i * (bar + gap);
       var label = el("text", { x: 0, y: y + bar * 0.72, "class": "chart-label" });
       label.textContent = d.label.length > 28 ? d.label.slice(0, 27) + "…" : d.label;
-      var w = Math.max(2, (width - labelWidth - 70) * d.value / max);
+      var w = Math.max(2, (width - labelWidth - valueWidth) * d.value / max);
       var rect = el("rect", { x: labelWidth, y: y, width: w, height: bar, rx: 3, "class": "chart-bar" });
       var value = el("text", { x: labelWidth + w + 6, y: y + bar * 0.72, "class": "chart-value" });
       value.textContent = d.shown;
