@@ -192,9 +192,17 @@ async def api_reports(request: web.Request) -> web.Response:
     return web.json_response({"reports": [report_json(r) for r in reports]})
 
 
-def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str, framed: bool = False) -> None:
+    """The session cookie: HttpOnly, Secure over https, SameSite=Lax. A Mini App's (``framed``) runs
+    inside Telegram's web clients in a frame of another site, where a Lax cookie is never sent: over
+    https it is SameSite=None and Partitioned (CHIPS: kept for that frame only, not a tracking
+    cookie). Cross-site POSTs are still refused by the Origin check and the CSRF token."""
     app = _app(request)
     secure = request.secure or (app.settings.dashboard_url or "").startswith("https://")
+    if framed and secure:  # (written out: Python 3.11's http.cookies knows no Partitioned)
+        response.headers.add("Set-Cookie", f"{COOKIE}={token}; Max-Age={dashboard_service.SESSION_HOURS * 3600}; "
+                                           f"Path={PREFIX}; Secure; HttpOnly; SameSite=None; Partitioned")
+        return
     response.set_cookie(COOKIE, token, max_age=dashboard_service.SESSION_HOURS * 3600, path=PREFIX,
                         secure=secure, httponly=True, samesite="Lax")
 
@@ -266,7 +274,7 @@ async def mini_app_session(request: web.Request) -> web.Response:
         raw = await dashboard_service.open_session(db, who.user.id)
         await db.commit()
     response = web.json_response({"ok": True})
-    _set_session_cookie(request, response, raw)
+    _set_session_cookie(request, response, raw, framed=True)
     return response
 
 

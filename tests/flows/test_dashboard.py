@@ -253,6 +253,17 @@ async def test_mini_app_opens_a_session_for_the_pages(harness: Harness) -> None:
         assert opened.status == 200 and "HttpOnly" in opened.headers["Set-Cookie"]
         assert (await client.get("/app/reports")).status == 200
         assert (await client.get("/app/static/dashboard.js")).headers["X-Content-Type-Options"] == "nosniff"
+        assert "SameSite=Lax" in opened.headers["Set-Cookie"]  # plain http (trying it locally): Lax
+    # over https a Mini App's cookie must reach the frame Telegram's web clients open it in
+    harness.settings.dashboard_url = "https://hromada.example.org/app/"
+    async with dashboard_client(harness) as client:
+        framed = await client.post("/app/api/session", headers=tma(6101))
+        assert framed.status == 200, await framed.text()
+        cookie = framed.headers["Set-Cookie"]
+        assert all(part in cookie for part in ("HttpOnly", "Secure", "SameSite=None", "Partitioned")), cookie
+        # a cross-site POST with that cookie is still refused (Origin), besides the CSRF token
+        refused = await client.post("/app/signout", headers={"Origin": "https://evil.example"})
+        assert refused.status == 403
 
 
 async def test_polling_mode_serves_the_dashboard_on_its_port(harness: Harness) -> None:
