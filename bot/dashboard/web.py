@@ -38,6 +38,7 @@ ACTIONS = ("accept", "progress", "resolve")
 # the dashboard's pages in the order of its menu: (path under /app/, the menu's label, who sees it)
 SECTIONS: list[tuple[str, str, frozenset[str]]] = [
     ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES),
+    ("impact", N_("Impact"), frozenset({"organizer", "representative", "admin"})),
 ]
 
 
@@ -435,6 +436,9 @@ def create_dashboard(app: App) -> web.Application:
     r.add_get("/lang/{code}", choose_language)
     r.add_get("/reports", reports_page)
     r.add_post("/reports/{id}", report_action)
+    from bot.dashboard import impact
+
+    impact.add_routes(r)
     r.add_static("/static", HERE / "static", append_version=True)
     return dashboard
 
