@@ -38,6 +38,8 @@ ACTIONS = ("accept", "progress", "resolve")
 # the dashboard's pages in the order of its menu: (path under /app/, the menu's label, who sees it)
 SECTIONS: list[tuple[str, str, frozenset[str]]] = [
     ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES),
+    ("proposals", N_("Proposals"), frozenset({"organizer", "moderator", "representative", "admin"})),
+    ("recommendations", N_("Recommendations"), frozenset({"organizer", "representative", "admin"})),
     ("impact", N_("Impact"), frozenset({"organizer", "representative", "admin"})),
 ]
 
@@ -436,9 +438,10 @@ def create_dashboard(app: App) -> web.Application:
     r.add_get("/lang/{code}", choose_language)
     r.add_get("/reports", reports_page)
     r.add_post("/reports/{id}", report_action)
-    from bot.dashboard import impact
+    from bot.dashboard import board, impact
 
     impact.add_routes(r)
+    board.add_routes(r)
     r.add_static("/static", HERE / "static", append_version=True)
     return dashboard
 
