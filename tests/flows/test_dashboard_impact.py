@@ -51,7 +51,8 @@ def _charts(html: str) -> list[tuple[str, list[tuple[str, str, str]]]]:
     for figure in tree.xpath("//figure[@class='chart']"):
         rows = [(row.xpath("th")[0].text_content().strip(), row.xpath("td")[0].get("data-value"),
                  row.xpath("td")[0].text_content().strip()) for row in figure.xpath(".//tbody/tr")]
-        out.append((figure.xpath("figcaption")[0].text_content().strip(), rows))
+        title = tree.xpath(f"//*[@id='{figure.get('aria-labelledby')}']")[0]
+        out.append((title.text_content().strip(), rows))
     return out
 
 
