@@ -35,6 +35,12 @@ async def _org_ids(db: Any, who: Any, everyone: frozenset[str]) -> set[int] | No
     return {org.id for org in await orgs_service.represented(db, who.user.id)}
 
 
+def _more(count: int, locale: str) -> str:
+    """Under a column cut at its first ones: how many more there are."""
+    return ngettext("…and {count} more", "…and {count} more", count).format(
+        count=fmt_number(count, locale)) if count > 0 else ""
+
+
 def _common(request: web.Request, who: Any) -> dict[str, Any]:
     return {"csrf": csrf_of(request, who), "person": (who.user.display_name if who.user else "") or ""}
 
@@ -76,7 +82,8 @@ async def proposals_page(request: web.Request) -> web.Response:
                     "steps": [Markup(line.removeprefix("• ")) for line in texts.timeline(history[p.id], locale, tz)],
                 })
             board.append({"status": status, "name": texts.status_name(status), "total": total,
-                          "more": total - len(rows), "cards": cards, "folded": status in FOLDED["proposals"]})
+                          "shown_total": fmt_number(total, locale), "more": _more(total - len(rows), locale),
+                          "cards": cards, "folded": status in FOLDED["proposals"]})
         mine_only = org_ids is not None
     return _render(request, "board.html", locale, who=who, kind="proposals", board=board, mine_only=mine_only,
                    **_common(request, who))
@@ -127,8 +134,8 @@ async def recommendations_page(request: web.Request) -> web.Response:
                               "notes": [Markup(line) for line in texts.dated(rec, community, locale, tz)],
                               "progress": "", "steps": lines})
             board.append({"status": status, "name": texts.status_name(status), "total": total,
-                          "more": total - len(rows), "cards": cards,
-                          "folded": status in FOLDED["recommendations"]})
+                          "shown_total": fmt_number(total, locale), "more": _more(total - len(rows), locale),
+                          "cards": cards, "folded": status in FOLDED["recommendations"]})
     return _render(request, "board.html", locale, who=who, kind="recommendations", board=board,
                    mine_only=org_ids is not None, **_common(request, who))
 
