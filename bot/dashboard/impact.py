@@ -93,19 +93,9 @@ async def impact_page(request: web.Request) -> web.Response:
                 context["figure_lines"] = texts.figures(figures, community, locale, tz).split("\n")[-2:]
             else:
                 context["figure_lines"] = texts.figure_lines(figures, community, locale)
-                titles = texts.chart_titles()
-                charts = []
-                if figures.by_district:
-                    charts.append((titles["districts"], [(texts.resident_district(community, c, locale), v, n(v))
-                                                         for c, v in figures.by_district[:12]]))
-                if figures.reports_by_category:
-                    charts.append((titles["reports"], [(texts.category_name(community, c, locale), v, n(v))
-                                                       for c, v in figures.reports_by_category[:12]]))
-                p = figures.proposals
-                if p.proposed or p.accepted or p.realised:
-                    charts.append((titles["proposals"], [(step, v, n(v)) for step, v in zip(
-                        texts.proposal_steps(), (p.proposed, p.accepted, p.realised), strict=True)]))
-                context["charts"] = charts
+                titles = texts.chart_titles()  # the charts /stats sends, as tables charts.js draws
+                context["charts"] = [(titles[name], [(label, v, n(v)) for label, v in bars])
+                                     for name, bars in texts.chart_bars(figures, community, locale)]
         tables = [(what, _(label)) for what, label in TABLES.items()]
         empty = (texts.no_data_for_report(context["period_text"]) if request.query.get("empty") == "1"
                  and context["period_text"] else "")
