@@ -40,6 +40,9 @@ SECTIONS: list[tuple[str, str, frozenset[str]]] = [
     ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES),
     ("polls", N_("Polls"), frozenset({"organizer", "representative", "admin"})),
     ("events", N_("Events"), frozenset({"organizer", "representative", "admin"})),
+    ("proposals", N_("Proposals"), frozenset({"organizer", "moderator", "representative", "admin"})),
+    ("recommendations", N_("Recommendations"), frozenset({"organizer", "representative", "admin"})),
+    ("impact", N_("Impact"), frozenset({"organizer", "representative", "admin"})),
 ]
 
 
@@ -445,11 +448,12 @@ def create_dashboard(app: App) -> web.Application:
     r.add_get("/lang/{code}", choose_language)
     r.add_get("/reports", reports_page)
     r.add_post("/reports/{id}", report_action)
+    from bot.dashboard import board, impact
     from bot.dashboard import events as events_pages
     from bot.dashboard import polls as polls_pages
 
-    polls_pages.add_routes(r)
-    events_pages.add_routes(r)
+    for pages in (polls_pages, events_pages, board, impact):
+        pages.add_routes(r)
     r.add_static("/static", HERE / "static", append_version=True)
     return dashboard
 

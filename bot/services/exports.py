@@ -438,6 +438,30 @@ async def recommendations(session: AsyncSession, community: Community, tz: ZoneI
     return Table("recommendations", columns, rows, _period([r.created_at for r in items]))
 
 
+# the tables /export offers (and the dashboard's Impact page), by the name their buttons and links use
+TABLE_KINDS = ("reports", "proposals", "events", "polls", "discussions", "offline", "recommendations")
+
+
+async def table(session: AsyncSession, what: str, community: Community, tz: ZoneInfo, locale: str, *,
+                personal: bool, now: datetime, poll_min_group: int, discussion_min_group: int) -> Table:
+    """One of TABLE_KINDS as a Table (``personal``: an admin's file, with names where allowed)."""
+    if what == "reports":
+        return await reports(session, community, tz, locale, personal)
+    if what == "proposals":
+        return await proposals(session, community, tz, locale, personal)
+    if what == "events":
+        return await events(session, tz, locale, now)
+    if what == "polls":
+        return await poll_results(session, community, locale, poll_min_group)
+    if what == "discussions":
+        return await discussion_results(session, locale, discussion_min_group)
+    if what == "offline":
+        return await offline_residents(session, community, tz, locale)
+    if what == "recommendations":
+        return await recommendations(session, community, tz, locale)
+    raise ValueError(f"no such table: {what}")
+
+
 async def _assisted_counts(session: AsyncSession, model: Any, key: Any) -> dict[int, int]:
     """How many of a table's rows a mediator made for an offline resident, per ``key`` (an event, a poll)."""
     return {k: int(n) for k, n in await session.execute(

@@ -184,6 +184,39 @@ async def public(
     return list(rows), total
 
 
+# every status in the order of the lifecycle (a board's columns)
+STATUSES = ("submitted", "changes", "published", "review", "accepted", "in_progress", "realised", "rejected",
+            "duplicate", "withdrawn")
+
+
+async def board(session: AsyncSession, *, org_ids: set[int] | None = None, per_status: int = 30,
+                ) -> dict[str, tuple[list[Proposal], int]]:
+    """Every proposal by status (STATUSES order): the most supported first, at most ``per_status``
+    of each, and how many there are; ``org_ids``: only those made for these organisations."""
+    where: list[Any] = [Proposal.org_id.in_(org_ids)] if org_ids is not None else []
+    totals = dict((await session.execute(select(Proposal.status, func.count()).where(*where)
+                                         .group_by(Proposal.status))).all())
+    out: dict[str, tuple[list[Proposal], int]] = {}
+    for status in STATUSES:
+        if not totals.get(status):
+            out[status] = ([], 0)
+            continue
+        rows = await session.scalars(select(Proposal).where(*where, Proposal.status == status)
+                                     .order_by(Proposal.supporters.desc(), Proposal.id.desc()).limit(per_status))
+        out[status] = (list(rows), int(totals[status]))
+    return out
+
+
+async def histories(session: AsyncSession, proposal_ids: list[int]) -> dict[int, list[ProposalEvent]]:
+    """The history of each of these proposals (one query)."""
+    out: dict[int, list[ProposalEvent]] = {pid: [] for pid in proposal_ids}
+    if proposal_ids:
+        for event in await session.scalars(select(ProposalEvent).where(ProposalEvent.proposal_id.in_(proposal_ids))
+                                           .order_by(ProposalEvent.id)):
+            out[event.proposal_id].append(event)
+    return out
+
+
 async def for_user(session: AsyncSession, user_id: int, limit: int = 10) -> list[Proposal]:
     rows = await session.scalars(
         select(Proposal).where(Proposal.user_id == user_id).order_by(Proposal.id.desc()).limit(limit))

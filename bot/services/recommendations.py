@@ -144,6 +144,46 @@ async def listing(session: AsyncSession, statuses: tuple[str, ...] | None = None
     return list(rows)
 
 
+async def board(session: AsyncSession, *, org_ids: set[int] | None = None, per_status: int = 30,
+                ) -> dict[str, tuple[list[Recommendation], int]]:
+    """Every recommendation by status (STATUSES order), the latest first, at most ``per_status`` of
+    each, and how many there are. ``org_ids`` (a representative's organisations): only those they
+    may endorse now and those these organisations endorsed (drafts never)."""
+    where: list[Any] = []
+    if org_ids is not None:
+        endorsed = select(RecommendationEndorsement.recommendation_id).where(
+            RecommendationEndorsement.org_id.in_(org_ids))
+        where.append(Recommendation.status.in_(ENDORSABLE) | Recommendation.id.in_(endorsed))
+    totals = dict((await session.execute(select(Recommendation.status, func.count()).where(*where)
+                                         .group_by(Recommendation.status))).all())
+    out: dict[str, tuple[list[Recommendation], int]] = {}
+    for status in STATUSES:
+        rows: list[Recommendation] = []
+        if totals.get(status):
+            rows = list(await session.scalars(select(Recommendation).where(*where, Recommendation.status == status)
+                                              .order_by(Recommendation.id.desc()).limit(per_status)))
+        out[status] = (rows, int(totals.get(status) or 0))
+    return out
+
+
+async def board_details(session: AsyncSession, rec_ids: list[int]
+                        ) -> tuple[dict[int, list[RecommendationStep]], dict[int, list[Organisation]]]:
+    """The steps and the endorsing organisations of each of these recommendations (two queries)."""
+    steps_of: dict[int, list[RecommendationStep]] = {rid: [] for rid in rec_ids}
+    orgs_of: dict[int, list[Organisation]] = {rid: [] for rid in rec_ids}
+    if rec_ids:
+        for step in await session.scalars(select(RecommendationStep).where(
+                RecommendationStep.recommendation_id.in_(rec_ids)).order_by(RecommendationStep.id)):
+            steps_of[step.recommendation_id].append(step)
+        for endorsement, org in await session.execute(
+                select(RecommendationEndorsement, Organisation)
+                .join(Organisation, Organisation.id == RecommendationEndorsement.org_id)
+                .where(RecommendationEndorsement.recommendation_id.in_(rec_ids))
+                .order_by(RecommendationEndorsement.created_at)):
+            orgs_of[endorsement.recommendation_id].append(org)
+    return steps_of, orgs_of
+
+
 async def evidence(session: AsyncSession, rec_id: int) -> list[RecommendationEvidence]:
     rows = await session.scalars(select(RecommendationEvidence).where(
         RecommendationEvidence.recommendation_id == rec_id).order_by(RecommendationEvidence.id))

@@ -82,20 +82,9 @@ async def export_file(
                  (f"open311-requests-{day}.json", json.dumps(requests, ensure_ascii=False, indent=1).encode())]
         captions = [None, texts.open311_caption()]
     elif callback_data.what in TABLES and callback_data.fmt in ("csv", "xlsx"):
-        if callback_data.what == "reports":
-            table = await exports_service.reports(session, community, tz, locale, personal)
-        elif callback_data.what == "proposals":
-            table = await exports_service.proposals(session, community, tz, locale, personal)
-        elif callback_data.what == "events":
-            table = await exports_service.events(session, tz, locale, now)
-        elif callback_data.what == "discussions":
-            table = await exports_service.discussion_results(session, locale, settings.discussion_min_group)
-        elif callback_data.what == "offline":
-            table = await exports_service.offline_residents(session, community, tz, locale)
-        elif callback_data.what == "recommendations":
-            table = await exports_service.recommendations(session, community, tz, locale)
-        else:
-            table = await exports_service.poll_results(session, community, locale, settings.poll_min_group)
+        table = await exports_service.table(session, callback_data.what, community, tz, locale, personal=personal,
+                                            now=now, poll_min_group=settings.poll_min_group,
+                                            discussion_min_group=settings.discussion_min_group)
         if callback_data.fmt == "csv":
             content = exports_service.to_csv(table, tz)
         else:

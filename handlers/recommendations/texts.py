@@ -274,6 +274,11 @@ def organizer_item(rec: Any, locale: str) -> str:
         status=status_name(rec.status), supporters=_n(rec.supporters, locale))
 
 
+def dated(rec: Any, community: Community, locale: str, tz: ZoneInfo) -> list[str]:
+    """The card's dated steps (open until, submitted to whom and how, the answer, progress), HTML."""
+    return _dated(rec, community, locale, tz)
+
+
 def _dated(rec: Any, community: Community, locale: str, tz: ZoneInfo) -> list[str]:
     out = []
     if rec.status == "open" and rec.open_until is not None:

@@ -106,17 +106,7 @@ async def _send_figures(message: Message, asked: str, session: AsyncSession, set
         await message.answer(part)
     if f.quiet:
         return
-    titles, album = texts.chart_titles(), []
-    if f.by_district:
-        bars = [(texts.resident_district(community, c, locale), n) for c, n in f.by_district[:12]]
-        album.append(("districts", bars))
-    if f.reports_by_category:
-        bars = [(texts.category_name(community, c, locale), n) for c, n in f.reports_by_category[:12]]
-        album.append(("reports", bars))
-    p = f.proposals
-    if p.proposed or p.accepted or p.realised:
-        album.append(("proposals", list(zip(texts.proposal_steps(), (p.proposed, p.accepted, p.realised),
-                                            strict=True))))
+    titles, album = texts.chart_titles(), texts.chart_bars(f, community, locale)
     # each chart carries its figures as text too, in its caption; the picture names its n and period
     period_text = texts.period_line(f.period, locale, settings.tz)
     totals = {"districts": f.residents_total, "reports": f.reports_received}

@@ -195,6 +195,25 @@ def chart_titles() -> dict[str, str]:
             "proposals": _("Proposals")}
 
 
+CHART_BARS = 12  # a chart's most bars
+
+
+def chart_bars(f: Figures, community: Community, locale: str) -> list[tuple[str, list[tuple[str, int]]]]:
+    """The charts of the figures (a name of chart_titles(), its bars), those with something to show:
+    residents by district, reports by category, the proposals' steps (/stats and the dashboard)."""
+    album: list[tuple[str, list[tuple[str, int]]]] = []
+    if f.by_district:
+        album.append(("districts", [(resident_district(community, c, locale), n)
+                                    for c, n in f.by_district[:CHART_BARS]]))
+    if f.reports_by_category:
+        album.append(("reports", [(category_name(community, c, locale), n)
+                                  for c, n in f.reports_by_category[:CHART_BARS]]))
+    p = f.proposals
+    if p.proposed or p.accepted or p.realised:
+        album.append(("proposals", list(zip(proposal_steps(), (p.proposed, p.accepted, p.realised), strict=True))))
+    return album
+
+
 CAPTION_LIMIT = 1024  # of a photo's caption
 CAPTION_NAME = 60
 
