@@ -281,7 +281,7 @@ async def report_action(request: web.Request) -> web.StreamResponse:
                     done = await representative_action(
                         app.bot, db, report_id, report.routed_org_id, action, expected, who.user, app.settings,
                         app.community, app.i18n, app.delivery)
-                    code = "given_back" if action == "back" else done.status
+                    code, status = ("given_back" if action == "back" else done.status), done.status
                 elif action == "reply":
                     text = str(form.get("text", "")).strip()
                     if not text:

@@ -35,7 +35,7 @@ from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
-from bot.updates import after_commit, when_sent
+from bot.updates import after_commit, after_commit_outside, when_sent
 from handlers.moderation.cards import (
     CAPTION_TEXT_MAX,
     CardCb,
@@ -109,17 +109,18 @@ async def apply_action(
 
     In an update the card's edit goes out with the update's replies; outside one (the dashboard)
     it goes now, once the change is committed, so the card never shows what was not stored."""
-    report, event = await reports_service.act(
-        session, report_id, action, actor, expected=expected, detail=detail,
-        followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
-    )
-    await notify_reporter(session, report, event)
-    if action == "route":  # the organisation's representatives get it; the moderators see to whom
-        await pass_on(bot, session, report, event, settings, i18n, delivery)
-    if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
-        await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings, community,
-                                             i18n))
-    await session.commit()
+    async with after_commit_outside():  # (outside an update what waits for the commit runs after it)
+        report, event = await reports_service.act(
+            session, report_id, action, actor, expected=expected, detail=detail,
+            followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
+        )
+        await notify_reporter(session, report, event)
+        if action == "route":  # the organisation's representatives get it; the moderators see to whom
+            await pass_on(bot, session, report, event, settings, i18n, delivery)
+        if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
+            await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings,
+                                                 community, i18n))
+        await session.commit()
     if delivery is not None:
         delivery.wake()
     await refresh_card(bot, session, report, settings, community, i18n)
