@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import fmt_moment
 from bot.services import dashboard as dashboard_service
 from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
@@ -137,7 +138,7 @@ async def api_reports(request: web.Request) -> web.Response:
             return web.json_response({"error": "forbidden"}, status=403)
         orgs = await scope(db, who)
         reports = await reports_service.queue(db, **filters_of(request), orgs=orgs)
-        counts = {r.id: len(await reports_service.photos(db, r.id)) for r in reports}
+        counts = await reports_service.photo_counts(db, [r.id for r in reports])
     return web.json_response({"reports": [report_json(app, r, counts[r.id]) for r in reports]})
 
 
@@ -158,7 +159,7 @@ async def reports_page(request: web.Request) -> web.Response:
         orgs = await scope(db, who)
         filters = filters_of(request)
         reports = await reports_service.queue(db, **filters, orgs=orgs)
-        photos = {r.id: len(await reports_service.photos(db, r.id)) for r in reports}
+        photos = await reports_service.photo_counts(db, [r.id for r in reports])
         listed = (await orgs_service.listing(db, 0, 100))[0]
         routed_name = None
         if request.query.get("code") == "routed" and request.query.get("n", "").isdigit():
@@ -187,7 +188,7 @@ async def reports_page(request: web.Request) -> web.Response:
         reason_names=reason_names, no_orgs=no_orgs, final=reports_service.FINAL,
         photo_links={r.id: [photo_link(app, r.id, n) for n in range(photos[r.id])] for r in reports},
         note_max=reports_service.NOTE_MAX, reply_max=REPLY_MAX,
-        fmt_time=lambda value: value.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M"),
+        fmt_time=lambda value: fmt_moment(value, locale, app.settings.tz),
         person=(who.user.display_name if who.user else "") or "",
     )
 
@@ -244,7 +245,9 @@ async def report_action(request: web.Request) -> web.StreamResponse:
     from bot.dashboard.web import PREFIX, _app, _check_csrf, identify
     from bot.services.reports import Actor
     from handlers.moderation import REPLY_MAX, apply_action, reply_to_reporter
+    from handlers.moderation.cards import post_under_card
     from handlers.moderation.passon import representative_action
+    from handlers.reports import texts
 
     app = _app(request)
     form = await request.post()
@@ -290,8 +293,10 @@ async def report_action(request: web.Request) -> web.StreamResponse:
                         raise DomainError("report_too_long", max=REPLY_MAX, length=len(text))
                     with app.i18n.use_locale(app.settings.moderators_chat_locale):
                         sent = await reply_to_reporter(app.bot, db, report, actor, text, None, app.i18n)
+                        under = texts.answered_from_dashboard(report.id, actor.name or "", text, REPLY_MAX)
                     if not sent:
                         raise DomainError("reporter_unreachable")
+                    await post_under_card(app.bot, db, report, under)  # the group sees it, as a reply there
                     await db.commit()
                     code = "replied"
                 else:

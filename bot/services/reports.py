@@ -144,6 +144,18 @@ async def photos(session: AsyncSession, report_id: int) -> list[str]:
     return list(rows)
 
 
+async def photo_counts(session: AsyncSession, report_ids: list[int]) -> dict[int, int]:
+    """How many photos each of these reports has (one query for a whole list)."""
+    if not report_ids:
+        return {}
+    rows = await session.execute(
+        select(ReportPhoto.report_id, func.count()).where(ReportPhoto.report_id.in_(report_ids))
+        .group_by(ReportPhoto.report_id)
+    )
+    found = {report_id: count for report_id, count in rows.all()}
+    return {report_id: found.get(report_id, 0) for report_id in report_ids}
+
+
 async def events(session: AsyncSession, report_id: int) -> list[ReportEvent]:
     rows = await session.scalars(
         select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)

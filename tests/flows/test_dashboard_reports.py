@@ -122,6 +122,9 @@ async def test_typed_actions_through_the_dashboard_redraw_the_card(harness: Harn
     reply = await harness.fake.wait_for(lambda: next(
         (m for m in anna.messages if "The moderators about your report" in m.text), None))
     assert f"#{third}" in reply.text and "Thank you! We are <looking> into it." in reply.text
+    under = [m.text for m in group.messages if m.reply_to_message_id == card_of(group, third).message_id]
+    assert f"💬 Olha answered the reporter of #{third} from the dashboard:\n\nThank you! We are <looking> into it." \
+        in under, under
     passed = await harness.fake.wait_for(lambda: next((m for m in iryna.messages if "Kherson Greens" in m.text), None))
     assert f"#{third}" in passed.text
 
@@ -210,10 +213,12 @@ async def test_a_representative_sees_and_acts_on_their_organisations_reports_onl
     group = moderators_group(harness)
     anna = await register(harness, 6001, "Anna")
     await moderator(harness, group, 6101, "Olha")
-    await register(harness, 6201, "Iryna")
+    iryna_chat = await register(harness, 6201, "Iryna")
     await register(harness, 6301, "Petro")
     greens = await _org(harness, {"en": "Kherson Greens"}, [6201])
     club = await _org(harness, {"en": "Quiet Club"}, [6301])
+    await iryna_chat.send("/dashboard")  # a representative may open it (here it is not switched on)
+    assert "not switched on" in iryna_chat.last.text
     ours = await file_report(anna, text="Bins overflowing at the park", photos=1)
     theirs = await file_report(anna, text="A bench is broken on the square", photos=1)
     unrouted = await file_report(anna, text="A fresh pothole on Suvorova")
