@@ -51,7 +51,6 @@ INPUT_ERRORS = ("report_empty", "report_too_long", "report_number", "report_dupl
 NOTICE_ERRORS = ("report_final", "report_changed", "report_not_allowed", "report_missing", "report_empty",
                  "report_too_long", "report_number", "report_duplicate_self", "org_missing", "report_not_routed",
                  "reporter_unreachable")
-DONE_CODES = ("routed", "replied", "given_back")
 
 
 # -- who sees what ---------------------------------------------------------------------------------
@@ -188,6 +187,7 @@ async def reports_page(request: web.Request) -> web.Response:
         reason_names=reason_names, no_orgs=no_orgs, final=reports_service.FINAL,
         photo_links={r.id: [photo_link(app, r.id, n) for n in range(photos[r.id])] for r in reports},
         note_max=reports_service.NOTE_MAX, reply_max=REPLY_MAX,
+        mapped=any(r.latitude is not None and r.longitude is not None for r in reports),
         fmt_time=lambda value: fmt_moment(value, locale, app.settings.tz),
         person=(who.user.display_name if who.user else "") or "",
     )

@@ -139,6 +139,11 @@ async def test_the_page_shows_the_forms_and_a_clear_notice(harness: Harness) -> 
         csrf = await _signed_in(harness, client, 6101)
         html = await (await client.get("/app/reports")).text()
         assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        # the map reads its markers from the list's items (no inline script)
+        assert 'id="map"' in html and 'data-lat="46.64" data-lon="32.62"' in html
+        assert 'src="/app/static/map.js"' in html and 'src="/app/static/vendor/leaflet/leaflet.js"' in html
+        assert (await client.get("/app/static/vendor/leaflet/images/marker-icon.png")).status == 200
+        assert 'id="map"' not in await (await client.get("/app/reports?status=resolved")).text()  # nothing to map
         for label in ("🚫 Reject", "🔁 Duplicate", "🏛 Pass on", "💬 Reply to the reporter", "Kherson Greens",
                       "Outside our community&#39;s area", 'maxlength="200"', 'maxlength="3500"'):
             assert label in html, label

@@ -8,7 +8,8 @@
     var box = document.getElementById("map");
     if (!box || typeof L === "undefined") return;
     var items = document.querySelectorAll(".report[data-lat][data-lon]");
-    if (!items.length) { box.hidden = true; return; }
+    if (!items.length) return;
+    box.hidden = false;  // shown only with the script (without it the list alone is the page)
     var map = L.map(box, { scrollWheelZoom: false });
     L.tileLayer(box.getAttribute("data-tiles"), {
       maxZoom: 19, attribution: box.getAttribute("data-attribution")
