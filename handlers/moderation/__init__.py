@@ -310,8 +310,8 @@ async def relay_to_reporter(
     if not text and media is None:
         await message.reply(_("Only text, photos and voice notes can be passed on to the reporter."))
         return
-    if not await reply_to_reporter(bot, session, report, actor_of(message.from_user, user), text, media, i18n,  # type: ignore[arg-type]
-                                   refused=message.reply):
+    actor = actor_of(message.from_user, user)  # type: ignore[arg-type]
+    if not await reply_to_reporter(bot, session, report, actor, text, media, i18n, refused=message.reply):
         await message.reply(_("The reporter can no longer be reached."))
         return
     await _react(bot, message)

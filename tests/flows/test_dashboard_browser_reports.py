@@ -86,7 +86,8 @@ async def test_reject_with_a_reason_and_the_map_in_a_browser(harness: Harness) -
                 # reject with a typed reason
                 item = page.locator(f"#report-{bins}")
                 await item.locator("summary", has_text="🚫 Reject").click()
-                await item.get_by_role("textbox", name="Another reason", exact=True).fill("Already fixed by the city <yesterday>")
+                reason = item.get_by_role("textbox", name="Another reason", exact=True)
+                await reason.fill("Already fixed by the city <yesterday>")
                 await item.get_by_role("button", name=f"Reject #{bins}").click()
                 await page.wait_for_url("**/app/reports?*msg=done*")
                 assert f"Report #{bins}: Rejected" in await page.get_by_role("status").inner_text()
