@@ -192,9 +192,31 @@ async def after_commit(work: Callable[[], Awaitable[Any]]) -> None:
     check that posts missing cards does it."""
     buf = _captured.get()
     if buf is None or buf.closed:
-        await work()
+        held = _held_after.get()
+        if held is not None:
+            held.append(work)
+        else:
+            await work()
     else:
         buf.after.append(work)
+
+
+_held_after: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("hromada_held_after", default=None)
+
+
+@contextlib.asynccontextmanager
+async def after_commit_outside() -> AsyncIterator[None]:
+    """Outside an update (the dashboard): what ``after_commit`` is given inside the block runs when
+    the block ends (the caller commits inside it), not at once inside the transaction; when the
+    block raises, it does not run. Inside an update it changes nothing."""
+    held: list[Callable[[], Awaitable[Any]]] = []
+    token = _held_after.set(held)
+    try:
+        yield
+    finally:
+        _held_after.reset(token)
+    for work in held:
+        await work()
 
 
 SentHook = Callable[[Any], Awaitable[Any]]

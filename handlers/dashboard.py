@@ -18,14 +18,14 @@ router = Router(name="dashboard")
 router.message.filter(F.chat.type == "private")
 
 register(CommandSpec("dashboard", N_("The dashboard in a browser (a sign-in link)"),
-                     frozenset({"organizer", "moderator"}), purpose="follow"))
+                     frozenset({"organizer", "moderator", "representative"}), purpose="follow"))
 
 
 @router.message(Command("dashboard"))
 async def dashboard(message: Message, session: AsyncSession, settings: Settings, user: User | None,
                     roles: set[str]) -> None:
     if not roles & dashboard_service.STAFF_ROLES:
-        await message.answer(_("Only organizers, moderators and admins can open the dashboard."))
+        await message.answer(_("Only organizers, moderators, representatives of organisations and admins can open the dashboard."))
         return
     if not settings.dashboard_url or not settings.dashboard_enabled:
         await message.answer(_("The dashboard is not switched on: an operator sets DASHBOARD_URL (and "

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -15,7 +14,6 @@ from bot.commands import effective_roles
 from bot.config import SUPPORTED_LOCALES
 from bot.i18n import LANGUAGE_NAMES, N_, detect_locale
 from bot.services import dashboard as dashboard_service
-from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from storage.models import User
@@ -31,13 +29,12 @@ COOKIE = "hromada_session"
 LANG_COOKIE = "hromada_lang"
 MAX_BODY = 16 * 1024  # the largest form or JSON body the dashboard accepts (bytes)
 TELEGRAM_WEB = "https://web.telegram.org https://webk.telegram.org https://webz.telegram.org"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https://tile.openstreetmap.org; "
+       "connect-src 'self'; "
        f"form-action 'self'; base-uri 'none'; frame-ancestors {TELEGRAM_WEB}")
-# the actions of the group card the dashboard offers now (the others need typed input)
-ACTIONS = ("accept", "progress", "resolve")
 # the dashboard's pages in the order of its menu: (path under /app/, the menu's label, who sees it)
 SECTIONS: list[tuple[str, str, frozenset[str]]] = [
-    ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES),
+    ("reports", N_("Reports"), dashboard_service.QUEUE_ROLES | {"representative"}),
     ("polls", N_("Polls"), frozenset({"organizer", "representative", "admin"})),
     ("events", N_("Events"), frozenset({"organizer", "representative", "admin"})),
     ("proposals", N_("Proposals"), frozenset({"organizer", "moderator", "representative", "admin"})),
@@ -167,32 +164,6 @@ async def api_me(request: web.Request) -> web.Response:
     if who is None:
         return web.json_response({"error": "unauthorized"}, status=401)
     return web.json_response({"id": who.telegram_id, "roles": sorted(who.roles), "locale": who.locale})
-
-
-def report_json(report: Any) -> dict[str, Any]:
-    def when(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {"id": report.id, "status": report.status, "category": report.category, "district": report.district,
-            "description": report.description, "address": report.address, "latitude": report.latitude,
-            "longitude": report.longitude, "routed_to": report.routed_to, "created_at": when(report.created_at),
-            "updated_at": when(report.updated_at)}
-
-
-def _filters(request: web.Request) -> dict[str, str | None]:
-    q = request.query
-    return {key: (q.get(key) or None) for key in ("status", "category", "district")}
-
-
-async def api_reports(request: web.Request) -> web.Response:
-    async with _app(request).sessionmaker() as db:
-        who = await identify(request, db)
-        if who is None:
-            return web.json_response({"error": "unauthorized"}, status=401)
-        if not who.roles & dashboard_service.QUEUE_ROLES:
-            return web.json_response({"error": "forbidden"}, status=403)
-        reports = await reports_service.queue(db, **_filters(request))
-    return web.json_response({"reports": [report_json(r) for r in reports]})
 
 
 def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str, framed: bool = False) -> None:
@@ -326,103 +297,7 @@ def csrf_of(request: web.Request, who: Who) -> str:
     return dashboard_service.csrf_token(who.session_token, _csrf_key(_app(request))) if who.session_token else ""
 
 
-async def reports_page(request: web.Request) -> web.Response:
-    app = _app(request)
-    async with app.sessionmaker() as db:
-        who = await page_who(request, db, dashboard_service.QUEUE_ROLES)
-        if isinstance(who, web.Response):
-            return who
-        filters = _filters(request)
-        reports = await reports_service.queue(db, **filters)
-    from handlers.reports import texts
-
-    community, locale = app.community, who.locale
-    with app.i18n.context(), app.i18n.use_locale(locale):
-        statuses = [(code, texts.status_name(code)) for code in reports_service.STATUSES]
-        names = {r.id: (texts.status_name(r.status), texts.category_name(community, r.category, locale),
-                        community.district_name(r.district, locale) if r.district else "") for r in reports}
-    with app.i18n.context(), app.i18n.use_locale(locale):
-        notice = notice_text(request.query, locale)
-    csrf = csrf_of(request, who)
-    return _render(
-        request, "reports.html", locale, who=who, reports=reports, names=names, filters=filters, statuses=statuses,
-        categories=[(c.code, c.name(locale)) for c in community.categories],
-        districts=[(d.code, d.name(locale)) for d in community.districts],
-        actions=reports_service.ACTIONS, offered=ACTIONS, csrf=csrf, notice=notice,
-        fmt_time=lambda value: value.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M"),
-        person=(who.user.display_name if who.user else "") or "",
-    )
-
-
-async def report_action(request: web.Request) -> web.StreamResponse:
-    """Accept / in progress / resolve from the queue: the group card's own code path
-    (handlers.moderation.apply_action), so the card in the group is redrawn and the audit trail
-    records who did it."""
-    from bot.services.reports import Actor
-    from handlers.moderation import apply_action
-
-    app = _app(request)
-    form = await request.post()
-    try:
-        report_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    action, expected = str(form.get("action", "")), str(form.get("status", ""))
-    back = str(form.get("back", "")) or PREFIX + "reports"
-    if not back.startswith(PREFIX + "reports"):
-        back = PREFIX + "reports"
-    async with app.sessionmaker() as db:
-        who = await identify(request, db)
-        if who is None:
-            raise web.HTTPUnauthorized(text="Sign in with /dashboard in the bot's chat")
-        _check_csrf(request, who, str(form.get("csrf", "")))
-        if not who.roles & dashboard_service.QUEUE_ROLES or who.user is None:
-            raise web.HTTPForbidden(text="Only moderators and organizers can do this")
-        if action not in ACTIONS:
-            raise web.HTTPBadRequest(text="unknown action")
-        actor = Actor(who.user.id, who.telegram_id, who.user.display_name)
-        try:
-            with app.i18n.context():  # (the card is written in the moderators' group's language)
-                await apply_action(app.bot, db, report_id, action, expected, None, actor, app.settings,
-                                   app.community, app.i18n, app.delivery, app.sessionmaker)
-        except DomainError as exc:
-            await db.rollback()
-            fresh = await reports_service.get(db, report_id)
-            outcome, code, status = "error", exc.code, fresh.status if fresh else ""
-        else:
-            status = reports_service.ACTIONS[action][1] or expected
-            outcome, code = "done", status
-    if request.headers.get("Authorization"):
-        return web.json_response({"ok": outcome == "done", "code": code, "status": status},
-                                 status=200 if outcome == "done" else 409)
-    separator = "&" if "?" in back else "?"
-    raise web.HTTPSeeOther(back + separator + urlencode({"msg": outcome, "n": report_id, "code": code,
-                                                         "st": status}))
-
-
 NOTICE_KEYS = ("msg", "n", "code", "st")  # the outcome of an action, in the address it returns to
-NOTICE_ERRORS = ("report_final", "report_changed", "report_not_allowed", "report_missing")
-
-
-def notice_text(query: Any, locale: str) -> tuple[str, str] | None:
-    """The line a page shows after an action (from codes in its address: nobody's text)."""
-    from aiogram.utils.i18n import gettext as _
-
-    from handlers.reports import texts
-
-    kind, code = query.get("msg", ""), query.get("code", "")
-    try:
-        number = int(query.get("n", ""))
-    except ValueError:
-        return None
-    if kind == "done" and code in reports_service.STATUSES:
-        return "done", _("Report #{number}: {status}").format(number=number, status=texts.status_name(code))
-    status = query.get("st", "")
-    if code == "report_final" and status not in reports_service.STATUSES:
-        code = "report_changed"
-    if kind == "error" and code in NOTICE_ERRORS:
-        return "error", texts.error_text(DomainError(code, number=number, status=status))
-    return None
 
 
 ENV_KEY: web.AppKey[Any] = web.AppKey("hromada_jinja", object)
@@ -439,20 +314,17 @@ def create_dashboard(app: App) -> web.Application:
     r = dashboard.router
     r.add_get("/", index)
     r.add_get("/api/me", api_me)
-    r.add_get("/api/reports", api_reports)
     r.add_post("/api/session", mini_app_session)
     r.add_get("/signin", signin_page)
     r.add_post("/signin", signin)
     r.add_post("/signout", signout)
     r.add_get("/signed-out", signed_out)
     r.add_get("/lang/{code}", choose_language)
-    r.add_get("/reports", reports_page)
-    r.add_post("/reports/{id}", report_action)
-    from bot.dashboard import board, impact
+    from bot.dashboard import board, impact, reports
     from bot.dashboard import events as events_pages
     from bot.dashboard import polls as polls_pages
 
-    for pages in (polls_pages, events_pages, board, impact):
+    for pages in (reports, polls_pages, events_pages, board, impact):
         pages.add_routes(r)
     r.add_static("/static", HERE / "static", append_version=True)
     return dashboard

@@ -29,7 +29,7 @@ from storage.models import DashboardToken, utcnow
 LINK_MINUTES = 10
 SESSION_HOURS = 12
 # who may open the dashboard at all, and who may see and act on the reports queue
-STAFF_ROLES = frozenset({"organizer", "moderator", "admin"})
+STAFF_ROLES = frozenset({"organizer", "moderator", "representative", "admin"})
 QUEUE_ROLES = frozenset({"organizer", "moderator", "admin"})
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future
 

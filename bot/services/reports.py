@@ -144,6 +144,18 @@ async def photos(session: AsyncSession, report_id: int) -> list[str]:
     return list(rows)
 
 
+async def photo_counts(session: AsyncSession, report_ids: list[int]) -> dict[int, int]:
+    """How many photos each of these reports has (one query for a whole list)."""
+    if not report_ids:
+        return {}
+    rows = await session.execute(
+        select(ReportPhoto.report_id, func.count()).where(ReportPhoto.report_id.in_(report_ids))
+        .group_by(ReportPhoto.report_id)
+    )
+    found = {report_id: count for report_id, count in rows.all()}
+    return {report_id: found.get(report_id, 0) for report_id in report_ids}
+
+
 async def events(session: AsyncSession, report_id: int) -> list[ReportEvent]:
     rows = await session.scalars(
         select(ReportEvent).where(ReportEvent.report_id == report_id).order_by(ReportEvent.id)
@@ -175,16 +187,28 @@ async def open_reports(session: AsyncSession, limit: int = 30) -> list[Report]:
     return list(rows)
 
 
+AGES = (1, 3, 7)  # the queue's "older than N days" filter
+
+
 async def queue(session: AsyncSession, *, status: str | None = None, category: str | None = None,
-                district: str | None = None, limit: int = 100) -> list[Report]:
+                district: str | None = None, older_than_days: int | None = None, org_id: int | None = None,
+                orgs: set[int] | None = None, limit: int = 100, now: datetime | None = None) -> list[Report]:
     """The reports queue, oldest first: the open ones, or those in ``status``; by category and
-    district when given (the dashboard's filters)."""
+    district when given, filed more than ``older_than_days`` ago, passed on to organisation
+    ``org_id`` (the dashboard's filters). ``orgs``: only those passed on to one of these
+    organisations (a representative's view; an empty set shows nothing)."""
     query = select(Report)
     query = query.where(Report.status == status) if status in STATUSES else query.where(Report.status.in_(OPEN))
     if category:
         query = query.where(Report.category == category)
     if district:
         query = query.where(Report.district == district)
+    if older_than_days:
+        query = query.where(Report.created_at <= (now or utcnow()) - timedelta(days=older_than_days))
+    if org_id is not None:
+        query = query.where(Report.routed_org_id == org_id)
+    if orgs is not None:
+        query = query.where(Report.routed_org_id.in_(orgs or {-1}))
     rows = await session.scalars(query.order_by(Report.created_at, Report.id).limit(limit))
     return list(rows)
 

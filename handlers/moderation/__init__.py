@@ -35,7 +35,7 @@ from bot.services import reports as reports_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
 from bot.services.reports import Actor
-from bot.updates import after_commit, when_sent
+from bot.updates import after_commit, after_commit_outside, when_sent
 from handlers.moderation.cards import (
     CAPTION_TEXT_MAX,
     CardCb,
@@ -109,17 +109,18 @@ async def apply_action(
 
     In an update the card's edit goes out with the update's replies; outside one (the dashboard)
     it goes now, once the change is committed, so the card never shows what was not stored."""
-    report, event = await reports_service.act(
-        session, report_id, action, actor, expected=expected, detail=detail,
-        followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
-    )
-    await notify_reporter(session, report, event)
-    if action == "route":  # the organisation's representatives get it; the moderators see to whom
-        await pass_on(bot, session, report, event, settings, i18n, delivery)
-    if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
-        await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings, community,
-                                             i18n))
-    await session.commit()
+    async with after_commit_outside():  # (outside an update what waits for the commit runs after it)
+        report, event = await reports_service.act(
+            session, report_id, action, actor, expected=expected, detail=detail,
+            followup_days=settings.report_followup_days, label_locale=settings.moderators_chat_locale,
+        )
+        await notify_reporter(session, report, event)
+        if action == "route":  # the organisation's representatives get it; the moderators see to whom
+            await pass_on(bot, session, report, event, settings, i18n, delivery)
+        if action == "category" and sessionmaker is not None:  # in a forum, the card may move to another topic
+            await after_commit(functools.partial(follow_category_of, sessionmaker, report.id, bot, settings,
+                                                 community, i18n))
+        await session.commit()
     if delivery is not None:
         delivery.wake()
     await refresh_card(bot, session, report, settings, community, i18n)
@@ -309,16 +310,33 @@ async def relay_to_reporter(
     if not text and media is None:
         await message.reply(_("Only text, photos and voice notes can be passed on to the reporter."))
         return
+    actor = actor_of(message.from_user, user)  # type: ignore[arg-type]
+    if not await reply_to_reporter(bot, session, report, actor, text, media, i18n, refused=message.reply):
+        await message.reply(_("The reporter can no longer be reached."))
+        return
+    await _react(bot, message)
+
+
+REPLY_MAX = 3500  # of a moderator's words to the reporter (a message holds 4096 characters)
+
+
+async def reply_to_reporter(
+    bot: Bot, session: AsyncSession, report: Report, actor: Actor, text: str, media: Any, i18n: I18n,
+    refused: Any = None,
+) -> bool:
+    """A moderator's words (a reply to the card, or the dashboard's form) go to the reporter, or to an
+    offline resident's mediator; the audit trail records who sent what. False when nobody can be
+    reached (nothing sent, nothing recorded). ``refused(text)``: told if Telegram refuses it later
+    (the person blocked the bot), in the moderators' language; outside an update a refusal is False."""
     reporter = await users_service.by_id(session, report.user_id)
     # an offline resident's mediator gets it in their own chat, naming the resident's code
     mediator = await users_service.by_id(session, reporter.mediator_id) \
         if reporter is not None and reporter.is_offline and reporter.mediator_id else None
     reader = mediator or reporter
     if reader is None or reader.telegram_id is None or reader.deleted_at is not None:
-        await message.reply(_("The reporter can no longer be reached."))
-        return
+        return False
     with i18n.use_locale(reader.language):
-        body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else 3500)
+        body = texts.from_moderators(report.id, text, CAPTION_TEXT_MAX if media else REPLY_MAX)
         markup = resident_keyboards.reply_button(report.id)
         if mediator is not None and reporter is not None:  # they answer by replying (the button is the resident's)
             from handlers.mediators import texts as mediator_texts  # (handlers.mediators imports this module)
@@ -331,12 +349,16 @@ async def relay_to_reporter(
     async def link(sent: Message) -> None:  # once Telegram has it (after the update's commit)
         await reports_service.link_message(session, report_id, chat_id, sent.message_id)
 
-    async def refused(exc: TelegramAPIError) -> None:
+    async def told_refused(exc: TelegramAPIError) -> None:
         log.info("Could not relay to the reporter of #%s: %s", report_id, exc)
-        await message.reply(unreachable)
+        if refused is not None:
+            await refused(unreachable)
 
-    await when_sent(await send_relayed(bot, chat_id, body, media, reply_markup=markup), link, refused,
-                    session=session)
-    await reports_service.note(session, report.id, actor_of(message.from_user, user), "to_reporter",  # type: ignore[arg-type]
-                               relayed_note(text, media))
-    await _react(bot, message)
+    try:
+        sent = await send_relayed(bot, chat_id, body, media, reply_markup=markup)
+    except TelegramAPIError as exc:  # (outside an update the call goes out at once)
+        log.info("Could not relay to the reporter of #%s: %s", report_id, exc)
+        return False
+    await when_sent(sent, link, told_refused, session=session)
+    await reports_service.note(session, report.id, actor, "to_reporter", relayed_note(text, media))
+    return True

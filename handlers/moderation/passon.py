@@ -161,6 +161,70 @@ async def pass_on(bot: Bot, session: AsyncSession, report: Report, event: Report
 
 # ------------------------------------------------------------------ the representatives' buttons
 
+REP_ACTIONS = ("progress", "resolve", "back")  # what a representative may do on a report passed on to them
+
+
+async def representative_action(
+    bot: Bot, session: AsyncSession, report_id: int, org_id: int, action: str, expected: str, user: User | None,
+    settings: Settings, community: Community, i18n: I18n, delivery: Any = None,
+    callback: CallbackQuery | None = None,
+) -> Report:
+    """A representative acts on a report passed on to their organisation, wherever they pressed (their
+    card's button, ``callback``, or the dashboard): checked again (still theirs, still open, still in
+    ``expected``), changed (the audit trail records who), the reporter told, the moderators' card
+    redrawn with a line under it, committed. Raises DomainError (nothing changed then); their own
+    card is redrawn (or closed) when there is one."""
+    try:
+        report = await reports_service.routed_for(session, report_id, org_id, user)
+    except DomainError:
+        if callback is not None:
+            await _close(callback)
+        raise
+    assert user is not None
+    org = await orgs_service.get(session, org_id)
+    assert org is not None
+    if report.status != expected:
+        if callback is not None:
+            await _show(callback, session, report, org, settings, community, i18n)
+        raise DomainError("report_changed")
+    if action not in REP_ACTIONS:
+        raise DomainError("report_not_allowed")
+    actor = reports_service.Actor(user.id, user.telegram_id, user.display_name or person_label(user))
+    locale = settings.moderators_chat_locale
+    name = orgs_service.name_of(org, locale)
+    try:
+        if action == "back":
+            report, event = await reports_service.give_back(session, report_id, org.id, actor,
+                                                            now=delivery.now() if delivery else None)
+        else:
+            report, event = await reports_service.act(
+                session, report_id, action, actor, expected=expected,
+                followup_days=settings.report_followup_days, now=delivery.now() if delivery else None)
+    except DomainError:
+        await session.rollback()
+        fresh = await reports_service.get(session, report_id)
+        if fresh is not None and callback is not None:
+            await _show(callback, session, fresh, org, settings, community, i18n)
+        raise
+    if action == "back":
+        if callback is not None:
+            await _edit(callback, texts.gave_back(report.id), None)
+        with i18n.use_locale(locale):
+            under = texts.organisation_gave_back(report.id, name, person_label(user))
+    else:
+        await notify_reporter(session, report, event)
+        if callback is not None:
+            await _show(callback, session, report, org, settings, community, i18n)
+        with i18n.use_locale(locale):
+            under = texts.organisation_acted(report.id, name, person_label(user), report.status)
+    await refresh_card(bot, session, report, settings, community, i18n)
+    await post_under_card(bot, session, report, under)
+    await session.commit()
+    if delivery is not None:
+        delivery.wake()
+    return report
+
+
 @router.callback_query(OrgRepCb.filter())
 async def representative_button(
     callback: CallbackQuery, callback_data: OrgRepCb, bot: Bot, session: AsyncSession, user: User | None,
@@ -169,56 +233,17 @@ async def representative_button(
     def alert(text: str, show: bool = True) -> None:
         callback_answer.text, callback_answer.show_alert = text, show
 
+    if callback_data.a not in REP_ACTIONS:
+        alert(_("This button is no longer active."))
+        return
     try:
-        report = await reports_service.routed_for(session, callback_data.id, callback_data.o, user)
+        report = await representative_action(bot, session, callback_data.id, callback_data.o, callback_data.a,
+                                             callback_data.st, user, settings, community, i18n, delivery, callback)
     except DomainError as exc:
         alert(texts.error_text(exc))
-        await _close(callback)
         return
-    assert user is not None
-    org = await orgs_service.get(session, callback_data.o)
-    assert org is not None
-    if report.status != callback_data.st:
-        alert(texts.error_text(DomainError("report_changed")))
-        await _show(callback, session, report, org, settings, community, i18n)
-        return
-    actor = reports_service.Actor(user.id, user.telegram_id, user.display_name or person_label(user))
-    locale = settings.moderators_chat_locale
-    name = orgs_service.name_of(org, locale)
-    report_id = report.id
-    try:
-        if callback_data.a == "back":
-            report, event = await reports_service.give_back(session, report_id, org.id, actor,
-                                                            now=delivery.now() if delivery else None)
-        elif callback_data.a in ("progress", "resolve"):
-            report, event = await reports_service.act(
-                session, report_id, callback_data.a, actor, expected=callback_data.st,
-                followup_days=settings.report_followup_days, now=delivery.now() if delivery else None)
-        else:
-            alert(_("This button is no longer active."))
-            return
-    except DomainError as exc:
-        await session.rollback()
-        alert(texts.error_text(exc))
-        fresh = await reports_service.get(session, report_id)
-        if fresh is not None:
-            await _show(callback, session, fresh, org, settings, community, i18n)
-        return
-    if callback_data.a == "back":
-        await _edit(callback, texts.gave_back(report.id), None)
-        with i18n.use_locale(locale):
-            under = texts.organisation_gave_back(report.id, name, person_label(user))
-    else:
-        await notify_reporter(session, report, event)
-        await _show(callback, session, report, org, settings, community, i18n)
+    if callback_data.a != "back":
         alert(texts.status_name(report.status), False)
-        with i18n.use_locale(locale):
-            under = texts.organisation_acted(report.id, name, person_label(user), report.status)
-    await refresh_card(bot, session, report, settings, community, i18n)
-    await post_under_card(bot, session, report, under)
-    await session.commit()
-    if delivery is not None:
-        delivery.wake()
 
 
 async def _show(callback: CallbackQuery, session: AsyncSession, report: Report, org: Organisation,

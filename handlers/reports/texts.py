@@ -591,6 +591,12 @@ def already_resolved_alert() -> str:
     return _("This report is already resolved.")
 
 
+def answered_from_dashboard(number: int, who: str, text: str, limit: int = 3500) -> str:
+    """Under the card: a moderator's words to the reporter, sent from the dashboard (escaped)."""
+    return _("💬 {who} answered the reporter of #{number} from the dashboard:\n\n{text}").format(
+        who=esc(who), number=number, text=esc(shorten(text, limit)))
+
+
 def relayed_ok() -> str:
     return _("Sent to the reporter.")
 
