@@ -9,16 +9,17 @@ import re
 from datetime import timedelta
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-
 from sqlalchemy import select
 
-from bot.dashboard import mount
 from bot.services import discussions as ds
-from storage.models import DiscussionParticipant, DiscussionStatement, DiscussionVote, utcnow
+from storage.models import (
+    DiscussionParticipant,
+    DiscussionStatement,
+    DiscussionVote,
+    utcnow,
+)
 from tests.delivery_helpers import Clock, organizer, resident, tune
-from tests.flows.test_dashboard_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _browser_or_skip
+from tests.flows.browser import ARTIFACTS, browser_or_skip, dashboard_browser
 from tests.flows.test_events import NOW, card_of, create_event
 from tests.flows.test_polls import create_single_poll
 from tests.harness import Harness
@@ -26,8 +27,7 @@ from tests.harness import Harness
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the browser, not the database, is tested
 async def test_poll_chart_event_and_poster_in_a_browser(harness: Harness) -> None:
-    _browser_or_skip()
-    from playwright.async_api import async_playwright
+    browser_or_skip()
 
     clock = Clock(NOW)
     tune(harness, time_scale=20, progress_interval=0.05, now=clock)
@@ -56,98 +56,80 @@ async def test_poll_chart_event_and_poster_in_a_browser(harness: Harness) -> Non
             s.add_all([DiscussionVote(participant_id=p.id, statement_id=first.id, vote=1),
                        DiscussionVote(participant_id=p.id, statement_id=second.id, vote=1 if i < 2 else -1)])
         await s.commit()
-    assert harness.app is not None
-    root = web.Application()
-    mount(root, harness.app)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with TestServer(root, host="127.0.0.1") as server:
-        base = str(server.make_url("/app/"))
-        harness.settings.dashboard_url, harness.settings.dashboard_port = base, server.port
-        await org.send("/dashboard")
-        found = re.search(r"(http://127\.0\.0\.1:\d+/app/signin\?t=[\w-]+)", org.last.text)
-        assert found, org.last.text
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = await browser.new_page(locale="en-GB")
-                errors: list[str] = []
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-                page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-                await page.goto(found.group(1))
-                await page.click("#signin")
-                await page.wait_for_url("**/app/reports")
+    async with dashboard_browser(harness, org) as seen:
+        page, errors = seen.page, seen.errors
+        await page.goto(seen.signin)
+        await page.click("#signin")
+        await page.wait_for_url("**/app/reports")
 
-                await page.get_by_role("link", name="Polls", exact=True).click()
-                await page.wait_for_url("**/app/polls")
-                assert await page.locator("h1").first.inner_text() == "Polls and surveys"
-                assert "3 participants" in await page.locator(f"#poll-{poll_id}").inner_text()
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-polls.png"), full_page=True)
+        await page.get_by_role("link", name="Polls", exact=True).click()
+        await page.wait_for_url("**/app/polls")
+        assert await page.locator("h1").first.inner_text() == "Polls and surveys"
+        assert "3 participants" in await page.locator(f"#poll-{poll_id}").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-polls.png"), full_page=True)
 
-                await page.locator(f"#poll-{poll_id} a").click()
-                await page.wait_for_url(f"**/app/polls/{poll_id}")
-                chart = page.locator("figure.chart[data-drawn]")
-                await chart.first.wait_for()
-                assert await chart.first.get_attribute("data-drawn") == "3"  # three options, three bars
-                assert await page.locator("figure.chart svg rect").count() == 3
-                assert "2 · 67%" in await page.locator("figure.chart svg").first.inner_html()
-                assert "POLL_MIN_GROUP = 5" in await page.locator("#protection").inner_text()  # why no breakdown
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-poll.png"), full_page=True)
+        await page.locator(f"#poll-{poll_id} a").click()
+        await page.wait_for_url(f"**/app/polls/{poll_id}")
+        chart = page.locator("figure.chart[data-drawn]")
+        await chart.first.wait_for()
+        assert await chart.first.get_attribute("data-drawn") == "3"  # three options, three bars
+        assert await page.locator("figure.chart svg rect").count() == 3
+        assert "2 · 67%" in await page.locator("figure.chart svg").first.inner_html()
+        assert "POLL_MIN_GROUP = 5" in await page.locator("#protection").inner_text()  # why no breakdown
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-poll.png"), full_page=True)
 
-                await page.get_by_role("link", name="Українська").click()
-                await page.wait_for_url(f"**/app/polls/{poll_id}")
-                assert await page.locator("html").get_attribute("lang") == "uk"
-                assert "Де провести наступне громадське обговорення?" in await page.locator("h1").inner_text()
-                await page.locator("figure.chart[data-drawn]").first.wait_for()
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-poll-uk.png"), full_page=True)
-                await page.get_by_role("link", name="English").click()
-                await page.wait_for_url(f"**/app/polls/{poll_id}")
+        await page.get_by_role("link", name="Українська").click()
+        await page.wait_for_url(f"**/app/polls/{poll_id}")
+        assert await page.locator("html").get_attribute("lang") == "uk"
+        assert "Де провести наступне громадське обговорення?" in await page.locator("h1").inner_text()
+        await page.locator("figure.chart[data-drawn]").first.wait_for()
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-poll-uk.png"), full_page=True)
+        await page.get_by_role("link", name="English").click()
+        await page.wait_for_url(f"**/app/polls/{poll_id}")
 
-                await page.get_by_role("link", name="Polls", exact=True).click()
-                await page.wait_for_url("**/app/polls")
-                await page.locator(f"#discussion-{d.id} a").click()
-                await page.wait_for_url(f"**/app/polls/discussion/{d.id}")
-                await page.locator("#agreement figure.chart[data-drawn]").wait_for()
-                assert await page.locator("#agreement svg rect").count() == 2
-                assert "More benches" in await page.locator("#consensus").inner_text()
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-discussion.png"), full_page=True)
+        await page.get_by_role("link", name="Polls", exact=True).click()
+        await page.wait_for_url("**/app/polls")
+        await page.locator(f"#discussion-{d.id} a").click()
+        await page.wait_for_url(f"**/app/polls/discussion/{d.id}")
+        await page.locator("#agreement figure.chart[data-drawn]").wait_for()
+        assert await page.locator("#agreement svg rect").count() == 2
+        assert "More benches" in await page.locator("#consensus").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-discussion.png"), full_page=True)
 
-                await page.get_by_role("link", name="Events", exact=True).click()
-                await page.wait_for_url("**/app/events")
-                assert "Budget workshop" in await page.locator(f"#event-{event_id}").inner_text()
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-events.png"), full_page=True)
-                await page.locator(f"#event-{event_id} a").click()
-                await page.wait_for_url(f"**/app/events/{event_id}")
-                signups = page.locator("#signups figure.chart[data-drawn]")
-                await signups.wait_for()
-                assert await page.locator("#signups svg rect").count() == 4
-                assert "1 place left of 2" in await page.locator("#places").inner_text()
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-event.png"), full_page=True)
+        await page.get_by_role("link", name="Events", exact=True).click()
+        await page.wait_for_url("**/app/events")
+        assert "Budget workshop" in await page.locator(f"#event-{event_id}").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-events.png"), full_page=True)
+        await page.locator(f"#event-{event_id} a").click()
+        await page.wait_for_url(f"**/app/events/{event_id}")
+        signups = page.locator("#signups figure.chart[data-drawn]")
+        await signups.wait_for()
+        assert await page.locator("#signups svg rect").count() == 4
+        assert "1 place left of 2" in await page.locator("#places").inner_text()
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-event.png"), full_page=True)
 
-                await page.locator("#poster-link").click()
-                await page.wait_for_url(f"**/app/events/{event_id}/poster")
-                assert await page.locator("h1").inner_text() == "Budget workshop"
-                qr = page.locator("img.poster-qr")
-                await qr.wait_for()
-                await page.wait_for_function("document.querySelector('img.poster-qr').complete")
-                assert await qr.evaluate("img => img.naturalWidth") > 300  # the PNG loaded
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-poster.png"), full_page=True)
-                await page.emulate_media(media="print")
-                assert not await page.locator(".screen-only").first.is_visible()  # the print stylesheet
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-poster-print.png"), full_page=True)
-                pdf = await page.pdf(prefer_css_page_size=True, print_background=True)
-                (ARTIFACTS / "dashboard-poster.pdf").write_bytes(pdf)
-                assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1  # one A4 page
-                box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
-                assert box and round(float(box.group(1))) == 595 and round(float(box.group(2))) == 842  # A4 in points
-                await page.emulate_media(media="screen")
+        await page.locator("#poster-link").click()
+        await page.wait_for_url(f"**/app/events/{event_id}/poster")
+        assert await page.locator("h1").inner_text() == "Budget workshop"
+        qr = page.locator("img.poster-qr")
+        await qr.wait_for()
+        await page.wait_for_function("document.querySelector('img.poster-qr').complete")
+        assert await qr.evaluate("img => img.naturalWidth") > 300  # the PNG loaded
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-poster.png"), full_page=True)
+        await page.emulate_media(media="print")
+        assert not await page.locator(".screen-only").first.is_visible()  # the print stylesheet
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-poster-print.png"), full_page=True)
+        pdf = await page.pdf(prefer_css_page_size=True, print_background=True)
+        (ARTIFACTS / "dashboard-poster.pdf").write_bytes(pdf)
+        assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1  # one A4 page
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
+        assert box and round(float(box.group(1))) == 595 and round(float(box.group(2))) == 842  # A4 in points
+        await page.emulate_media(media="screen")
 
-                await page.get_by_role("link", name="Українська").click()
-                await page.wait_for_url(f"**/app/events/{event_id}/poster")
-                assert await page.locator("h1").inner_text() == "Бюджетний воркшоп"
-                assert "10 грудня 2026" in await page.locator(".poster-when").inner_text()
-                await page.wait_for_function("document.querySelector('img.poster-qr').complete")
-                await page.screenshot(path=str(ARTIFACTS / "dashboard-poster-uk.png"), full_page=True)
-                assert not errors, errors  # no CSP violation, no script error, nothing missing
-            finally:
-                await browser.close()
+        await page.get_by_role("link", name="Українська").click()
+        await page.wait_for_url(f"**/app/events/{event_id}/poster")
+        assert await page.locator("h1").inner_text() == "Бюджетний воркшоп"
+        assert "10 грудня 2026" in await page.locator(".poster-when").inner_text()
+        await page.wait_for_function("document.querySelector('img.poster-qr').complete")
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-poster-uk.png"), full_page=True)
+        assert not errors, errors  # no CSP violation, no script error, nothing missing
