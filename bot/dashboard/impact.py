@@ -15,12 +15,12 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.config import SUPPORTED_LOCALES
+from bot.dashboard.web import PREFIX, _app, _render, csrf_of, page_who
 from bot.i18n import LANGUAGE_NAMES, fmt_day, fmt_number
 from bot.services import exports as exports_service
 from bot.services import impact as impact_service
 from bot.services import recommendations as recommendations_service
 from bot.services.errors import DomainError
-from bot.dashboard.web import PREFIX, _app, _render, csrf_of, page_who
 
 # who sees the figures (/stats: organizers and representatives; admins pass everywhere) and who
 # downloads the files (/export and the council document: organizers and admins)

@@ -21,13 +21,13 @@ from bot.i18n import fmt_moment, fmt_number, shorten
 from bot.services import discussions as discussions_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
+from bot.services.text import as_id
 
 if TYPE_CHECKING:
     from bot.app import App
 
 POLL_ROLES = frozenset({"organizer", "representative", "admin"})  # as the chat's /polls (ORGANIZING, admins)
 DISCUSSION_ROLES = frozenset({"organizer", "admin"})  # as the chat's /discussions
-MAX_ID = 2**31 - 1
 
 
 @contextmanager
@@ -38,10 +38,11 @@ def in_locale(app: App, locale: str) -> Iterator[None]:
 
 
 def item_id(request: web.Request) -> int:
-    text = request.match_info["id"]
-    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 0 < int(text) <= MAX_ID:
+    """The id in the address, or 404 (not a number, or larger than any id)."""
+    found = as_id(request.match_info["id"])
+    if found is None:
         raise web.HTTPNotFound()
-    return int(text)
+    return found
 
 
 async def _guard(request: web.Request, db: Any, roles: frozenset[str]) -> Any:

@@ -30,6 +30,7 @@ from bot.services import dashboard as dashboard_service
 from bot.services import orgs as orgs_service
 from bot.services import reports as reports_service
 from bot.services.errors import DomainError
+from bot.services.text import as_id
 from storage.models import Report
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def photo_link_ok(app: Any, report_id: int, n: int, exp: str, sig: str, now: flo
         return False
     if until < (now if now is not None else time.time()) or until > time.time() + PHOTO_MINUTES * 60 + 60:
         return False
-    return hmac.compare_digest(photo_signature(app, report_id, n, until), sig or "")
+    return hmac.compare_digest(photo_signature(app, report_id, n, until).encode(), (sig or "").encode())
 
 
 # -- filters ---------------------------------------------------------------------------------------
@@ -103,10 +104,9 @@ def filters_of(request: web.Request) -> dict[str, Any]:
     """The queue's filters from the address (anything unknown is ignored)."""
     q = request.query
     found: dict[str, Any] = {key: (q.get(key) or None) for key in ("status", "category", "district")}
-    age = q.get("age", "")
-    found["older_than_days"] = int(age) if age.isdigit() and int(age) in AGES else None
-    org = q.get("org", "")
-    found["org_id"] = int(org) if org.isdigit() else None
+    age = as_id(q.get("age"))
+    found["older_than_days"] = age if age in AGES else None
+    found["org_id"] = as_id(q.get("org"))
     return found
 
 
@@ -161,8 +161,9 @@ async def reports_page(request: web.Request) -> web.Response:
         photos = await reports_service.photo_counts(db, [r.id for r in reports])
         listed = (await orgs_service.listing(db, 0, 100))[0]
         routed_name = None
-        if request.query.get("code") == "routed" and request.query.get("n", "").isdigit():
-            done = await reports_service.get(db, int(request.query["n"]))
+        routed = as_id(request.query.get("n")) if request.query.get("code") == "routed" else None
+        if routed is not None:
+            done = await reports_service.get(db, routed)
             routed_name = done.routed_to if done is not None and may_see(done, orgs) else None
     community, locale = app.community, who.locale
     with app.i18n.context(), app.i18n.use_locale(locale):
@@ -229,7 +230,7 @@ def notice_text(query: Any, routed_name: str | None = None) -> tuple[str, str] |
         return None
     if code == "reporter_unreachable":
         return "error", _("The reporter can no longer be reached.")
-    params: dict[str, Any] = {"number": int(status) if code == "report_missing" and status.isdigit() else number,
+    params: dict[str, Any] = {"number": (as_id(status) or number) if code == "report_missing" else number,
                               "status": status}
     if code == "report_too_long":
         limit, _sep, length = status.partition("/")
@@ -251,10 +252,9 @@ async def report_action(request: web.Request) -> web.StreamResponse:
 
     app = _app(request)
     form = await request.post()
-    try:
-        report_id = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    report_id = as_id(request.match_info["id"])
+    if report_id is None:
+        raise web.HTTPNotFound()
     action, expected = str(form.get("action", "")), str(form.get("status", ""))
     back = str(form.get("back", "")) or PREFIX + "reports"
     if not back.startswith(PREFIX + "reports") or "\\" in back:
@@ -357,10 +357,10 @@ async def photo(request: web.Request) -> web.StreamResponse:
     from bot.dashboard.web import _app, identify
 
     app = _app(request)
-    try:
-        report_id, n = int(request.match_info["report"]), int(request.match_info["n"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    report_id, index = as_id(request.match_info["report"]), request.match_info["n"]
+    if report_id is None or not (index.isascii() and index.isdigit() and len(index) <= 2):
+        raise web.HTTPNotFound()
+    n = int(index)
     if not photo_link_ok(app, report_id, n, request.query.get("exp", ""), request.query.get("sig", "")):
         raise web.HTTPForbidden(text="This photo link is wrong or expired: open the queue again")
     async with app.sessionmaker() as db:

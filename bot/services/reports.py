@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import orgs as orgs_service
 from bot.services.campaigns import MEDIATED_KIND
 from bot.services.errors import DomainError
-from bot.services.text import new_alias
+from bot.services.text import as_id, new_alias
 from storage.models import (
     Campaign,
     Delivery,
@@ -107,10 +107,10 @@ def clean_note(text: str | None, limit: int = NOTE_MAX) -> str:
 
 def parse_number(text: str | None) -> int:
     """'#12', '12', 'R12' -> 12."""
-    digits = (text or "").strip().lstrip("#№ ").strip()
-    if not digits.isdigit():
+    number = as_id((text or "").strip().lstrip("#№ "))
+    if number is None:
         raise DomainError("report_number")
-    return int(digits)
+    return number
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -358,7 +358,7 @@ async def act(
     if action == "reject":
         values["reason"] = clean_note(detail)
     elif action == "route":
-        org = await orgs_service.live(session, int(detail) if (detail or "").isdigit() else None)
+        org = await orgs_service.live(session, as_id(detail))
         if org is None:
             raise DomainError("org_missing")
         detail = clean_note(orgs_service.name_of(org, label_locale), 255)

@@ -54,3 +54,15 @@ def language_code(line: str) -> str | None:
     head, sep, _rest = line.partition(":")
     code = head.strip().lower()
     return code if sep and code in LANGUAGE_CODES else None
+
+
+MAX_ID = 2**31 - 1  # the largest id a database column holds (INTEGER)
+
+
+def as_id(text: str | None) -> int | None:
+    """A number someone typed or sent as an id (``"12"``), or None: ASCII digits only (not "²"),
+    and no larger than an id column holds (a 20-digit number is nobody's id, not a database error)."""
+    value = (text or "").strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 10 or not 0 < int(value) <= MAX_ID:
+        return None
+    return int(value)

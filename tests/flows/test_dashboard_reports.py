@@ -320,3 +320,31 @@ async def test_photo_links_are_signed_expire_and_never_show_the_token(harness: H
             assert (await stranger.get(link)).status == 401
             assert (await stranger.get(link, headers=tma(6001))).status == 403
     assert any(c.method == "getFile" for c in harness.fake.calls)
+
+
+async def test_odd_numbers_in_addresses_and_forms_are_answered_not_crashed_on(harness: Harness) -> None:
+    # (found by a review: "²" passes str.isdigit(), and a 20-digit number overflows an id column)
+    group = moderators_group(harness)
+    anna = await register(harness, 6001, "Anna")
+    await moderator(harness, group, 6101, "Olha")
+    number = await file_report(anna)
+    huge = "99999999999999999999"
+    async with dashboard_client(harness) as client:
+        csrf = await _signed_in(harness, client, 6101)
+        for address in ("/app/reports?age=%C2%B2", "/app/reports?org=%C2%B2", f"/app/reports?org={huge}",
+                        f"/app/api/reports?org={huge}", "/app/api/reports?age=%C2%B3",
+                        "/app/reports?code=routed&n=%C2%B2", f"/app/reports?code=routed&n={huge}",
+                        "/app/reports?msg=error&code=report_missing&n=1&st=%C2%B2"):
+            assert (await client.get(address)).status == 200, address
+        assert (await client.post(f"/app/reports/{huge}", data={"action": "accept", "status": "new",
+                                                                 "csrf": csrf})).status == 404
+        for field, value in (("of", huge), ("of", "²"), ("org", huge)):
+            action = "duplicate" if field == "of" else "route"
+            answer = await client.post(f"/app/reports/{number}", data={
+                "action": action, "status": "new", field: value, "csrf": csrf}, allow_redirects=False)
+            assert answer.status == 303, (field, value, answer.status)   # back to the queue, with a notice
+            notice = await (await client.get(answer.headers["Location"])).text()
+            assert 'role="status"' in notice or 'class="notice' in notice, notice[:500]
+        exp = int(time.time()) + 100
+        assert (await client.get(f"/app/photo/{number}/0?exp={exp}&sig=%C3%A9")).status == 403
+        assert (await client.get(f"/app/photo/{huge}/0?exp={exp}&sig=ab")).status == 404
