@@ -10,9 +10,11 @@ the real aiohttp application (the one the webhook server mounts); printed: the m
 the last byte, and the page's size, gzipped as a reverse proxy sends it, beside the size of the
 static files it loads (cached by the browser after the first visit).
 
-Targets (a phone on a slow mobile network): every page under 500 ms on the server and under
-60 KB gzipped; the dashboard's own scripts and styles under 15 KB gzipped, Leaflet's (the reports
-page only) under 60 KB. Missed targets are reported, not failed: a measurement, not a test.
+Targets (a phone on a slow mobile network): every page under 60 KB gzipped and under 500 ms on
+the server, but Impact for a whole year, which computes the figures /stats does for a long
+period (benchmarks/impact.py's target for those: 2 s); the dashboard's own scripts and styles
+under 15 KB gzipped, Leaflet's (the reports page only) under 60 KB. Missed targets are reported,
+not failed: a measurement, not a test.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from storage.models import Event, Poll, PollAnswer, PollQuestion, PollResponse  
 from tests.harness import ADMIN_ID, TOKEN, make_settings  # noqa: E402
 
 PAGE_MS, PAGE_KB, OWN_STATIC_KB, LEAFLET_KB = 500, 60, 15, 60
+LONG_PERIOD_MS = {"impact?period=year": 2000}  # the /stats figures for a long period
 STATIC = re.compile(r'(?:src|href)="(/app/static/[^"?]+)')
 
 
@@ -97,7 +100,7 @@ async def measure(url: str, scale: float) -> None:
                 times.append((time.perf_counter() - started) * 1000)
                 assert answer.status == 200, (page, answer.status, body[:300])
             ms, zipped = statistics.median(times), len(gzip.compress(body)) / 1024
-            flag = "" if ms <= PAGE_MS and zipped <= PAGE_KB else "  (target missed)"
+            flag = "" if ms <= LONG_PERIOD_MS.get(page, PAGE_MS) and zipped <= PAGE_KB else "  (target missed)"
             if flag:
                 missed.append(page)
             print(f"  {page:<28} {ms:>10.0f} {zipped:>8.1f} {len(body) / 1024:>8.1f}{flag}")
