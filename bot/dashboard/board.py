@@ -8,14 +8,12 @@ a representative sees their organisations' proposals, and the recommendations th
 now or their organisations endorsed, without the organizers' step list."""
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.dashboard.web import _app, _render, csrf_of, page_who
+from bot.dashboard.web import _app, _render, in_locale, page_who
 from bot.i18n import esc, fmt_number
 from bot.services import orgs as orgs_service
 from bot.services import proposals as proposals_service
@@ -28,21 +26,10 @@ SEES_ALL = frozenset({"organizer", "moderator", "admin"})
 FOLDED = {"proposals": ("rejected", "duplicate", "withdrawn"), "recommendations": ("implemented", "not_implemented")}
 
 
-async def _org_ids(db: Any, who: Any, everyone: frozenset[str]) -> set[int] | None:
-    """None: this person sees all; else the organisations they represent (maybe none)."""
-    if who.roles & everyone or who.user is None:
-        return None if who.roles & everyone else set()
-    return {org.id for org in await orgs_service.represented(db, who.user.id)}
-
-
 def _more(count: int, locale: str) -> str:
     """Under a column cut at its first ones: how many more there are."""
     return ngettext("…and {count} more", "…and {count} more", count).format(
         count=fmt_number(count, locale)) if count > 0 else ""
-
-
-def _common(request: web.Request, who: Any) -> dict[str, Any]:
-    return {"csrf": csrf_of(request, who), "person": (who.user.display_name if who.user else "") or ""}
 
 
 async def proposals_page(request: web.Request) -> web.Response:
@@ -53,7 +40,7 @@ async def proposals_page(request: web.Request) -> web.Response:
         who = await page_who(request, db, PROPOSAL_ROLES)
         if isinstance(who, web.Response):
             return who
-        org_ids = await _org_ids(db, who, SEES_ALL)
+        org_ids = await orgs_service.scope_of(db, who.user, who.roles, SEES_ALL)
         columns = await proposals_service.board(db, org_ids=org_ids)
         shown = [p for rows, _total in columns.values() for p in rows]
         history = await proposals_service.histories(db, [p.id for p in shown])
@@ -61,7 +48,7 @@ async def proposals_page(request: web.Request) -> web.Response:
                 if o is not None}
     locale, community, tz = who.locale, app.community, app.settings.tz
     board = []
-    with app.i18n.context(), app.i18n.use_locale(locale):
+    with in_locale(app, locale):
         for status, (rows, total) in columns.items():
             cards = []
             for p in rows:
@@ -85,8 +72,7 @@ async def proposals_page(request: web.Request) -> web.Response:
                           "shown_total": fmt_number(total, locale), "more": _more(total - len(rows), locale),
                           "cards": cards, "folded": status in FOLDED["proposals"]})
         mine_only = org_ids is not None
-    return _render(request, "board.html", locale, who=who, kind="proposals", board=board, mine_only=mine_only,
-                   **_common(request, who))
+    return _render(request, "board.html", locale, who=who, kind="proposals", board=board, mine_only=mine_only)
 
 
 async def recommendations_page(request: web.Request) -> web.Response:
@@ -98,14 +84,14 @@ async def recommendations_page(request: web.Request) -> web.Response:
         who = await page_who(request, db, RECOMMENDATION_ROLES)
         if isinstance(who, web.Response):
             return who
-        org_ids = await _org_ids(db, who, frozenset({"organizer", "admin"}))
+        org_ids = await orgs_service.scope_of(db, who.user, who.roles)
         columns = await recommendations_service.board(db, org_ids=org_ids)
         shown = [r for rows, _total in columns.values() for r in rows]
         steps, endorsing = await recommendations_service.board_details(db, [r.id for r in shown])
     locale, community, tz = who.locale, app.community, app.settings.tz
     organizer = org_ids is None  # the chat's card lists the steps to organizers only
     board = []
-    with app.i18n.context(), app.i18n.use_locale(locale):
+    with in_locale(app, locale):
         for status, (rows, total) in columns.items():
             if org_ids is not None and status == "draft":
                 continue
@@ -137,7 +123,7 @@ async def recommendations_page(request: web.Request) -> web.Response:
                           "shown_total": fmt_number(total, locale), "more": _more(total - len(rows), locale),
                           "cards": cards, "folded": status in FOLDED["recommendations"]})
     return _render(request, "board.html", locale, who=who, kind="recommendations", board=board,
-                   mine_only=org_ids is not None, **_common(request, who))
+                   mine_only=org_ids is not None)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

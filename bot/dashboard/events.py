@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.dashboard.polls import _forbidden, _guard, in_locale, item_id
+from bot.dashboard.web import forbidden, in_locale, item_id, page_who
 from bot.i18n import fmt_number, shorten
 from bot.qr import qr_png
 from bot.services import events as events_service
@@ -36,7 +36,7 @@ async def events_page(request: web.Request) -> web.Response:
 
     app = _app(request)
     async with app.sessionmaker() as db:
-        who = await _guard(request, db, EVENT_ROLES)
+        who = await page_who(request, db, EVENT_ROLES)
         if isinstance(who, web.Response):
             return who
         now = app.delivery.now()
@@ -59,14 +59,14 @@ async def events_page(request: web.Request) -> web.Response:
 
 async def _event_for(request: web.Request, db: Any) -> tuple[Any, Any] | web.Response:
     """(who, event) when the reader may see it; else the page they get."""
-    who = await _guard(request, db, EVENT_ROLES)
+    who = await page_who(request, db, EVENT_ROLES)
     if isinstance(who, web.Response):
         return who
     event = await events_service.get_event(db, item_id(request))
     if event is None:
         raise web.HTTPNotFound()
     if not orgs_service.in_scope(event.org_id, await orgs_service.scope_of(db, who.user, who.roles)):
-        return _forbidden(request, who)  # another organisation's, as the chat refuses it
+        return forbidden(request, who)  # another organisation's, as the chat refuses it
     return who, event
 
 

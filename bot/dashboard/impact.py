@@ -15,7 +15,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot.config import SUPPORTED_LOCALES
-from bot.dashboard.web import PREFIX, _app, _render, csrf_of, page_who
+from bot.dashboard.web import PREFIX, _app, _render, in_locale, page_who
 from bot.i18n import LANGUAGE_NAMES, fmt_day, fmt_number
 from bot.services import exports as exports_service
 from bot.services import impact as impact_service
@@ -74,12 +74,12 @@ async def impact_page(request: web.Request) -> web.Response:
         try:
             period = await _period(db, app, text)
         except DomainError as exc:
-            with app.i18n.context(), app.i18n.use_locale(locale):
+            with in_locale(app, locale):
                 error = Markup(texts.period_error(exc))  # our catalogs' text (its <code> examples)
         if period is not None:
             figures = await impact_service.figures(db, period, app.delivery.now())
     context: dict[str, Any] = {"figure_lines": [], "charts": [], "period_text": "", "clamped": "", "quiet": False}
-    with app.i18n.context(), app.i18n.use_locale(locale):
+    with in_locale(app, locale):
         presets = [(code, _(name)) for code, name in texts.PRESET_NAMES.items()]
         if figures is not None and period is not None:
             n = lambda v: fmt_number(v, locale)  # noqa: E731
@@ -106,8 +106,7 @@ async def impact_page(request: web.Request) -> web.Response:
         error=error, period_code=code, downloads=bool(who.roles & EXPORT_ROLES) and period is not None,
         tables=tables, formats=tuple(FORMATS), council_languages=[(c, LANGUAGE_NAMES.get(c, c))
                                                                    for c in SUPPORTED_LOCALES],
-        empty=empty, admin="admin" in who.roles, csrf=csrf_of(request, who),
-        person=(who.user.display_name if who.user else "") or "", **context)
+        empty=empty, admin="admin" in who.roles, **context)
 
 
 async def export_download(request: web.Request) -> web.StreamResponse:
@@ -124,7 +123,7 @@ async def export_download(request: web.Request) -> web.StreamResponse:
             return who
         locale, tz, community, now = who.locale, app.settings.tz, app.community, app.delivery.now()
         day = f"{now.astimezone(tz):%Y-%m-%d}"
-        with app.i18n.context(), app.i18n.use_locale(locale):
+        with in_locale(app, locale):
             if what in OPEN311:
                 if what == "open311-services":
                     data: Any = exports_service.open311_services(community, locale, texts.open311_service_description)
@@ -167,7 +166,7 @@ async def council_download(request: web.Request) -> web.StreamResponse:
     if data.figures.quiet and not recommendations:
         raise web.HTTPSeeOther(PREFIX + "impact?" + urlencode({"period": "custom", "from": period.code,
                                                                "empty": "1"}))
-    with app.i18n.context(), app.i18n.use_locale(lang):
+    with in_locale(app, lang):
         document = council.render(data, app.community, lang, tz, now, recommendations)
         name = (f"{council.file_stem()}-{period.start.astimezone(tz):%Y-%m-%d}-"
                 f"{texts.last_moment(period).astimezone(tz):%Y-%m-%d}.html")

@@ -10,51 +10,22 @@ organisations' polls, as in the chat's /polls; discussions are for organizers an
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from markupsafe import Markup
 
+from bot.dashboard.web import forbidden, in_locale, item_id, page_who
 from bot.i18n import fmt_moment, fmt_number, shorten
 from bot.services import discussions as discussions_service
 from bot.services import orgs as orgs_service
 from bot.services import polls as polls_service
-from bot.services.text import as_id
 
 if TYPE_CHECKING:
     from bot.app import App
 
 POLL_ROLES = frozenset({"organizer", "representative", "admin"})  # as the chat's /polls (ORGANIZING, admins)
 DISCUSSION_ROLES = frozenset({"organizer", "admin"})  # as the chat's /discussions
-
-
-@contextmanager
-def in_locale(app: App, locale: str) -> Iterator[None]:
-    """The chat's text functions (aiogram's gettext) in the reader's language."""
-    with app.i18n.context(), app.i18n.use_locale(locale):
-        yield
-
-
-def item_id(request: web.Request) -> int:
-    """The id in the address, or 404 (not a number, or larger than any id)."""
-    found = as_id(request.match_info["id"])
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
-
-
-async def _guard(request: web.Request, db: Any, roles: frozenset[str]) -> Any:
-    from bot.dashboard.web import page_who
-
-    return await page_who(request, db, roles)
-
-
-def _forbidden(request: web.Request, who: Any) -> web.Response:
-    from bot.dashboard.web import _render
-
-    return _render(request, "forbidden.html", who.locale, status=403, who=who)
 
 
 # -- the list ----------------------------------------------------------------------------------
@@ -67,7 +38,7 @@ async def polls_page(request: web.Request) -> web.Response:
 
     app = _app(request)
     async with app.sessionmaker() as db:
-        who = await _guard(request, db, POLL_ROLES)
+        who = await page_who(request, db, POLL_ROLES)
         if isinstance(who, web.Response):
             return who
         scope = await orgs_service.scope_of(db, who.user, who.roles)
@@ -202,14 +173,14 @@ def poll_view(app: App, poll: Any, results: Any, locale: str) -> dict[str, Any]:
 
 async def _poll_for(request: web.Request, db: Any) -> tuple[Any, Any] | web.Response:
     """(who, poll) when the reader may see it; else the page they get."""
-    who = await _guard(request, db, POLL_ROLES)
+    who = await page_who(request, db, POLL_ROLES)
     if isinstance(who, web.Response):
         return who
     poll = await polls_service.get_poll(db, item_id(request))
     if poll is None:
         raise web.HTTPNotFound()
     if not orgs_service.in_scope(poll.org_id, await orgs_service.scope_of(db, who.user, who.roles)):
-        return _forbidden(request, who)  # another organisation's, as the chat refuses it
+        return forbidden(request, who)  # another organisation's, as the chat refuses it
     return who, poll
 
 
@@ -330,7 +301,7 @@ async def discussion_page(request: web.Request) -> web.Response:
 
     app = _app(request)
     async with app.sessionmaker() as db:
-        who = await _guard(request, db, DISCUSSION_ROLES)
+        who = await page_who(request, db, DISCUSSION_ROLES)
         if isinstance(who, web.Response):
             return who
         discussion = await discussions_service.get(db, item_id(request))

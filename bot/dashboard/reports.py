@@ -59,16 +59,12 @@ NOTICE_ERRORS = ("report_final", "report_changed", "report_not_allowed", "report
 
 async def scope(db: AsyncSession, who: Who) -> set[int] | None:
     """None: the whole queue (moderators, organizers, admins); else the organisations whose
-    reports this representative sees."""
-    if who.roles & MOD_ROLES:
-        return None
-    if REPRESENTATIVE in who.roles and who.user is not None:
-        return {o.id for o in await orgs_service.represented(db, who.user.id)}
-    return set()
+    reports this representative sees (those passed on to them)."""
+    return await orgs_service.scope_of(db, who.user, who.roles, MOD_ROLES)
 
 
 def may_see(report: Report, orgs: set[int] | None) -> bool:
-    return orgs is None or (report.routed_org_id is not None and report.routed_org_id in orgs)
+    return orgs_service.in_scope(report.routed_org_id, orgs)
 
 
 # -- photo links -----------------------------------------------------------------------------------
@@ -147,7 +143,7 @@ async def api_reports(request: web.Request) -> web.Response:
 async def reports_page(request: web.Request) -> web.Response:
     from aiogram.utils.i18n import gettext as _
 
-    from bot.dashboard.web import _app, _render, csrf_of, page_who
+    from bot.dashboard.web import _app, _render, csrf_of, in_locale, page_who
     from handlers.reports import texts
 
     app = _app(request)
@@ -166,7 +162,7 @@ async def reports_page(request: web.Request) -> web.Response:
             done = await reports_service.get(db, routed)
             routed_name = done.routed_to if done is not None and may_see(done, orgs) else None
     community, locale = app.community, who.locale
-    with app.i18n.context(), app.i18n.use_locale(locale):
+    with in_locale(app, locale):
         statuses = [(code, texts.status_name(code)) for code in reports_service.STATUSES]
         names = {r.id: (texts.status_name(r.status), texts.category_name(community, r.category, locale),
                         community.district_name(r.district, locale) if r.district else "") for r in reports}
@@ -190,7 +186,6 @@ async def reports_page(request: web.Request) -> web.Response:
         note_max=reports_service.NOTE_MAX, reply_max=REPLY_MAX,
         mapped=any(r.latitude is not None and r.longitude is not None for r in reports),
         fmt_time=lambda value: fmt_moment(value, locale, app.settings.tz),
-        person=(who.user.display_name if who.user else "") or "",
     )
 
 
@@ -243,7 +238,7 @@ def notice_text(query: Any, routed_name: str | None = None) -> tuple[str, str] |
 
 async def report_action(request: web.Request) -> web.StreamResponse:
     """A card's action from the queue, through the card's own code path (see the module's docstring)."""
-    from bot.dashboard.web import PREFIX, _app, _check_csrf, identify
+    from bot.dashboard.web import PREFIX, _app, _check_csrf, identify, in_locale
     from bot.services.reports import Actor
     from handlers.moderation import REPLY_MAX, apply_action, reply_to_reporter
     from handlers.moderation.cards import post_under_card
@@ -314,7 +309,7 @@ async def report_action(request: web.Request) -> web.StreamResponse:
                 status = str(exc.params.get("number"))  # duplicate of an unknown report: its number
             elif exc.code == "report_too_long":
                 status = f"{exc.params['max']}/{exc.params['length']}"
-            with app.i18n.context(), app.i18n.use_locale(who.locale):
+            with in_locale(app, who.locale):
                 message = notice_text({"msg": "error", "code": code, "n": str(report_id), "st": status})
     if request.headers.get("Authorization"):
         if outcome == "done":

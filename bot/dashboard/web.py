@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +18,7 @@ from bot.i18n import LANGUAGE_NAMES, N_, detect_locale
 from bot.services import dashboard as dashboard_service
 from bot.services import users as users_service
 from bot.services.errors import DomainError
+from bot.services.text import as_id
 from storage.models import User
 
 if TYPE_CHECKING:
@@ -200,6 +203,9 @@ def _render(request: web.Request, name: str, locale: str, status: int = 200, who
     html = env.get_template(name).render(
         _=gettext, locale=locale, languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LOCALES],
         path=path, sections=[(p, label) for p, label, roles in SECTIONS if who is not None and who.roles & roles],
+        # the header's sign-out (a browser session's: a Mini App's header has nothing to end)
+        session_csrf=csrf_of(request, who) if who is not None else "",
+        person=(who.user.display_name if who is not None and who.user else "") or "",
         current=request.path.removeprefix(PREFIX).split("/", 1)[0], **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
@@ -288,8 +294,28 @@ async def page_who(request: web.Request, db: AsyncSession, roles: frozenset[str]
     if who is None:
         return _render(request, "signin.html", _default_locale(request), status=401, token="", needed=True)
     if not who.roles & roles:
-        return _render(request, "forbidden.html", who.locale, status=403, who=who)
+        return forbidden(request, who)
     return who
+
+
+def forbidden(request: web.Request, who: Who) -> web.Response:
+    """The page of someone whose role does not open what they asked for (or not this item)."""
+    return _render(request, "forbidden.html", who.locale, status=403, who=who)
+
+
+def item_id(request: web.Request) -> int:
+    """The id in the address, or 404 (not a number, or larger than any id)."""
+    found = as_id(request.match_info["id"])
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+@contextmanager
+def in_locale(app: App, locale: str) -> Iterator[None]:
+    """The chat's text functions (aiogram's gettext) in the reader's language."""
+    with app.i18n.context(), app.i18n.use_locale(locale):
+        yield
 
 
 def csrf_of(request: web.Request, who: Who) -> str:

@@ -281,10 +281,15 @@ def in_scope(item_org_id: int | None, scope: set[int] | None) -> bool:
     return scope is None or (item_org_id is not None and item_org_id in scope)
 
 
-async def scope_of(session: AsyncSession, user: User | None, roles: set[str]) -> set[int] | None:
-    """None for platform organizers and admins (everything); else the ids of the organisations
-    the person represents (their polls, events and announcements)."""
-    if roles & {"organizer", "admin"}:
+PLATFORM_ROLES = frozenset({"organizer", "admin"})
+
+
+async def scope_of(session: AsyncSession, user: User | None, roles: set[str],
+                   sees_all: frozenset[str] = PLATFORM_ROLES) -> set[int] | None:
+    """None for people with one of ``sees_all`` (platform organizers and admins: everything);
+    else the ids of the organisations the person represents (their polls, events and
+    announcements; the reports passed on to them)."""
+    if roles & sees_all:
         return None
     return {o.id for o in await represented(session, user.id)} if user is not None else set()
 
