@@ -85,19 +85,12 @@ async def polls_page(request: web.Request) -> web.Response:
 
 
 def _state(status: str, closes_at: Any, locale: str, tz: Any, what: str = "poll") -> str:
-    """A poll's or a discussion's state, in the gender of the word for it (a context each)."""
-    from bot.i18n import pgettext
+    """A poll's or a discussion's state, as the chat's lists say it."""
+    from handlers.discussions import texts as dtexts
+    from handlers.polls import texts
 
     closes = fmt_moment(closes_at, locale, tz) if closes_at else None
-    if what == "discussion":
-        if status == "open":
-            return (pgettext("discussion status", "open until {time}").format(time=closes) if closes
-                    else pgettext("discussion status", "open"))
-        return pgettext("discussion status", "closed")
-    if status == "open":
-        return (pgettext("poll status", "open until {time}").format(time=closes) if closes
-                else pgettext("poll status", "open"))
-    return pgettext("poll status", "closed")
+    return dtexts.state(status, closes) if what == "discussion" else texts.state(status, closes)
 
 
 # -- a poll ------------------------------------------------------------------------------------
@@ -150,22 +143,20 @@ def poll_view(app: App, poll: Any, results: Any, locale: str) -> dict[str, Any]:
                 lines = []
                 for g in groups:
                     g_whole = g.answered if q.kind == "multi" else sum(g.counts)
-                    lines.append({"name": texts._group_name(g, by, community, locale),
+                    lines.append({"name": texts.breakdown_group(g, by, community, locale),
                                   "answered": fmt_number(g.answered, locale),
                                   "shares": [texts.pct(c, g_whole, locale) for c in g.counts]})
                 item["breakdowns"].append({"heading": heading, "labels": labels, "groups": lines})
         questions.append(item)
     if any_breakdown:
-        protection = (_("Groups smaller than {n} are shown together, so no one can be singled out.").format(
-            n=results.min_group) if results.anonymous and results.min_group > 1 else "")
+        protection = texts.small_groups(results.min_group) if results.anonymous and results.min_group > 1 else ""
     else:
         protection = texts.no_breakdowns(results)
     return {
         "id": poll.id, "name": texts.poll_name(poll.title, poll.questions[0].text, locale, default),
         "number": texts.poll_number(poll.id, survey=survey), "status": poll.status,
         "state": _state(poll.status, poll.closes_at, locale, tz), "people": people,
-        "privacy": (_("Anonymous: {answer}").format(answer=_("yes")) if poll.anonymous else
-                    _("Anonymous: {answer}").format(answer=_("no, organizers see names"))),
+        "privacy": texts.anonymity(poll.anonymous),
         "org": texts.pick(poll.org.name, locale, default) if poll.org_id is not None and poll.org is not None else "",
         "questions": questions, "breakdowns_found": any_breakdown, "protection": protection,
     }
@@ -237,7 +228,7 @@ def discussion_view(app: App, discussion: Any, analysis: Any, pending: int, loca
     summary = " · ".join([
         ngettext("👥 {count} resident took part", "👥 {count} residents took part", analysis.participants).format(
             count=fmt_number(analysis.participants, locale)),
-        dtexts._votes(votes, locale),
+        dtexts.votes_line(votes, locale),
         ngettext("{count} statement", "{count} statements", len(analysis.statements)).format(
             count=fmt_number(len(analysis.statements), locale))])
     voted = [s for s in analysis.statements if s.tally.votes]
@@ -247,7 +238,7 @@ def discussion_view(app: App, discussion: Any, analysis: Any, pending: int, loca
         "total": fmt_number(s.tally.votes, locale),
         "counts": (fmt_number(s.tally.agree, locale), fmt_number(s.tally.disagree, locale),
                    fmt_number(s.tally.passed, locale)),
-        "votes": dtexts._votes(s.tally.votes, locale), "consensus": s.consensus, "divisive": s.divisive,
+        "votes": dtexts.votes_line(s.tally.votes, locale), "consensus": s.consensus, "divisive": s.divisive,
     } for s in voted]
     unvoted = [s.text for s in analysis.statements if not s.tally.votes]
     if analysis.groups_note == "too_few":
@@ -274,7 +265,7 @@ def discussion_view(app: App, discussion: Any, analysis: Any, pending: int, loca
     return {
         "id": discussion.id, "question": pick(discussion.question, locale, discussion.default_locale),
         "number": dtexts.number(discussion.id), "status": discussion.status,
-        "state": (dtexts._closes(discussion.closes_at, locale, tz) if discussion.status == "open" else _("Closed."))
+        "state": (dtexts.closes_at_line(discussion.closes_at, locale, tz) if discussion.status == "open" else _("Closed."))
         or "",
         "summary": summary,
         "pending": ngettext("✍️ {count} statement waits for moderators.",

@@ -48,7 +48,7 @@ def group_name(n: int) -> str:
 
 # -- residents -------------------------------------------------------------------------------------
 
-def _closes(closes_at: datetime | None, locale: str, tz: ZoneInfo) -> str | None:
+def closes_at_line(closes_at: datetime | None, locale: str, tz: ZoneInfo) -> str | None:
     """"Open until …", as polls say it."""
     return closes_line(closes_at.isoformat() if closes_at else None, tz, locale)
 
@@ -59,7 +59,7 @@ def invitation(question: dict[str, str], default_locale: str, closes_at: datetim
              "",
              _("Say what you think: agree or disagree with short statements, one at a time, and add your own."),
              _("🔒 Your votes are anonymous: only totals are shown.")]
-    closes = _closes(closes_at, locale, tz)
+    closes = closes_at_line(closes_at, locale, tz)
     return "\n".join(lines + ([closes] if closes else []))
 
 
@@ -353,11 +353,17 @@ def already_closed(discussion_id: int) -> str:
     return _("Discussion #{id} was closed already.").format(id=discussion_id)
 
 
+def state(status: str, closes: str | None) -> str:
+    """A discussion's state ("open until …", "closed"), in the gender of the word for a discussion."""
+    if status != "open":
+        return pgettext("discussion status", "closed")
+    return (pgettext("discussion status", "open until {time}").format(time=closes) if closes
+            else pgettext("discussion status", "open"))
+
+
 def organizer_item(discussion_id: int, question: str, status: str, people: int, pending: int,
                    closes: str | None, locale: str) -> str:
-    state = (pgettext("discussion status", "open until {time}").format(time=closes) if status == "open" and closes
-             else pgettext("discussion status", "open") if status == "open" else pgettext("discussion status", "closed"))
-    line = f"#{discussion_id} {esc(shorten(question, 80))} — {state}, " + ngettext(
+    line = f"#{discussion_id} {esc(shorten(question, 80))} — {state(status, closes)}, " + ngettext(
         "{count} participant", "{count} participants", people).format(count=fmt_number(people, locale))
     if pending:
         line += ", " + ngettext("{count} statement waits for moderators", "{count} statements wait for moderators",
@@ -379,7 +385,7 @@ def _shares(t: Tally, locale: str) -> str:
         passed=pct(t.passed, t.votes, locale))
 
 
-def _votes(count: int, locale: str) -> str:
+def votes_line(count: int, locale: str) -> str:
     return ngettext("{count} vote", "{count} votes", count).format(count=fmt_number(count, locale))
 
 
@@ -391,10 +397,10 @@ def results(discussion_id: int, question: str, status: str, closes_at: datetime 
     votes = sum(s.tally.votes for s in analysis.statements)
     head = ([_("💬 <b>Residents discussed</b>: {question}").format(question=esc(question))] if public else
             [_("💬 <b>Discussion #{id}</b>: {question}").format(id=discussion_id, question=esc(question)),
-             (_closes(closes_at, locale, tz) if status == "open" else _("Closed."))])
+             (closes_at_line(closes_at, locale, tz) if status == "open" else _("Closed."))])
     lines = [*filter(None, head),
              ngettext("👥 {count} resident took part", "👥 {count} residents took part", analysis.participants).format(
-                 count=fmt_number(analysis.participants, locale)) + " · " + _votes(votes, locale) + " · " +
+                 count=fmt_number(analysis.participants, locale)) + " · " + votes_line(votes, locale) + " · " +
              ngettext("{count} statement", "{count} statements", len(analysis.statements)).format(
                  count=fmt_number(len(analysis.statements), locale))]
     if pending and status == "open" and not public:
@@ -405,7 +411,7 @@ def results(discussion_id: int, question: str, status: str, closes_at: datetime 
         lines += ["", _("<b>Agreement</b>, most agreed first:")]
         voted = [s for s in analysis.statements if s.tally.votes]
         for n, s in enumerate(voted[:SHOWN], 1):
-            lines.append(f"{n}. {quote(s.text)} — {_shares(s.tally, locale)} ({_votes(s.tally.votes, locale)})")
+            lines.append(f"{n}. {quote(s.text)} — {_shares(s.tally, locale)} ({votes_line(s.tally.votes, locale)})")
         if len(voted) > SHOWN:
             lines.append(_("… and {count} more in the export (/export).").format(count=len(voted) - SHOWN))
         if not voted:

@@ -200,7 +200,7 @@ def poll_name(title: dict[str, str], first_question: dict[str, str], locale: str
     return pick(title, locale, default) if title else pick(first_question, locale, default)
 
 
-def _group_name(group: Group, by: str, community: Community, locale: str) -> str:
+def breakdown_group(group: Group, by: str, community: Community, locale: str) -> str:
     if group.code is None:
         return _("other districts") if by == "district" else _("other languages")
     if by == "district":
@@ -261,7 +261,7 @@ def breakdown_lines(q: QuestionResult, locale: str, default: str, community: Com
         lines.append(_("<i>By district:</i>") if by == "district" else _("<i>By language:</i>"))
         for g in groups:
             g_whole = g.answered if q.kind == "multi" else sum(g.counts)
-            lines.append(f"· {esc(_group_name(g, by, community, locale))} ({fmt_number(g.answered, locale)}): "
+            lines.append(f"· {esc(breakdown_group(g, by, community, locale))} ({fmt_number(g.answered, locale)}): "
                          + _distribution(labels, g.counts, g_whole, locale))
     return lines
 
@@ -280,8 +280,7 @@ def breakdowns_text(results: Results, locale: str, default: str, community: Comm
     if not found:
         lines += ["", no_breakdowns(results)]
     elif results.anonymous and results.min_group > 1:
-        lines += ["", _("Groups smaller than {n} are shown together, so no one can be singled out.").format(
-            n=results.min_group)]
+        lines += ["", small_groups(results.min_group)]
     return "\n".join(lines)
 
 
@@ -306,9 +305,9 @@ def results_text(
     free_texts: bool | None = None,
 ) -> str:
     name = poll_name(results.title, results.questions[0].text, locale, default)
-    state = pgettext("poll status", "closed") if status == "closed" else pgettext("poll status", "open")
+    shown = state("closed" if status == "closed" else "open", None)
     lines = [
-        _("📊 <b>Results</b> · #{id} · {state}").format(id=results.poll_id, state=state),
+        _("📊 <b>Results</b> · #{id} · {state}").format(id=results.poll_id, state=shown),
         f"<b>{esc(name)}</b>",
         ngettext("{count} participant", "{count} participants", results.participants).format(
             count=fmt_number(results.participants, locale)),
@@ -316,8 +315,7 @@ def results_text(
     if len(results.questions) > 1:
         lines[-1] += " · " + _("{count} completed").format(count=fmt_number(results.completed, locale))
     if breakdowns and results.anonymous and results.min_group > 1:
-        lines.append(_("Groups smaller than {n} are shown together, so no one can be singled out.").format(
-            n=results.min_group))
+        lines.append(small_groups(results.min_group))
     for n, q in enumerate(results.questions, 1):
         lines.append("")
         lines.extend(question_results(q, n, locale, default, community, breakdowns=breakdowns, free_texts=free_texts))
@@ -360,14 +358,24 @@ def published_intro() -> str:
 
 # ------------------------------------------------------------------ organizer: lists and actions
 
+def state(status: str, closes: str | None) -> str:
+    """A poll's state ("open until …", "closed"), in the gender of the word for a poll."""
+    if status != "open":
+        return pgettext("poll status", "closed")
+    return pgettext("poll status", "open until {time}").format(time=closes) if closes else pgettext("poll status", "open")
+
+
+def anonymity(anonymous: bool) -> str:
+    return _("Anonymous: {answer}").format(answer=_("yes") if anonymous else _("no, organizers see names"))
+
+
+def small_groups(min_group: int) -> str:
+    return _("Groups smaller than {n} are shown together, so no one can be singled out.").format(n=min_group)
+
+
 def organizer_item(poll_id: int, name: str, status: str, people: int, closes: str | None, locale: str) -> str:
     who = ngettext("{count} participant", "{count} participants", people).format(count=fmt_number(people, locale))
-    if status == "open":
-        state = (pgettext("poll status", "open until {time}").format(time=closes) if closes
-                 else pgettext("poll status", "open"))
-    else:
-        state = pgettext("poll status", "closed")
-    return f"#{poll_id} · {esc(shorten(name, 60))}\n   {state} · {who}"
+    return f"#{poll_id} · {esc(shorten(name, 60))}\n   {state(status, closes)} · {who}"
 
 
 def organizer_list(items: list[str]) -> str:
@@ -493,7 +501,7 @@ def panel(
         text = pick(q["text"], locale, default_locale)
         lines.append(f"{n}. {esc(shorten(text, 80))} <i>({_(KIND_NAMES[q['kind']])})</i>")
     lines += [
-        _("Anonymous: {answer}").format(answer=_("yes") if anonymous else _("no, organizers see names")),
+        anonymity(anonymous),
         _("Closes: {time}").format(time=closes),
         _("Audience: {audience}").format(audience=audience),
         _("Recipients: {residents}").format(residents=residents(count, locale)),
